@@ -1,0 +1,199 @@
+"""Typed SQLAlchemy 2 models: followers, subscriptions, QR scenes, dedup, inbound log, content, outbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use timezone-aware datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+class Follower(Base):
+    """A WeChat user who follows (or once followed) the account."""
+
+    __tablename__ = "follower"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64), unique=True)
+    subscribed: Mapped[bool] = mapped_column(Boolean, default=True)
+    first_followed_at: Mapped[datetime | None]
+    last_followed_at: Mapped[datetime | None]
+    last_unfollowed_at: Mapped[datetime | None]
+    scene_key: Mapped[str | None] = mapped_column(String(64))
+    """The QR scene that first brought this follower, if any."""
+    last_interaction_at: Mapped[datetime | None]
+    last_interaction_kind: Mapped[str | None] = mapped_column(String(32))
+    """follow, scan, click, message... (the customer-service window depends on it)."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    subscriptions: Mapped[list[Subscription]] = relationship(back_populates="follower")
+
+
+class Subscription(Base):
+    """A follower's wish to receive a therapy's updates; kept (inactive) when they unsubscribe."""
+
+    __tablename__ = "subscription"
+    __table_args__ = (UniqueConstraint("follower_id", "therapy_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    follower_id: Mapped[int] = mapped_column(ForeignKey("follower.id", ondelete="CASCADE"))
+    therapy_key: Mapped[str] = mapped_column(String(64), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    source: Mapped[str] = mapped_column(String(32), default="keyword")
+    """How it was made: keyword, menu, scene:<key>, operator."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    follower: Mapped[Follower] = relationship(back_populates="subscriptions")
+
+
+class QrScene(Base):
+    """A QR code's scene and, once created on WeChat, its ticket."""
+
+    __tablename__ = "qr_scene"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(Text, default="")
+    welcome_key: Mapped[str] = mapped_column(String(64), default="default")
+    therapy_key: Mapped[str | None] = mapped_column(String(64))
+    ticket: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    permanent: Mapped[bool] = mapped_column(Boolean, default=True)
+    expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SeenMessage(Base):
+    """Deduplication of WeChat's redeliveries; written in the same transaction as the handler's work."""
+
+    __tablename__ = "seen_message"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dedup_key: Mapped[str] = mapped_column(String(255), unique=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    reply_kind: Mapped[str] = mapped_column(String(16), default="empty")
+    reply_xml: Mapped[str] = mapped_column(Text, default="")
+    """The plaintext reply given the first time, replayed to retries."""
+
+
+class InboundEvent(Base):
+    """Log of every message and event WeChat pushed, with the kind of reply given."""
+
+    __tablename__ = "inbound_event"
+    __table_args__ = (Index("ix_inbound_event_openid_received", "openid", "received_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64))
+    msg_type: Mapped[str] = mapped_column(String(32))
+    event: Mapped[str | None] = mapped_column(String(64))
+    key: Mapped[str | None] = mapped_column(Text)
+    """Event key, menu key, scene, or the first characters of a text message."""
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reply_kind: Mapped[str] = mapped_column(String(16), default="empty")
+    dedup_key: Mapped[str | None] = mapped_column(String(255))
+
+
+class ContentItem(Base):
+    """A loaded item of the content pack: section, therapy, welcome, keyword set, help, disclaimer."""
+
+    __tablename__ = "content_item"
+    __table_args__ = (UniqueConstraint("kind", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(128))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    title: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    path: Mapped[str] = mapped_column(Text, default="")
+    checksum: Mapped[str] = mapped_column(String(64), default="")
+    loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TherapyUpdate(Base):
+    """One dated entry of a therapy's update stream (what subscribers are pushed)."""
+
+    __tablename__ = "therapy_update"
+    __table_args__ = (UniqueConstraint("therapy_key", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    therapy_key: Mapped[str] = mapped_column(String(64), index=True)
+    key: Mapped[str] = mapped_column(String(128))
+    published_on: Mapped[date] = mapped_column(Date)
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    source_url: Mapped[str] = mapped_column(Text)
+    loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Outbox(Base):
+    """Work the bot leaves for the scheduler: anything beyond the one passive reply."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_not_before", "status", "not_before"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    """custom_message, tag_add, tag_remove..."""
+    openid: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    dedup_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    """pending, sending, sent, failed."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    not_before: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]

@@ -1,0 +1,46 @@
+"""Configuration of the simulated Official Account (`PlatformConfig`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .limits import DAILY_QUOTAS, Limits
+
+AccountType = Literal["service", "subscription"]
+MessageMode = Literal["plain", "compat", "safe"]
+
+
+@dataclass
+class PlatformConfig:
+    """Credentials, account type, callback settings and limit overrides of one Official Account."""
+
+    app_id: str = "wx0000sandbox0001"
+    app_secret: str = "sandbox-secret-0000000000000001"
+    token: str = "sandboxtoken"
+    encoding_aes_key: str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+    original_id: str = "gh_5a4db0x00001"
+    account_type: AccountType = "service"
+    message_mode: MessageMode = "safe"
+    callback_url: str | None = None
+    daily_quotas: dict[str, int] = field(default_factory=dict)
+    clock: Callable[[], float] = time.time
+    limits: Limits = field(default_factory=Limits)
+    auto_complete_publish: bool = True
+    public_base_url: str = "http://weixin.qq.com"
+
+    def __post_init__(self) -> None:
+        if self.account_type not in ("service", "subscription"):
+            raise ValueError(f"account_type must be service or subscription, not {self.account_type!r}")
+        if self.message_mode not in ("plain", "compat", "safe"):
+            raise ValueError(f"message_mode must be plain, compat or safe, not {self.message_mode!r}")
+        if len(self.encoding_aes_key) != 43:
+            raise ValueError("encoding_aes_key must be 43 characters")
+
+    def daily_quota(self, path: str) -> int | None:
+        """Daily call limit for `path` (override first, then the documented default)."""
+        if path in self.daily_quotas:
+            return self.daily_quotas[path]
+        return DAILY_QUOTAS.get(path)

@@ -1,0 +1,115 @@
+"""Settings: defaults, file, environment overrides, and one-line errors naming key and file."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from posts.settings import SettingsError, load_settings, setting_keys
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+def test_defaults_without_any_file() -> None:
+    s = load_settings(env={})
+    assert s.database.url == "sqlite:///var/wxbot.db"
+    assert s.scheduler.timezone == "Asia/Shanghai"
+    assert s.wechat.configured is False
+    assert s.server.base_url == "http://127.0.0.1:8080"
+    assert s.source == "<defaults>"
+
+
+def test_file_from_env_variable_and_values(tmp_path: Path) -> None:
+    path = write(tmp_path, '[server]\nport = 9000\npublic_base_url = "https://als.example.org/"\n')
+    s = load_settings(env={"WXBOT_CONFIG": str(path)})
+    assert s.server.port == 9000
+    assert s.server.base_url == "https://als.example.org"
+    assert s.source == str(path)
+
+
+def test_secrets_from_environment_override_file(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[wechat]\napp_id = "wx1234"\napp_secret = "from-file"\ntoken = "tok123"\n',
+    )
+    s = load_settings(path, env={"WXBOT_WECHAT_APP_SECRET": "from-env", "WXBOT_SERVER_PORT": "8181"})
+    assert s.wechat.app_secret == "from-env"
+    assert s.server.port == 8181
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[database]\nurll = 'x'\n", "unknown key 'database.urll'"),
+        ("[nosuch]\na = 1\n", "unknown table or key 'nosuch'"),
+        ("[server]\nport = 'eighty'\n", "'server.port': must be an integer"),
+        ("[scheduler]\nembedded = 'yes'\n", "'scheduler.embedded': must be true or false"),
+        ("[wechat]\nmessage_mode = 'secret'\n", "'wechat.message_mode': must be one of"),
+        ("[wechat]\napp_id = 'wx1'\napp_secret = 's'\n", "missing required value 'wechat.token'"),
+        (
+            "[wechat]\napp_id = 'wx1'\napp_secret = 's'\ntoken = 'tok'\nmessage_mode = 'safe'\n",
+            "'wechat.encoding_aes_key' must be 43 characters",
+        ),
+        ("[scheduler]\nquiet_hours_start = '25:00'\n", "'scheduler.quiet_hours_start' must be HH:MM"),
+        ("[scheduler]\ntimezone = 'Mars/Olympus'\n", "'scheduler.timezone' is not a known timezone"),
+        ("server = 3\n", "'server' must be a table"),
+        ("[server\n", "not valid TOML"),
+    ],
+)
+def test_errors_name_the_key_and_the_file(tmp_path: Path, body: str, message: str) -> None:
+    path = write(tmp_path, body)
+    with pytest.raises(SettingsError) as err:
+        load_settings(path, env={})
+    assert message in str(err.value)
+    assert str(path) in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_bad_environment_value_names_the_variable() -> None:
+    with pytest.raises(SettingsError, match="WXBOT_SERVER_PORT: must be an integer"):
+        load_settings(env={"WXBOT_SERVER_PORT": "lots"})
+
+
+def test_missing_file_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="config file not found"):
+        load_settings(tmp_path / "absent.toml", env={})
+
+
+def test_cli_reports_bad_key_in_one_line_with_exit_code_2(tmp_path: Path) -> None:
+    path = write(tmp_path, "[database]\nurll = 'x'\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "wxbot", "--config", str(path), "db", "current"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"wxbot: {path}: unknown key 'database.urll'"
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_example_config_documents_every_setting() -> None:
+    example = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    loaded = load_settings(ROOT / "config.example.toml", env={})
+    assert loaded.database.url == "sqlite:///var/wxbot.db"
+    lines = example.splitlines()
+    for table, keys in setting_keys().items():
+        start = lines.index(f"[{table}]")
+        end = next((i for i in range(start + 1, len(lines)) if re.match(r"^\[(?!" + table + r"\.)", lines[i])), len(lines))
+        block = lines[start:end]
+        for key in keys:
+            pattern = re.compile(rf"^{key} = |^\[{table}\.{key}\]")
+            idx = next((i for i, line in enumerate(block) if pattern.match(line)), None)
+            assert idx is not None, f"{table}.{key} missing from config.example.toml"
+            assert block[idx - 1].startswith("#"), f"{table}.{key} has no comment above it"

@@ -1,0 +1,54 @@
+"""The `wxbot` command: one Typer app, one subcommand group per module in wxbot/commands/."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+from sqlalchemy.exc import OperationalError
+
+from posts.settings import SettingsError
+from wxbot.commands import db
+from wxbot.context import AppContext, fail
+
+app = typer.Typer(
+    name="wxbot",
+    help="Backend of the WeChat Official Account on stem-cell therapies for ALS (渐冻症).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db.app, name="db")
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[
+        str | None,
+        typer.Option("--config", "-c", help="TOML settings file (default: $WXBOT_CONFIG, else embedded defaults)."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log at DEBUG level.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    ctx.obj = AppContext(config_path=config)
+
+
+def main() -> None:
+    """Entry point: run the app; expected problems end as one line and exit code 2, never a traceback."""
+    try:
+        app()
+    except SettingsError as exc:
+        raise SystemExit(_one_line(fail(str(exc)))) from None
+    except OperationalError as exc:
+        raise SystemExit(_one_line(fail(f"database unavailable: {str(exc.orig).splitlines()[0]}"))) from None
+
+
+def _one_line(exit_: typer.Exit) -> int:
+    return exit_.exit_code
