@@ -1,0 +1,62 @@
+"""WeChat's limits, in one place (see docs and ../shared/wechat-platform.md §3, §4)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Passive replies (§3.2)
+TEXT_REPLY_MAX_BYTES: Final = 2048
+"""A text reply longer than this (UTF-8 bytes) is cut by WeChat; send a one-article news reply instead."""
+NEWS_ARTICLES_FOR_MESSAGE: Final = 1
+"""News reply to a user's text, image, video, link or location message: one article."""
+NEWS_ARTICLES_FOR_EVENT: Final = 8
+"""News reply to an event (follow, menu click...): at most 8 articles."""
+NEWS_TITLE_MAX_BYTES: Final = 64
+NEWS_DESCRIPTION_MAX_BYTES: Final = 120
+CALLBACK_DEADLINE_SECONDS: Final = 5.0
+CALLBACK_MAX_BODY_BYTES: Final = 64 * 1024
+
+# Custom menu (§4.2)
+MENU_MAX_TOP_BUTTONS: Final = 3
+MENU_MAX_SUB_BUTTONS: Final = 5
+MENU_TOP_NAME_MAX_BYTES: Final = 16
+MENU_SUB_NAME_MAX_BYTES: Final = 60
+MENU_KEY_MAX_BYTES: Final = 128
+MENU_URL_MAX_BYTES: Final = 1024
+
+# QR codes (§4.3)
+QR_TEMPORARY_MAX_SECONDS: Final = 2_592_000
+QR_PERMANENT_SCENE_ID_MAX: Final = 100_000
+QR_SCENE_STR_MAX_CHARS: Final = 64
+
+# Tags (§4.5)
+TAG_BATCH_MAX_OPENIDS: Final = 50
+TAGS_PER_USER_MAX: Final = 20
+TAG_NAME_MAX_CHARS: Final = 30
+
+# Customer-service window (§4.6)
+CS_WINDOW_MESSAGE_SECONDS: Final = 48 * 3600
+CS_WINDOW_MESSAGE_QUOTA: Final = 5
+CS_WINDOW_EVENT_SECONDS: Final = 60
+CS_WINDOW_EVENT_QUOTA: Final = 3
+CS_WINDOW_OPENING_EVENTS: Final = frozenset({"subscribe", "click", "scan", "scancode_push", "scancode_waitmsg"})
+
+# Mass send (§4.9)
+MASS_SENDS_PER_DAY_SUBSCRIPTION: Final = 1
+MASS_SENDS_PER_FOLLOWER_MONTH_SERVICE: Final = 4
+MASS_CALLS_PER_MINUTE: Final = 60
+MASS_OPENID_LIST_MIN: Final = 2
+MASS_OPENID_LIST_MAX: Final = 10_000
+
+
+def utf8_len(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def truncate_utf8(text: str, max_bytes: int, ellipsis: str = "…") -> str:
+    """``text`` cut to at most ``max_bytes`` UTF-8 bytes, never inside a character."""
+    if utf8_len(text) <= max_bytes:
+        return text
+    budget = max_bytes - utf8_len(ellipsis)
+    out = text.encode("utf-8")[: max(budget, 0)].decode("utf-8", errors="ignore")
+    return out + ellipsis
