@@ -1,0 +1,178 @@
+"""The content pack as validated, immutable objects, with the lookups both edges need."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Reference:
+    id: int
+    title: str
+    publisher: str
+    date: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Section:
+    """One ordered section of the 2025 review."""
+
+    key: str
+    order: int
+    title: str
+    summary: str
+    body: str
+    """Markdown; cites sources inline as [n]."""
+    sources: tuple[int, ...]
+    updated: date
+    therapy: str | None = None
+    body_from: str | None = None
+    """"references" or "disclaimer": the body is generated from those files."""
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Milestone:
+    date: str
+    event: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Update:
+    """One dated entry of a therapy's update stream."""
+
+    therapy: str
+    key: str
+    """The file name without .md, e.g. 2025-04-10-ind-amendment."""
+    date: date
+    title: str
+    body: str
+    source: str
+    sources: tuple[int, ...] = ()
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Therapy:
+    key: str
+    name: str
+    aliases: tuple[str, ...]
+    developer: str
+    country: str
+    cell_type: str
+    cell_source: str
+    phase: str
+    design: str
+    enrolment: str
+    endpoints: tuple[str, ...]
+    status: str
+    status_date: date
+    section: str
+    sources: tuple[int, ...]
+    milestones: tuple[Milestone, ...]
+    updates: tuple[Update, ...] = ()
+    """Newest first."""
+    body: str = ""
+    path: str = ""
+
+    @property
+    def latest(self) -> Update | None:
+        return self.updates[0] if self.updates else None
+
+
+@dataclass(frozen=True)
+class Text:
+    """A named text: a welcome, the help text, the disclaimer."""
+
+    key: str
+    title: str
+    body: str
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A QR scene: where a follower came from, what they are welcomed with, what they subscribe to."""
+
+    key: str
+    purpose: str
+    welcome: str
+    therapy: str | None = None
+
+
+@dataclass(frozen=True)
+class KeywordRule:
+    match: str
+    """"exact" or "contains"."""
+    patterns: tuple[str, ...]
+    reply: str | None = None
+    ref: str | None = None
+    """section:<key>, therapy:<key>, help or toc."""
+
+    def matches(self, text: str) -> bool:
+        folded = normalize(text)
+        if self.match == "exact":
+            return any(folded == normalize(p) for p in self.patterns)
+        return any(normalize(p) in folded for p in self.patterns)
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalize(text: str) -> str:
+    """Case- and space-insensitive form used for keyword and therapy-name matching."""
+    return _SPACES.sub("", text).casefold()
+
+
+@dataclass(frozen=True)
+class Catalog:
+    sections: tuple[Section, ...] = ()
+    therapies: dict[str, Therapy] = field(default_factory=dict)
+    references: dict[int, Reference] = field(default_factory=dict)
+    welcomes: dict[str, Text] = field(default_factory=dict)
+    scenes: dict[str, Scene] = field(default_factory=dict)
+    keywords: tuple[KeywordRule, ...] = ()
+    help: Text | None = None
+    disclaimer: Text | None = None
+
+    def section(self, key: str) -> Section | None:
+        return next((s for s in self.sections if s.key == key), None)
+
+    def section_by_number(self, number: int) -> Section | None:
+        """The table of contents is numbered from 1 in section order."""
+        return self.sections[number - 1] if 1 <= number <= len(self.sections) else None
+
+    def therapy(self, key: str) -> Therapy | None:
+        return self.therapies.get(key)
+
+    def find_therapy(self, name: str) -> Therapy | None:
+        """A therapy by key, name or alias; case-, space- and hyphen-insensitive."""
+        wanted = normalize(name).replace("-", "")
+        if not wanted:
+            return None
+        for therapy in self.therapies.values():
+            names = (therapy.key, therapy.name, *therapy.aliases)
+            if any(normalize(n).replace("-", "") == wanted for n in names):
+                return therapy
+        return None
+
+    def update(self, therapy: str, key: str) -> Update | None:
+        found = self.therapies.get(therapy)
+        return next((u for u in found.updates if u.key == key), None) if found else None
+
+    def match_keyword(self, text: str) -> KeywordRule | None:
+        """Exact rules win over contains rules; within each kind, file order decides."""
+        for kind in ("exact", "contains"):
+            for rule in self.keywords:
+                if rule.match == kind and rule.matches(text):
+                    return rule
+        return None
+
+    def welcome_for(self, scene_key: str | None) -> Text | None:
+        scene = self.scenes.get(scene_key) if scene_key else None
+        key = scene.welcome if scene else "default"
+        return self.welcomes.get(key) or self.welcomes.get("default")
