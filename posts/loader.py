@@ -1,0 +1,468 @@
+"""Loads the content pack folder into a validated Catalog and a list of Problems."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from posts.catalog import Catalog, KeywordRule, Milestone, Reference, Scene, Section, Text, Therapy, Update
+from posts.fields import (
+    Field,
+    FieldReader,
+    choice,
+    day,
+    day_or_month,
+    ids,
+    integer,
+    key,
+    strings,
+    text,
+    url,
+)
+from posts.limits import NEWS_DESCRIPTION_MAX_BYTES, NEWS_TITLE_MAX_BYTES
+from posts.packfile import Doc, PackFileError, read_markdown, read_yaml
+from posts.problems import Problem
+from posts.textchecks import citations, cure_promises
+
+__all__ = ["Problem", "default_content_dir", "load_catalog"]
+
+SHIPPED = Path(__file__).with_name("content")
+
+REFERENCE = {
+    "id": Field(integer),
+    "title": Field(text()),
+    "publisher": Field(text()),
+    "date": Field(day_or_month),
+    "url": Field(url),
+}
+SECTION = {
+    "key": Field(key),
+    "order": Field(integer),
+    "title": Field(text(NEWS_TITLE_MAX_BYTES)),
+    "summary": Field(text(NEWS_DESCRIPTION_MAX_BYTES)),
+    "sources": Field(ids),
+    "updated": Field(day),
+    "therapy": Field(key, required=False),
+    "body_from": Field(choice("references", "disclaimer"), required=False),
+}
+THERAPY = {
+    "key": Field(key),
+    "name": Field(text()),
+    "aliases": Field(strings),
+    "developer": Field(text()),
+    "country": Field(text()),
+    "cell_type": Field(text()),
+    "cell_source": Field(text()),
+    "phase": Field(text()),
+    "design": Field(text()),
+    "enrolment": Field(text()),
+    "endpoints": Field(strings),
+    "status": Field(text()),
+    "status_date": Field(day),
+    "section": Field(key),
+    "sources": Field(ids),
+    "milestones": Field(lambda v: v),
+}
+MILESTONE = {"date": Field(day_or_month), "event": Field(text()), "source": Field(url)}
+UPDATE = {
+    "therapy": Field(key),
+    "date": Field(day),
+    "title": Field(text(NEWS_TITLE_MAX_BYTES)),
+    "source": Field(url),
+    "sources": Field(ids),
+}
+TEXT = {"key": Field(key), "title": Field(text())}
+SCENE = {"key": Field(key), "purpose": Field(text()), "welcome": Field(key), "therapy": Field(key, required=False)}
+KEYWORD = {
+    "match": Field(choice("exact", "contains")),
+    "patterns": Field(strings),
+    "reply": Field(text(), required=False),
+    "ref": Field(text(), required=False),
+}
+_Build = Callable[[Path, Doc, int, dict[str, Any]], Any]
+_REVIEW_NAME = re.compile(r"^(\d+)-(.+)$")
+_UPDATE_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-[a-z0-9][a-z0-9-]*$")
+
+
+def _strings(node: yaml.Node | None, first_line: int, skip: bool = False) -> Iterable[tuple[int, str]]:
+    """(line, text) of every string scalar under ``node``, leaving out keyword patterns."""
+    if isinstance(node, yaml.ScalarNode):
+        if not skip and isinstance(node.value, str):
+            yield node.start_mark.line + first_line, node.value
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _strings(item, first_line, skip)
+    elif isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            yield from _strings(v, first_line, skip or (isinstance(k, yaml.ScalarNode) and k.value == "patterns"))
+
+
+def _cure_message(sentence: str) -> str:
+    return f"promises a cure (a cure word in a sentence without a negation): {sentence[:60]!r}"
+
+
+def default_content_dir(configured: str | os.PathLike[str] | None = None) -> Path:
+    """The pack folder: ``configured`` (settings.content.path) when given, else the shipped posts/content."""
+    return Path(configured) if configured else SHIPPED
+
+
+def load_catalog(root: Path) -> tuple[Catalog, list[Problem]]:
+    """Every valid item of the pack at ``root``; a bad file is reported and skipped, never raised."""
+    return _PackLoader(Path(root)).load()
+
+
+class _Skip(Exception):
+    """The file being read has problems (already reported); leave it out."""
+
+
+class _PackLoader:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.problems: list[Problem] = []
+        self.references: dict[int, Reference] = {}
+
+    # ----- plumbing -------------------------------------------------------------------------------------------
+
+    def rel(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def report(self, path: Path | str, line: int, message: str) -> None:
+        rel = path if isinstance(path, str) else self.rel(path)
+        self.problems.append(Problem(rel, line, message))
+
+    def guarded(self, path: Path, read: Callable[[Path, Doc], Any]) -> Any:
+        """``read(path)``, turning any failure into a Problem and None."""
+        before = len(self.problems)
+        try:
+            doc = read_markdown(path) if path.suffix == ".md" else read_yaml(path)
+            self.check_cure_words(path, doc)
+            if len(self.problems) > before:
+                return None
+            return read(path, doc)
+        except PackFileError as exc:
+            self.report(path, exc.line, str(exc))
+        except _Skip:
+            pass
+        except RecursionError:
+            self.report(path, 1, "cannot be read: structure nested too deeply")
+        except Exception as exc:  # hostile input must never crash the loader
+            self.report(path, 1, f"cannot be read: {type(exc).__name__}: {str(exc)[:200]}")
+        return None
+
+    def fields(self, path: Path, doc: Doc, data: Any, spec: dict[str, Field], *where: str | int) -> dict[str, Any]:
+        values = FieldReader(self.rel(path), doc, self.problems).read(data, spec, *where)
+        if values is None:
+            raise _Skip
+        return values
+
+    def check_cure_words(self, path: Path, doc: Doc) -> None:
+        """Follower-facing prose may use a cure word only in a negated sentence (keyword patterns are exempt)."""
+        for line, value in _strings(doc.node, doc.first_line):
+            for offset, sentence in cure_promises(value):
+                self.report(path, line + value.count("\n", 0, offset), _cure_message(sentence))
+        for offset, sentence in cure_promises(doc.body):
+            self.report(path, doc.body_line_of(offset), _cure_message(sentence))
+
+    def check_citations(
+        self, path: Path, doc: Doc, sources: tuple[int, ...], exact: bool, body: str | None = None
+    ) -> None:
+        """Every cited [n] and every sources id must be a reference; cited ids must be listed in sources."""
+        before = len(self.problems)
+        body = doc.body if body is None else body
+        for i, ref in enumerate(sources):
+            if ref not in self.references:
+                self.report(path, doc.line("sources", i), f"sources lists [{ref}], which is not in references.yaml")
+        cited: set[int] = set()
+        for ref, offset in citations(body):
+            cited.add(ref)
+            line = doc.body_line_of(offset)
+            if ref not in self.references:
+                self.report(path, line, f"cites [{ref}], which is not in references.yaml")
+            elif ref not in sources:
+                self.report(path, line, f"cites [{ref}] but 'sources' does not list it")
+        if exact:
+            for ref in sorted(set(sources) - cited):
+                self.report(path, doc.line("sources"), f"sources lists [{ref}] but the body never cites it")
+        if len(self.problems) > before:
+            raise _Skip
+
+    def files(self, folder: str, pattern: str = "*.md") -> list[Path]:
+        base = self.root / folder
+        if not base.is_dir():
+            return []
+        return sorted(p for p in base.glob(pattern) if not p.name.startswith("."))
+
+    def required_file(self, name: str) -> Path | None:
+        path = self.root / name
+        if not path.is_file():
+            self.report(name, 1, f"missing required file {name}")
+            return None
+        return path
+
+    # ----- the pack -------------------------------------------------------------------------------------------
+
+    def load(self) -> tuple[Catalog, list[Problem]]:
+        if not self.root.is_dir():
+            self.report(str(self.root), 1, "content pack folder not found")
+            return Catalog(), self.problems
+        self.references = self.load_references()
+        therapies = {t.key: t for t in self.each(self.files("therapies"), self.read_therapy, "therapy")}
+        sections = self.load_sections(therapies)
+        self.check_therapy_sections(therapies, sections)
+        therapies = self.attach_updates(therapies)
+        welcomes = {t.key: t for t in self.each(self.files("welcome"), self.read_welcome, "welcome")}
+        help_text = self.load_text("help.md", "help")
+        disclaimer = self.load_text("disclaimer.md", "disclaimer")
+        if "default" not in welcomes:
+            self.report("welcome/default.md", 1, "missing required text: the default welcome")
+        scenes = self.load_scenes(welcomes, therapies)
+        keywords = self.load_keywords(sections, therapies)
+        catalog = Catalog(
+            sections=tuple(sorted(sections.values(), key=lambda s: s.order)),
+            therapies=therapies,
+            references=self.references,
+            welcomes=welcomes,
+            scenes=scenes,
+            keywords=keywords,
+            help=help_text,
+            disclaimer=disclaimer,
+        )
+        return catalog, sorted(self.problems)
+
+    def each(self, paths: Iterable[Path], read: Callable[[Path, Doc], Any], kind: str) -> list[Any]:
+        """Read every file, dropping failures and duplicate keys (the first file, by name, wins)."""
+        out: dict[str, Any] = {}
+        for path in paths:
+            item = self.guarded(path, read)
+            if item is None:
+                continue
+            if item.key in out:
+                self.report(path, 1, f"duplicate {kind} key '{item.key}' (also in {out[item.key].path})")
+                continue
+            out[item.key] = item
+        return list(out.values())
+
+    def load_references(self) -> dict[int, Reference]:
+        path = self.required_file("references.yaml")
+        if path is None:
+            return {}
+        found: dict[int, Reference] = {}
+
+        def read(path: Path, doc: Doc) -> None:
+            if not isinstance(doc.data, list):
+                self.report(path, 1, "references.yaml must be a list of references")
+                return
+            for i, item in enumerate(doc.data):
+                try:
+                    values = self.fields(path, doc, item, REFERENCE, i)
+                except _Skip:
+                    continue
+                if values["id"] in found:
+                    self.report(path, doc.line(i, "id"), f"duplicate reference id {values['id']}")
+                    continue
+                found[values["id"]] = Reference(**values)
+
+        self.guarded(path, read)
+        return found
+
+    def read_therapy(self, path: Path, doc: Doc) -> Therapy:
+        values = self.fields(path, doc, doc.data, THERAPY)
+        if values["key"] != path.stem:
+            self.report(path, doc.line("key"), f"key '{values['key']}' does not match the file name {path.name}")
+            raise _Skip
+        milestones = values["milestones"]
+        if not isinstance(milestones, list):
+            self.report(path, doc.line("milestones"), "field 'milestones' must be a list of {date, event, source}")
+            raise _Skip
+        checked = [self.fields(path, doc, m, MILESTONE, "milestones", i) for i, m in enumerate(milestones)]
+        if not doc.body.strip():
+            self.report(path, doc.body_line, "body is empty (the overview)")
+            raise _Skip
+        self.check_citations(path, doc, values["sources"], exact=False)
+        values["milestones"] = tuple(Milestone(**m) for m in checked)
+        return Therapy(**values, body=doc.body, path=self.rel(path))
+
+    def load_sections(self, therapies: dict[str, Therapy]) -> dict[str, Section]:
+        sections: dict[str, Section] = {}
+        orders: dict[int, Section] = {}
+        for section in self.each(self.files("review"), lambda p, d: self.read_section(p, d, therapies), "section"):
+            if section.order in orders:
+                other = orders[section.order]
+                self.report(section.path, 1, f"duplicate section order {section.order} (also in {other.path})")
+                continue
+            orders[section.order] = section
+            sections[section.key] = section
+        return sections
+
+    def read_section(self, path: Path, doc: Doc, therapies: dict[str, Therapy]) -> Section:
+        values = self.fields(path, doc, doc.data, SECTION)
+        name = _REVIEW_NAME.match(path.stem)
+        if not name or name.group(2) != values["key"] or int(name.group(1)) != values["order"]:
+            expected = f"{values['order']:02d}-{values['key']}.md"
+            self.report(path, doc.line("key"), f"file name {path.name} does not match key and order ({expected})")
+            raise _Skip
+        therapy = values.get("therapy")
+        if therapy is not None and therapy not in therapies:
+            self.report(path, doc.line("therapy"), f"unknown therapy '{therapy}'")
+            raise _Skip
+        if values.get("body_from") and doc.body.strip():
+            self.report(path, doc.body_line, "body must be empty when 'body_from' is set (it is generated)")
+            raise _Skip
+        if not values.get("body_from") and not doc.body.strip():
+            self.report(path, doc.body_line, "body is empty")
+            raise _Skip
+        self.check_citations(path, doc, values["sources"], exact=True)
+        return Section(**values, body=doc.body, path=self.rel(path))
+
+    def check_therapy_sections(self, therapies: dict[str, Therapy], sections: dict[str, Section]) -> None:
+        """Each therapy needs its review section (the menu entry); both must name each other."""
+        for therapy in therapies.values():
+            section = sections.get(therapy.section)
+            if section is None or section.therapy != therapy.key:
+                doc_line = self.line_in(therapy.path, "section")
+                why = "does not exist" if section is None else f"does not name therapy '{therapy.key}'"
+                self.report(therapy.path, doc_line, f"menu-less therapy: section '{therapy.section}' {why}")
+        for section in sections.values():
+            if section.therapy and therapies[section.therapy].section != section.key:
+                self.report(
+                    section.path,
+                    self.line_in(section.path, "therapy"),
+                    f"therapy '{section.therapy}' names section '{therapies[section.therapy].section}', not this one",
+                )
+
+    def line_in(self, rel: str, *where: str | int) -> int:
+        try:
+            return read_markdown(self.root / rel).line(*where)
+        except Exception:
+            return 1
+
+    def attach_updates(self, therapies: dict[str, Therapy]) -> dict[str, Therapy]:
+        streams: dict[str, list[Update]] = {k: [] for k in therapies}
+        base = self.root / "updates"
+        folders = sorted(p for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+        for folder in folders:
+            for path in self.files(f"updates/{folder.name}"):
+                update = self.guarded(path, lambda p, d: self.read_update(p, d, therapies))
+                if update is not None:
+                    streams[update.therapy].append(update)
+        return {
+            k: dataclasses.replace(t, updates=tuple(sorted(streams[k], key=lambda u: (u.date, u.key), reverse=True)))
+            for k, t in therapies.items()
+        }
+
+    def read_update(self, path: Path, doc: Doc, therapies: dict[str, Therapy]) -> Update:
+        values = self.fields(path, doc, doc.data, UPDATE)
+        if values["therapy"] != path.parent.name:
+            self.report(path, doc.line("therapy"), f"therapy '{values['therapy']}' does not match its folder")
+            raise _Skip
+        if values["therapy"] not in therapies:
+            self.report(path, doc.line("therapy"), f"unknown therapy '{values['therapy']}'")
+            raise _Skip
+        name = _UPDATE_NAME.match(path.stem)
+        if not name:
+            self.report(path, 1, f"file name {path.name} is not YYYY-MM-DD-<slug>.md")
+            raise _Skip
+        if name.group(1) != values["date"].isoformat():
+            self.report(path, doc.line("date"), f"date {values['date']} does not match the file name {path.name}")
+            raise _Skip
+        if not doc.body.strip():
+            self.report(path, doc.body_line, "body is empty")
+            raise _Skip
+        self.check_citations(path, doc, values["sources"], exact=False)
+        return Update(**values, key=path.stem, body=doc.body, path=self.rel(path))
+
+    def read_welcome(self, path: Path, doc: Doc) -> Text:
+        return self.read_text_doc(path, doc, path.stem)
+
+    def read_text_doc(self, path: Path, doc: Doc, expected_key: str) -> Text:
+        values = self.fields(path, doc, doc.data, TEXT)
+        if values["key"] != expected_key:
+            self.report(path, doc.line("key"), f"key '{values['key']}' should be '{expected_key}' ({path.name})")
+            raise _Skip
+        if not doc.body.strip():
+            self.report(path, doc.body_line, "body is empty")
+            raise _Skip
+        return Text(key=values["key"], title=values["title"], body=doc.body, path=self.rel(path))
+
+    def load_text(self, name: str, expected_key: str) -> Text | None:
+        path = self.root / name
+        if not path.is_file():
+            self.report(name, 1, f"missing required text: {name}")
+            return None
+        return self.guarded(path, lambda p, d: self.read_text_doc(p, d, expected_key))
+
+    def load_list(self, name: str, spec: dict[str, Field], build: _Build) -> list[Any]:
+        path = self.required_file(name)
+        if path is None:
+            return []
+        items: list[Any] = []
+
+        def read(path: Path, doc: Doc) -> None:
+            if not isinstance(doc.data, list):
+                self.report(path, 1, f"{name} must be a list")
+                return
+            for i, data in enumerate(doc.data):
+                try:
+                    items.append(build(path, doc, i, self.fields(path, doc, data, spec, i)))
+                except _Skip:
+                    continue
+
+        self.guarded(path, read)
+        return items
+
+    def load_scenes(self, welcomes: dict[str, Text], therapies: dict[str, Therapy]) -> dict[str, Scene]:
+        scenes: dict[str, Scene] = {}
+
+        def build(path: Path, doc: Doc, i: int, values: dict[str, Any]) -> Scene:
+            if values["key"] in scenes:
+                self.report(path, doc.line(i, "key"), f"duplicate scene key '{values['key']}'")
+                raise _Skip
+            if values["welcome"] not in welcomes:
+                self.report(path, doc.line(i, "welcome"), f"scene points to a missing welcome '{values['welcome']}'")
+                raise _Skip
+            if values.get("therapy") is not None and values["therapy"] not in therapies:
+                self.report(path, doc.line(i, "therapy"), f"unknown therapy '{values['therapy']}'")
+                raise _Skip
+            scenes[values["key"]] = Scene(**values)
+            return scenes[values["key"]]
+
+        self.load_list("scenes.yaml", SCENE, build)
+        return scenes
+
+    def load_keywords(self, sections: dict[str, Section], therapies: dict[str, Therapy]) -> tuple[KeywordRule, ...]:
+        def build(path: Path, doc: Doc, i: int, values: dict[str, Any]) -> KeywordRule:
+            if ("reply" in values) == ("ref" in values):
+                self.report(path, doc.line(i), "a keyword rule needs exactly one of 'reply' or 'ref'")
+                raise _Skip
+            if not values["patterns"]:
+                self.report(path, doc.line(i, "patterns"), "field 'patterns' must not be empty")
+                raise _Skip
+            ref = values.get("ref")
+            if ref is not None:
+                message = self.ref_problem(ref, sections, therapies)
+                if message:
+                    self.report(path, doc.line(i, "ref"), message)
+                    raise _Skip
+            return KeywordRule(**values)
+
+        return tuple(self.load_list("keywords.yaml", KEYWORD, build))
+
+    @staticmethod
+    def ref_problem(ref: str, sections: dict[str, Section], therapies: dict[str, Therapy]) -> str | None:
+        kind, _, target = ref.partition(":")
+        if ref in ("help", "toc"):
+            return None
+        if kind == "section" and target:
+            return None if target in sections else f"keyword ref to a missing section '{target}'"
+        if kind == "therapy" and target:
+            return None if target in therapies else f"unknown therapy '{target}' in keyword ref"
+        return f"bad keyword ref {ref!r} (use section:<key>, therapy:<key>, help or toc)"
