@@ -1,0 +1,214 @@
+"""The WSGI app: /wechat, content pages /p/..., /healthz, /metrics; the only module that knows HTTP."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.callback import Callback, Rejected
+from bot.credentials import credentials_for
+from bot.crypto import random_prefix
+from bot.dispatch import Dispatcher
+from bot.handlers import Renderer
+from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from bot.metrics import Metrics
+from bot.routes import build_routes
+from bot.texts import Texts
+from posts.catalog import Catalog
+from posts.limits import CALLBACK_MAX_BODY_BYTES
+from posts.settings import Settings
+
+log = logging.getLogger(__name__)
+
+StartResponse = Callable[..., Any]
+Environ = dict[str, Any]
+_STATUS = {
+    200: "200 OK",
+    400: "400 Bad Request",
+    403: "403 Forbidden",
+    404: "404 Not Found",
+    405: "405 Method Not Allowed",
+    413: "413 Payload Too Large",
+    500: "500 Internal Server Error",
+    503: "503 Service Unavailable",
+}
+_REJECTED = {"forbidden": 403, "bad_request": 400}
+XML = "application/xml; charset=utf-8"
+HTML = "text/html; charset=utf-8"
+PLAIN = "text/plain; charset=utf-8"
+
+
+class TooLarge(Exception):
+    """The body is longer than CALLBACK_MAX_BODY_BYTES."""
+
+
+class Response:
+    __slots__ = ("body", "content_type", "status")
+
+    def __init__(self, status: int, body: bytes | str = b"", content_type: str = PLAIN) -> None:
+        self.status = status
+        self.body = body.encode("utf-8") if isinstance(body, str) else body
+        self.content_type = content_type
+
+
+class WebApp:
+    """A WSGI callable; build it with :func:`create_app`."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        catalog: Catalog,
+        renderer: Renderer,
+        callback: Callback,
+        texts: Texts,
+        metrics: Metrics,
+    ) -> None:
+        self.sessions = sessions
+        self.catalog = catalog
+        self.renderer = renderer
+        self.callback = callback
+        self.texts = texts
+        self.metrics = metrics
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "") or "/"
+        method = environ.get("REQUEST_METHOD", "GET")
+        route = _route_label(path)
+        try:
+            response = self._respond(route, method, path, environ)
+        except Exception:
+            log.exception("unhandled error on %s %s", method, path)
+            # WeChat must never see a 500 or a traceback: an empty 200 means "no reply" and stops its retries.
+            response = Response(200) if route == "wechat" else Response(500, "internal error")
+        self.metrics.requests.labels(route, str(response.status)).inc()
+        start_response(
+            _STATUS.get(response.status, f"{response.status} Unknown"),
+            [("Content-Type", response.content_type), ("Content-Length", str(len(response.body)))],
+        )
+        return [response.body]
+
+    def _respond(self, route: str, method: str, path: str, environ: Environ) -> Response:
+        if route == "wechat":
+            return self._wechat(method, environ)
+        if method not in ("GET", "HEAD"):
+            return Response(405, "method not allowed")
+        if route == "page":
+            return self._page(path)
+        if route == "healthz":
+            return self._health()
+        if route == "metrics":
+            return Response(200, self.metrics.render(), METRICS_CONTENT_TYPE)
+        return self._not_found()
+
+    def _wechat(self, method: str, environ: Environ) -> Response:
+        query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        started = time.perf_counter()
+        try:
+            if method == "GET":
+                return Response(200, self.callback.verify_url(query))
+            if method != "POST":
+                return Response(405, "method not allowed")
+            self.callback.check_origin(query)  # before a single byte of the body is read
+            body = _read_body(environ, CALLBACK_MAX_BODY_BYTES)
+            result = self.callback.handle(query, body)
+        except Rejected as exc:
+            log.info("rejected push: %s", exc)
+            return Response(_REJECTED[exc.status], exc.status.replace("_", " "))
+        except TooLarge:
+            return Response(413, "payload too large")
+        finally:
+            self.metrics.latency.observe(time.perf_counter() - started)
+        self.metrics.replies.labels(result.kind).inc()
+        if result.duplicate:
+            self.metrics.duplicates.inc()
+        return Response(200, result.body, XML if result.body else PLAIN)
+
+    def _page(self, path: str) -> Response:
+        parts = [p for p in path.split("/") if p][1:]
+        html: str | None = None
+        if not parts:
+            html = self.renderer.index_page()
+        elif parts[0] == "s" and len(parts) == 2 and self.catalog.section(parts[1]):
+            html = self.renderer.section_page(parts[1])
+        elif parts[0] == "t" and len(parts) == 2 and self.catalog.therapy(parts[1]):
+            html = self.renderer.therapy_page(parts[1])
+        elif parts[0] == "t" and len(parts) == 3 and self.catalog.update(parts[1], parts[2]):
+            html = self.renderer.update_page(parts[1], parts[2])
+        return Response(200, html, HTML) if html is not None else self._not_found()
+
+    def _not_found(self) -> Response:
+        return Response(404, self.texts.page("not_found"), HTML)
+
+    def _health(self) -> Response:
+        checked_at = datetime.now(UTC).isoformat(timespec="seconds")
+        try:
+            with self.sessions() as session:
+                session.execute(text("SELECT 1"))
+        except Exception as exc:
+            log.warning("health check: database unavailable: %s", exc)
+            body = {"status": "unavailable", "database": "unavailable", "checked_at": checked_at}
+            return Response(503, json.dumps(body), "application/json")
+        body = {"status": "ok", "database": "ok", "checked_at": checked_at}
+        return Response(200, json.dumps(body), "application/json")
+
+
+def _route_label(path: str) -> str:
+    if path in ("/wechat", "/wechat/"):
+        return "wechat"
+    if path == "/p" or path.startswith("/p/"):
+        return "page"
+    if path == "/healthz":
+        return "healthz"
+    if path == "/metrics":
+        return "metrics"
+    return "other"
+
+
+def _read_body(environ: Environ, limit: int) -> bytes:
+    """At most ``limit`` bytes of the body; :class:`TooLarge` if Content-Length or the body itself is longer."""
+    declared = environ.get("CONTENT_LENGTH") or ""
+    length = int(declared) if declared.strip().isdigit() else None
+    if length is not None and length > limit:
+        raise TooLarge
+    stream = environ["wsgi.input"]
+    want = limit + 1 if length is None else length
+    chunks: list[bytes] = []
+    got = 0
+    while got < want:
+        chunk = stream.read(min(65536, want - got))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    if got > limit:
+        raise TooLarge
+    return b"".join(chunks)
+
+
+def create_app(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    catalog: Catalog,
+    renderer: Renderer,
+    *,
+    random: Callable[[], str] = random_prefix,
+    clock: Callable[[], datetime] | None = None,
+) -> WebApp:
+    """The WSGI app for these settings, database, content and renderer (``random``/``clock`` for tests)."""
+    texts = Texts()
+    routes = build_routes(catalog)
+    dispatcher = (
+        Dispatcher(sessions, catalog, renderer, texts, routes, clock=clock)
+        if clock
+        else Dispatcher(sessions, catalog, renderer, texts, routes)
+    )
+    callback = Callback(credentials_for(settings.wechat), dispatcher, random=random)
+    return WebApp(sessions, catalog, renderer, callback, texts, Metrics())

@@ -1,0 +1,53 @@
+"""What every handler gets (the context) and returns (a reply value); one module per kind of input."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from bot.message import Inbound
+from bot.replies import Reply
+from bot.texts import Texts
+from posts.catalog import Catalog
+
+
+class TextBody(Protocol):
+    text: str
+    size: int
+    fits: bool
+    page_path: str
+
+
+class Renderer(Protocol):
+    """The content engine's renderer (posts.render.Renderer), as far as the bot uses it."""
+
+    def section(self, key: str) -> Any: ...
+    def therapy(self, key: str) -> Any: ...
+    def timeline(self, key: str) -> Any: ...
+    def update(self, therapy: str, key: str) -> Any: ...
+    def welcome(self, key: str) -> Any: ...
+    def help(self) -> Any: ...
+    def toc(self) -> Any: ...
+    def page_url(self, path: str) -> str: ...
+
+
+@dataclass
+class Context:
+    session: Session
+    catalog: Catalog
+    renderer: Renderer
+    texts: Texts
+    message: Inbound
+    now: datetime
+
+    @property
+    def outbox_key(self) -> str:
+        """Prefix for outbox dedupe keys: the push's own dedupe key."""
+        return self.message.dedup_key
+
+
+Handler = Callable[[Context], Reply]

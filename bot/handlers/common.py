@@ -1,0 +1,56 @@
+"""Reply helpers shared by handlers: a rendered body as text or as a one-article link, the subscribe flow."""
+
+from __future__ import annotations
+
+from bot.handlers import Context, TextBody
+from bot.replies import Article, News, Reply, Text
+from posts import followers, outbox
+from posts.catalog import Therapy
+from posts.limits import TEXT_REPLY_MAX_BYTES, utf8_len
+
+
+def body_reply(ctx: Context, body: TextBody, title: str, description: str, extra: str = "") -> Reply:
+    """The body as a text reply when it fits (with ``extra`` appended if that still fits), else a link to its page."""
+    if body.fits:
+        text = f"{body.text}\n\n{extra}" if extra else body.text
+        return Text(text if utf8_len(text) <= TEXT_REPLY_MAX_BYTES else body.text)
+    summary = f"{description}\n{extra}".strip() if extra else description
+    return News((Article(title=title, description=summary, url=ctx.renderer.page_url(body.page_path)),))
+
+
+def subscribe(ctx: Context, therapy: Therapy, source: str) -> Reply:
+    follower = followers.ensure(ctx.session, ctx.message.openid)
+    added = followers.subscribe(ctx.session, follower, therapy.key, ctx.now, source=source)
+    if added:
+        mirror_tag(ctx, outbox.TAG_ADD, therapy.key)
+    return Text(ctx.texts.render("subscribed", therapy=therapy, already=not added))
+
+
+def unsubscribe(ctx: Context, therapy: Therapy) -> Reply:
+    follower = followers.ensure(ctx.session, ctx.message.openid)
+    removed = followers.unsubscribe(ctx.session, follower, therapy.key, ctx.now)
+    if removed:
+        mirror_tag(ctx, outbox.TAG_REMOVE, therapy.key)
+    return Text(ctx.texts.render("unsubscribed", therapy=therapy, was_active=removed))
+
+
+def my_subscriptions(ctx: Context) -> Reply:
+    follower = followers.ensure(ctx.session, ctx.message.openid)
+    keys = followers.active_therapies(ctx.session, follower)
+    mine = [ctx.catalog.therapies[k] for k in keys if k in ctx.catalog.therapies]
+    return Text(ctx.texts.render("my_subscriptions", mine=mine, therapies=list(ctx.catalog.therapies.values())))
+
+
+def therapy_list(ctx: Context) -> Reply:
+    return Text(ctx.texts.render("subscribe_list", therapies=list(ctx.catalog.therapies.values())))
+
+
+def mirror_tag(ctx: Context, kind: str, therapy_key: str) -> None:
+    """Queue the WeChat tag change that mirrors a subscription change (the scheduler calls the API)."""
+    outbox.enqueue(
+        ctx.session,
+        kind,
+        ctx.message.openid,
+        {"therapy": therapy_key},
+        dedup_key=f"{ctx.outbox_key}:{kind}:{therapy_key}",
+    )

@@ -1,0 +1,92 @@
+"""Follow, QR scan and unfollow: record the follower, welcome them per scene, subscribe them per scene."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.handlers import Context
+from bot.handlers.common import body_reply, mirror_tag
+from bot.replies import Empty, Reply
+from posts import followers, outbox
+from posts.catalog import Scene
+
+log = logging.getLogger(__name__)
+
+
+def followed(ctx: Context) -> Reply:
+    """subscribe, plain or through a QR scene (``qrscene_`` already stripped by Inbound.scene)."""
+    scene = _known_scene(ctx)
+    follower, returning = followers.record_follow(
+        ctx.session, ctx.message.openid, ctx.now, scene.key if scene else None
+    )
+    if returning:
+        for therapy_key in followers.active_therapies(ctx.session, follower):
+            mirror_tag(ctx, outbox.TAG_ADD, therapy_key)
+    if scene is not None and scene.therapy:
+        _subscribe_for_scene(ctx, scene, returning)
+        _queue_latest_update(ctx, scene.therapy)
+    return _welcome(ctx, scene)
+
+
+def scanned(ctx: Context) -> Reply:
+    """SCAN by someone already following: the scene's welcome, and its therapy subscription."""
+    scene = _known_scene(ctx)
+    followers.ensure(ctx.session, ctx.message.openid)
+    if scene is not None and scene.therapy:
+        _subscribe_for_scene(ctx, scene, returning=False)
+    return _welcome(ctx, scene)
+
+
+def unfollowed(ctx: Context) -> Reply:
+    """unsubscribe: the follower becomes inactive; subscriptions and history stay for a return."""
+    followers.record_unfollow(ctx.session, ctx.message.openid, ctx.now)
+    return Empty()
+
+
+def _known_scene(ctx: Context) -> Scene | None:
+    key = ctx.message.scene
+    if key is None:
+        return None
+    scene = ctx.catalog.scenes.get(key)
+    if scene is None:
+        log.warning("unknown QR scene %r from %s; default welcome", key, ctx.message.openid)
+    return scene
+
+
+def _subscribe_for_scene(ctx: Context, scene: Scene, returning: bool) -> None:
+    therapy = ctx.catalog.therapy(scene.therapy or "")
+    if therapy is None:
+        log.warning("scene %r names unknown therapy %r", scene.key, scene.therapy)
+        return
+    follower = followers.ensure(ctx.session, ctx.message.openid)
+    added = followers.subscribe(ctx.session, follower, therapy.key, ctx.now, source=f"scene:{scene.key}"[:32])
+    if added or returning:
+        mirror_tag(ctx, outbox.TAG_ADD, therapy.key)
+
+
+def _queue_latest_update(ctx: Context, therapy_key: str) -> None:
+    """After the welcome, the therapy's latest update as a customer-service message (sent by the scheduler)."""
+    therapy = ctx.catalog.therapy(therapy_key)
+    latest = therapy.latest if therapy else None
+    if therapy is None or latest is None:
+        return
+    body = ctx.renderer.update(therapy.key, latest.key)
+    if body.fits:
+        message = {"msgtype": "text", "text": {"content": body.text}}
+    else:
+        article = {"title": latest.title, "description": therapy.name, "url": ctx.renderer.page_url(body.page_path)}
+        message = {"msgtype": "news", "news": {"articles": [article]}}
+    outbox.enqueue(
+        ctx.session,
+        outbox.CUSTOM_MESSAGE,
+        ctx.message.openid,
+        {"message": message, "therapy": therapy.key, "update": latest.key, "reason": "scene_follow"},
+        dedup_key=f"{ctx.outbox_key}:latest:{therapy.key}",
+    )
+
+
+def _welcome(ctx: Context, scene: Scene | None) -> Reply:
+    welcome = ctx.catalog.welcome_for(scene.key if scene else None)
+    key = welcome.key if welcome else "default"
+    title = welcome.title if welcome else ""
+    return body_reply(ctx, ctx.renderer.welcome(key), title, "")

@@ -1,0 +1,88 @@
+"""Menu clicks: table of contents, sections and section groups, therapies, subscriptions, help; VIEW is logged."""
+
+from __future__ import annotations
+
+from bot.handlers import Context
+from bot.handlers.common import body_reply, my_subscriptions, subscribe, therapy_list
+from bot.replies import Article, Empty, News, Reply, Text
+from posts.catalog import Section, Therapy
+
+
+def toc(ctx: Context) -> Reply:
+    return body_reply(ctx, ctx.renderer.toc(), "目录", "")
+
+
+def help_(ctx: Context) -> Reply:
+    return body_reply(ctx, ctx.renderer.help(), "帮助", "")
+
+
+def section(ctx: Context, key: str) -> Reply:
+    found = ctx.catalog.section(key)
+    if found is None:
+        return toc(ctx)
+    return section_reply(ctx, found)
+
+
+def section_reply(ctx: Context, found: Section) -> Reply:
+    return body_reply(ctx, ctx.renderer.section(found.key), found.title, found.summary)
+
+
+def group(ctx: Context, prefix: str) -> Reply:
+    """A section group (sections whose key starts with ``prefix-``): one article per section, up to 8."""
+    members = [s for s in ctx.catalog.sections if s.key.split("-", 1)[0] == prefix]
+    if len(members) == 1:
+        return section_reply(ctx, members[0])
+    articles = tuple(
+        Article(title=s.title, description=s.summary, url=ctx.renderer.page_url(ctx.renderer.section(s.key).page_path))
+        for s in members
+    )
+    return News(articles) if articles else toc(ctx)
+
+
+def therapy_latest(ctx: Context, key: str) -> Reply:
+    """The therapy's latest update, with the typed commands for its timeline and subscription."""
+    therapy = ctx.catalog.therapy(key)
+    if therapy is None:
+        return therapy_list(ctx)
+    hint = ctx.texts.render("therapy_hint", therapy=therapy)
+    latest = therapy.latest
+    if latest is None:
+        return body_reply(ctx, ctx.renderer.therapy(key), therapy.name, therapy.status, extra=hint)
+    return body_reply(ctx, ctx.renderer.update(key, latest.key), latest.title, therapy.name, extra=hint)
+
+
+def therapy_card(ctx: Context, therapy: Therapy) -> Reply:
+    hint = ctx.texts.render("therapy_hint", therapy=therapy)
+    return body_reply(ctx, ctx.renderer.therapy(therapy.key), therapy.name, therapy.status, extra=hint)
+
+
+def therapy_timeline(ctx: Context, key: str) -> Reply:
+    therapy = ctx.catalog.therapy(key)
+    if therapy is None:
+        return therapy_list(ctx)
+    return body_reply(ctx, ctx.renderer.timeline(key), f"{therapy.name} 时间线", therapy.status)
+
+
+def therapy_subscribe(ctx: Context, key: str) -> Reply:
+    therapy = ctx.catalog.therapy(key)
+    if therapy is None:
+        return therapy_list(ctx)
+    return subscribe(ctx, therapy, source="menu")
+
+
+def mine(ctx: Context) -> Reply:
+    return my_subscriptions(ctx)
+
+
+def subscribe_options(ctx: Context) -> Reply:
+    return therapy_list(ctx)
+
+
+def viewed(ctx: Context) -> Reply:
+    """VIEW: the follower is leaving for a page; logged by the callback, nothing to answer."""
+    return Empty()
+
+
+def unknown_click(ctx: Context) -> Reply:
+    """A CLICK key no route knows (an old menu still cached on a phone): the help text."""
+    return Text(ctx.texts.render("default"))

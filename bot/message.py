@@ -1,0 +1,97 @@
+"""One pushed message or event, read from its XML fields, with its dedupe key and interaction kind."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+SCENE_PREFIX = "qrscene_"
+USER_MESSAGES = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link"})
+NEWS_ONE_ARTICLE = frozenset({"text", "image", "video", "shortvideo", "location", "link"})
+"""Pushes whose news reply may carry only one article (the doc's 五种消息; shortvideo treated like video)."""
+_INTERACTION = {"subscribe": "follow", "scan": "scan", "click": "click", "view": "view"}
+
+
+class MalformedPush(ValueError):
+    """The XML lacks a field every push carries."""
+
+
+@dataclass(frozen=True)
+class Inbound:
+    to_user: str
+    openid: str
+    create_time: int
+    msg_type: str
+    """Lower-case MsgType: text, image, ..., event."""
+    event: str = ""
+    """Lower-case Event for events: subscribe, unsubscribe, scan, click, view..."""
+    event_key: str = ""
+    """EventKey as pushed (``qrscene_`` kept)."""
+    msg_id: str = ""
+    content: str = ""
+    fields: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_fields(cls, fields: dict[str, str]) -> Inbound:
+        try:
+            create_time = int(fields["CreateTime"])
+            msg_type = fields["MsgType"].strip().lower()
+            openid = fields["FromUserName"]
+            to_user = fields["ToUserName"]
+        except (KeyError, ValueError):
+            raise MalformedPush("missing ToUserName, FromUserName, CreateTime or MsgType") from None
+        if not msg_type or not openid:
+            raise MalformedPush("empty MsgType or FromUserName")
+        return cls(
+            to_user=to_user,
+            openid=openid,
+            create_time=create_time,
+            msg_type=msg_type,
+            event=fields.get("Event", "").strip().lower(),
+            event_key=fields.get("EventKey", "").strip(),
+            msg_id=fields.get("MsgId", "").strip(),
+            content=fields.get("Content", ""),
+            fields=fields,
+        )
+
+    @property
+    def is_event(self) -> bool:
+        return self.msg_type == "event"
+
+    @property
+    def scene(self) -> str | None:
+        """The QR scene of a subscribe (``qrscene_`` stripped) or SCAN event, else None."""
+        if self.event == "subscribe" and self.event_key.startswith(SCENE_PREFIX):
+            return self.event_key[len(SCENE_PREFIX) :] or None
+        if self.event == "scan":
+            return self.event_key or None
+        return None
+
+    @property
+    def dedup_key(self) -> str:
+        """MsgId for messages; FromUserName + CreateTime + Event + EventKey for events (hashed when long)."""
+        if self.msg_id and not self.is_event:
+            return f"msg:{self.msg_id}"
+        key = f"evt:{self.openid}:{self.create_time}:{self.event or self.msg_type}:{self.event_key}"
+        if len(key) > 200:
+            key = "evth:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+        return key
+
+    @property
+    def interaction_kind(self) -> str:
+        if not self.is_event:
+            return "message"
+        return _INTERACTION.get(self.event, "other")
+
+    @property
+    def one_article_only(self) -> bool:
+        return self.msg_type in NEWS_ONE_ARTICLE
+
+    @property
+    def log_key(self) -> str | None:
+        """What the inbound log keeps: the event key, or the first characters of a text."""
+        if self.is_event:
+            return self.event_key or None
+        if self.msg_type == "text":
+            return self.content[:64]
+        return None

@@ -1,0 +1,32 @@
+"""Strict parsing of pushed XML: UTF-8 only, no DTD or entities, an <xml> root, flat fields."""
+
+from __future__ import annotations
+
+from xml.etree.ElementTree import Element, ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+
+class BadXml(ValueError):
+    """The body is not a well-formed, DTD-free <xml> document in UTF-8."""
+
+
+def parse_fields(body: bytes | str) -> dict[str, str]:
+    """The children of the ``<xml>`` root as ``{tag: text}``; nested elements keep their children's text joined."""
+    if isinstance(body, bytes):
+        try:
+            body = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadXml("body is not valid UTF-8") from None
+    try:
+        root = fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except (ParseError, DefusedXmlException, ValueError) as exc:
+        raise BadXml(f"not acceptable XML: {type(exc).__name__}") from None
+    if root.tag != "xml":
+        raise BadXml("root element is not <xml>")
+    return {child.tag: _text(child) for child in root}
+
+
+def _text(element: Element) -> str:
+    return "".join(element.itertext()).strip() if len(element) else (element.text or "")

@@ -1,0 +1,97 @@
+"""Followers and their therapy subscriptions: follow, unfollow, interactions, subscribe, unsubscribe."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from posts.models import Follower, Subscription
+
+
+def find(session: Session, openid: str) -> Follower | None:
+    return session.scalars(select(Follower).where(Follower.openid == openid)).one_or_none()
+
+
+def ensure(session: Session, openid: str) -> Follower:
+    """The follower row for ``openid``, created (as following) if WeChat's push is the first we hear of them."""
+    follower = find(session, openid)
+    if follower is None:
+        follower = Follower(openid=openid, subscribed=True)
+        session.add(follower)
+        session.flush()
+    return follower
+
+
+def record_follow(session: Session, openid: str, now: datetime, scene_key: str | None = None) -> tuple[Follower, bool]:
+    """Mark ``openid`` as following; returns the follower and whether they had followed before (a return)."""
+    follower = find(session, openid)
+    returning = follower is not None and follower.first_followed_at is not None
+    if follower is None:
+        follower = Follower(openid=openid)
+        session.add(follower)
+    follower.subscribed = True
+    if follower.first_followed_at is None:
+        follower.first_followed_at = now
+    if follower.scene_key is None and scene_key:
+        follower.scene_key = scene_key
+    follower.last_followed_at = now
+    session.flush()
+    return follower, returning
+
+
+def record_unfollow(session: Session, openid: str, now: datetime) -> Follower:
+    """Mark ``openid`` inactive; their history and subscriptions are kept for a possible return."""
+    follower = ensure(session, openid)
+    follower.subscribed = False
+    follower.last_unfollowed_at = now
+    return follower
+
+
+def touch(follower: Follower, now: datetime, kind: str) -> None:
+    """Remember the last interaction (the customer-service window depends on it)."""
+    follower.last_interaction_at = now
+    follower.last_interaction_kind = kind
+
+
+def subscription(session: Session, follower: Follower, therapy_key: str) -> Subscription | None:
+    return session.scalars(
+        select(Subscription).where(Subscription.follower_id == follower.id, Subscription.therapy_key == therapy_key)
+    ).one_or_none()
+
+
+def subscribe(session: Session, follower: Follower, therapy_key: str, now: datetime, source: str = "keyword") -> bool:
+    """Subscribe to a therapy's updates; False if the subscription was already active."""
+    row = subscription(session, follower, therapy_key)
+    if row is not None and row.active:
+        return False
+    if row is None:
+        row = Subscription(follower_id=follower.id, therapy_key=therapy_key, created_at=now)
+        session.add(row)
+    row.active = True
+    row.source = source
+    row.changed_at = now
+    session.flush()
+    return True
+
+
+def unsubscribe(session: Session, follower: Follower, therapy_key: str, now: datetime) -> bool:
+    """End a subscription (the row is kept, inactive); False if there was no active one."""
+    row = subscription(session, follower, therapy_key)
+    if row is None or not row.active:
+        return False
+    row.active = False
+    row.changed_at = now
+    return True
+
+
+def active_therapies(session: Session, follower: Follower) -> list[str]:
+    """Therapy keys the follower is subscribed to, oldest subscription first."""
+    return list(
+        session.scalars(
+            select(Subscription.therapy_key)
+            .where(Subscription.follower_id == follower.id, Subscription.active.is_(True))
+            .order_by(Subscription.created_at, Subscription.id)
+        )
+    )

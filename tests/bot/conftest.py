@@ -1,0 +1,183 @@
+"""Fixtures for the bot: a small catalog built in code, a renderer, and the app served over real HTTP."""
+
+from __future__ import annotations
+
+import socketserver
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.app import WebApp, create_app
+from bot.credentials import Credentials, credentials_for
+from posts.catalog import Catalog, KeywordRule, Scene, Section, Text, Therapy, Update
+from posts.settings import Settings, replace
+from tests.bot.wechat import GH, WeChat
+
+TOKEN = "spamtest"
+AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+APP_ID = "wx2c2769f8efd9abc2"
+BASE_URL = "http://bot.test"
+
+
+def _section(key: str, order: int, title: str, therapy: str | None = None, body: str = "正文") -> Section:
+    return Section(key, order, title, f"{title}的摘要", body, (1,), date(2025, 5, 1), therapy)
+
+
+def _therapy(key: str, name: str, aliases: tuple[str, ...], updates: tuple[Update, ...]) -> Therapy:
+    return Therapy(
+        key=key, name=name, aliases=aliases, developer="d", country="c", cell_type="MSC", cell_source="自体",
+        phase="3", design="随机", enrolment="200", endpoints=("ALSFRS-R",), status=f"{name}状态",
+        status_date=date(2025, 4, 10), section=f"clinical-{key}", sources=(1,), milestones=(), updates=updates,
+    )  # fmt: skip
+
+
+def small_catalog() -> Catalog:
+    nurown_update = Update("nurown", "2025-04-10-ind", date(2025, 4, 10), "NurOwn提交IND修正案", "正文", "src")
+    therapies = {
+        "nurown": _therapy("nurown", "NurOwn", ("MSC-NTF",), (nurown_update,)),
+        "neuronata-r": _therapy("neuronata-r", "Neuronata-R", ("lenzumestrocel", "Neuronata R"), ()),
+    }
+    return Catalog(
+        sections=(
+            _section("opening", 1, "开篇"),
+            _section("research-protection", 2, "保护神经"),
+            _section("research-models", 3, "疾病模型", body="长" * 3000),
+            _section("clinical-nurown", 4, "美国NurOwn", therapy="nurown"),
+            _section("outlook", 5, "展望"),
+        ),
+        therapies=therapies,
+        welcomes={
+            "default": Text("default", "欢迎", "欢迎关注"),
+            "nurown": Text("nurown", "NurOwn欢迎", "欢迎了解NurOwn"),
+        },
+        scenes={
+            "poster": Scene("poster", "海报", "default"),
+            "nurown": Scene("nurown", "NurOwn海报", "nurown", therapy="nurown"),
+        },
+        keywords=(
+            KeywordRule("exact", ("你好",), reply="你好！回复目录查看章节。"),
+            KeywordRule("contains", ("副作用",), ref="section:research-protection"),
+            KeywordRule("contains", ("试验]]>",), reply="含有]]>的回复"),
+        ),
+        help=Text("help", "帮助", "帮助正文"),
+    )
+
+
+@dataclass(frozen=True)
+class Body:
+    text: str
+    size: int
+    fits: bool
+    page_path: str
+
+
+class FakeRenderer:
+    """Stands in for posts.render.Renderer in unit-level tests: marks every reply with what it renders."""
+
+    def __init__(self, catalog: Catalog, base_url: str = BASE_URL) -> None:
+        self.catalog = catalog
+        self.base_url = base_url
+
+    def _body(self, text: str, path: str) -> Body:
+        size = len(text.encode("utf-8"))
+        return Body(text, size, size <= 2048, path)
+
+    def section(self, key: str) -> Body:
+        s = self.catalog.section(key)
+        assert s is not None
+        return self._body(f"SECTION {key}\n{s.body}", f"/p/s/{key}")
+
+    def therapy(self, key: str) -> Body:
+        return self._body(f"THERAPY {key}", f"/p/t/{key}")
+
+    def timeline(self, key: str) -> Body:
+        return self._body(f"TIMELINE {key}", f"/p/t/{key}")
+
+    def update(self, therapy: str, key: str) -> Body:
+        return self._body(f"UPDATE {therapy}/{key}", f"/p/t/{therapy}/{key}")
+
+    def welcome(self, key: str) -> Body:
+        return self._body(f"WELCOME {key}", "/p/")
+
+    def help(self) -> Body:
+        return self._body("HELP", "/p/")
+
+    def toc(self) -> Body:
+        return self._body("TOC", "/p/")
+
+    def page_url(self, path: str) -> str:
+        return self.base_url + path
+
+    def index_page(self) -> str:
+        return "<html>INDEX</html>"
+
+    def section_page(self, key: str) -> str:
+        return f"<html>SECTION PAGE {key}</html>"
+
+    def therapy_page(self, key: str) -> str:
+        return f"<html>THERAPY PAGE {key}</html>"
+
+    def update_page(self, therapy: str, key: str) -> str:
+        return f"<html>UPDATE PAGE {therapy}/{key}</html>"
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _ThreadingServer(socketserver.ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+@dataclass
+class LiveBot:
+    url: str
+    app: WebApp
+    sessions: sessionmaker[Session]
+    credentials: Credentials
+    wechat: WeChat
+
+
+def bot_settings(settings: Settings, mode: str) -> Settings:
+    return replace(
+        settings,
+        wechat={"app_id": APP_ID, "token": TOKEN, "encoding_aes_key": AES_KEY, "original_id": GH, "message_mode": mode},
+    )
+
+
+@pytest.fixture
+def catalog() -> Catalog:
+    return small_catalog()
+
+
+@pytest.fixture
+def serve(settings: Settings, sessions: sessionmaker[Session], catalog: Catalog) -> Iterator[Callable[..., LiveBot]]:
+    """Start the app on an ephemeral port over real HTTP (wsgiref, threaded); stopped after the test."""
+    servers: list[_ThreadingServer] = []
+
+    def start(mode: str = "plain", renderer: Any = None, **kwargs: Any) -> LiveBot:
+        configured = bot_settings(settings, mode)
+        app = create_app(configured, sessions, catalog, renderer or FakeRenderer(catalog), **kwargs)
+        server = make_server("127.0.0.1", 0, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
+        servers.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_port}"
+        creds = credentials_for(configured.wechat)
+        return LiveBot(url, app, sessions, creds, WeChat(url, creds))
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(params=["plain", "compat", "safe"])
+def bot(request: pytest.FixtureRequest, serve: Callable[..., LiveBot]) -> LiveBot:
+    return serve(request.param)
