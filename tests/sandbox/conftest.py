@@ -35,16 +35,24 @@ class Api:
             self._token = self.fetch_token()["access_token"]
         return self._token
 
+    def call(self, method: str, path: str, params: dict[str, Any], data: bytes | None = None) -> dict[str, Any]:
+        """One call; with the cached token, refresh once on 40001/42001 (like a careful client)."""
+        explicit = "access_token" in params
+        for _ in range(2):
+            if not explicit:
+                params["access_token"] = self.token
+            url = self.base + "/cgi-bin/" + path
+            answer = requests.request(method, url, params=params, data=data, timeout=5).json()
+            if explicit or answer.get("errcode") not in (40001, 42001):
+                return answer
+            self._token = None
+        return answer
+
     def get(self, path: str, **params: Any) -> dict[str, Any]:
-        if "access_token" not in params:
-            params["access_token"] = self.token
-        return requests.get(self.base + "/cgi-bin/" + path, params=params, timeout=5).json()
+        return self.call("GET", path, params)
 
     def post(self, path: str, body: dict[str, Any], **params: Any) -> dict[str, Any]:
-        if "access_token" not in params:
-            params["access_token"] = self.token
-        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        return requests.post(self.base + "/cgi-bin/" + path, params=params, data=data, timeout=5).json()
+        return self.call("POST", path, params, json.dumps(body, ensure_ascii=False).encode("utf-8"))
 
 
 @dataclass
