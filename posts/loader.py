@@ -226,6 +226,8 @@ class _PackLoader:
             self.report("welcome/default.md", 1, "missing required text: the default welcome")
         scenes = self.load_scenes(welcomes, therapies)
         keywords = self.load_keywords(sections, therapies)
+        by_order = {s.key: s.order for s in sections.values()}
+        therapies = dict(sorted(therapies.items(), key=lambda kv: (by_order.get(kv[1].section, 10**6), kv[0])))
         catalog = Catalog(
             sections=tuple(sorted(sections.values(), key=lambda s: s.order)),
             therapies=therapies,

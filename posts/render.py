@@ -1,0 +1,243 @@
+"""Renders the catalog: WeChat text bodies (templates/text/) and mobile content pages (templates/html/)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from posts.catalog import Catalog, Reference, Section, Therapy, Update
+from posts.limits import TEXT_REPLY_MAX_BYTES, utf8_len
+from posts.plaintext import markdown, markdown_to_text
+from posts.textchecks import cited_ids
+
+TEMPLATES = Path(__file__).with_name("templates")
+INDEX_PATH = "/p/"
+_CITE_HTML = re.compile(r"\[(\d{1,4})\]")
+
+
+@dataclass(frozen=True)
+class TextBody:
+    """A WeChat text body as a follower sees it, its UTF-8 size and whether one passive reply can carry it."""
+
+    text: str
+    size: int
+    fits: bool
+    page_path: str | None = None
+    """The content page with the same content (send a link to it when the text does not fit)."""
+
+
+def host(url: str) -> str:
+    """The host of ``url`` without a leading www., for short source labels."""
+    try:
+        name = urlsplit(url).hostname or url
+    except ValueError:
+        return url
+    return name.removeprefix("www.")
+
+
+@cache
+def environment() -> Environment:
+    """The one Jinja2 environment: text/ templates unescaped, html/ templates autoescaped."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=lambda name: bool(name) and name.startswith("html/"),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=StrictUndefined,
+    )
+    env.filters["host"] = host
+    return env
+
+
+class Paths:
+    """Stable page paths: /p/, /p/s/<section>, /p/t/<therapy>, /p/t/<therapy>/<update>."""
+
+    index = INDEX_PATH
+
+    @staticmethod
+    def section(key: str) -> str:
+        return f"/p/s/{quote(key)}"
+
+    @staticmethod
+    def therapy(key: str) -> str:
+        return f"/p/t/{quote(key)}"
+
+    @staticmethod
+    def update(therapy: str, key: str) -> str:
+        return f"/p/t/{quote(therapy)}/{quote(key)}"
+
+
+def markdown_html(source: str) -> Markup:
+    """Markdown as safe HTML (raw HTML in the source is escaped); [n] citations link to the source list."""
+    html = markdown().render(source)
+    return Markup(_CITE_HTML.sub(r'<a class="cite" href="#ref-\1">[\1]</a>', html))
+
+
+class Renderer:
+    """Text bodies and pages for one catalog; ``base_url`` (no trailing slash) makes page URLs absolute."""
+
+    def __init__(self, catalog: Catalog, base_url: str = "") -> None:
+        self.catalog = catalog
+        self.base_url = base_url.rstrip("/")
+        self.env = environment()
+        self.paths = Paths()
+
+    # ----- shared ---------------------------------------------------------------------------------------------
+
+    def page_url(self, path: str) -> str:
+        return self.base_url + path
+
+    @property
+    def disclaimer_text(self) -> str:
+        found = self.catalog.disclaimer
+        return markdown_to_text(found.body) if found else ""
+
+    def _text(self, template: str, page_path: str | None = None, **ctx: Any) -> TextBody:
+        name = template if template.startswith("text/") else f"text/{template}"
+        context = {"disclaimer_text": self.disclaimer_text, "catalog": self.catalog, **ctx}
+        text = self.env.get_template(name).render(**context).strip() + "\n"
+        size = utf8_len(text)
+        return TextBody(text=text, size=size, fits=size <= TEXT_REPLY_MAX_BYTES, page_path=page_path)
+
+    def render_text(self, template: str, **ctx: Any) -> TextBody:
+        """Any text template (name relative to templates/text/) for free text posts; ``disclaimer_text`` is set."""
+        return self._text(template, None, **ctx)
+
+    def _page(self, template: str, **ctx: Any) -> str:
+        found = self.catalog.disclaimer
+        disclaimer = Markup("")
+        if found:
+            disclaimer = Markup("<strong>{}</strong>\n").format(found.title) + markdown_html(found.body)
+        context = {"disclaimer_html": disclaimer, "paths": self.paths, "index_path": INDEX_PATH, **ctx}
+        return self.env.get_template(f"html/{template}").render(**context)
+
+    def _sources(self, ids: Iterable[int]) -> list[Reference]:
+        refs = self.catalog.references
+        return [refs[i] for i in sorted(set(ids)) if i in refs]
+
+    def _section(self, key: str) -> Section:
+        found = self.catalog.section(key)
+        if found is None:
+            raise KeyError(f"unknown section {key!r}")
+        return found
+
+    def _therapy(self, key: str) -> Therapy:
+        found = self.catalog.therapy(key)
+        if found is None:
+            raise KeyError(f"unknown therapy {key!r}")
+        return found
+
+    def _update(self, therapy: str, key: str) -> tuple[Therapy, Update]:
+        found = self.catalog.update(therapy, key)
+        if found is None:
+            raise KeyError(f"unknown update {therapy!r}/{key!r}")
+        return self._therapy(therapy), found
+
+    def _references_text(self) -> str:
+        refs = sorted(self.catalog.references.values(), key=lambda r: r.id)
+        return "\n\n".join(f"[{r.id}] {r.publisher}，{r.date}\n{r.title}\n{r.url}" for r in refs)
+
+    # ----- WeChat text bodies (KeyError for an unknown key) -----------------------------------------------------
+
+    def section(self, key: str) -> TextBody:
+        section = self._section(key)
+        if section.body_from == "references":
+            body, sources = self._references_text(), []
+        else:
+            body, sources = markdown_to_text(section.body), self._sources([*section.sources, *cited_ids(section.body)])
+        return self._text("section.txt.j2", Paths.section(key), section=section, body=body, sources=sources)
+
+    def therapy(self, key: str) -> TextBody:
+        therapy = self._therapy(key)
+        ids = [*therapy.sources, *cited_ids(therapy.body)]
+        if therapy.latest:
+            ids += cited_ids(therapy.latest.body)
+        return self._text(
+            "therapy.txt.j2",
+            Paths.therapy(key),
+            therapy=therapy,
+            body=markdown_to_text(therapy.body),
+            latest=therapy.latest,
+            sources=self._sources(ids),
+        )
+
+    def timeline(self, key: str) -> TextBody:
+        return self._text("timeline.txt.j2", Paths.therapy(key), therapy=self._therapy(key))
+
+    def update(self, therapy: str, key: str) -> TextBody:
+        found, update = self._update(therapy, key)
+        return self._text(
+            "update.txt.j2",
+            Paths.update(therapy, key),
+            therapy=found,
+            update=update,
+            body=markdown_to_text(update.body),
+            sources=self._sources([*update.sources, *cited_ids(update.body)]),
+        )
+
+    def welcome(self, key: str) -> TextBody:
+        found = self.catalog.welcomes.get(key)
+        if found is None:
+            raise KeyError(f"unknown welcome {key!r}")
+        return self._text("welcome.txt.j2", None, text=found, body=markdown_to_text(found.body))
+
+    def help(self) -> TextBody:
+        found = self.catalog.help
+        if found is None:
+            raise KeyError("the pack has no help text")
+        return self._text("help.txt.j2", None, text=found, body=markdown_to_text(found.body))
+
+    def toc(self) -> TextBody:
+        therapies = list(self.catalog.therapies.values())
+        return self._text("toc.txt.j2", INDEX_PATH, sections=self.catalog.sections, therapies=therapies)
+
+    def subscriptions(self, therapy_keys: Sequence[str]) -> TextBody:
+        """A follower's list of subscribed therapies (unknown keys are left out)."""
+        therapies = [t for k in therapy_keys if (t := self.catalog.therapy(k))]
+        return self._text("subscriptions.txt.j2", None, therapies=therapies)
+
+    # ----- pages (HTML strings) ---------------------------------------------------------------------------------
+
+    def index_page(self) -> str:
+        return self._page("index.html.j2", sections=self.catalog.sections, therapies=self.catalog.therapies.values())
+
+    def section_page(self, key: str) -> str:
+        section = self._section(key)
+        therapy = self.catalog.therapy(section.therapy) if section.therapy else None
+        references = sorted(self.catalog.references.values(), key=lambda r: r.id)
+        return self._page(
+            "section.html.j2",
+            section=section,
+            therapy=therapy,
+            body_html=markdown_html(section.body),
+            references=references,
+            sources=self._sources([*section.sources, *cited_ids(section.body)]),
+        )
+
+    def therapy_page(self, key: str) -> str:
+        therapy = self._therapy(key)
+        return self._page(
+            "therapy.html.j2",
+            therapy=therapy,
+            section=self.catalog.section(therapy.section),
+            body_html=markdown_html(therapy.body),
+            sources=self._sources([*therapy.sources, *cited_ids(therapy.body)]),
+        )
+
+    def update_page(self, therapy: str, key: str) -> str:
+        found, update = self._update(therapy, key)
+        return self._page(
+            "update.html.j2",
+            therapy=found,
+            update=update,
+            body_html=markdown_html(update.body),
+            sources=self._sources([*update.sources, *cited_ids(update.body)]),
+        )

@@ -1,0 +1,241 @@
+"""The renderer on the shipped pack: text bodies within budget and ending with the disclaimer, well-formed pages."""
+
+from __future__ import annotations
+
+from datetime import date
+from html.parser import HTMLParser
+
+import pytest
+
+from posts.catalog import Catalog, Reference, Section, Text
+from posts.limits import TEXT_REPLY_MAX_BYTES, utf8_len
+from posts.loader import default_content_dir, load_catalog
+from posts.plaintext import markdown_to_text
+from posts.render import Renderer, TextBody
+
+BASE = "https://wx.example.org"
+VOID = {"meta", "br", "img", "hr", "link", "input"}
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    found, problems = load_catalog(default_content_dir())
+    assert problems == []
+    return found
+
+
+@pytest.fixture(scope="module")
+def renderer(catalog: Catalog) -> Renderer:
+    return Renderer(catalog, BASE + "/")
+
+
+def all_text_bodies(catalog: Catalog, renderer: Renderer) -> dict[str, TextBody]:
+    bodies = {f"section:{s.key}": renderer.section(s.key) for s in catalog.sections}
+    for key, therapy in catalog.therapies.items():
+        bodies[f"therapy:{key}"] = renderer.therapy(key)
+        bodies[f"timeline:{key}"] = renderer.timeline(key)
+        for update in therapy.updates:
+            bodies[f"update:{key}/{update.key}"] = renderer.update(key, update.key)
+    bodies |= {f"welcome:{key}": renderer.welcome(key) for key in catalog.welcomes}
+    bodies["help"] = renderer.help()
+    bodies["toc"] = renderer.toc()
+    bodies["subscriptions"] = renderer.subscriptions(["nurown", "str03"])
+    bodies["no-subscriptions"] = renderer.subscriptions([])
+    return bodies
+
+
+def all_pages(catalog: Catalog, renderer: Renderer) -> dict[str, str]:
+    pages = {"index": renderer.index_page()}
+    pages |= {f"section:{s.key}": renderer.section_page(s.key) for s in catalog.sections}
+    for key, therapy in catalog.therapies.items():
+        pages[f"therapy:{key}"] = renderer.therapy_page(key)
+        pages |= {f"update:{key}/{u.key}": renderer.update_page(key, u.key) for u in therapy.updates}
+    return pages
+
+
+def test_every_text_body_ends_with_the_disclaimer(catalog: Catalog, renderer: Renderer) -> None:
+    assert catalog.disclaimer is not None
+    disclaimer = markdown_to_text(catalog.disclaimer.body)
+    for name, body in all_text_bodies(catalog, renderer).items():
+        assert body.text.rstrip().endswith(disclaimer), name
+
+
+def test_text_body_sizes(catalog: Catalog, renderer: Renderer) -> None:
+    for name, body in all_text_bodies(catalog, renderer).items():
+        assert body.size == utf8_len(body.text), name
+        assert body.fits == (body.size <= TEXT_REPLY_MAX_BYTES), name
+        assert body.fits, f"{name} is {body.size} bytes"  # the shipped pack fits one passive reply everywhere
+        assert "**" not in body.text and "<" not in body.text, name
+
+
+def test_page_paths_are_stable(catalog: Catalog, renderer: Renderer) -> None:
+    assert renderer.section("clinical-nurown").page_path == "/p/s/clinical-nurown"
+    assert renderer.therapy("nurown").page_path == "/p/t/nurown"
+    assert renderer.timeline("nurown").page_path == "/p/t/nurown"
+    assert renderer.update("nurown", "2025-04-10-ind-amendment").page_path == "/p/t/nurown/2025-04-10-ind-amendment"
+    assert renderer.toc().page_path == "/p/"
+    assert renderer.welcome("default").page_path is None
+    assert renderer.page_url("/p/t/nurown") == BASE + "/p/t/nurown"
+
+
+def test_section_text_keeps_citations_and_lists_sources(renderer: Renderer) -> None:
+    text = renderer.section("clinical-nurown").text
+    assert text.startswith("5. 美国NurOwn")
+    assert "[4]" in text
+    assert "[4] BrainStorm Cell Therapeutics（投资者关系新闻稿），2025-04-10" in text
+    assert "• A部分（24周）：" in text
+
+
+def test_numbered_list_kept(renderer: Renderer) -> None:
+    text = renderer.section("research-protection").text
+    assert "\n1. 释放神经营养因子" in text and "\n3. 改善线粒体功能" in text
+
+
+def test_toc_numbers_are_section_orders(catalog: Catalog, renderer: Renderer) -> None:
+    text = renderer.toc().text
+    for section in catalog.sections:
+        assert f"\n{section.order}. {section.title}\n" in text
+    assert all(t.name in text for t in catalog.therapies.values())
+
+
+def test_therapy_text_has_overview_and_latest_update(catalog: Catalog, renderer: Renderer) -> None:
+    text = renderer.therapy("xs228").text
+    latest = catalog.therapies["xs228"].latest
+    assert latest is not None and latest.title in text and "2025-09-30" in text
+    assert "士泽生物" in text
+
+
+def test_timeline_lists_every_milestone(catalog: Catalog, renderer: Renderer) -> None:
+    text = renderer.timeline("nurown").text
+    for milestone in catalog.therapies["nurown"].milestones:
+        assert milestone.date in text and milestone.event in text
+
+
+def test_references_section_lists_all_seven(catalog: Catalog, renderer: Renderer) -> None:
+    text = renderer.section("references").text
+    for ref in catalog.references.values():
+        assert f"[{ref.id}] {ref.publisher}" in text and ref.url in text
+
+
+class _WellFormed(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.viewport = False
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "meta" and ("name", "viewport") in attrs:
+            self.viewport = True
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID:
+            self.stack.pop()
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+            return
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if "style" not in self.stack and "title" not in self.stack:
+            self.text.append(data)
+
+
+def test_pages_are_well_formed_and_end_with_the_disclaimer(catalog: Catalog, renderer: Renderer) -> None:
+    assert catalog.disclaimer is not None
+    disclaimer = markdown_to_text(catalog.disclaimer.body)
+    for name, html in all_pages(catalog, renderer).items():
+        assert html.startswith("<!DOCTYPE html>"), name
+        parser = _WellFormed()
+        parser.feed(html)
+        parser.close()
+        assert parser.errors == [] and parser.stack == [], name
+        assert parser.viewport, name
+        assert "".join(parser.text).strip().endswith(disclaimer), name
+        assert "http" not in html.split("</style>")[0].split("<style>")[1], f"{name}: external asset in CSS"
+        assert "<script" not in html and "<link" not in html, name
+
+
+def test_pages_link_their_sources(catalog: Catalog, renderer: Renderer) -> None:
+    html = renderer.section_page("clinical-nurown")
+    ref = catalog.references[4]
+    assert f'href="{ref.url}"' in html
+    assert '<a class="cite" href="#ref-4">[4]</a>' in html
+    therapy = renderer.therapy_page("nurown")
+    assert "/p/t/nurown/2025-04-10-ind-amendment" in therapy
+    assert all(m.source in therapy for m in catalog.therapies["nurown"].milestones)
+    references = renderer.section_page("references")
+    assert all(r.url in references for r in catalog.references.values())
+    index = renderer.index_page()
+    assert all(f'href="/p/s/{s.key}"' in index for s in catalog.sections)
+
+
+def test_raw_html_in_content_is_escaped() -> None:
+    section = Section(
+        key="x",
+        order=1,
+        title="<b>t</b>",
+        summary="s",
+        body="hi <script>alert(1)</script> [javascript](javascript:alert(1))",
+        sources=(),
+        updated=date(2025, 1, 1),
+    )
+    catalog = Catalog(sections=(section,), disclaimer=Text("disclaimer", "免责声明", "仅供参考。"))
+    renderer = Renderer(catalog, BASE)
+    html = renderer.section_page("x")
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "&lt;b&gt;t&lt;/b&gt;" in html
+    assert 'href="javascript:' not in html
+    assert renderer.section("x").text.rstrip().endswith("仅供参考。")
+    assert "<b>t</b>" in renderer.section("x").text  # text bodies are plain text, never escaped
+
+
+def test_long_text_does_not_fit() -> None:
+    section = Section(
+        key="long",
+        order=1,
+        title="长",
+        summary="s",
+        body="很长的正文。" * 200,
+        sources=(),
+        updated=date(2025, 1, 1),
+    )
+    body = Renderer(Catalog(sections=(section,)), BASE).section("long")
+    assert body.size > TEXT_REPLY_MAX_BYTES and not body.fits and body.page_path == "/p/s/long"
+
+
+def test_unknown_keys_raise_key_error(renderer: Renderer) -> None:
+    for call in (
+        lambda: renderer.section("nope"),
+        lambda: renderer.therapy("nope"),
+        lambda: renderer.timeline("nope"),
+        lambda: renderer.update("nurown", "nope"),
+        lambda: renderer.welcome("nope"),
+        lambda: renderer.section_page("nope"),
+        lambda: renderer.therapy_page("nope"),
+        lambda: renderer.update_page("nope", "x"),
+    ):
+        with pytest.raises(KeyError):
+            call()
+
+
+def test_render_text_for_free_posts(catalog: Catalog, renderer: Renderer) -> None:
+    assert catalog.disclaimer is not None
+    body = renderer.render_text("welcome.txt.j2", body="本周没有新进展。")
+    assert body.text.startswith("本周没有新进展。") and body.page_path is None
+    assert body.text.rstrip().endswith(markdown_to_text(catalog.disclaimer.body))
+    assert body.size == utf8_len(body.text)
+    assert (
+        renderer.render_text("text/welcome.txt.j2", body="x").text
+        == renderer.render_text("welcome.txt.j2", body="x").text
+    )
+
+
+def test_reference_dataclass_is_used_for_sources(catalog: Catalog) -> None:
+    assert all(isinstance(r, Reference) for r in catalog.references.values())
