@@ -1,0 +1,65 @@
+"""Fault injection (Python API and /sandbox/faults): -1 busy, forced errcodes, slow answers, dropped sockets."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from .conftest import Sandbox
+
+
+def test_busy_for_next_n_calls(sbx: Sandbox) -> None:
+    token = sbx.api.token
+    sbx.platform.inject_fault("tags/get", "busy", 2)
+    first = sbx.api.get("tags/get", access_token=token)
+    assert first["errcode"] == -1 and first["errmsg"].startswith("system error")
+    assert sbx.api.get("tags/get", access_token=token)["errcode"] == -1
+    assert "tags" in sbx.api.get("tags/get", access_token=token)
+    assert sbx.platform.faults.active() == []
+
+
+def test_forced_errcode_until_cleared(sbx: Sandbox) -> None:
+    token = sbx.api.token
+    sbx.platform.inject_fault("/cgi-bin/menu/get", "error", None, errcode=40001)
+    assert [sbx.api.get("menu/get", access_token=token)["errcode"] for _ in range(5)] == [40001] * 5
+    sbx.platform.clear_faults("menu/get")
+    assert sbx.api.get("menu/get", access_token=token)["errcode"] == 46003
+
+
+def test_slow_answer(sbx: Sandbox) -> None:
+    token = sbx.api.token
+    sbx.platform.inject_fault("tags/get", "slow", 2, delay=0.3)
+    started = time.monotonic()
+    assert "tags" in sbx.api.get("tags/get", access_token=token)
+    assert time.monotonic() - started >= 0.3
+    with pytest.raises(requests.Timeout):
+        requests.get(sbx.url + "/cgi-bin/tags/get", params={"access_token": token}, timeout=0.1)
+
+
+def test_dropped_connection(sbx: Sandbox) -> None:
+    token = sbx.api.token
+    sbx.platform.inject_fault("*", "drop", 1)
+    with pytest.raises(requests.ConnectionError):
+        requests.get(sbx.url + "/cgi-bin/tags/get", params={"access_token": token}, timeout=2)
+    assert "tags" in sbx.api.get("tags/get", access_token=token)
+
+
+def test_fault_on_token_endpoint(sbx: Sandbox) -> None:
+    sbx.platform.inject_fault("token", "busy")
+    assert sbx.api.fetch_token()["errcode"] == -1
+    assert "access_token" in sbx.api.fetch_token()
+
+
+def test_faults_over_http(sbx: Sandbox) -> None:
+    admin = sbx.url + "/sandbox/faults"
+    armed = requests.post(admin, json={"path": "menu/get", "kind": "busy", "count": 3}, timeout=5).json()
+    assert armed["fault"] == {"path": "/cgi-bin/menu/get", "kind": "busy", "remaining": 3, "delay": 0.0, "errcode": -1}
+    assert sbx.api.get("menu/get")["errcode"] == -1
+    listed = requests.get(admin, timeout=5).json()["faults"]
+    assert listed[0]["remaining"] == 2
+    bad = requests.post(admin, json={"path": "x", "kind": "explode"}, timeout=5)
+    assert bad.status_code == 400 and "kind" in bad.json()["error"]
+    assert requests.delete(admin, timeout=5).json() == {"faults": []}
+    assert sbx.api.get("menu/get")["errcode"] == 46003
