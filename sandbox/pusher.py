@@ -90,6 +90,7 @@ class Pusher:
         self._history_lock = threading.Lock()
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
         self._worker: threading.Thread | None = None
+        self._worker_lock = threading.Lock()
         if register:
             platform.set_event_sink(self.enqueue_event)
 
@@ -206,10 +207,11 @@ class Pusher:
     # ---- platform events ----------------------------------------------------------------------------
     def enqueue_event(self, fields: dict[str, Any]) -> None:
         """Queue a job-finished event for background delivery (the platform's event sink)."""
-        self._queue.put(dict(fields))
-        if self._worker is None or not self._worker.is_alive():
-            self._worker = threading.Thread(target=self._drain, name="sandbox-pusher", daemon=True)
-            self._worker.start()
+        with self._worker_lock:
+            self._queue.put(dict(fields))
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._drain, name="sandbox-pusher", daemon=True)
+                self._worker.start()
 
     def push_job_event(self, fields: dict[str, Any]) -> PushResult:
         """Deliver a MASSSENDJOBFINISH/TEMPLATESENDJOBFINISH/PUBLISHJOBFINISH event now."""
@@ -231,7 +233,11 @@ class Pusher:
             try:
                 fields = self._queue.get(timeout=0.5)
             except queue.Empty:
-                return
+                with self._worker_lock:
+                    if self._queue.empty():
+                        self._worker = None
+                        return
+                continue
             try:
                 self.push_job_event(fields)
             finally:

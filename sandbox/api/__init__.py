@@ -1,6 +1,6 @@
 """WeChat API handlers; importing this package registers every route in `ROUTES`."""
 
-from . import auth, content, mass, menu, messages, qrcode, tags, users
+from . import auth, content, mass, menu, messages, misc, qrcode, tags, users
 from .base import ROUTES, RawResponse, Request, Route
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "mass",
     "menu",
     "messages",
+    "misc",
     "qrcode",
     "tags",
     "users",
