@@ -197,3 +197,6 @@ class Outbox(Base):
     not_before: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+
+
+import posts.queue  # noqa: E402, F401 — the queue tables (posts/queue.py), so the metadata sees them

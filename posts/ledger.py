@@ -1,0 +1,259 @@
+"""The exactly-once ledger: one delivery row per (post, follower), claimed before the call, closed after it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from posts.models import InboundEvent, Outbox
+from posts.queue import Delivery, MassBatch, Post, PostEvent
+
+UNKNOWN_REASON = (
+    "结果未知: the process stopped between sending and recording this custom message; WeChat does not "
+    "deduplicate custom messages, so it is not resent automatically (`wxbot post retry` resends it)"
+)
+
+
+def record(session: Session, post: Post, actor: str, action: str, detail: str = "") -> None:
+    """One line of the post's audit trail, in the caller's transaction."""
+    session.add(PostEvent(post_id=post.id, actor=actor, action=action, detail=detail))
+
+
+def materialize(
+    session: Session,
+    post_id: int,
+    rows: Iterable[tuple[str, int | None, str, str | None, str | None]],
+    slices: Iterable[str],
+) -> int:
+    """Insert the plan: (openid, follower_id, channel, reason, slice_key) per follower; returns rows inserted."""
+    batch_ids: dict[str, int] = {}
+    for key in slices:
+        batch = MassBatch(post_id=post_id, slice_key=key)
+        session.add(batch)
+        session.flush()
+        batch_ids[key] = batch.id
+    values = [
+        {
+            "post_id": post_id,
+            "openid": openid,
+            "follower_id": follower_id,
+            "channel": channel,
+            "batch_id": batch_ids.get(slice_key) if slice_key else None,
+            "state": "undeliverable" if channel == "none" else "planned",
+            "reason": reason,
+            "attempts": 0,
+        }
+        for openid, follower_id, channel, reason, slice_key in rows
+    ]
+    for start in range(0, len(values), 5000):
+        session.execute(insert(Delivery), values[start : start + 5000])
+    return len(values)
+
+
+def claim(session: Session, ids: Sequence[int], now: datetime) -> list[Delivery]:
+    """Move planned rows to "sending" (the caller commits before calling WeChat); returns the rows won."""
+    if not ids:
+        return []
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.state == "planned")
+        .values(state="sending", claimed_at=now, attempts=Delivery.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return list(
+        session.scalars(
+            select(Delivery).where(Delivery.id.in_(ids), Delivery.state == "sending", Delivery.claimed_at == now)
+        )
+    )
+
+
+def ready(session: Session, post_id: int, channel: str, now: datetime, limit: int) -> list[int]:
+    """Ids of planned rows of one channel whose retry time (if any) has come."""
+    query = (
+        select(Delivery.id)
+        .where(
+            Delivery.post_id == post_id,
+            Delivery.channel == channel,
+            Delivery.state == "planned",
+            or_(Delivery.not_before.is_(None), Delivery.not_before <= now),
+        )
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def recover(session: Session, now: datetime, resend_within: timedelta) -> tuple[int, int]:
+    """After a crash: rows left in "sending". Template rows claimed within ``resend_within`` go back to planned
+    (resent with the same client_msg_id, which WeChat deduplicates); the rest become "unknown" for the operator.
+    Returns (requeued, unknown)."""
+    recent = now - resend_within
+    requeued = session.execute(
+        update(Delivery)
+        .where(Delivery.state == "sending", Delivery.channel == "template", Delivery.claimed_at >= recent)
+        .values(state="planned")
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    unknown = session.execute(
+        update(Delivery)
+        .where(Delivery.state == "sending", Delivery.channel != "mass")
+        .values(state="unknown", reason=UNKNOWN_REASON)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    session.execute(
+        update(MassBatch).where(MassBatch.state == "sending").values(state="planned")
+    )  # resent with the same clientmsgid: WeChat answers 45065 with the original msg_id
+    session.execute(
+        update(Outbox)
+        .where(Outbox.status == "sending", Outbox.kind != "custom_message")
+        .values(status="pending")
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Outbox)
+        .where(Outbox.status == "sending")
+        .values(status="failed", last_error="unknown: process stopped mid-send; not resent")
+        .execution_options(synchronize_session=False)
+    )
+    return requeued, unknown
+
+
+def window_used(session: Session, since: dict[str, datetime]) -> dict[str, int]:
+    """Customer-service messages each follower got since their last interaction (ledger and outbox)."""
+    used: Counter[str] = Counter()
+    openids = list(since)
+    for start in range(0, len(openids), 500):
+        chunk = openids[start : start + 500]
+        rows = session.execute(
+            select(Delivery.openid, Delivery.sent_at).where(
+                Delivery.openid.in_(chunk), Delivery.channel == "custom", Delivery.state.in_(("sent", "sending"))
+            )
+        ).all()
+        rows += session.execute(
+            select(Outbox.openid, Outbox.sent_at).where(
+                Outbox.openid.in_(chunk), Outbox.kind == "custom_message", Outbox.status.in_(("sent", "sending"))
+            )
+        ).all()
+        for openid, sent_at in rows:
+            if openid and (sent_at is None or sent_at >= since[openid]):
+                used[openid] += 1
+    return dict(used)
+
+
+def mass_month(session: Session, month_start: datetime) -> dict[str, int]:
+    """Mass sends each follower received since ``month_start`` (WeChat allows 4 a natural month)."""
+    rows = session.execute(
+        select(Delivery.openid, func.count())
+        .where(Delivery.channel == "mass", Delivery.state == "sent", Delivery.sent_at >= month_start)
+        .group_by(Delivery.openid)
+    )
+    return {openid: count for openid, count in rows}
+
+
+def sendalls_since(session: Session, day_start: datetime) -> int:
+    """Successful sendall calls (to everyone or a tag) since ``day_start``."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(MassBatch)
+            .where(MassBatch.state == "sent", MassBatch.sent_at >= day_start, ~MassBatch.slice_key.like("list:%"))
+        )
+        or 0
+    )
+
+
+def open_rows(session: Session, post_id: int) -> int:
+    """Rows still planned or sending (the post is not finished while any remain)."""
+    return (
+        session.scalar(
+            select(func.count()).where(Delivery.post_id == post_id, Delivery.state.in_(("planned", "sending")))
+        )
+        or 0
+    )
+
+
+@dataclass
+class Report:
+    """A post's delivery report: counts per state and channel, and failures grouped by their reason."""
+
+    states: Counter[str] = field(default_factory=Counter)
+    channels: Counter[tuple[str, str]] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+    batches: list[tuple[str, str, str | None, str | None]] = field(default_factory=list)
+    confirmed: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.states.values())
+
+
+def report(session: Session, post_id: int) -> Report:
+    out = Report()
+    rows = session.execute(
+        select(Delivery.channel, Delivery.state, Delivery.reason, func.count(), func.count(Delivery.confirmed_at))
+        .where(Delivery.post_id == post_id)
+        .group_by(Delivery.channel, Delivery.state, Delivery.reason)
+    )
+    for channel, state, reason, count, confirmed in rows:
+        out.states[state] += count
+        out.channels[(channel, state)] += count
+        out.confirmed += confirmed
+        if reason and state in ("failed", "undeliverable", "unknown"):
+            out.reasons[reason] += count
+    for batch in session.scalars(select(MassBatch).where(MassBatch.post_id == post_id).order_by(MassBatch.id)):
+        out.batches.append((batch.slice_key, batch.state, batch.msg_id, batch.reason))
+    return out
+
+
+def final_status(rep: Report) -> str:
+    """sent (everyone), partly_sent (some), failed (nobody) once no row is planned or sending."""
+    sent = rep.states.get("sent", 0)
+    if rep.total and sent == rep.total:
+        return "sent"
+    return "partly_sent" if sent else "failed"
+
+
+def reconcile(session: Session, since: datetime) -> int:
+    """Confirm deliveries and mass batches whose TEMPLATESENDJOBFINISH / MASSSENDJOBFINISH the bot logged."""
+    template_events = select(func.min(InboundEvent.received_at)).where(
+        InboundEvent.msg_type == "event",
+        InboundEvent.event == "templatesendjobfinish",
+        InboundEvent.key == Delivery.msg_id,
+    )
+    done = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.confirmed_at.is_(None),
+            Delivery.msg_id.is_not(None),
+            Delivery.channel == "template",
+            Delivery.sent_at >= since,
+            template_events.exists(),
+        )
+        .values(confirmed_at=template_events.scalar_subquery())
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    mass_events = select(func.min(InboundEvent.received_at)).where(
+        InboundEvent.msg_type == "event",
+        InboundEvent.event == "masssendjobfinish",
+        InboundEvent.key == MassBatch.msg_id,
+    )
+    for batch in session.scalars(
+        select(MassBatch).where(MassBatch.confirmed_at.is_(None), MassBatch.msg_id.is_not(None), mass_events.exists())
+    ):
+        batch.confirmed_at = session.scalar(
+            select(func.min(InboundEvent.received_at)).where(
+                InboundEvent.event == "masssendjobfinish", InboundEvent.key == batch.msg_id
+            )
+        )
+        done += session.execute(
+            update(Delivery)
+            .where(and_(Delivery.batch_id == batch.id, Delivery.confirmed_at.is_(None)))
+            .values(confirmed_at=batch.confirmed_at)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+    return done

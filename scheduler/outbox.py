@@ -1,0 +1,87 @@
+"""Sends the bot's outbox rows (custom messages, tag changes) within seconds, each at most once."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from posts.catalog import Catalog
+from posts.models import Outbox
+from posts.outbox import CUSTOM_MESSAGE, TAG_ADD, TAG_REMOVE
+from scheduler import errors, tags
+from scheduler.errors import Action, WeChatError
+from scheduler.wechat_api import WeChatApi
+
+MAX_ATTEMPTS = 5
+
+
+def _claim(session: Session, ids: list[int], now: datetime) -> list[Outbox]:
+    session.execute(
+        update(Outbox)
+        .where(Outbox.id.in_(ids), Outbox.status == "pending")
+        .values(status="sending", attempts=Outbox.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    rows = list(session.scalars(select(Outbox).where(Outbox.id.in_(ids), Outbox.status == "sending")))
+    session.commit()
+    return rows
+
+
+def _failed(row: Outbox, exc: WeChatError, now: datetime) -> None:
+    row.last_error = errors.plain(exc.errcode, exc.errmsg)
+    if errors.action(exc.errcode) is Action.RETRY and row.attempts < MAX_ATTEMPTS:
+        row.status, row.not_before = "pending", now + timedelta(seconds=5 * 2**row.attempts)
+    else:
+        row.status = "failed"
+
+
+def send_outbox(
+    sessions: sessionmaker[Session], api: WeChatApi, catalog: Catalog, clock: Callable[[], datetime], limit: int = 200
+) -> int:
+    """One pass over due pending rows; returns how many rows were handled."""
+    now = clock()
+    with sessions() as session:
+        due = list(
+            session.scalars(
+                select(Outbox)
+                .where(Outbox.status == "pending", Outbox.not_before <= now)
+                .order_by(Outbox.id)
+                .limit(limit)
+            )
+        )
+        if not due:
+            return 0
+        rows = _claim(session, [r.id for r in due], now)
+        groups: dict[tuple[str, str], list[Outbox]] = defaultdict(list)
+        for row in rows:
+            if row.kind == CUSTOM_MESSAGE:
+                message = dict(row.payload.get("message") or {})
+                try:
+                    api.call("/cgi-bin/message/custom/send", {"touser": row.openid, **message})
+                    row.status, row.sent_at = "sent", clock()
+                except WeChatError as exc:
+                    _failed(row, exc, clock())
+                session.commit()
+            elif row.kind in (TAG_ADD, TAG_REMOVE):
+                groups[(row.kind, str(row.payload.get("therapy", "")))].append(row)
+            else:
+                row.status, row.last_error = "failed", f"unknown outbox kind {row.kind!r}"
+                session.commit()
+        for (kind, therapy), items in groups.items():
+            found = catalog.therapy(therapy)
+            try:
+                if found is None:
+                    raise WeChatError(45159, f"unknown therapy {therapy!r}")
+                tag_id = tags.ensure_tag(session, api, therapy, found.name)
+                tags.tag_users(api, tag_id, [r.openid for r in items if r.openid], add=kind == TAG_ADD)
+                for row in items:
+                    row.status, row.sent_at = "sent", clock()
+            except WeChatError as exc:
+                for row in items:
+                    _failed(row, exc, clock())
+            session.commit()
+        return len(rows)

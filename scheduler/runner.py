@@ -1,0 +1,319 @@
+"""The scheduler: APScheduler is the clock, the database the truth; one active process holds the lease."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.date import DateTrigger
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from posts import ledger
+from posts.catalog import Catalog
+from posts.compose import Renderer
+from posts.models import utcnow
+from posts.queue import Post
+from posts.settings import Settings
+from posts.timing import hold_for_quiet_hours
+from scheduler import quota
+from scheduler.lease import Leases, leases_for, new_holder
+from scheduler.outbox import send_outbox
+from scheduler.recurrence import next_fire, trigger
+from scheduler.sender import TEMPLATE_RESEND_WINDOW, Sender
+from scheduler.wechat_api import WeChatApi, make_api
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "scheduler"
+LEASE_SECONDS = 30.0
+TICK_SECONDS = 2.0
+
+
+class Engine:
+    """The work of one tick, callable without APScheduler (tests pass ``clock``)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        catalog: Catalog,
+        renderer: Renderer,
+        *,
+        api: WeChatApi | None = None,
+        leases: Leases | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        holder: str | None = None,
+        **sender_options: Any,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.catalog = catalog
+        self.api = api or make_api(settings, sessions)
+        self.leases = leases or leases_for(settings.redis.url, sessions)
+        self.clock = clock
+        self.holder = holder or new_holder()
+        self.stop_event = threading.Event()
+        self.sender = Sender(
+            settings, sessions, self.api, catalog, renderer, clock=clock, keepalive=self.keepalive, **sender_options
+        )
+        self._lock = threading.Lock()
+        self._held_until = 0.0
+        self._recovered = False
+        self.on_jobs_changed: Callable[[], None] | None = None
+
+    # -- the lease ------------------------------------------------------------------------------------
+    def renew(self) -> bool:
+        ok = self.leases.acquire(LEASE_NAME, self.holder, LEASE_SECONDS, self.clock())
+        self._held_until = time.monotonic() + LEASE_SECONDS if ok else 0.0
+        return ok
+
+    def keepalive(self) -> bool:
+        """Renew the lease when a third of it has passed; False when it is lost or we are stopping."""
+        if self.stop_event.is_set():
+            return False
+        if self._held_until - time.monotonic() < LEASE_SECONDS * 2 / 3:
+            return self.renew()
+        return True
+
+    @property
+    def active(self) -> bool:
+        return self._held_until > time.monotonic()
+
+    def release(self) -> None:
+        self.leases.release(LEASE_NAME, self.holder)
+        self._held_until = 0.0
+
+    # -- one tick -------------------------------------------------------------------------------------
+    def tick(self) -> bool:
+        """Outbox, recurring posts, due posts (misfire policy), retries, reconciliation. False on standby."""
+        if not self._lock.acquire(blocking=False):
+            return True
+        try:
+            if self.stop_event.is_set() or not self.renew():
+                return False
+            if not self._recovered:
+                self.recover()
+            self.outbox()
+            self.spawn_recurring()
+            for post_id in self.due():
+                if not self.keepalive():
+                    break
+                self.sender.run(post_id, stop=self.stop_event)
+            for post_id in self.sending():
+                if not self.keepalive():
+                    break
+                self.sender.deliver(post_id, stop=self.stop_event)
+            with self.sessions() as session:
+                ledger.reconcile(session, self.clock() - timedelta(days=1))
+                quota.add_usage(session, self.api.take_usage(), self.clock())
+                session.commit()
+            return True
+        finally:
+            self._lock.release()
+
+    def outbox(self) -> int:
+        if not self.active:
+            return 0
+        return send_outbox(self.sessions, self.api, self.catalog, self.clock)
+
+    def recover(self) -> None:
+        """Rows a dead process left in "sending" (see posts.ledger.recover for the rule)."""
+        with self.sessions() as session:
+            requeued, unknown = ledger.recover(session, self.clock(), TEMPLATE_RESEND_WINDOW)
+            session.commit()
+        if requeued or unknown:
+            log.warning(
+                "recovered after a stop: %s template deliveries resent, %s custom ones unknown", requeued, unknown
+            )
+        self._recovered = True
+
+    def spawn_recurring(self) -> int:
+        """Each recurring post whose firing has come makes one occurrence (a child post)."""
+        now, tz = self.clock(), self.settings.scheduler.timezone
+        made = 0
+        with self.sessions() as session:
+            parents = session.scalars(
+                select(Post).where(Post.cron.is_not(None), Post.status == "queued", Post.next_run_at <= now)
+            ).all()
+            for parent in parents:
+                fire = parent.next_run_at
+                assert fire is not None
+                data = dict(parent.data or {})
+                child_data: dict[str, Any] = {"title": data.get("title", "")} if data.get("title") else {}
+                if parent.content == "digest":
+                    local_day = fire.astimezone(ZoneInfo(tz)).date()
+                    since = data.get("last_until") or (parent.created_at.date() - timedelta(days=7)).isoformat()
+                    child_data.update(since=since, until=local_day.isoformat())
+                    data["last_until"] = local_day.isoformat()
+                child = Post(
+                    content=parent.content,
+                    audience=parent.audience,
+                    channel=parent.channel,
+                    text=parent.text,
+                    parent_id=parent.id,
+                    send_at=fire,
+                    due_at=hold_for_quiet_hours(fire, self.settings.scheduler),
+                    created_by="scheduler",
+                    status="queued",
+                    data=child_data,
+                )
+                session.add(child)
+                session.flush()
+                parent.data = data
+                parent.next_run_at = next_fire(parent.cron or "", tz, max(now, fire))
+                ledger.record(session, parent, "scheduler", "occurrence", f"post {child.id} for {fire.isoformat()}")
+                ledger.record(session, child, "scheduler", "queued", f"occurrence of recurring post {parent.id}")
+                made += 1
+            session.commit()
+        return made
+
+    def due(self) -> list[int]:
+        """Queued posts whose time has come; those later than the grace period are marked missed."""
+        now = self.clock()
+        grace = timedelta(seconds=self.settings.scheduler.misfire_grace_seconds)
+        ready = []
+        with self.sessions() as session:
+            posts = session.scalars(
+                select(Post)
+                .where(Post.status == "queued", Post.cron.is_(None), Post.due_at <= now)
+                .order_by(Post.due_at, Post.id)
+            ).all()
+            for post in posts:
+                late = now - post.due_at  # type: ignore[operator]
+                if late > grace:
+                    post.status, post.finished_at = "missed", now
+                    ledger.record(
+                        session,
+                        post,
+                        "scheduler",
+                        "missed",
+                        f"due {post.due_at.isoformat()}, {int(late.total_seconds())} s late "  # type: ignore[union-attr]
+                        f"(grace {int(grace.total_seconds())} s): not sent; `wxbot post retry {post.id}` sends it",
+                    )
+                    log.warning("post %s missed its time by %s; marked missed", post.id, late)
+                else:
+                    ready.append(post.id)
+            session.commit()
+        return ready
+
+    def sending(self) -> list[int]:
+        with self.sessions() as session:
+            return list(session.scalars(select(Post.id).where(Post.status == "sending").order_by(Post.id)))
+
+    def jobs(self) -> dict[str, tuple[str, Any]]:
+        """The APScheduler jobs the queue implies: `post:<id>` → (kind, run date or cron)."""
+        with self.sessions() as session:
+            rows = session.execute(select(Post.id, Post.due_at, Post.cron).where(Post.status == "queued")).all()
+        return {f"post:{i}": ("cron", cron) if cron else ("date", due) for i, due, cron in rows}
+
+
+class Handle:
+    """A running scheduler: ``stop()`` finishes the current call, releases the lease and shuts down."""
+
+    def __init__(self, engine: Engine, scheduler: BackgroundScheduler) -> None:
+        self.engine = engine
+        self.scheduler = scheduler
+        self._known: dict[str, tuple[str, Any]] = {}
+
+    def sync_jobs(self) -> None:
+        """Rebuild `post:<id>` jobs from the queue (fixed ids, replace_existing); the tick decides what is sent."""
+        wanted = self.engine.jobs()
+        tz = ZoneInfo(self.engine.settings.scheduler.timezone)
+        for job_id in set(self._known) - set(wanted):
+            if self.scheduler.get_job(job_id):
+                self.scheduler.remove_job(job_id)
+        for job_id, (kind, when) in wanted.items():
+            if self._known.get(job_id) == (kind, when):
+                continue
+            trig = trigger(when, str(tz)) if kind == "cron" else DateTrigger(run_date=when or utcnow(), timezone=tz)
+            self.scheduler.add_job(
+                self._fire, trig, id=job_id, replace_existing=True, misfire_grace_time=None, coalesce=True
+            )
+        self._known = wanted
+
+    def _fire(self) -> None:
+        self.engine.tick()
+
+    def _tick(self) -> None:
+        try:
+            self.engine.tick()
+            if self.engine.active:
+                self.sync_jobs()
+        except Exception:  # one hook for the unexpected: log it, the next tick goes on
+            log.exception("scheduler tick failed")
+
+    def _outbox(self) -> None:
+        try:
+            self.engine.outbox()
+        except Exception:
+            log.exception("outbox pass failed")
+
+    def start(self) -> Handle:
+        self.scheduler.add_job(
+            self._tick,
+            "interval",
+            seconds=TICK_SECONDS,
+            id="tick",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(ZoneInfo(self.engine.settings.scheduler.timezone)),
+        )
+        self.scheduler.add_job(
+            self._outbox,
+            "interval",
+            seconds=TICK_SECONDS,
+            id="outbox",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+        )
+        self.scheduler.start()
+        return self
+
+    def stop(self) -> None:
+        self.engine.stop_event.set()
+        self.scheduler.shutdown(wait=True)
+        self.engine.release()
+        self.engine.api.close()
+
+
+def build(
+    settings: Settings, sessions: sessionmaker[Session], catalog: Catalog, renderer: Renderer, **engine_options: Any
+) -> Handle:
+    engine = Engine(settings, sessions, catalog, renderer, **engine_options)
+    scheduler = BackgroundScheduler(timezone=ZoneInfo(settings.scheduler.timezone))
+    return Handle(engine, scheduler)
+
+
+def start_embedded(
+    settings: Settings, sessions: sessionmaker[Session], catalog: Catalog, renderer: Renderer, **engine_options: Any
+) -> Handle:
+    """Run the scheduler in this process's background threads (`wxbot serve`, `wxbot demo`)."""
+    return build(settings, sessions, catalog, renderer, **engine_options).start()
+
+
+def run_forever(settings: Settings, sessions: sessionmaker[Session], catalog: Catalog, renderer: Renderer) -> None:
+    """`wxbot scheduler run`: run until SIGINT or SIGTERM, then shut down cleanly."""
+    handle = start_embedded(settings, sessions, catalog, renderer)
+    done = threading.Event()
+
+    def _stop(signum: int, _frame: Any) -> None:
+        log.info("signal %s: stopping the scheduler", signum)
+        done.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    log.info("scheduler %s running (tick every %.0f s)", handle.engine.holder, TICK_SECONDS)
+    try:
+        done.wait()
+    finally:
+        handle.stop()

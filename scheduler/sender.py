@@ -1,0 +1,408 @@
+"""Sends one post: plan its audience into the ledger, then for each delivery claim → call WeChat → record."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from threading import Event
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from posts import ledger
+from posts.audience import AudienceError, mass_tag_id, parse_audience, recipients
+from posts.catalog import Catalog
+from posts.compose import ContentError, Message, Renderer, compose
+from posts.models import utcnow
+from posts.queue import Delivery, MassBatch, Post
+from posts.settings import Settings
+from posts.timing import beijing_day_start, beijing_month_start
+from scheduler import errors, planner, quota
+from scheduler.errors import Action, WeChatError
+from scheduler.wechat_api import WeChatApi
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+MAX_ATTEMPTS = 3
+TEMPLATE_RESEND_WINDOW = timedelta(minutes=9)
+"""WeChat deduplicates template messages by openid + client_msg_id for 10 minutes; stay inside it."""
+CHANNEL_PATH = {"custom": planner.CUSTOM, "template": planner.TEMPLATE}
+
+
+class Sender:
+    """Everything one send needs; ``clock`` and ``backoff`` are parameters so tests control time."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        api: WeChatApi,
+        catalog: Catalog,
+        renderer: Renderer,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        backoff: float = 0.2,
+        template_batch: int = 100,
+        daily_limits: dict[str, int] | None = None,
+        keepalive: Callable[[], bool] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.api = api
+        self.catalog = catalog
+        self.renderer = renderer
+        self.clock = clock
+        self.backoff = backoff
+        self.template_batch = template_batch
+        self.daily_limits = daily_limits
+        self.keepalive = keepalive or (lambda: True)
+
+    # -- planning -----------------------------------------------------------------------------------
+    def message_for(self, post: Post) -> Message | None:
+        data = post.data or {}
+        since = data.get("since")
+        until = data.get("until")
+        return compose(
+            post.content,
+            self.catalog,
+            self.renderer,
+            text=post.text,
+            since=_date(since),
+            until=_date(until),
+            title=data.get("title", ""),
+        )
+
+    def tag_members(self, tag_id: int) -> list[str]:
+        members: list[str] = []
+        next_openid = ""
+        while True:
+            page = self.api.call("/cgi-bin/user/tag/get", {"tagid": tag_id, "next_openid": next_openid})
+            batch = (page.get("data") or {}).get("openid") or []
+            members += batch
+            next_openid = page.get("next_openid") or ""
+            if not batch or not next_openid:
+                return members
+
+    def plan(self, session: Session, post: Post, now: datetime) -> tuple[planner.Plan, Message | None]:
+        """The plan for ``post`` at ``now`` (also what `wxbot post preview` shows); writes nothing."""
+        message = self.message_for(post)
+        audience = parse_audience(post.audience, self.catalog.therapies)
+        people = recipients(session, audience, self.tag_members)
+        account = quota.account(session, self.settings, now, self.daily_limits)
+        in_window = {
+            r.openid: r.last_interaction_at
+            for r in people
+            if r.last_interaction_at is not None and planner.window(r, now)[0]
+        }
+        used = ledger.window_used(session, in_window)  # type: ignore[arg-type]
+        month = ledger.mass_month(session, beijing_month_start(now)) if post.channel in ("mass", "auto") else {}
+        tag = mass_tag_id(session, audience)
+        target = planner.MassTarget(to_all=True) if audience.kind == "all" else None
+        if tag is not None:
+            target = planner.MassTarget(tag_id=tag)
+        result = planner.plan(
+            people, post.channel, account, now, window_used=used, mass_month=month, mass_target=target
+        )
+        return result, message
+
+    def prepare(self, post_id: int) -> bool:
+        """A due post → sending: compose once, plan, write the ledger. False when there is nothing to send."""
+        with self.sessions() as session:
+            post = session.get(Post, post_id)
+            if post is None or post.status != "queued":
+                return post is not None and post.status == "sending"
+            now = self.clock()
+            try:
+                result, message = self.plan(session, post, now)
+            except (AudienceError, ContentError, WeChatError) as exc:
+                post.status, post.finished_at = "failed", now
+                ledger.record(session, post, "scheduler", "failed", str(exc))
+                session.commit()
+                return False
+            if message is None:
+                post.status, post.finished_at = "cancelled", now
+                ledger.record(session, post, "scheduler", "skipped", "digest: no update since the previous one")
+                session.commit()
+                return False
+            if not result.assignments:
+                post.status, post.finished_at = "failed", now
+                ledger.record(session, post, "scheduler", "failed", "the audience is empty")
+                session.commit()
+                return False
+            rows = [(a.openid, a.follower_id, a.channel, a.reason, a.slice_key) for a in result.assignments]
+            ledger.materialize(session, post.id, rows, [s.key for s in result.slices])
+            post.data = {**(post.data or {}), "message": asdict(message)}
+            post.status, post.started_at = "sending", now
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts().items()))
+            ledger.record(session, post, "scheduler", "started", f"{len(rows)} recipients: {counts}")
+            session.commit()
+            return True
+
+    # -- delivery -----------------------------------------------------------------------------------
+    def run(self, post_id: int, progress: Progress | None = None, stop: Event | None = None) -> str:
+        """Prepare (if due) and deliver what is ready; returns the post's status afterwards."""
+        if self.prepare(post_id):
+            self.deliver(post_id, progress, stop)
+        with self.sessions() as session:
+            return session.get(Post, post_id).status  # type: ignore[union-attr]
+
+    def deliver(self, post_id: int, progress: Progress | None = None, stop: Event | None = None) -> None:
+        with self.sessions() as session:
+            post = session.get(Post, post_id)
+            if post is None or post.status != "sending":
+                return
+            message = Message(**{**post.data["message"], "updates": tuple(post.data["message"].get("updates", ()))})
+            policy = post.channel
+            total = session.scalar(select(func.count()).where(Delivery.post_id == post_id)) or 0
+        done = [self._finished_count(post_id)]
+
+        def advance(n: int) -> None:
+            done[0] += n
+            if progress:
+                progress(done[0], total)
+
+        if progress:
+            progress(done[0], total)
+        while not (stop and stop.is_set()) and self.keepalive():
+            moved = self._mass(post_id, message, advance)
+            moved += self._custom(post_id, message, policy, advance)
+            moved += self._template(post_id, message, advance)
+            if not moved:
+                break
+        self.finish(post_id)
+
+    def _finished_count(self, post_id: int) -> int:
+        with self.sessions() as session:
+            return (
+                session.scalar(
+                    select(func.count()).where(
+                        Delivery.post_id == post_id, Delivery.state.not_in(("planned", "sending"))
+                    )
+                )
+                or 0
+            )
+
+    def finish(self, post_id: int) -> None:
+        """Close the post once no row is planned or sending."""
+        with self.sessions() as session:
+            post = session.get(Post, post_id)
+            if post is None or post.status != "sending" or ledger.open_rows(session, post_id):
+                return
+            rep = ledger.report(session, post_id)
+            post.status, post.finished_at = ledger.final_status(rep), self.clock()
+            summary = ", ".join(f"{k} {v}" for k, v in sorted(rep.states.items()))
+            ledger.record(session, post, "scheduler", post.status, summary)
+            session.commit()
+
+    def _call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One call; -1 and transport errors are retried here with backoff (3 tries in all)."""
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                return self.api.call(path, body)
+            except WeChatError as exc:
+                if exc.errcode not in (-1, None) or attempt == MAX_ATTEMPTS - 1:
+                    raise
+                time.sleep(self.backoff * (2**attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _custom(self, post_id: int, message: Message, policy: str, advance: Callable[[int], None]) -> int:
+        moved = 0
+        with self.sessions() as session:
+            ids = ledger.ready(session, post_id, "custom", self.clock(), 200)
+        for row_id in ids:
+            with self.sessions() as session:
+                rows = ledger.claim(session, [row_id], self.clock())
+                session.commit()
+                if not rows:
+                    continue
+                row = rows[0]
+                body = {"touser": row.openid, "msgtype": "text", "text": {"content": message.text}}
+                try:
+                    self._call(planner.CUSTOM, body)
+                    self._sent(row, None)
+                except WeChatError as exc:
+                    self._failed(session, row, exc, policy)
+                session.commit()
+            moved += 1
+            advance(0 if row.state == "planned" or row.channel == "template" else 1)
+            if not self.keepalive():
+                break
+        return moved
+
+    def _template(self, post_id: int, message: Message, advance: Callable[[int], None]) -> int:
+        template_id = quota.template_id(self.settings)
+        moved = 0
+        while self.keepalive():
+            with self.sessions() as session:
+                ids = ledger.ready(session, post_id, "template", self.clock(), self.template_batch)
+                rows = ledger.claim(session, ids, self.clock())
+                session.commit()
+                if not rows:
+                    return moved
+                finished = 0
+                for row in rows:
+                    if row.state != "sending":  # failed in bulk by an earlier row's permanent error
+                        continue
+                    body = {
+                        "touser": row.openid,
+                        "template_id": template_id,
+                        "client_msg_id": row.client_msg_id,
+                        "data": _template_data(message),
+                    }
+                    if message.url:
+                        body["url"] = message.url
+                    try:
+                        answer = self._call(planner.TEMPLATE, body)
+                        self._sent(row, answer.get("msgid"))
+                    except WeChatError as exc:
+                        self._failed(session, row, exc, "template_only")
+                    finished += row.state != "planned"
+                session.commit()
+            moved += len(rows)
+            advance(finished)
+        return moved
+
+    def _mass(self, post_id: int, message: Message, advance: Callable[[int], None]) -> int:
+        moved = 0
+        with self.sessions() as session:
+            batches = list(
+                session.scalars(select(MassBatch).where(MassBatch.post_id == post_id, MassBatch.state == "planned"))
+            )
+        for batch_row in batches:
+            with self.sessions() as session:
+                now = self.clock()
+                won = session.execute(
+                    update(MassBatch)
+                    .where(MassBatch.id == batch_row.id, MassBatch.state == "planned")
+                    .values(state="sending", claimed_at=now, attempts=MassBatch.attempts + 1)
+                ).rowcount  # type: ignore[attr-defined]
+                session.execute(
+                    update(Delivery)
+                    .where(Delivery.batch_id == batch_row.id, Delivery.state == "planned")
+                    .values(state="sending", claimed_at=now)
+                )
+                session.commit()
+                if not won:
+                    continue
+                batch = session.get(MassBatch, batch_row.id)
+                assert batch is not None
+                body: dict[str, Any] = {
+                    "msgtype": "text",
+                    "text": {"content": message.text},
+                    "clientmsgid": batch.clientmsgid,
+                    "send_ignore_reprint": 0,
+                }
+                if batch.slice_key.startswith("list:"):
+                    path = planner.MASS_SEND
+                    body["touser"] = list(session.scalars(select(Delivery.openid).where(Delivery.batch_id == batch.id)))
+                else:
+                    path = planner.MASS_SENDALL
+                    to_all = batch.slice_key == "all"
+                    body["filter"] = (
+                        {"is_to_all": to_all}
+                        if to_all
+                        else {
+                            "is_to_all": False,
+                            "tag_id": int(batch.slice_key.split(":")[1]),
+                        }
+                    )
+                state, errcode, reason, msg_id = "sent", None, None, None
+                try:
+                    msg_id = self._call(path, body).get("msg_id")
+                except WeChatError as exc:
+                    if exc.errcode == 45065:
+                        msg_id = exc.data.get("msg_id")
+                    else:
+                        state, errcode, reason = "failed", exc.errcode, errors.plain(exc.errcode, exc.errmsg)
+                        if errors.action(exc.errcode) is Action.RETRY and batch.attempts < MAX_ATTEMPTS:
+                            state = "planned"
+                now = self.clock()
+                batch.state, batch.errcode, batch.reason = state, errcode, reason
+                batch.msg_id = str(msg_id) if msg_id is not None else None
+                batch.sent_at = now if state == "sent" else None
+                count = session.execute(
+                    update(Delivery)
+                    .where(Delivery.batch_id == batch.id, Delivery.state == "sending")
+                    .values(
+                        state=state,
+                        errcode=errcode,
+                        reason=reason,
+                        msg_id=batch.msg_id,
+                        sent_at=batch.sent_at,
+                        not_before=now + timedelta(seconds=60) if state == "planned" else None,
+                    )
+                ).rowcount  # type: ignore[attr-defined]
+                session.commit()
+            moved += 1
+            advance(count if state != "planned" else 0)
+        return moved
+
+    # -- outcomes -----------------------------------------------------------------------------------
+    def _sent(self, row: Delivery, msg_id: Any) -> None:
+        row.state, row.sent_at, row.errcode, row.reason = "sent", self.clock(), None, None
+        row.msg_id = str(msg_id) if msg_id is not None else None
+
+    def _failed(self, session: Session, row: Delivery, exc: WeChatError, policy: str) -> None:
+        code, now = exc.errcode, self.clock()
+        row.errcode = code
+        act = errors.action(code)
+        if act is Action.RETRY:
+            row.state = "planned"
+            if code == 45009:
+                quota.exhaust(session, CHANNEL_PATH[row.channel], now)
+                row.not_before = beijing_day_start(now) + timedelta(days=1)
+                self._postpone(session, row, row.not_before)
+            elif row.attempts >= MAX_ATTEMPTS:
+                row.state = "failed"
+            else:
+                row.not_before = now + timedelta(seconds=60 if code in (45011, 45066) else 30 * row.attempts)
+            row.reason = errors.plain(code, exc.errmsg)
+            return
+        if act is Action.FALLBACK and row.channel == "custom":
+            account = quota.account(session, self.settings, now, self.daily_limits)
+            if planner.fallback(policy, account) == "template":
+                row.channel, row.state, row.reason = "template", "planned", errors.plain(code) + " → 改发模板消息"
+                return
+            row.state, row.reason = "undeliverable", errors.plain(code, exc.errmsg)
+            return
+        row.state, row.reason = "failed", errors.plain(code, exc.errmsg)
+        if act is Action.POST:
+            session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.post_id == row.post_id,
+                    Delivery.channel == row.channel,
+                    Delivery.state.in_(("planned", "sending")),
+                    Delivery.id != row.id,
+                )
+                .values(state="failed", errcode=code, reason=row.reason)
+                .execution_options(synchronize_session="fetch")
+            )
+
+    def _postpone(self, session: Session, row: Delivery, until: datetime) -> None:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.post_id == row.post_id, Delivery.channel == row.channel, Delivery.state == "planned")
+            .values(not_before=until)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _template_data(message: Message) -> dict[str, dict[str, str]]:
+    """thing1 title, time2 date, thing3 summary (thing values are cut to WeChat's 20 characters)."""
+    return {
+        "thing1": {"value": message.title[:20]},
+        "time2": {"value": message.day or "—"},
+        "thing3": {"value": (message.summary or "点击查看详情")[:20]},
+    }
+
+
+def _date(value: Any) -> Any:
+    from datetime import date
+
+    return date.fromisoformat(value) if isinstance(value, str) else value

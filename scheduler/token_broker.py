@@ -1,0 +1,139 @@
+"""One access token for every process: shared store (database or Redis), single-flight refresh via stable_token."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from posts.models import utcnow
+from posts.queue import AccessToken
+from scheduler.errors import WeChatError
+from scheduler.lease import Leases, new_holder
+
+Fetch = Callable[[bool], tuple[str, int]]
+"""fetch(force_refresh) -> (access_token, expires_in): one POST /cgi-bin/stable_token."""
+
+REFRESH_MARGIN_SECONDS = 300
+"""Refresh this long before expiry (stable_token renews 5 minutes early too)."""
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    token: str
+    expires_at: datetime
+
+
+class TokenStore(Protocol):
+    def get(self, app_id: str) -> StoredToken | None: ...
+
+    def put(self, app_id: str, token: str, expires_at: datetime, by: str) -> None: ...
+
+
+class DbTokenStore:
+    """The access_token table: one row per app id."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    def get(self, app_id: str) -> StoredToken | None:
+        with self.sessions() as session:
+            row = session.get(AccessToken, app_id)
+            return StoredToken(row.token, row.expires_at) if row else None
+
+    def put(self, app_id: str, token: str, expires_at: datetime, by: str) -> None:
+        with self.sessions() as session:
+            row = session.get(AccessToken, app_id) or AccessToken(app_id=app_id)
+            row.token, row.expires_at, row.refreshed_at, row.refreshed_by = token, expires_at, utcnow(), by
+            session.add(row)
+            session.commit()
+
+
+class RedisTokenStore:
+    """A Redis key per app id, JSON {token, expires_at}, with a TTL."""
+
+    def __init__(self, client: Any, prefix: str = "wxbot:token:") -> None:
+        self.client = client
+        self.prefix = prefix
+
+    def get(self, app_id: str) -> StoredToken | None:
+        raw = self.client.get(self.prefix + app_id)
+        if not raw:
+            return None
+        data = json.loads(raw)
+        return StoredToken(data["token"], datetime.fromtimestamp(data["expires_at"], UTC))
+
+    def put(self, app_id: str, token: str, expires_at: datetime, by: str) -> None:
+        ttl = max(int((expires_at - utcnow()).total_seconds()), 1)
+        value = json.dumps({"token": token, "expires_at": expires_at.timestamp(), "by": by})
+        self.client.set(self.prefix + app_id, value, ex=ttl)
+
+
+class TokenBroker:
+    """Hands out the shared token; refreshes it once under a lease when missing, near expiry or refused."""
+
+    def __init__(
+        self,
+        app_id: str,
+        fetch: Fetch,
+        store: TokenStore,
+        leases: Leases,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        wait_seconds: float = 15.0,
+    ) -> None:
+        self.app_id = app_id
+        self.fetch = fetch
+        self.store = store
+        self.leases = leases
+        self.clock = clock
+        self.wait_seconds = wait_seconds
+        self.holder = new_holder("token")
+        self.refreshes = 0
+
+    def _fresh(self, stored: StoredToken | None, refused: str | None) -> bool:
+        margin = timedelta(seconds=REFRESH_MARGIN_SECONDS)
+        return stored is not None and stored.token != refused and stored.expires_at - margin > self.clock()
+
+    def token(self) -> str:
+        """The current token, refreshing it first if it is missing or about to expire."""
+        stored = self.store.get(self.app_id)
+        if self._fresh(stored, None):
+            return stored.token  # type: ignore[union-attr]
+        return self._refresh(None)
+
+    def refused(self, token: str) -> str:
+        """WeChat refused ``token`` (40001/40014/42001): a token other than it, refreshed at most once."""
+        stored = self.store.get(self.app_id)
+        if self._fresh(stored, token):
+            return stored.token  # type: ignore[union-attr]
+        return self._refresh(token)
+
+    def _refresh(self, refused: str | None) -> str:
+        name = f"token:{self.app_id}"
+        deadline = time.monotonic() + self.wait_seconds
+        while True:
+            if self.leases.acquire(name, self.holder, ttl=30):
+                try:
+                    stored = self.store.get(self.app_id)
+                    if self._fresh(stored, refused):
+                        return stored.token  # type: ignore[union-attr]
+                    token, expires_in = self.fetch(False)
+                    if token == refused:
+                        token, expires_in = self.fetch(True)
+                    self.store.put(self.app_id, token, self.clock() + timedelta(seconds=expires_in), self.holder)
+                    self.refreshes += 1
+                    return token
+                finally:
+                    self.leases.release(name, self.holder)
+            stored = self.store.get(self.app_id)
+            if self._fresh(stored, refused):
+                return stored.token  # type: ignore[union-attr]
+            if time.monotonic() > deadline:
+                raise WeChatError(None, "timed out waiting for another process to refresh the access token")
+            time.sleep(0.02)

@@ -1,0 +1,119 @@
+"""The WeChat API client: every call (the token fetch included) goes to settings.wechat.api_base_url."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from sqlalchemy.orm import Session, sessionmaker
+
+from posts.settings import Settings
+from scheduler.errors import WeChatError
+from scheduler.lease import leases_for
+from scheduler.token_broker import DbTokenStore, RedisTokenStore, TokenBroker
+
+REAL_BASE_URL = "https://api.weixin.qq.com"
+TOKEN_ERRORS = frozenset({40001, 40014, 42001})
+
+
+class WeChatApi:
+    """Plain ``requests`` calls with the shared token and a bounded "refresh once, retry once" on 40001/42001.
+
+    wechatpy 1.8.18 is not used here: its auto-retry recurses without bound on a persistent 40001, its token
+    fetch ignores API_BASE_URL, and it lacks stable_token, template client_msg_id and mass-send tag_id.
+    """
+
+    def __init__(self, base_url: str, app_id: str, app_secret: str, *, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.app_id = app_id
+        self.app_secret = app_secret
+        self.timeout = timeout
+        self.http = requests.Session()
+        self.http.mount(self.base_url, HTTPAdapter(pool_connections=4, pool_maxsize=16))
+        self.broker: TokenBroker | None = None
+        self.usage: Counter[str] = Counter()
+        self._usage_lock = threading.Lock()
+
+    # -- transport -------------------------------------------------------------------------------
+    def _request(self, method: str, path: str, params: dict[str, Any], body: dict[str, Any] | None) -> dict[str, Any]:
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8") if body is not None else None
+        headers = {"Content-Type": "application/json; charset=utf-8"} if data is not None else {}
+        try:
+            response = self.http.request(
+                method, self.base_url + path, params=params, data=data, headers=headers, timeout=self.timeout
+            )
+            response.raise_for_status()
+            result = response.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise WeChatError(None, f"{type(exc).__name__}: {exc}") from None
+        with self._usage_lock:
+            self.usage[path] += 1
+        if not isinstance(result, dict):
+            raise WeChatError(None, "answer is not a JSON object")
+        code = result.get("errcode", 0)
+        if code:
+            raise WeChatError(int(code), str(result.get("errmsg", "")), result)
+        return result
+
+    def fetch_stable_token(self, force_refresh: bool = False) -> tuple[str, int]:
+        """POST /cgi-bin/stable_token (normal mode unless forced): the broker's only way to get a token."""
+        body = {
+            "grant_type": "client_credential",
+            "appid": self.app_id,
+            "secret": self.app_secret,
+            "force_refresh": force_refresh,
+        }
+        data = self._request("POST", "/cgi-bin/stable_token", {}, body)
+        return str(data["access_token"]), int(data.get("expires_in", 7200))
+
+    # -- API -------------------------------------------------------------------------------------
+    def call(
+        self,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        method: str = "POST",
+        params: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """One API call with the token; a refused token is refreshed once and the call retried once."""
+        if self.broker is None:
+            raise RuntimeError("WeChatApi has no token broker; build it with make_api()")
+        token = self.broker.token()
+        try:
+            return self._request(method, path, {**(params or {}), "access_token": token}, body)
+        except WeChatError as exc:
+            if exc.errcode not in TOKEN_ERRORS:
+                raise
+        token = self.broker.refused(token)
+        return self._request(method, path, {**(params or {}), "access_token": token}, body)
+
+    def take_usage(self) -> Counter[str]:
+        """Calls made since the last take, per path (the tick adds them to the api_usage table)."""
+        with self._usage_lock:
+            taken, self.usage = self.usage, Counter()
+        return taken
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def make_api(settings: Settings, sessions: sessionmaker[Session]) -> WeChatApi:
+    """The client for these settings: the configured base URL (the stand-in's, in the demo) and token store."""
+    wx = settings.wechat
+    base = wx.api_base_url or (REAL_BASE_URL if wx.configured else "")
+    if not base:
+        raise RuntimeError("no WeChat credentials and no wechat.api_base_url: nothing to send to")
+    api = WeChatApi(base, wx.app_id, wx.app_secret)
+    leases = leases_for(settings.redis.url, sessions)
+    if settings.redis.url:
+        import redis
+
+        store: DbTokenStore | RedisTokenStore = RedisTokenStore(redis.Redis.from_url(settings.redis.url))
+    else:
+        store = DbTokenStore(sessions)
+    api.broker = TokenBroker(wx.app_id, api.fetch_stable_token, store, leases)
+    return api
