@@ -9,7 +9,7 @@ import typer
 from sqlalchemy.exc import OperationalError
 
 from posts.settings import SettingsError
-from wxbot.commands import db
+from wxbot.commands import content, db
 from wxbot.context import AppContext, fail
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(content.app, name="content")
 
 
 @app.callback()

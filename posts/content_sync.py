@@ -1,0 +1,164 @@
+"""Writes a loaded Catalog to the database: content items, therapy updates and QR scenes (idempotent upserts)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from posts.catalog import Catalog
+from posts.models import ContentItem, QrScene, TherapyUpdate, utcnow
+
+
+@dataclass
+class SyncResult:
+    """What one sync did: rows per kind now present, and how many were inserted, changed or removed."""
+
+    items: dict[str, int] = field(default_factory=dict)
+    updates: int = 0
+    scenes: int = 0
+    inserted: int = 0
+    changed: int = 0
+    removed: int = 0
+
+    def summary(self) -> str:
+        kinds = ", ".join(f"{kind} {count}" for kind, count in self.items.items())
+        return (
+            f"{kinds}; therapy updates {self.updates}; QR scenes {self.scenes} "
+            f"(inserted {self.inserted}, changed {self.changed}, removed {self.removed})"
+        )
+
+
+def to_json(value: Any) -> Any:
+    """A dataclass (or value) as JSON-ready data: dates as ISO strings, tuples as lists."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): to_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def checksum(data: Any) -> str:
+    return hashlib.sha256(json.dumps(data, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class _Item:
+    kind: str
+    key: str
+    position: int
+    title: str
+    body: str
+    data: dict[str, Any]
+    path: str
+
+
+def content_items(catalog: Catalog) -> Iterator[_Item]:
+    """Every item of the catalog as a content_item row (kinds: section, therapy, welcome, scene, keyword, text)."""
+    for section in catalog.sections:
+        yield _Item("section", section.key, section.order, section.title, section.body, to_json(section), section.path)
+    for i, therapy in enumerate(catalog.therapies.values(), start=1):
+        yield _Item("therapy", therapy.key, i, therapy.name, therapy.body, to_json(therapy), therapy.path)
+    for i, welcome in enumerate(catalog.welcomes.values(), start=1):
+        yield _Item("welcome", welcome.key, i, welcome.title, welcome.body, to_json(welcome), welcome.path)
+    for i, scene in enumerate(catalog.scenes.values(), start=1):
+        yield _Item("scene", scene.key, i, scene.purpose, "", to_json(scene), "scenes.yaml")
+    for i, rule in enumerate(catalog.keywords, start=1):
+        yield _Item("keyword", str(i), i, " / ".join(rule.patterns), rule.reply or "", to_json(rule), "keywords.yaml")
+    for i, text in enumerate((catalog.help, catalog.disclaimer), start=1):
+        if text is not None:
+            yield _Item("text", text.key, i, text.title, text.body, to_json(text), text.path)
+    for ref in sorted(catalog.references.values(), key=lambda r: r.id):
+        yield _Item("reference", str(ref.id), ref.id, ref.title, ref.url, to_json(ref), "references.yaml")
+
+
+def sync_catalog(session: Session, catalog: Catalog) -> SyncResult:
+    """Make the database mirror ``catalog``; running it twice changes nothing the second time.
+
+    Content items and therapy updates that left the pack are deleted. QR scenes are upserted but never
+    deleted (their WeChat tickets stay valid). The caller commits (e.g. inside posts.db.session_scope).
+    """
+    result = SyncResult()
+    _sync_items(session, catalog, result)
+    _sync_updates(session, catalog, result)
+    _sync_scenes(session, catalog, result)
+    session.flush()
+    return result
+
+
+def _sync_items(session: Session, catalog: Catalog, result: SyncResult) -> None:
+    existing = {(row.kind, row.key): row for row in session.scalars(select(ContentItem))}
+    seen: set[tuple[str, str]] = set()
+    for item in content_items(catalog):
+        seen.add((item.kind, item.key))
+        result.items[item.kind] = result.items.get(item.kind, 0) + 1
+        digest = checksum([item.position, item.title, item.body, item.data, item.path])
+        row = existing.get((item.kind, item.key))
+        if row is None:
+            row = ContentItem(kind=item.kind, key=item.key)
+            session.add(row)
+            result.inserted += 1
+        elif row.checksum == digest:
+            continue
+        else:
+            result.changed += 1
+        row.position, row.title, row.body, row.data = item.position, item.title, item.body, item.data
+        row.path, row.checksum, row.loaded_at = item.path, digest, utcnow()
+    for ident, row in existing.items():
+        if ident not in seen:
+            session.delete(row)
+            result.removed += 1
+
+
+def _sync_updates(session: Session, catalog: Catalog, result: SyncResult) -> None:
+    existing = {(row.therapy_key, row.key): row for row in session.scalars(select(TherapyUpdate))}
+    seen: set[tuple[str, str]] = set()
+    for therapy in catalog.therapies.values():
+        for update in therapy.updates:
+            seen.add((therapy.key, update.key))
+            result.updates += 1
+            values = {
+                "published_on": update.date,
+                "title": update.title,
+                "body": update.body,
+                "source_url": update.source,
+            }
+            row = existing.get((therapy.key, update.key))
+            if row is None:
+                session.add(TherapyUpdate(therapy_key=therapy.key, key=update.key, **values))
+                result.inserted += 1
+            elif any(getattr(row, name) != value for name, value in values.items()):
+                for name, value in values.items():
+                    setattr(row, name, value)
+                row.loaded_at = utcnow()
+                result.changed += 1
+    for ident, row in existing.items():
+        if ident not in seen:
+            session.delete(row)
+            result.removed += 1
+
+
+def _sync_scenes(session: Session, catalog: Catalog, result: SyncResult) -> None:
+    existing = {row.key: row for row in session.scalars(select(QrScene))}
+    for scene in catalog.scenes.values():
+        result.scenes += 1
+        values = {"purpose": scene.purpose, "welcome_key": scene.welcome, "therapy_key": scene.therapy}
+        row = existing.get(scene.key)
+        if row is None:
+            session.add(QrScene(key=scene.key, **values))
+            result.inserted += 1
+        elif any(getattr(row, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(row, name, value)
+            result.changed += 1

@@ -1,0 +1,146 @@
+"""`wxbot content`: check the content pack, preview what followers see, list it, reload it into the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from posts.catalog import Catalog
+from posts.content_sync import sync_catalog
+from posts.db import session_scope
+from posts.limits import TEXT_REPLY_MAX_BYTES
+from posts.loader import Problem, default_content_dir, load_catalog
+from posts.render import Renderer, TextBody
+from wxbot.context import app_context, console, fail
+
+app = typer.Typer(help="The content pack: check, preview, list, reload into the database.", no_args_is_help=True)
+
+PathOption = Annotated[
+    Path | None, typer.Option("--path", help="Content pack folder (default: settings content.path, else shipped).")
+]
+
+
+def _load(ctx: typer.Context, path: Path | None) -> tuple[Path, Catalog, list[Problem]]:
+    root = path if path is not None else default_content_dir(app_context(ctx).settings.content.path)
+    catalog, problems = load_catalog(root)
+    return root, catalog, problems
+
+
+def _warn(problems: list[Problem]) -> None:
+    if problems:
+        print(f"note: the pack has {len(problems)} problem(s); run `wxbot content check` (bad files are left out)")
+
+
+@app.command()
+def check(ctx: typer.Context, path: PathOption = None) -> None:
+    """Validate the pack: print every problem as path:line: message; exit 1 if there is any."""
+    root, catalog, problems = _load(ctx, path)
+    for problem in problems:
+        print(problem)
+    loaded = (
+        f"{len(catalog.sections)} sections, {len(catalog.therapies)} therapies, "
+        f"{sum(len(t.updates) for t in catalog.therapies.values())} updates, {len(catalog.references)} references, "
+        f"{len(catalog.welcomes)} welcomes, {len(catalog.scenes)} scenes, {len(catalog.keywords)} keyword rules"
+    )
+    if problems:
+        print(f"{len(problems)} problem(s) in {root}; loaded {loaded}")
+        raise typer.Exit(1)
+    print(f"content pack OK: {root}; {loaded}")
+
+
+def _preview_keys(catalog: Catalog) -> list[str]:
+    keys = [s.key for s in catalog.sections] + list(catalog.therapies) + ["help", "toc"]
+    keys += [f"welcome:{k}" for k in catalog.welcomes]
+    keys += [f"update:{t.key}/{u.key}" for t in catalog.therapies.values() for u in t.updates]
+    return keys
+
+
+def resolve_preview(renderer: Renderer, catalog: Catalog, key: str) -> TextBody | None:
+    """The text body for a preview KEY, or None when KEY names nothing."""
+    try:
+        if key == "help":
+            return renderer.help()
+        if key == "toc":
+            return renderer.toc()
+        if key.startswith("welcome:"):
+            return renderer.welcome(key.removeprefix("welcome:"))
+        if key.startswith("update:"):
+            therapy, _, update = key.removeprefix("update:").partition("/")
+            return renderer.update(therapy, update)
+        if catalog.section(key):
+            return renderer.section(key)
+        if catalog.therapy(key):
+            return renderer.therapy(key)
+    except KeyError:
+        return None
+    return None
+
+
+@app.command()
+def preview(
+    ctx: typer.Context,
+    key: Annotated[
+        str, typer.Argument(help="Section or therapy key, help, toc, welcome:<key> or update:<therapy>/<key>.")
+    ],
+    path: PathOption = None,
+) -> None:
+    """Print a text body exactly as a follower sees it, then its size against the 2048-byte budget."""
+    _, catalog, problems = _load(ctx, path)
+    renderer = Renderer(catalog, app_context(ctx).settings.server.base_url)
+    body = resolve_preview(renderer, catalog, key)
+    if body is None:
+        sample = ", ".join(_preview_keys(catalog)[:16])
+        raise fail(f"unknown content key {key!r}; try one of: {sample}, ...", code=2)
+    print(body.text, end="" if body.text.endswith("\n") else "\n")
+    print("-" * 40)
+    print(f"{body.size} / {TEXT_REPLY_MAX_BYTES} bytes" + ("" if body.fits else " - does not fit one text reply"))
+    if not body.fits:
+        target = renderer.page_url(body.page_path) if body.page_path else "(no page for this text)"
+        print(f"will be sent as a link to {target}")
+    print(f"page: {body.page_path or '-'}")
+    _warn(problems)
+
+
+@app.command("list")
+def list_(ctx: typer.Context, path: PathOption = None) -> None:
+    """Tables of the sections (number, key, title, bytes) and therapies (key, name, latest update)."""
+    _, catalog, problems = _load(ctx, path)
+    renderer = Renderer(catalog, "")
+    sections = Table(title="Sections")
+    for column in ("No.", "key", "title", "bytes"):
+        sections.add_column(column, justify="right" if column in ("No.", "bytes") else "left")
+    for section in catalog.sections:
+        size = renderer.section(section.key).size
+        shown = str(size) if size <= TEXT_REPLY_MAX_BYTES else f"[red]{size}[/red]"
+        sections.add_row(str(section.order), section.key, section.title, shown)
+    therapies = Table(title="Therapies")
+    for column in ("key", "name", "latest update", "updates"):
+        therapies.add_column(column)
+    for therapy in catalog.therapies.values():
+        latest = therapy.latest.date.isoformat() if therapy.latest else "-"
+        therapies.add_row(therapy.key, therapy.name, latest, str(len(therapy.updates)))
+    console.print(sections)
+    console.print(therapies)
+    _warn(problems)
+
+
+@app.command()
+def reload(
+    ctx: typer.Context,
+    path: PathOption = None,
+    force: Annotated[bool, typer.Option("--force", help="Sync even if some files have problems.")] = False,
+) -> None:
+    """Load the pack and write it to the database (content items, therapy updates, QR scenes)."""
+    root, catalog, problems = _load(ctx, path)
+    if problems and not force:
+        for problem in problems:
+            print(problem)
+        raise fail(f"{len(problems)} problem(s) in {root}; fix them or use --force (bad files are left out)", 1)
+    factory = app_context(ctx).database()
+    with session_scope(factory) as session:
+        result = sync_catalog(session, catalog)
+    print(f"reloaded {root}: {result.summary()}")
+    _warn(problems)
