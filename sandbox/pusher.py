@@ -13,6 +13,7 @@ import requests
 
 from .errors import SandboxError
 from .limits import SERVICE_UNAVAILABLE, WINDOW_BUTTON_TYPES
+from .models import Media
 from .platform import make_openid
 from .qrimage import qr_png
 from .replies import Reply, ReplyKind, classify_reply
@@ -284,8 +285,6 @@ class Pusher:
 
     def _user_media(self, kind: str) -> str:
         media_id = "SBXU_" + secrets.token_urlsafe(36)
-        from .models import Media
-
         data = qr_png(media_id) if kind == "image" else b"#!AMR\n" + secrets.token_bytes(64)
         ctype = "image/png" if kind == "image" else "audio/amr"
         with self.platform.lock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -113,6 +113,3 @@ def make_bot() -> Iterator[Callable[..., tuple[CallbackBot, BotServer]]]:
     yield factory
     for server in servers:
         server.stop()
-
-
-__all__ = ["START", "Api", "Sandbox", "replace"]
