@@ -6,6 +6,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Iterable
+from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -20,6 +21,12 @@ if TYPE_CHECKING:
 
 StartResponse = Callable[..., Any]
 MAX_BODY = 32 << 20
+PHONE_PATHS = ("/", "/sandbox/phone")
+
+
+def phone_page() -> bytes:
+    """The phone-like chat page (a follower's WeChat window) shipped in sandbox/static/."""
+    return (resources.files("sandbox") / "static" / "phone.html").read_bytes()
 
 
 def rid() -> str:
@@ -60,6 +67,8 @@ class SandboxApp:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         req = read_request(environ)
+        if req.path in PHONE_PATHS and req.method == "GET":
+            return self._send(start_response, "200 OK", RawResponse(phone_page(), "text/html; charset=utf-8"))
         if req.path.startswith("/sandbox/") or req.path == "/sandbox":
             status, result = self.admin.handle(req)
             return self._send(start_response, status, result)

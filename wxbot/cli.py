@@ -9,7 +9,7 @@ import typer
 from sqlalchemy.exc import OperationalError
 
 from posts.settings import SettingsError
-from wxbot.commands import content, db
+from wxbot.commands import chat, content, db, demo
 from wxbot.context import AppContext, fail
 
 app = typer.Typer(
@@ -21,6 +21,8 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(content.app, name="content")
+app.command(name="demo")(demo.demo)
+app.command(name="chat")(chat.chat)
 
 
 @app.callback()

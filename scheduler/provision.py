@@ -1,0 +1,36 @@
+"""WeChat-side set-up: push the custom menu and create a permanent QR code per scene."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from posts.catalog import Scene
+from posts.models import QrScene
+from scheduler.wechat_api import WeChatApi
+
+log = logging.getLogger(__name__)
+
+
+def push_menu(api: WeChatApi, body: dict[str, Any]) -> None:
+    """POST the exact menu body (posts.menu) to menu/create; WeChat replaces the current menu."""
+    api.call("/cgi-bin/menu/create", body)
+
+
+def create_scene_qr(session: Session, api: WeChatApi, scene: Scene, expire_seconds: int | None = None) -> QrScene:
+    """Create the scene's QR ticket (permanent unless ``expire_seconds``) and store ticket and URL on its row."""
+    if expire_seconds is None:
+        body: dict[str, Any] = {"action_name": "QR_LIMIT_STR_SCENE"}
+    else:
+        body = {"action_name": "QR_STR_SCENE", "expire_seconds": expire_seconds}
+    body["action_info"] = {"scene": {"scene_str": scene.key}}
+    answer = api.call("/cgi-bin/qrcode/create", body)
+    row = session.get(QrScene, scene.key) or QrScene(key=scene.key)
+    row.purpose, row.welcome_key, row.therapy_key = scene.purpose, scene.welcome, scene.therapy
+    row.ticket, row.url = str(answer["ticket"]), str(answer.get("url", ""))
+    row.permanent = expire_seconds is None
+    session.add(row)
+    log.info("QR code for scene %s: ticket %s", scene.key, row.ticket)
+    return row

@@ -1,0 +1,45 @@
+"""Start-up shared by serve, demo and the scheduler: upgrade the database, load and sync the content pack."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from posts import db
+from posts.catalog import Catalog
+from posts.content_sync import sync_catalog
+from posts.loader import Problem, default_content_dir, load_catalog
+from posts.render import Renderer
+from posts.settings import Settings
+
+log = logging.getLogger("wxbot")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    catalog: Catalog
+    renderer: Renderer
+    problems: list[Problem]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def start(settings: Settings, base_url: str | None = None) -> Runtime:
+    """Upgrade the schema, load the content pack (bad files are logged and left out) and sync it to the database."""
+    engine = db.make_engine(settings.database.url, settings.database.pool_size)
+    db.upgrade(engine)
+    sessions = db.session_factory(engine)
+    catalog, problems = load_catalog(default_content_dir(settings.content.path))
+    for problem in problems:
+        log.warning("content: %s", problem)
+    with db.session_scope(sessions) as session:
+        sync_catalog(session, catalog)
+    renderer = Renderer(catalog, base_url if base_url is not None else settings.server.base_url)
+    return Runtime(settings, engine, sessions, catalog, renderer, problems)
