@@ -172,12 +172,10 @@ class _PackLoader:
         for offset, sentence in cure_promises(doc.body):
             self.report(path, doc.body_line_of(offset), _cure_message(sentence))
 
-    def check_citations(
-        self, path: Path, doc: Doc, sources: tuple[int, ...], exact: bool, body: str | None = None
-    ) -> None:
-        """Every cited [n] and every sources id must be a reference; cited ids must be listed in sources."""
+    def check_citations(self, path: Path, doc: Doc, sources: tuple[int, ...]) -> None:
+        """Every cited [n] and every sources id must be a reference; ``sources`` must equal the cited ids."""
         before = len(self.problems)
-        body = doc.body if body is None else body
+        body = doc.body
         for i, ref in enumerate(sources):
             if ref not in self.references:
                 self.report(path, doc.line("sources", i), f"sources lists [{ref}], which is not in references.yaml")
@@ -189,8 +187,8 @@ class _PackLoader:
                 self.report(path, line, f"cites [{ref}], which is not in references.yaml")
             elif ref not in sources:
                 self.report(path, line, f"cites [{ref}] but 'sources' does not list it")
-        if exact:
-            for ref in sorted(set(sources) - cited):
+        for ref in sorted(set(sources) - cited):
+            if ref in self.references:
                 self.report(path, doc.line("sources"), f"sources lists [{ref}] but the body never cites it")
         if len(self.problems) > before:
             raise _Skip
@@ -289,7 +287,7 @@ class _PackLoader:
         if not doc.body.strip():
             self.report(path, doc.body_line, "body is empty (the overview)")
             raise _Skip
-        self.check_citations(path, doc, values["sources"], exact=False)
+        self.check_citations(path, doc, values["sources"])
         values["milestones"] = tuple(Milestone(**m) for m in checked)
         return Therapy(**values, body=doc.body, path=self.rel(path))
 
@@ -322,7 +320,7 @@ class _PackLoader:
         if not values.get("body_from") and not doc.body.strip():
             self.report(path, doc.body_line, "body is empty")
             raise _Skip
-        self.check_citations(path, doc, values["sources"], exact=True)
+        self.check_citations(path, doc, values["sources"])
         return Section(**values, body=doc.body, path=self.rel(path))
 
     def check_therapy_sections(self, therapies: dict[str, Therapy], sections: dict[str, Section]) -> None:
@@ -379,7 +377,7 @@ class _PackLoader:
         if not doc.body.strip():
             self.report(path, doc.body_line, "body is empty")
             raise _Skip
-        self.check_citations(path, doc, values["sources"], exact=False)
+        self.check_citations(path, doc, values["sources"])
         return Update(**values, key=path.stem, body=doc.body, path=self.rel(path))
 
     def read_welcome(self, path: Path, doc: Doc) -> Text:

@@ -132,6 +132,7 @@ def test_preview_prints_the_text_and_its_size(run: CliRunner) -> None:
         ("help", "【使用帮助】"),
         ("toc", "【2025年渐冻症干细胞研究回顾·目录】"),
         ("welcome:default", "您好，欢迎关注！"),
+        ("clinic-poster", "您好"),
         ("update:xs228/2025-09-30-first-dosing", "【XS228进展】"),
     ],
 )

@@ -382,6 +382,16 @@ def test_listed_but_never_cited_in_a_section(pack: Path) -> None:
     )
 
 
+def test_listed_but_never_cited_in_a_therapy_card(pack: Path) -> None:
+    line = edit(pack, "therapies/str03.md", "sources: [7]", "sources: [6, 7]")
+    catalog, problems = load(pack)
+    assert (
+        str(only(problems, "therapies/str03.md"))
+        == f"therapies/str03.md:{line}: sources lists [6] but the body never cites it"
+    )
+    assert "str03" not in catalog.therapies
+
+
 def test_duplicate_section_order(pack: Path) -> None:
     shutil.move(pack / "review/10-outlook.md", pack / "review/09-outlook.md")
     edit(pack, "review/09-outlook.md", "order: 10", "order: 9")

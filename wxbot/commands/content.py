@@ -74,6 +74,8 @@ def resolve_preview(renderer: Renderer, catalog: Catalog, key: str) -> TextBody 
             return renderer.section(key)
         if catalog.therapy(key):
             return renderer.therapy(key)
+        if key in catalog.welcomes:
+            return renderer.welcome(key)
     except KeyError:
         return None
     return None
@@ -83,7 +85,10 @@ def resolve_preview(renderer: Renderer, catalog: Catalog, key: str) -> TextBody 
 def preview(
     ctx: typer.Context,
     key: Annotated[
-        str, typer.Argument(help="Section or therapy key, help, toc, welcome:<key> or update:<therapy>/<key>.")
+        str,
+        typer.Argument(
+            help="Section or therapy key, help, toc, welcome:<key> (or a bare welcome key) or update:<therapy>/<key>."
+        ),
     ],
     path: PathOption = None,
 ) -> None:
