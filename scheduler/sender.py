@@ -344,7 +344,9 @@ class Sender:
 
     # -- outcomes -----------------------------------------------------------------------------------
     def _sent(self, row: Delivery, msg_id: Any) -> None:
-        row.state, row.sent_at, row.errcode, row.reason = "sent", self.clock(), None, None
+        row.state, row.sent_at = "sent", self.clock()
+        if errors.action(row.errcode) is not Action.FALLBACK:  # keep "45015 → template" as history
+            row.errcode, row.reason = None, None
         row.msg_id = str(msg_id) if msg_id is not None else None
 
     def _failed(self, session: Session, row: Delivery, exc: WeChatError, policy: str) -> None:

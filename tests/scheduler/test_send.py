@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from posts import ledger
+from posts.models import Follower
 from posts.posting import add_post
 from posts.queue import Delivery, Post
 from tests.scheduler.conftest import World
@@ -52,3 +54,100 @@ def test_auto_picks_custom_inside_the_window_and_template_outside(world: World) 
     template = world.received(silent[0])[0]
     assert template.payload["client_msg_id"] == f"wxbot-{got[silent[0]].id}"
     assert template.payload["url"].endswith("/p/t/xs228/2025-09-30-first-dosing")
+
+
+def test_busy_minus_one_is_retried_and_sent_once(world: World) -> None:
+    (openid,) = world.follow(1)
+    world.platform.inject_fault("message/template/send", "busy", count=2)
+    post_id = queue(world)
+    assert world.sender().run(post_id) == "sent"
+    assert len(world.received(openid)) == 1
+
+
+def test_persistent_busy_waits_for_the_next_window_then_fails(world: World) -> None:
+    (openid,) = world.follow(1)
+    world.platform.inject_fault("message/template/send", "busy", count=None)
+    post_id = queue(world)
+    assert world.sender().run(post_id) == "sending"
+    row = rows(world, post_id)[openid]
+    assert (row.state, row.errcode, row.not_before is not None) == ("planned", -1, True)
+    assert "系统繁忙 (-1)" in (row.reason or "")
+
+
+def test_daily_quota_45009_postpones_the_channel_to_tomorrow(world: World) -> None:
+    openids = world.follow(3)
+    world.platform.inject_fault("message/template/send", "error", count=None, errcode=45009)
+    post_id = queue(world)
+    assert world.sender().run(post_id) == "sending"
+    got = rows(world, post_id)
+    assert {got[o].state for o in openids} == {"planned"}
+    assert all(got[o].not_before and got[o].not_before > world.now() for o in openids)
+    assert not any(world.received(o) for o in openids)
+
+
+def test_unfollowed_43004_and_bad_openid_40003_are_recorded_per_follower(world: World) -> None:
+    kept, gone = world.follow(2)
+    world.platform.unsubscribe(gone)
+    with world.sessions() as session:
+        session.add(Follower(openid="oNotOfThisAccount000000000000", subscribed=True))
+        session.commit()
+    post_id = queue(world)
+    assert world.sender().run(post_id) == "partly_sent"
+    got = rows(world, post_id)
+    assert got[kept].state == "sent"
+    assert (got[gone].state, got[gone].errcode) == ("failed", 43004)
+    assert (got["oNotOfThisAccount000000000000"].errcode) == 40003
+    with world.sessions() as session:
+        rep = ledger.report(session, post_id)
+    assert rep.states == {"sent": 1, "failed": 2}
+    assert any("已取消关注 (43004)" in reason for reason in rep.reasons)
+
+
+def test_window_closed_45015_falls_back_to_a_template_message(world: World) -> None:
+    (openid,) = world.follow(1)
+    with world.sessions() as session:  # we believe the window is open; WeChat knows better
+        follower = session.scalar(select(Follower).where(Follower.openid == openid))
+        follower.last_interaction_at, follower.last_interaction_kind = world.now(), "message"
+        session.commit()
+    post_id = queue(world)
+    assert world.sender().run(post_id) == "sent"
+    row = rows(world, post_id)[openid]
+    assert (row.channel, row.errcode) == ("template", 45015)
+    assert [r.kind for r in world.received(openid)] == ["template"]
+
+
+def test_custom_only_reports_closed_windows_in_plain_words(world: World) -> None:
+    (openid,) = world.follow(1)
+    post_id = queue(world, channel="custom_only")
+    assert world.sender().run(post_id) == "failed"
+    row = rows(world, post_id)[openid]
+    assert row.state == "undeliverable"
+    assert row.reason == "窗口已关闭 (45015): follower has not interacted in 48 hours"
+    assert world.received(openid) == []
+
+
+def test_invalid_template_40037_fails_every_template_row_without_more_calls(world: World) -> None:
+    openids = world.follow(4)
+    world.platform.inject_fault("message/template/send", "error", count=None, errcode=40037)
+    post_id = queue(world)
+    assert world.sender().run(post_id) == "failed"
+    assert world.api.usage["/cgi-bin/message/template/send"] == 1
+    assert {r.errcode for r in rows(world, post_id).values()} == {40037}
+    assert not any(world.received(o) for o in openids)
+
+
+def test_mass_channel_on_a_service_account_sends_one_list_slice(world: World) -> None:
+    openids = world.follow(3)
+    post_id = queue(world, channel="mass")
+    assert world.sender().run(post_id) == "sent"
+    assert [r.kind for o in openids for r in world.received(o)] == ["mass"] * 3
+    with world.sessions() as session:
+        rep = ledger.report(session, post_id)
+    assert [b[:2] for b in rep.batches] == [("list:1", "sent")]
+
+
+def test_test_audience_reaches_only_the_listed_openids(world: World) -> None:
+    first, second, third = world.follow(3)
+    post_id = queue(world, audience=f"test:{first},{third}", content="text", text="内部测试：请忽略。")
+    assert world.sender().run(post_id) == "sent"
+    assert [len(world.received(o)) for o in (first, second, third)] == [1, 0, 1]

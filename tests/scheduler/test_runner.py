@@ -1,0 +1,160 @@
+"""The scheduler: quiet hours, misfire policy, recurrence, one active process, outbox, clean shutdown."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from posts import outbox
+from posts.models import Follower, Subscription
+from posts.queue import Post, PostEvent
+from posts.settings import replace
+from sandbox import FakeClock
+from scheduler.lease import DbLeases
+from scheduler.runner import build
+from tests.scheduler.test_send import UPDATE, World, queue, status
+
+
+def events(world: World, post_id: int) -> list[str]:
+    with world.sessions() as session:
+        return list(session.scalars(select(PostEvent.action).where(PostEvent.post_id == post_id)))
+
+
+def test_quiet_hours_hold_a_post_until_they_end(world: World, clock: FakeClock) -> None:
+    (openid,) = world.follow(1)
+    clock.set(datetime(2026, 12, 1, 15, 0, tzinfo=UTC).timestamp())  # 23:00 in Shanghai
+    post_id = queue(world, send_at=world.now() + timedelta(minutes=5))
+    with world.sessions() as session:
+        assert session.get(Post, post_id).due_at == datetime(2026, 12, 2, 0, 0, tzinfo=UTC)  # 08:00 Shanghai
+    engine = world.engine()
+    clock.advance(3600)
+    engine.tick()
+    assert world.received(openid) == [] and status(world, post_id) == "queued"
+    clock.set(datetime(2026, 12, 2, 0, 0, 5, tzinfo=UTC).timestamp())
+    engine.tick()
+    assert status(world, post_id) == "sent" and len(world.received(openid)) == 1
+
+
+def test_misfire_inside_grace_is_sent_later_is_missed_and_reported(world: World, clock: FakeClock) -> None:
+    (openid,) = world.follow(1)
+    on_time = queue(world, send_at=world.now() + timedelta(minutes=1))
+    too_late = queue(world, send_at=world.now() + timedelta(minutes=1), content="section:01-opening")
+    engine = world.engine()
+    with world.sessions() as session:  # the second one was due long ago (scheduler was down)
+        session.get(Post, too_late).due_at = world.now() - timedelta(hours=3)
+        session.commit()
+    clock.advance(60 + 1800)  # 30 minutes late, grace is an hour
+    engine.tick()
+    assert status(world, on_time) == "sent"
+    assert status(world, too_late) == "missed"
+    assert events(world, too_late)[-1] == "missed"
+    assert len(world.received(openid)) == 1
+
+
+def test_weekly_digest_creates_one_occurrence_per_firing(world: World, clock: FakeClock) -> None:
+    (openid,) = world.follow(1)
+    from scheduler.recurrence import next_fire
+
+    cron = "0 9 * * 1"
+    first = next_fire(cron, "Asia/Shanghai", world.now())
+    with world.sessions() as session:
+        from posts.posting import add_post
+
+        parent = add_post(
+            session,
+            content="digest",
+            audience="all",
+            channel="auto",
+            by="test",
+            now=world.now(),
+            scheduling=world.settings.scheduler,
+            cron=cron,
+            next_run_at=first,
+        )
+        parent.data = {"last_until": "2025-01-01"}
+        session.commit()
+        parent_id = parent.id
+    engine = world.engine()
+    engine.tick()
+    assert world.received(openid) == []
+    clock.set(first.timestamp() + 5)
+    engine.tick()
+    engine.tick()
+    with world.sessions() as session:
+        children = session.scalars(select(Post).where(Post.parent_id == parent_id)).all()
+        parent = session.get(Post, parent_id)
+        assert [c.status for c in children] == ["sent"]
+        assert parent.next_run_at == first + timedelta(days=7)
+        assert parent.status == "queued"
+    (received,) = world.received(openid)
+    assert received.payload["data"]["thing3"]["value"].endswith("条新进展")
+
+
+def test_only_the_lease_holder_sends(world: World) -> None:
+    openids = world.follow(20)
+    post_id = queue(world)
+    first, second = world.engine(holder="first"), world.engine(holder="second")
+    assert first.tick() is True
+    assert second.tick() is False
+    assert status(world, post_id) == "sent"
+    assert all(len(world.received(o)) == 1 for o in openids)
+
+
+def test_an_expired_lease_is_taken_over(world: World, clock: FakeClock) -> None:
+    leases = DbLeases(world.sessions)
+    assert leases.acquire("scheduler", "dead", 30, world.now())
+    assert not leases.acquire("scheduler", "alive", 30, world.now())
+    clock.advance(31)
+    assert leases.acquire("scheduler", "alive", 30, world.now())
+
+
+def test_two_schedulers_started_at_once_send_exactly_once(world: World) -> None:
+    openids = world.follow(30)
+    settings = replace(world.settings, scheduler={"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"})
+    world.settings = settings
+    post_id = queue(world, send_at=None)
+    with world.sessions() as session:  # these schedulers run on the real clock
+        session.get(Post, post_id).due_at = datetime.now(UTC)
+        session.commit()
+    handles = [build(settings, world.sessions, world.catalog, world.renderer, backoff=0.0) for _ in range(2)]
+    for handle in handles:
+        handle.start()
+    try:
+        deadline = time.monotonic() + 15
+        while status(world, post_id) != "sent" and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        for handle in handles:
+            handle.stop()
+    assert status(world, post_id) == "sent"
+    assert all(len(world.received(o)) == 1 for o in openids)
+    assert events(world, post_id).count("started") == 1
+    assert sum(h.engine.holder in (DbLeases(world.sessions).holder("scheduler") or "") for h in handles) == 0
+
+
+def test_outbox_custom_message_and_tag_mirror_go_out_within_a_tick(world: World) -> None:
+    (openid,) = world.follow(1, interact="follow")
+    with world.sessions() as session:
+        follower = session.scalar(select(Follower).where(Follower.openid == openid))
+        session.add(Subscription(follower_id=follower.id, therapy_key="nurown"))
+        outbox.enqueue(session, outbox.TAG_ADD, openid, {"therapy": "nurown"}, dedup_key="k1")
+        message = {"msgtype": "text", "text": {"content": "NurOwn 最新进展"}}
+        outbox.enqueue(session, outbox.CUSTOM_MESSAGE, openid, {"message": message}, dedup_key="k2")
+        session.commit()
+    engine = world.engine()
+    engine.tick()
+    assert [r.payload for r in world.received(openid)] == [{"content": "NurOwn 最新进展"}]
+    tag_ids = world.platform.follower(openid).tags
+    assert len(tag_ids) == 1 and world.platform.tags()[tag_ids[0]].endswith("NurOwn")
+    with world.sessions() as session:
+        assert {r.status for r in outbox.pending(session)} == set()
+
+
+def test_update_content_reference_is_rendered_once_and_stored(world: World) -> None:
+    world.follow(1)
+    post_id = queue(world, content=UPDATE)
+    world.engine().tick()
+    with world.sessions() as session:
+        assert "xs228" in session.get(Post, post_id).data["message"]["url"]
