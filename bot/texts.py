@@ -23,8 +23,8 @@ class Texts:
             keep_trailing_newline=False,
         )
 
-    def render(self, name: str, **values: Any) -> str:
-        return self._env.get_template(f"{name}.txt.j2").render(**values).strip()
+    def render(self, template: str, /, **values: Any) -> str:
+        return self._env.get_template(f"{template}.txt.j2").render(**values).strip()
 
     def page(self, name: str) -> str:
         """A static HTML page shipped with the bot (the 404 page)."""

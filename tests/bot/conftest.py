@@ -5,6 +5,7 @@ from __future__ import annotations
 import socketserver
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -145,11 +146,28 @@ class LiveBot:
     wechat: WeChat
 
 
-def bot_settings(settings: Settings, mode: str) -> Settings:
-    return replace(
-        settings,
-        wechat={"app_id": APP_ID, "token": TOKEN, "encoding_aes_key": AES_KEY, "original_id": GH, "message_mode": mode},
-    )
+def bot_settings(settings: Settings, mode: str, **wechat: str) -> Settings:
+    values = {"app_id": APP_ID, "token": TOKEN, "encoding_aes_key": AES_KEY, "original_id": GH, "message_mode": mode}
+    return replace(settings, wechat={**values, **wechat})
+
+
+@contextmanager
+def serve_with(
+    settings: Settings, sessions: sessionmaker[Session], catalog: Catalog, mode: str = "plain", **kwargs: Any
+) -> Iterator[LiveBot]:
+    """The app on an ephemeral port over real HTTP (wsgiref, threaded), for the duration of the block."""
+    configured = bot_settings(settings, mode, **kwargs.pop("wechat", None) or {})
+    renderer = kwargs.pop("renderer", None) or FakeRenderer(catalog)
+    app = create_app(configured, sessions, catalog, renderer, **kwargs)
+    server = make_server("127.0.0.1", 0, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    creds = credentials_for(configured.wechat)
+    try:
+        yield LiveBot(url, app, sessions, creds, WeChat(url, creds))
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture
@@ -159,23 +177,11 @@ def catalog() -> Catalog:
 
 @pytest.fixture
 def serve(settings: Settings, sessions: sessionmaker[Session], catalog: Catalog) -> Iterator[Callable[..., LiveBot]]:
-    """Start the app on an ephemeral port over real HTTP (wsgiref, threaded); stopped after the test."""
-    servers: list[_ThreadingServer] = []
-
-    def start(mode: str = "plain", renderer: Any = None, **kwargs: Any) -> LiveBot:
-        configured = bot_settings(settings, mode)
-        app = create_app(configured, sessions, catalog, renderer or FakeRenderer(catalog), **kwargs)
-        server = make_server("127.0.0.1", 0, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
-        servers.append(server)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{server.server_port}"
-        creds = credentials_for(configured.wechat)
-        return LiveBot(url, app, sessions, creds, WeChat(url, creds))
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+    """Start the app over real HTTP in a given mode; every server is stopped after the test."""
+    with ExitStack() as stack:
+        yield lambda mode="plain", **kwargs: stack.enter_context(
+            serve_with(settings, sessions, catalog, mode, **kwargs)
+        )
 
 
 @pytest.fixture(params=["plain", "compat", "safe"])

@@ -160,5 +160,4 @@ class WeChat:
         root = fromstring(plaintext, forbid_dtd=True)
         fields = {child.tag: (child.text or "") for child in root if len(child) == 0}
         articles = [{c.tag: c.text or "" for c in item} for item in root.iter("item")]
-        assert fields["FromUserName"] == GH
         return Reply(resp.status, resp.body, fields, articles)
