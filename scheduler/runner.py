@@ -51,6 +51,7 @@ class Engine:
         leases: Leases | None = None,
         clock: Callable[[], datetime] = utcnow,
         holder: str | None = None,
+        lease_seconds: float = LEASE_SECONDS,
         **sender_options: Any,
     ) -> None:
         self.settings = settings
@@ -60,6 +61,7 @@ class Engine:
         self.leases = leases or leases_for(settings.redis.url, sessions)
         self.clock = clock
         self.holder = holder or new_holder()
+        self.lease_seconds = lease_seconds
         self.stop_event = threading.Event()
         self.sender = Sender(
             settings, sessions, self.api, catalog, renderer, clock=clock, keepalive=self.keepalive, **sender_options
@@ -71,15 +73,15 @@ class Engine:
 
     # -- the lease ------------------------------------------------------------------------------------
     def renew(self) -> bool:
-        ok = self.leases.acquire(LEASE_NAME, self.holder, LEASE_SECONDS, self.clock())
-        self._held_until = time.monotonic() + LEASE_SECONDS if ok else 0.0
+        ok = self.leases.acquire(LEASE_NAME, self.holder, self.lease_seconds, self.clock())
+        self._held_until = time.monotonic() + self.lease_seconds if ok else 0.0
         return ok
 
     def keepalive(self) -> bool:
         """Renew the lease when a third of it has passed; False when it is lost or we are stopping."""
         if self.stop_event.is_set():
             return False
-        if self._held_until - time.monotonic() < LEASE_SECONDS * 2 / 3:
+        if self._held_until - time.monotonic() < self.lease_seconds * 2 / 3:
             return self.renew()
         return True
 
