@@ -41,7 +41,7 @@ class Sender:
         self,
         settings: Settings,
         sessions: sessionmaker[Session],
-        api: WeChatApi,
+        api: WeChatApi | None,
         catalog: Catalog,
         renderer: Renderer,
         *,
@@ -78,6 +78,8 @@ class Sender:
         )
 
     def tag_members(self, tag_id: int) -> list[str]:
+        if self.api is None:
+            raise AudienceError(f"tag {tag_id} mirrors no therapy; only WeChat knows its members")
         members: list[str] = []
         next_openid = ""
         while True:
@@ -201,6 +203,8 @@ class Sender:
 
     def _call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """One call; -1 and transport errors are retried here with backoff (3 tries in all)."""
+        if self.api is None:
+            raise RuntimeError("this Sender was built for planning only (no WeChat API client)")
         for attempt in range(MAX_ATTEMPTS):
             try:
                 return self.api.call(path, body)

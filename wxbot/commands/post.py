@@ -1,0 +1,257 @@
+"""`wxbot post`: the operator queue — add, list, show (delivery report), preview (dry run), cancel, retry, send-now."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from sqlalchemy import select
+
+from posts import ledger, posting
+from posts.audience import AudienceError, parse_audience
+from posts.compose import ContentError, check_content
+from posts.models import utcnow
+from posts.posting import PostError
+from posts.queue import Post, PostEvent
+from posts.timing import TimingError, parse_local
+from scheduler.planner import REASONS
+from scheduler.quota import account
+from scheduler.recurrence import CronError, next_fire
+from scheduler.runner import LEASE_NAME, Engine
+from scheduler.sender import Sender
+from wxbot import runtime
+from wxbot.context import app_context, console, fail
+
+app = typer.Typer(help="The push queue: add, list, show, preview, cancel, retry, send-now.", no_args_is_help=True)
+
+OPERATOR_ERRORS = (PostError, AudienceError, ContentError, TimingError, CronError)
+BLOCKING_REASONS = {REASONS["quota"], REASONS["mass_day"]}
+
+
+@contextlib.contextmanager
+def _runtime(ctx: typer.Context) -> Iterator[runtime.Runtime]:
+    rt = runtime.start(app_context(ctx).settings)
+    try:
+        yield rt
+    except OPERATOR_ERRORS as exc:
+        raise fail(str(exc)) from None
+    finally:
+        rt.close()
+
+
+def _local(value: datetime | None, tz: str) -> str:
+    return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M") if value else "—"
+
+
+@app.command()
+def add(
+    ctx: typer.Context,
+    content: Annotated[str, typer.Option(help="section:<key>, update:<therapy>/<key>, digest or text.")],
+    audience: Annotated[str, typer.Option(help="all, therapy:<key>, scene:<key>, tag:<id> or test:<openid,...>.")] = (
+        "all"
+    ),
+    at: Annotated[str | None, typer.Option("--at", help="Send time, e.g. '2026-12-01 09:00' (scheduler timezone).")] = (
+        None
+    ),
+    cron: Annotated[str | None, typer.Option(help="Recurring: crontab 'min hour day month weekday'.")] = None,
+    channel: Annotated[str, typer.Option(help="auto, custom_only, template_only or mass.")] = "auto",
+    to: Annotated[str | None, typer.Option("--to", help="Test list: openid,openid (overrides --audience).")] = None,
+    text: Annotated[str, typer.Option(help="The words of a text post.")] = "",
+    title: Annotated[str, typer.Option(help="Title of a text post.")] = "",
+    by: Annotated[str, typer.Option("--by", help="Who queues it (audit trail).")] = "operator",
+    draft: Annotated[bool, typer.Option(help="Keep it as a draft (send-now queues it).")] = False,
+) -> None:
+    """Queue a post. Errors (unknown content or therapy, past time, empty audience, over quota) exit 2."""
+    settings = app_context(ctx).settings
+    tz = settings.scheduler.timezone
+    with _runtime(ctx) as rt:
+        ref = check_content(content, rt.catalog, text)
+        target = parse_audience(f"test:{to}" if to else audience, rt.catalog.therapies, rt.catalog.scenes)
+        now = utcnow()
+        send_at = parse_local(at, tz) if at else None
+        first = next_fire(cron, tz, now) if cron else None
+        with rt.sessions() as session:
+            post = posting.add_post(
+                session,
+                content=ref,
+                audience=str(target),
+                channel=channel,
+                by=by,
+                now=now,
+                scheduling=settings.scheduler,
+                send_at=send_at,
+                cron=cron,
+                next_run_at=first,
+                text=text,
+                title=title,
+                draft=draft,
+            )
+            if not cron:
+                plan, _ = Sender(settings, rt.sessions, None, rt.catalog, rt.renderer).plan(session, post, now)
+                if not plan.assignments:
+                    raise PostError(f"the audience {target} is empty: nobody would receive this post")
+                blocked = sum(n for reason, n in plan.reasons().items() if reason in BLOCKING_REASONS)
+                if blocked:
+                    reason = next(r for r in plan.reasons() if r in BLOCKING_REASONS)
+                    raise PostError(f"over quota: {blocked} of {len(plan.assignments)} recipients — {reason}")
+            session.commit()
+            when = f"every {cron!r}, first {_local(first, tz)}" if cron else f"at {_local(post.due_at, tz)}"
+            console.print(f"post {post.id} {post.status}: {ref} → {target} via {channel}, {when} ({tz})")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option(help="Only posts in this state.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+) -> None:
+    """The queue, newest first."""
+    settings = app_context(ctx).settings
+    sessions = app_context(ctx).database()
+    table = Table("id", "status", "content", "audience", "channel", "when", "by", "sent/total")
+    with sessions() as session:
+        for post in posting.list_posts(session, limit, status):
+            rep = ledger.report(session, post.id)
+            when = f"cron {post.cron}" if post.cron else _local(post.due_at, settings.scheduler.timezone)
+            table.add_row(
+                str(post.id),
+                post.status,
+                post.content,
+                post.audience,
+                post.channel,
+                when,
+                post.created_by,
+                f"{rep.states.get('sent', 0)}/{rep.total}",
+            )
+    console.print(table)
+
+
+@app.command()
+def show(ctx: typer.Context, post_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+    """One post: what, to whom, when, its audit trail and its delivery report."""
+    settings = app_context(ctx).settings
+    tz = settings.scheduler.timezone
+    sessions = app_context(ctx).database()
+    with sessions() as session:
+        post = session.get(Post, post_id)
+        if post is None:
+            raise fail(f"no post {post_id}")
+        console.print(
+            f"[bold]post {post.id}[/bold] {post.status} — {post.content} → {post.audience} via {post.channel}"
+        )
+        console.print(
+            f"asked for {_local(post.send_at, tz)}, due {_local(post.due_at, tz)} ({tz})"
+            + (f", cron {post.cron!r}, next {_local(post.next_run_at, tz)}" if post.cron else "")
+        )
+        for event in session.scalars(select(PostEvent).where(PostEvent.post_id == post_id).order_by(PostEvent.id)):
+            console.print(f"  {_local(event.at, tz)}  {event.actor:<10} {event.action:<11} {event.detail}")
+        rep = ledger.report(session, post_id)
+    if not rep.total:
+        return
+    table = Table("channel", "state", "count", title=f"delivery report ({rep.total} recipients)")
+    for (channel, state), count in sorted(rep.channels.items()):
+        table.add_row(channel, state, str(count))
+    console.print(table)
+    if rep.confirmed:
+        console.print(f"confirmed by WeChat's job-finished events: {rep.confirmed}")
+    for key, state, msg_id, reason in rep.batches:
+        console.print(
+            f"mass batch {key}: {state}" + (f", msg_id {msg_id}" if msg_id else "") + (f" — {reason}" if reason else "")
+        )
+    for reason, count in rep.reasons.most_common():
+        console.print(f"  {count} × {reason}")
+
+
+@app.command()
+def preview(ctx: typer.Context, post_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
+    """Dry run: the exact bodies, the audience per channel and the quota it would use. Nothing is sent."""
+    settings = app_context(ctx).settings
+    with _runtime(ctx) as rt, rt.sessions() as session:
+        post = posting.get_post(session, post_id)
+        now = utcnow()
+        sender = Sender(settings, rt.sessions, None, rt.catalog, rt.renderer)
+        plan, message = sender.plan(session, post, now)
+        left = account(session, settings, now).remaining
+    if message is None:
+        console.print("digest: no update since the previous digest — nothing would be sent")
+        return
+    console.print(f"[bold]custom / mass text ({len(message.text.encode())} bytes):[/bold]")
+    console.print(message.text, markup=False, highlight=False)
+    console.print(
+        f"[bold]template message:[/bold] thing1={message.title[:20]!r} time2={message.day!r} "
+        f"thing3={(message.summary or '点击查看详情')[:20]!r} url={message.url or '—'}"
+    )
+    table = Table("channel", "recipients", title=f"audience {post.audience}: {len(plan.assignments)}")
+    for channel, count in sorted(plan.counts().items()):
+        table.add_row(channel, str(count))
+    console.print(table)
+    for reason, count in plan.reasons().most_common():
+        console.print(f"  {count} × {reason}")
+    for path, calls in sorted(plan.calls.items()):
+        console.print(f"quota: {calls} calls of {path} ({left.get(path, '∞')} left today)")
+    for piece in plan.slices:
+        console.print(f"mass slice {piece.key}: {len(piece.openids)} followers")
+    console.print("nothing was sent (dry run)")
+
+
+@app.command()
+def cancel(
+    ctx: typer.Context, post_id: Annotated[int, typer.Argument(metavar="ID")], by: str = typer.Option("operator")
+) -> None:
+    """Cancel a draft, queued or recurring post (deliveries already made stay made)."""
+    sessions = app_context(ctx).database()
+    with sessions() as session:
+        try:
+            posting.cancel(session, post_id, by)
+        except PostError as exc:
+            raise fail(str(exc)) from None
+        session.commit()
+    console.print(f"post {post_id} cancelled")
+
+
+@app.command()
+def retry(
+    ctx: typer.Context, post_id: Annotated[int, typer.Argument(metavar="ID")], by: str = typer.Option("operator")
+) -> None:
+    """Requeue failed and unknown deliveries (or a missed post); the scheduler sends them on its next tick."""
+    sessions = app_context(ctx).database()
+    with sessions() as session:
+        try:
+            count = posting.retry(session, post_id, by, utcnow())
+        except PostError as exc:
+            raise fail(str(exc)) from None
+        session.commit()
+    console.print(f"post {post_id}: {count} deliveries requeued")
+
+
+@app.command("send-now")
+def send_now(
+    ctx: typer.Context, post_id: Annotated[int, typer.Argument(metavar="ID")], by: str = typer.Option("operator")
+) -> None:
+    """Send a queued post now (past the quiet hours: the operator decided), with a progress bar."""
+    settings = app_context(ctx).settings
+    with _runtime(ctx) as rt:
+        with rt.sessions() as session:
+            posting.send_now(session, post_id, by, utcnow())
+            session.commit()
+        engine = Engine(settings, rt.sessions, rt.catalog, rt.renderer)
+        try:
+            if not engine.renew():
+                holder = getattr(engine.leases, "holder", lambda _n: None)(LEASE_NAME)
+                console.print(f"post {post_id} is due now; the running scheduler ({holder}) sends it within seconds")
+                return
+            engine.recover()
+            columns = (TextColumn("sending"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+            with Progress(*columns, console=console, transient=False) as bar:
+                task = bar.add_task("send", total=None)
+                status = engine.sender.run(post_id, lambda done, total: bar.update(task, completed=done, total=total))
+        finally:
+            engine.release()
+            engine.api.close()
+    console.print(f"post {post_id}: {status} (`wxbot post show {post_id}` for the report)")
