@@ -55,6 +55,8 @@ def send_outbox(
         )
         if not due:
             return 0
+        if api.broker is not None:
+            api.broker.token()  # refresh (a write) before this session holds SQLite's write lock
         rows = _claim(session, [r.id for r in due], now)
         groups: dict[tuple[str, str], list[Outbox]] = defaultdict(list)
         for row in rows:

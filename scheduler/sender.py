@@ -214,11 +214,17 @@ class Sender:
                 time.sleep(self.backoff * (2**attempt))
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _warm(self) -> None:
+        """Refresh the token (a database write) before a batch opens its own write transaction (SQLite)."""
+        if self.api is not None and self.api.broker is not None:
+            self.api.broker.token()
+
     def _custom(self, post_id: int, message: Message, policy: str, advance: Callable[[int], None]) -> int:
         moved = 0
         with self.sessions() as session:
             ids = ledger.ready(session, post_id, "custom", self.clock(), 200)
         for row_id in ids:
+            self._warm()
             with self.sessions() as session:
                 rows = ledger.claim(session, [row_id], self.clock())
                 session.commit()
@@ -242,6 +248,7 @@ class Sender:
         template_id = quota.template_id(self.settings)
         moved = 0
         while self.keepalive():
+            self._warm()
             with self.sessions() as session:
                 ids = ledger.ready(session, post_id, "template", self.clock(), self.template_batch)
                 rows = ledger.claim(session, ids, self.clock())

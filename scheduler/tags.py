@@ -22,7 +22,10 @@ def tag_name(therapy_name: str) -> str:
 
 
 def ensure_tag(session: Session, api: WeChatApi, therapy_key: str, therapy_name: str) -> int:
-    """The tag id mirroring ``therapy_key``, creating (or adopting an existing same-named) tag on WeChat."""
+    """The tag id mirroring ``therapy_key``, creating (or adopting an existing same-named) tag on WeChat.
+
+    Commits the new mapping at once: on SQLite an open write transaction would block the token broker.
+    """
     row = session.get(TherapyTag, therapy_key)
     if row is not None:
         return row.tag_id
@@ -39,7 +42,7 @@ def ensure_tag(session: Session, api: WeChatApi, therapy_key: str, therapy_name:
             existing = {t["name"]: int(t["id"]) for t in api.call("/cgi-bin/tags/get", method="GET").get("tags", [])}
             tag_id = existing[name]
     session.add(TherapyTag(therapy_key=therapy_key, tag_id=tag_id, name=name))
-    session.flush()
+    session.commit()
     return tag_id
 
 
