@@ -1,13 +1,15 @@
-"""Followers and their therapy subscriptions: follow, unfollow, interactions, subscribe, unsubscribe."""
+"""Followers and their therapy subscriptions: follow, unfollow, interactions, subscribe, per-scene counts."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from posts.models import Follower, Subscription
+from posts.models import Follower, InboundEvent, Subscription
 
 
 def find(session: Session, openid: str) -> Follower | None:
@@ -95,3 +97,41 @@ def active_therapies(session: Session, follower: Follower) -> list[str]:
             .order_by(Subscription.created_at, Subscription.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class SceneCounts:
+    follows: int = 0
+    scans: int = 0
+    following: int = 0
+    """Followers this scene brought who still follow."""
+
+
+def scene_counts(session: Session) -> dict[str, SceneCounts]:
+    """Per QR scene: follows and scans (from the inbound log) and followers it brought who still follow."""
+    follows = _pairs(
+        session.execute(
+            select(InboundEvent.key, func.count())
+            .where(InboundEvent.event == "subscribe", InboundEvent.key.like("qrscene\\_%", escape="\\"))
+            .group_by(InboundEvent.key)
+        )
+    )
+    scans = _pairs(
+        session.execute(
+            select(InboundEvent.key, func.count()).where(InboundEvent.event == "scan").group_by(InboundEvent.key)
+        )
+    )
+    following = _pairs(
+        session.execute(
+            select(Follower.scene_key, func.count())
+            .where(Follower.scene_key.is_not(None), Follower.subscribed.is_(True))
+            .group_by(Follower.scene_key)
+        )
+    )
+    by_scene: dict[str, int] = {str(k).removeprefix("qrscene_"): n for k, n in follows.items()}
+    keys = set(by_scene) | {str(k) for k in scans} | {str(k) for k in following}
+    return {key: SceneCounts(by_scene.get(key, 0), scans.get(key, 0), following.get(key, 0)) for key in sorted(keys)}
+
+
+def _pairs(result: Any) -> dict[Any, int]:
+    return {key: int(count) for key, count in result}

@@ -9,7 +9,7 @@ import typer
 from sqlalchemy.exc import OperationalError
 
 from posts.settings import SettingsError
-from wxbot.commands import chat, content, db, demo, post, scheduler, wechat
+from wxbot.commands import chat, content, db, demo, menu, post, qr, scheduler, serve, wechat
 from wxbot.context import AppContext, fail
 
 app = typer.Typer(
@@ -23,6 +23,9 @@ app.add_typer(db.app, name="db")
 app.add_typer(content.app, name="content")
 app.command(name="demo")(demo.demo)
 app.command(name="chat")(chat.chat)
+app.command(name="serve")(serve.serve)
+app.add_typer(menu.app, name="menu")
+app.add_typer(qr.app, name="qr")
 app.add_typer(post.app, name="post")
 app.add_typer(scheduler.app, name="scheduler")
 app.add_typer(wechat.app, name="wechat")

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from bot.message import Inbound
-from bot.replies import Reply
+from bot.replies import Reply, Text
 from bot.texts import Texts
 from posts.catalog import Catalog
 
@@ -19,7 +19,7 @@ class TextBody(Protocol):
     text: str
     size: int
     fits: bool
-    page_path: str
+    page_path: str | None
 
 
 class Renderer(Protocol):
@@ -32,6 +32,7 @@ class Renderer(Protocol):
     def welcome(self, key: str) -> Any: ...
     def help(self) -> Any: ...
     def toc(self) -> Any: ...
+    def subscriptions(self, therapy_keys: list[str]) -> Any: ...
     def page_url(self, path: str) -> str: ...
 
 
@@ -43,6 +44,11 @@ class Context:
     texts: Texts
     message: Inbound
     now: datetime
+
+    def say(self, template: str, /, **values: Any) -> Text:
+        """One of the bot's own texts (bot/templates/), ending with the pack's disclaimer."""
+        disclaimer = self.catalog.disclaimer.body.strip() if self.catalog.disclaimer else ""
+        return Text(self.texts.render(template, disclaimer=disclaimer, **values))
 
     @property
     def outbox_key(self) -> str:

@@ -15,7 +15,7 @@ def body_reply(ctx: Context, body: TextBody, title: str, description: str, extra
         text = f"{body.text}\n\n{extra}" if extra else body.text
         return Text(text if utf8_len(text) <= TEXT_REPLY_MAX_BYTES else body.text)
     summary = f"{description}\n{extra}".strip() if extra else description
-    return News((Article(title=title, description=summary, url=ctx.renderer.page_url(body.page_path)),))
+    return News((Article(title=title, description=summary, url=ctx.renderer.page_url(body.page_path or "/p/")),))
 
 
 def subscribe(ctx: Context, therapy: Therapy, source: str) -> Reply:
@@ -23,7 +23,7 @@ def subscribe(ctx: Context, therapy: Therapy, source: str) -> Reply:
     added = followers.subscribe(ctx.session, follower, therapy.key, ctx.now, source=source)
     if added:
         mirror_tag(ctx, outbox.TAG_ADD, therapy.key)
-    return Text(ctx.texts.render("subscribed", therapy=therapy, already=not added))
+    return ctx.say("subscribed", therapy=therapy, already=not added)
 
 
 def unsubscribe(ctx: Context, therapy: Therapy) -> Reply:
@@ -31,18 +31,17 @@ def unsubscribe(ctx: Context, therapy: Therapy) -> Reply:
     removed = followers.unsubscribe(ctx.session, follower, therapy.key, ctx.now)
     if removed:
         mirror_tag(ctx, outbox.TAG_REMOVE, therapy.key)
-    return Text(ctx.texts.render("unsubscribed", therapy=therapy, was_active=removed))
+    return ctx.say("unsubscribed", therapy=therapy, was_active=removed)
 
 
 def my_subscriptions(ctx: Context) -> Reply:
     follower = followers.ensure(ctx.session, ctx.message.openid)
     keys = followers.active_therapies(ctx.session, follower)
-    mine = [ctx.catalog.therapies[k] for k in keys if k in ctx.catalog.therapies]
-    return Text(ctx.texts.render("my_subscriptions", mine=mine, therapies=list(ctx.catalog.therapies.values())))
+    return body_reply(ctx, ctx.renderer.subscriptions(keys), "我的订阅", "")
 
 
 def therapy_list(ctx: Context) -> Reply:
-    return Text(ctx.texts.render("subscribe_list", therapies=list(ctx.catalog.therapies.values())))
+    return ctx.say("subscribe_list", therapies=list(ctx.catalog.therapies.values()))
 
 
 def mirror_tag(ctx: Context, kind: str, therapy_key: str) -> None:

@@ -74,7 +74,8 @@ def _queue_latest_update(ctx: Context, therapy_key: str) -> None:
     if body.fits:
         message = {"msgtype": "text", "text": {"content": body.text}}
     else:
-        article = {"title": latest.title, "description": therapy.name, "url": ctx.renderer.page_url(body.page_path)}
+        url = ctx.renderer.page_url(body.page_path or "/p/")
+        article = {"title": latest.title, "description": therapy.name, "url": url}
         message = {"msgtype": "news", "news": {"articles": [article]}}
     outbox.enqueue(
         ctx.session,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.handlers import Context
 from bot.handlers.common import body_reply, my_subscriptions, subscribe, therapy_list
-from bot.replies import Article, Empty, News, Reply, Text
-from posts.catalog import Section, Therapy
+from bot.replies import Article, Empty, News, Reply
+from posts.catalog import Section
 
 
 def toc(ctx: Context) -> Reply:
@@ -33,7 +33,7 @@ def group(ctx: Context, prefix: str) -> Reply:
     if len(members) == 1:
         return section_reply(ctx, members[0])
     articles = tuple(
-        Article(title=s.title, description=s.summary, url=ctx.renderer.page_url(ctx.renderer.section(s.key).page_path))
+        Article(s.title, s.summary, ctx.renderer.page_url(ctx.renderer.section(s.key).page_path or "/p/"))
         for s in members
     )
     return News(articles) if articles else toc(ctx)
@@ -49,11 +49,6 @@ def therapy_latest(ctx: Context, key: str) -> Reply:
     if latest is None:
         return body_reply(ctx, ctx.renderer.therapy(key), therapy.name, therapy.status, extra=hint)
     return body_reply(ctx, ctx.renderer.update(key, latest.key), latest.title, therapy.name, extra=hint)
-
-
-def therapy_card(ctx: Context, therapy: Therapy) -> Reply:
-    hint = ctx.texts.render("therapy_hint", therapy=therapy)
-    return body_reply(ctx, ctx.renderer.therapy(therapy.key), therapy.name, therapy.status, extra=hint)
 
 
 def therapy_timeline(ctx: Context, key: str) -> Reply:
@@ -85,4 +80,4 @@ def viewed(ctx: Context) -> Reply:
 
 def unknown_click(ctx: Context) -> Reply:
     """A CLICK key no route knows (an old menu still cached on a phone): the help text."""
-    return Text(ctx.texts.render("default"))
+    return ctx.say("default")

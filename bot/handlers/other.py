@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 
 from bot.handlers import Context
-from bot.replies import Empty, Reply, Text
+from bot.replies import Empty, Reply
 
 log = logging.getLogger(__name__)
 
 
 def media(ctx: Context) -> Reply:
     """image, voice, video, shortvideo, location, link: a short, helpful answer."""
-    return Text(ctx.texts.render("media", kind=ctx.message.msg_type))
+    return ctx.say("media", kind=ctx.message.msg_type)
 
 
 def unknown(ctx: Context) -> Reply:

@@ -13,7 +13,7 @@ from posts.catalog import normalize
 
 log = logging.getLogger(__name__)
 
-HELP_WORDS = frozenset({"帮助", "help", "?", "？", "菜单", "menu"})
+HELP_WORDS = frozenset({"帮助", "help", "?", "？"})
 TOC_WORDS = frozenset({"目录", "toc", "contents"})
 MINE_WORDS = frozenset({"我的订阅", "查看订阅", "已订阅"})
 _NUMBER = re.compile(r"^\d{1,3}$")
@@ -36,7 +36,7 @@ def answer(ctx: Context) -> Reply:
     if _NUMBER.match(word):
         found = ctx.catalog.section_by_number(int(word))
         if found is None:
-            return Text(ctx.texts.render("no_such_number", number=int(word), count=len(ctx.catalog.sections)))
+            return ctx.say("no_such_number", number=int(word), count=len(ctx.catalog.sections))
         return m.section_reply(ctx, found)
     for prefix in _UNSUBSCRIBE:
         if word.startswith(prefix):
@@ -60,7 +60,7 @@ def answer(ctx: Context) -> Reply:
 
 
 def default(ctx: Context) -> Reply:
-    return Text(ctx.texts.render("default"))
+    return ctx.say("default")
 
 
 def _subscribe(ctx: Context, name: str) -> Reply:
@@ -68,7 +68,7 @@ def _subscribe(ctx: Context, name: str) -> Reply:
         return therapy_list(ctx)
     therapy = ctx.catalog.find_therapy(name)
     if therapy is None:
-        return Text(ctx.texts.render("therapy_unknown", name=name, therapies=list(ctx.catalog.therapies.values())))
+        return ctx.say("therapy_unknown", name=name, therapies=list(ctx.catalog.therapies.values()))
     return subscribe(ctx, therapy, source="keyword")
 
 
@@ -77,7 +77,7 @@ def _unsubscribe(ctx: Context, name: str) -> Reply:
         return my_subscriptions(ctx)
     therapy = ctx.catalog.find_therapy(name)
     if therapy is None:
-        return Text(ctx.texts.render("therapy_unknown", name=name, therapies=list(ctx.catalog.therapies.values())))
+        return ctx.say("therapy_unknown", name=name, therapies=list(ctx.catalog.therapies.values()))
     return unsubscribe(ctx, therapy)
 
 

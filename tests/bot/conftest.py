@@ -112,6 +112,9 @@ class FakeRenderer:
     def toc(self) -> Body:
         return self._body("TOC", "/p/")
 
+    def subscriptions(self, therapy_keys: list[str]) -> Body:
+        return self._body("SUBSCRIPTIONS " + ",".join(therapy_keys) if therapy_keys else "SUBSCRIPTIONS none", "/p/")
+
     def page_url(self, path: str) -> str:
         return self.base_url + path
 
