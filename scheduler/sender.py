@@ -170,13 +170,18 @@ class Sender:
 
         if progress:
             progress(done[0], total)
-        while not (stop and stop.is_set()) and self.keepalive():
+        self._stop = stop
+        while self._alive():
             moved = self._mass(post_id, message, advance)
             moved += self._custom(post_id, message, policy, advance)
             moved += self._template(post_id, message, advance)
             if not moved:
                 break
         self.finish(post_id)
+
+    def _alive(self) -> bool:
+        stop = getattr(self, "_stop", None)
+        return not (stop is not None and stop.is_set()) and self.keepalive()
 
     def _finished_count(self, post_id: int) -> int:
         with self.sessions() as session:
@@ -240,14 +245,14 @@ class Sender:
                 session.commit()
             moved += 1
             advance(0 if row.state == "planned" or row.channel == "template" else 1)
-            if not self.keepalive():
+            if not self._alive():
                 break
         return moved
 
     def _template(self, post_id: int, message: Message, advance: Callable[[int], None]) -> int:
         template_id = quota.template_id(self.settings)
         moved = 0
-        while self.keepalive():
+        while self._alive():
             self._warm()
             with self.sessions() as session:
                 ids = ledger.ready(session, post_id, "template", self.clock(), self.template_batch)
