@@ -14,7 +14,7 @@ from typing import Any
 from bot.app import create_app
 from bot.credentials import DEMO
 from posts.settings import Settings, replace
-from sandbox import Platform, PlatformConfig, SandboxServer
+from sandbox import Limits, Platform, PlatformConfig, SandboxServer
 from scheduler.runner import Handle, start_embedded
 from wxbot import provision, runtime
 from wxbot.localserver import LocalServer
@@ -36,6 +36,8 @@ class Demo:
     database: Path | None = None
     """SQLite file of this demo run (fresh each start); default var/demo.db."""
     scheduler: bool = True
+    limits: Limits | None = None
+    """The stand-in's limits (tests shorten the callback timeout)."""
     platform: Platform | None = field(default=None, init=False)
     sandbox: SandboxServer | None = field(default=None, init=False)
     bot: LocalServer | None = field(default=None, init=False)
@@ -68,6 +70,7 @@ class Demo:
                 original_id=DEMO.original_id,
                 account_type=self.settings.wechat.account_type,
                 message_mode=self.mode,  # type: ignore[arg-type]
+                limits=self.limits or Limits(),
             )
         )
         self.sandbox = SandboxServer(self.platform, self.host, self.port).start()

@@ -45,7 +45,7 @@ class ChatClient:
 def menu_items(state: dict[str, Any]) -> list[dict[str, Any]]:
     """The menu flattened in display order: top buttons without subs, and every sub-button."""
     items = []
-    for top in (state.get("menu") or {}).get("button", []):
+    for top in state.get("menu") or []:
         for sub in top.get("sub_button") or [top]:
             items.append({**sub, "group": top["name"]})
     return items
