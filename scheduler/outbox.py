@@ -20,15 +20,25 @@ MAX_ATTEMPTS = 5
 
 
 def _claim(session: Session, ids: list[int], now: datetime) -> list[Outbox]:
-    session.execute(
-        update(Outbox)
-        .where(Outbox.id.in_(ids), Outbox.status == "pending")
-        .values(status="sending", attempts=Outbox.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
-    rows = list(session.scalars(select(Outbox).where(Outbox.id.in_(ids), Outbox.status == "sending")))
+    """Move rows from pending to sending; only the rows *this* pass moved are returned.
+
+    Each row is claimed by its own conditional UPDATE and its rowcount: two passes running at once
+    (the tick and the outbox job, or two processes) can never both take the same row.
+    """
+    mine = []
+    for row_id in ids:
+        result = session.execute(
+            update(Outbox)
+            .where(Outbox.id == row_id, Outbox.status == "pending")
+            .values(status="sending", attempts=Outbox.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            mine.append(row_id)
     session.commit()
-    return rows
+    if not mine:
+        return []
+    return list(session.scalars(select(Outbox).where(Outbox.id.in_(mine)).execution_options(populate_existing=True)))
 
 
 def _failed(row: Outbox, exc: WeChatError, now: datetime) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +14,8 @@ from posts.queue import Post, PostEvent
 from posts.settings import replace
 from sandbox import FakeClock
 from scheduler.lease import DbLeases
-from scheduler.runner import build
+from scheduler.outbox import send_outbox
+from scheduler.runner import Engine, build
 from tests.scheduler.test_send import UPDATE, World, queue, status
 
 
@@ -150,6 +152,29 @@ def test_outbox_custom_message_and_tag_mirror_go_out_within_a_tick(world: World)
     assert len(tag_ids) == 1 and world.platform.tags()[tag_ids[0]].endswith("NurOwn")
     with world.sessions() as session:
         assert {r.status for r in outbox.pending(session)} == set()
+
+
+def test_concurrent_outbox_passes_send_each_row_once(world: World) -> None:
+    """The tick and the outbox job (or two processes) may run a pass at the same moment."""
+    openids = world.follow(6, interact="follow")
+    with world.sessions() as session:
+        for number, openid in enumerate(openids):
+            message = {"msgtype": "text", "text": {"content": f"第{number}条"}}
+            outbox.enqueue(session, outbox.CUSTOM_MESSAGE, openid, {"message": message}, dedup_key=f"c{number}")
+        session.commit()
+    engines = [world.engine(), world.engine()]
+    barrier = threading.Barrier(len(engines))
+
+    def run(engine: Engine) -> None:
+        barrier.wait()
+        send_outbox(engine.sessions, engine.api, engine.catalog, engine.clock)
+
+    threads = [threading.Thread(target=run, args=(e,)) for e in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert [len(world.received(o)) for o in openids] == [1] * len(openids)
 
 
 def test_update_content_reference_is_rendered_once_and_stored(world: World) -> None:
