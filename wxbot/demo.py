@@ -5,6 +5,7 @@ Used by `wxbot demo`, `wxbot chat` (against a running demo) and the end-to-end a
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -13,7 +14,7 @@ from typing import Any
 
 from bot.app import create_app
 from bot.credentials import DEMO
-from posts.settings import Settings, replace
+from posts.settings import Settings, replace, setting_keys
 from sandbox import Limits, Platform, PlatformConfig, SandboxServer
 from scheduler.runner import Handle, start_embedded
 from wxbot import provision, runtime
@@ -22,6 +23,34 @@ from wxbot.localserver import LocalServer
 log = logging.getLogger("wxbot.demo")
 
 DEMO_APP_SECRET = "sandbox-secret-0000000000000001"
+
+
+def write_config(settings: Settings, path: Path) -> Path:
+    """Write ``settings`` as a TOML file (the demo's only secrets are the stand-in's fixed ones)."""
+    lines = ["# Written by `wxbot demo` for this run: point operator commands at it with --config."]
+    for table, keys in setting_keys().items():
+        values = getattr(settings, table)
+        lines.append(f"\n[{table}]")
+        nested = []
+        for key in keys:
+            value = getattr(values, key)
+            if isinstance(value, dict):
+                nested.append((key, value))
+            else:
+                lines.append(f"{key} = {_toml(value)}")
+        for key, value in nested:
+            lines.append(f"[{table}.{key}]")
+            lines.extend(f"{k} = {_toml(v)}" for k, v in value.items())
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(str(value), ensure_ascii=False)
 
 
 @dataclass
@@ -44,6 +73,8 @@ class Demo:
     runtime: runtime.Runtime | None = field(default=None, init=False)
     handle: Handle | None = field(default=None, init=False)
     app: Any = field(default=None, init=False)
+    config_file: Path | None = field(default=None, init=False)
+    """Settings of this run, for operator commands: `wxbot --config var/demo.toml post add ...`."""
 
     @property
     def phone_url(self) -> str:
@@ -89,6 +120,7 @@ class Demo:
                 "api_base_url": self.sandbox.url,
             },
         )
+        self.config_file = write_config(settings, db_file.with_suffix(".toml"))
         self.runtime = runtime.start(settings, base_url=self.bot.url)
         rt = self.runtime
         self.app = create_app(settings, rt.sessions, rt.catalog, rt.renderer)

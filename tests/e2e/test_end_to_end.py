@@ -142,3 +142,13 @@ def test_retry_after_slow_answer_has_one_side_effect(settings: Settings, tmp_pat
         assert logged == 1
     finally:
         demo.stop()
+
+
+def test_demo_writes_a_config_for_operator_commands(demo: Demo) -> None:
+    from posts.settings import load_settings
+
+    assert demo.config_file is not None and demo.runtime is not None
+    written = load_settings(demo.config_file, env={})
+    assert written.database.url == demo.runtime.settings.database.url
+    assert written.wechat.api_base_url == demo.sandbox.url if demo.sandbox else False
+    assert written.wechat.app_id == demo.runtime.settings.wechat.app_id

@@ -30,6 +30,7 @@ def demo(
     console.print(f"  phone page   {running.phone_url}   ← open this in a browser")
     console.print(f"  bot          {running.bot_url}/wechat (callback), {running.bot_url}/p/ (content pages)")
     console.print(f"  terminal     wxbot chat --url {running.phone_url.rstrip('/')}")
+    console.print(f"  operators    wxbot --config {running.config_file} post add …   (see docs/operators.md)")
     console.print("  Ctrl-C stops it.")
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
