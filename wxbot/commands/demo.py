@@ -5,10 +5,12 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
+from posts.timing import in_quiet_hours
 from wxbot.context import app_context, console
 
 
@@ -31,6 +33,13 @@ def demo(
     console.print(f"  bot          {running.bot_url}/wechat (callback), {running.bot_url}/p/ (content pages)")
     console.print(f"  terminal     wxbot chat --url {running.phone_url.rstrip('/')}")
     console.print(f"  operators    wxbot --config {running.config_file} post add …   (see docs/operators.md)")
+    if in_quiet_hours(datetime.now(UTC), running.settings.scheduler):
+        quiet = running.settings.scheduler
+        console.print(
+            f"  note: it is quiet hours now ({quiet.quiet_hours_start}–{quiet.quiet_hours_end} "
+            f"{quiet.timezone}): queued posts wait until they end; --config a file with equal start and end "
+            "to switch them off"
+        )
     console.print("  Ctrl-C stops it.")
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
