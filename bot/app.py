@@ -20,6 +20,7 @@ from bot.dispatch import Dispatcher
 from bot.handlers import Renderer
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import Metrics
+from bot.rendercache import CachedRenderer
 from bot.routes import build_routes
 from bot.texts import Texts
 from posts.catalog import Catalog
@@ -205,6 +206,7 @@ def create_app(
     """The WSGI app for these settings, database, content and renderer (``random``/``clock`` for tests)."""
     texts = Texts()
     routes = build_routes(catalog)
+    renderer = CachedRenderer(renderer)  # type: ignore[assignment]
     dispatcher = (
         Dispatcher(sessions, catalog, renderer, texts, routes, clock=clock)
         if clock

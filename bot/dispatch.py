@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -16,11 +16,32 @@ from bot.message import Inbound
 from bot.replies import kind_of, render
 from bot.routes import Routes
 from bot.texts import Texts
-from posts import followers
+from bot.writelock import write_lock_for
 from posts.catalog import Catalog
-from posts.models import InboundEvent, SeenMessage
+from posts.models import Follower, InboundEvent, SeenMessage
 
 log = logging.getLogger(__name__)
+
+# The per-push bookkeeping runs as plain Core statements (the ORM unit of work costs more than the handlers).
+_SEEN = SeenMessage.__table__
+_LOG = InboundEvent.__table__
+_FOLLOWER = Follower.__table__
+CLAIM = insert(_SEEN)
+STORE_REPLY = (
+    update(_SEEN)
+    .where(_SEEN.c.dedup_key == bindparam("b_key"))
+    .values(reply_kind=bindparam("b_kind"), reply_xml=bindparam("b_xml"))
+)
+TOUCH = (
+    update(_FOLLOWER)
+    .where(_FOLLOWER.c.openid == bindparam("b_openid"))
+    .values(
+        last_interaction_at=bindparam("b_at", type_=_FOLLOWER.c.last_interaction_at.type),
+        last_interaction_kind=bindparam("b_kind"),
+    )
+)
+ADD_FOLLOWER = insert(_FOLLOWER)
+LOG = insert(_LOG)
 
 
 @dataclass(frozen=True)
@@ -53,6 +74,7 @@ class Dispatcher:
         self.texts = texts
         self.routes = routes
         self.clock = clock
+        self.write_lock = write_lock_for(sessions.kw.get("bind"))
 
     def __call__(self, message: Inbound) -> Answer:
         try:
@@ -63,17 +85,17 @@ class Dispatcher:
 
     def _once(self, message: Inbound) -> Answer:
         now = self.clock()
-        with self.sessions() as session:
-            seen = SeenMessage(dedup_key=message.dedup_key, received_at=now, reply_kind="pending")
-            session.add(seen)
+        with self.write_lock(), self.sessions() as session:  # type: ignore[operator]
             try:
-                session.flush()  # the unique insert: waits for, then conflicts with, a copy in flight
+                # The unique insert: waits for, then conflicts with, a copy of this push still in flight.
+                session.connection().execute(
+                    CLAIM, {"dedup_key": message.dedup_key, "received_at": now, "reply_kind": "pending"}
+                )
             except IntegrityError:
                 session.rollback()
                 return self._stored(session, message.dedup_key)
             try:
                 answer = self._handle(session, message, now)
-                seen.reply_kind, seen.reply_xml = answer.kind, answer.plaintext
                 session.commit()
             except IntegrityError as exc:
                 session.rollback()
@@ -94,25 +116,33 @@ class Dispatcher:
             one_article_only=message.one_article_only,
         )
         kind = kind_of(reply) if plaintext else "empty"
-        kind_of_interaction = message.interaction_kind
-        follower = (
-            followers.find(session, message.openid)
-            if kind_of_interaction == "other"
-            else followers.ensure(session, message.openid)
-        )
-        if follower is not None:
-            followers.touch(follower, now, kind_of_interaction)
-        session.add(
-            InboundEvent(
-                openid=message.openid[:64],
-                msg_type=message.msg_type[:32],
-                event=message.event[:64] or None,
-                key=message.log_key,
-                received_at=now,
-                reply_kind=kind,
-                dedup_key=message.dedup_key,
+        session.flush()  # the handler's ORM writes first; the bookkeeping below goes straight to the connection
+        conn = session.connection()
+        interaction = message.interaction_kind
+        touched = conn.execute(TOUCH, {"b_openid": message.openid, "b_at": now, "b_kind": interaction})
+        if touched.rowcount == 0 and interaction != "other":
+            conn.execute(
+                ADD_FOLLOWER,
+                {
+                    "openid": message.openid,
+                    "subscribed": True,
+                    "last_interaction_at": now,
+                    "last_interaction_kind": interaction,
+                },
             )
+        conn.execute(
+            LOG,
+            {
+                "openid": message.openid[:64],
+                "msg_type": message.msg_type[:32],
+                "event": message.event[:64] or None,
+                "key": message.log_key,
+                "received_at": now,
+                "reply_kind": kind,
+                "dedup_key": message.dedup_key,
+            },
         )
+        conn.execute(STORE_REPLY, {"b_key": message.dedup_key, "b_kind": kind, "b_xml": plaintext})
         return Answer(plaintext, kind)
 
     def _stored(self, session: Session, dedup_key: str) -> Answer:

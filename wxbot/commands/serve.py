@@ -56,5 +56,6 @@ def serve(
         workers=settings.server.workers,
         blocking_threads=settings.server.threads,
         log_access=False,
+        respawn_failed_workers=True,  # a crashed or killed worker is replaced; the others keep serving
     )
     granian.serve(target_loader=load_app, wrap_loader=False)

@@ -1,0 +1,29 @@
+"""The renderer's text bodies memoised: the catalog is immutable for the app's lifetime, so each body renders once."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from bot.handlers import Renderer
+
+
+class CachedRenderer:
+    """Wraps a renderer; text bodies are cached, pages and everything else pass through."""
+
+    _CACHED = ("section", "therapy", "timeline", "update", "welcome", "help", "toc", "page_url")
+
+    def __init__(self, renderer: Renderer, size: int = 1024) -> None:
+        self._renderer = renderer
+        for name in self._CACHED:
+            setattr(self, name, lru_cache(maxsize=size)(getattr(renderer, name)))
+
+    def subscriptions(self, therapy_keys: list[str]) -> Any:
+        return self._subscriptions(tuple(therapy_keys))
+
+    @lru_cache(maxsize=256)  # noqa: B019 - one instance per app, lives as long as the app
+    def _subscriptions(self, therapy_keys: tuple[str, ...]) -> Any:
+        return self._renderer.subscriptions(list(therapy_keys))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._renderer, name)
