@@ -27,7 +27,8 @@ def signature(*parts: str) -> str:
 
 
 def signature_matches(expected: str, given: str | None) -> bool:
-    return given is not None and hmac.compare_digest(expected, given.lower())
+    # Compared as bytes: compare_digest refuses str with non-ASCII characters (a hostile query would raise).
+    return given is not None and hmac.compare_digest(expected.encode(), given.lower().encode("utf-8", "replace"))
 
 
 def random_prefix() -> str:

@@ -240,3 +240,13 @@ def test_handler_bug_answers_empty_200_and_logs(
 def test_wrong_method_and_unknown_path(bot: LiveBot) -> None:
     assert bot.wechat.request("PUT", "/wechat?" + urlencode(bot.wechat.query())).status == 405
     assert bot.wechat.request("GET", "/nope").status == 404
+
+
+@pytest.mark.parametrize("field", ["signature", "msg_signature"])
+def test_non_ascii_signature_is_403_not_an_error(serve: Callable[..., LiveBot], field: str) -> None:
+    bot = serve("safe")
+    params = bot.wechat.query()
+    body = bot.wechat.envelope(text_push("帮助"), params)
+    params[field] = "签名" * 20
+    assert bot.wechat.post(body, params).status == 403
+    assert _recorded(bot) == 0
