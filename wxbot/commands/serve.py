@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -23,26 +26,20 @@ def serve(
 
     from bot.app import create_app
     from posts import db
-    from posts.content_sync import sync_catalog
-    from posts.loader import default_content_dir, load_catalog
     from posts.render import Renderer
     from posts.settings import replace
+    from wxbot import runtime
 
     app_ctx = app_context(ctx)
     settings = app_ctx.settings
     server = settings.server
     settings = replace(settings, server={"host": host or server.host, "port": port or server.port})
-    sessions = app_ctx.database()  # upgrades the schema
-    catalog, problems = load_catalog(default_content_dir(settings.content.path or None))
-    for problem in problems:
-        log.warning("content problem: %s", problem)
-    with db.session_scope(sessions) as session:
-        sync_catalog(session, catalog)
-    base_url = settings.server.base_url
+    started = runtime.start(settings)  # upgrades the schema, loads and syncs the content pack
+    catalog, base_url = started.catalog, settings.server.base_url
+    started.close()  # every worker process opens its own connections
     if not settings.wechat.token:
         console.print("no WeChat credentials configured: using the demo credentials of the built-in stand-in")
     console.print(f"serving {base_url}/wechat and {base_url}/p/ ({settings.server.workers} worker(s)); Ctrl-C stops")
-    app_ctx.engine.dispose()  # every worker process opens its own connections
 
     def load_app() -> Any:
         engine = db.make_engine(settings.database.url, settings.database.pool_size)
@@ -58,4 +55,24 @@ def serve(
         log_access=False,
         respawn_failed_workers=True,  # a crashed or killed worker is replaced; the others keep serving
     )
-    granian.serve(target_loader=load_app, wrap_loader=False)
+    scheduler = _start_scheduler(app_ctx.config_path, settings)
+    try:
+        granian.serve(target_loader=load_app, wrap_loader=False)
+    finally:
+        if scheduler is not None:
+            scheduler.terminate()
+            scheduler.wait(timeout=30)
+
+
+def _start_scheduler(config_path: str | None, settings: Any) -> subprocess.Popen[bytes] | None:
+    """With `scheduler.embedded`, run `wxbot scheduler run` beside the web workers (its own process, so the
+    workers never fork a running scheduler; the lease keeps it single across machines)."""
+    if not settings.scheduler.embedded:
+        return None
+    if not (settings.wechat.configured or settings.wechat.api_base_url):
+        console.print("scheduler not started: no WeChat credentials and no wechat.api_base_url to send to")
+        return None
+    command = [sys.executable, "-m", "wxbot", *(["--config", config_path] if config_path else []), "scheduler", "run"]
+    env = {**os.environ, "WXBOT_SERVER_HOST": settings.server.host, "WXBOT_SERVER_PORT": str(settings.server.port)}
+    console.print("scheduler started beside the web workers (scheduler.embedded = true)")
+    return subprocess.Popen(command, env=env)
