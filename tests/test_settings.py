@@ -106,7 +106,9 @@ def test_example_config_documents_every_setting() -> None:
     lines = example.splitlines()
     for table, keys in setting_keys().items():
         start = lines.index(f"[{table}]")
-        end = next((i for i in range(start + 1, len(lines)) if re.match(r"^\[(?!" + table + r"\.)", lines[i])), len(lines))
+        end = next(
+            (i for i in range(start + 1, len(lines)) if re.match(r"^\[(?!" + table + r"\.)", lines[i])), len(lines)
+        )
         block = lines[start:end]
         for key in keys:
             pattern = re.compile(rf"^{key} = |^\[{table}\.{key}\]")
