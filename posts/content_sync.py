@@ -11,10 +11,14 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
 from posts.catalog import Catalog
 from posts.models import ContentItem, QrScene, TherapyUpdate, utcnow
+
+SYNC_LOCK_KEY = 7_740_031
+"""PostgreSQL advisory lock taken for the length of a sync's transaction."""
 
 
 @dataclass
@@ -90,6 +94,9 @@ def sync_catalog(session: Session, catalog: Catalog) -> SyncResult:
     deleted (their WeChat tickets stay valid). The caller commits (e.g. inside posts.db.session_scope).
     """
     result = SyncResult()
+    if session.get_bind().dialect.name == "postgresql":
+        # Processes starting together (web, two schedulers) sync one after the other, not into each other's inserts.
+        session.execute(sql("SELECT pg_advisory_xact_lock(:key)"), {"key": SYNC_LOCK_KEY})
     _sync_items(session, catalog, result)
     _sync_updates(session, catalog, result)
     _sync_scenes(session, catalog, result)

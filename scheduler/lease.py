@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -12,6 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from posts.models import utcnow
 from posts.queue import Lease
+
+log = logging.getLogger(__name__)
 
 
 class Leases(Protocol):
@@ -91,10 +94,57 @@ class RedisLeases:
         return value.decode() if isinstance(value, bytes) else value
 
 
-def leases_for(redis_url: str, sessions: sessionmaker[Session]) -> DbLeases | RedisLeases:
-    """Redis leases when a Redis URL is configured, database leases otherwise."""
-    if redis_url:
+class FallbackLeases:
+    """Redis leases while Redis answers; the database's leases while it does not (logged once per outage)."""
+
+    def __init__(self, primary: RedisLeases, fallback: DbLeases) -> None:
         import redis
 
-        return RedisLeases(redis.Redis.from_url(redis_url))
+        self.primary = primary
+        self.fallback = fallback
+        self._down = False
+        self._errors: tuple[type[BaseException], ...] = (redis.ConnectionError, redis.TimeoutError)
+
+    def _note(self, exc: BaseException | None) -> None:
+        if exc is not None and not self._down:
+            log.warning("Redis unreachable (%s): leases fall back to the database", exc)
+        elif exc is None and self._down:
+            log.warning("Redis reachable again: leases back on Redis")
+        self._down = exc is not None
+
+    def acquire(self, name: str, holder: str, ttl: float, now: datetime | None = None) -> bool:
+        try:
+            won = self.primary.acquire(name, holder, ttl, now)
+        except self._errors as exc:
+            self._note(exc)
+            return self.fallback.acquire(name, holder, ttl, now)
+        self._note(None)
+        return won
+
+    def release(self, name: str, holder: str) -> None:
+        try:
+            self.primary.release(name, holder)
+        except self._errors as exc:
+            self._note(exc)
+        self.fallback.release(name, holder)
+
+    def holder(self, name: str) -> str | None:
+        try:
+            return self.primary.holder(name)
+        except self._errors as exc:
+            self._note(exc)
+            return self.fallback.holder(name)
+
+
+def redis_client(redis_url: str) -> Any:
+    """A client that gives up quickly when Redis is down (the fallbacks take over)."""
+    import redis
+
+    return redis.Redis.from_url(redis_url, socket_connect_timeout=1.0, socket_timeout=2.0)
+
+
+def leases_for(redis_url: str, sessions: sessionmaker[Session]) -> DbLeases | FallbackLeases:
+    """Redis leases (database leases while Redis is down) when a Redis URL is configured, database leases otherwise."""
+    if redis_url:
+        return FallbackLeases(RedisLeases(redis_client(redis_url)), DbLeases(sessions))
     return DbLeases(sessions)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -72,6 +73,28 @@ class RedisTokenStore:
         ttl = max(int((expires_at - utcnow()).total_seconds()), 1)
         value = json.dumps({"token": token, "expires_at": expires_at.timestamp(), "by": by})
         self.client.set(self.prefix + app_id, value, ex=ttl)
+
+
+class FallbackTokenStore:
+    """The Redis store while Redis answers, the database's while it does not (a token is written to both)."""
+
+    def __init__(self, primary: RedisTokenStore, fallback: DbTokenStore) -> None:
+        import redis
+
+        self.primary = primary
+        self.fallback = fallback
+        self._errors: tuple[type[BaseException], ...] = (redis.ConnectionError, redis.TimeoutError)
+
+    def get(self, app_id: str) -> StoredToken | None:
+        try:
+            return self.primary.get(app_id)
+        except self._errors:
+            return self.fallback.get(app_id)
+
+    def put(self, app_id: str, token: str, expires_at: datetime, by: str) -> None:
+        self.fallback.put(app_id, token, expires_at, by)
+        with contextlib.suppress(*self._errors):
+            self.primary.put(app_id, token, expires_at, by)
 
 
 class TokenBroker:

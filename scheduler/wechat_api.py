@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from posts.settings import Settings
 from scheduler.errors import WeChatError
-from scheduler.lease import leases_for
-from scheduler.token_broker import DbTokenStore, RedisTokenStore, TokenBroker
+from scheduler.lease import leases_for, redis_client
+from scheduler.token_broker import DbTokenStore, FallbackTokenStore, RedisTokenStore, TokenBroker
 
 REAL_BASE_URL = "https://api.weixin.qq.com"
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
@@ -110,9 +110,8 @@ def make_api(settings: Settings, sessions: sessionmaker[Session]) -> WeChatApi:
     api = WeChatApi(base, wx.app_id, wx.app_secret)
     leases = leases_for(settings.redis.url, sessions)
     if settings.redis.url:
-        import redis
-
-        store: DbTokenStore | RedisTokenStore = RedisTokenStore(redis.Redis.from_url(settings.redis.url))
+        redis_store = RedisTokenStore(redis_client(settings.redis.url))
+        store: DbTokenStore | FallbackTokenStore = FallbackTokenStore(redis_store, DbTokenStore(sessions))
     else:
         store = DbTokenStore(sessions)
     api.broker = TokenBroker(wx.app_id, api.fetch_stable_token, store, leases)

@@ -47,6 +47,8 @@ def root(
     if not verbose:
         for noisy in ("alembic", "apscheduler"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+    # urllib3's DEBUG lines carry request URLs, i.e. ?access_token=...: never logged, even with --verbose.
+    logging.getLogger("urllib3").setLevel(logging.INFO)
     ctx.obj = AppContext(config_path=config)
 
 
