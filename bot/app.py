@@ -79,6 +79,12 @@ class WebApp:
         self.texts = texts
         self.metrics = metrics
 
+    def close(self) -> None:
+        """Stop the SQLite writer thread (group commit), if any; the app answers no more pushes after this."""
+        close = getattr(self.callback.dispatch, "close", None)
+        if close is not None:
+            close()
+
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or "/"
         method = environ.get("REQUEST_METHOD", "GET")

@@ -37,6 +37,30 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
     return create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
+def sqlite_writer_engine(url: str) -> Engine:
+    """A one-connection engine on a SQLite file for a single writer thread that controls its own transactions.
+
+    pysqlite's implicit BEGIN is switched off (``isolation_level=None``) and every SQLAlchemy transaction starts
+    with ``BEGIN IMMEDIATE`` (the write lock is taken up front, never upgraded mid-transaction), so SAVEPOINT and
+    RELEASE behave as SQLite documents them: the "pysqlite SAVEPOINT recipe". Other code keeps :func:`make_engine`.
+    """
+    from sqlalchemy.pool import StaticPool
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        raise ValueError("sqlite_writer_engine needs a SQLite file URL")
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 10, "isolation_level": None}, poolclass=StaticPool
+    )
+    event.listen(engine, "connect", _sqlite_pragmas)
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -36,14 +35,38 @@ class Renderer(Protocol):
     def page_url(self, path: str) -> str: ...
 
 
-@dataclass
 class Context:
-    session: Session
-    catalog: Catalog
-    renderer: Renderer
-    texts: Texts
-    message: Inbound
-    now: datetime
+    """What a handler sees. ``session`` may be given as a callable: the Session is then opened on first use, so a
+    handler that never touches the database (most replies) costs no Session at all."""
+
+    __slots__ = ("_session", "catalog", "message", "now", "renderer", "texts")
+
+    def __init__(
+        self,
+        session: Session | Callable[[], Session],
+        catalog: Catalog,
+        renderer: Renderer,
+        texts: Texts,
+        message: Inbound,
+        now: datetime,
+    ) -> None:
+        self._session = session
+        self.catalog = catalog
+        self.renderer = renderer
+        self.texts = texts
+        self.message = message
+        self.now = now
+
+    @property
+    def session(self) -> Session:
+        if not isinstance(self._session, Session):
+            self._session = self._session()
+        return self._session
+
+    @property
+    def session_opened(self) -> Session | None:
+        """The Session if a handler used it, else None."""
+        return self._session if isinstance(self._session, Session) else None
 
     def say(self, template: str, /, **values: Any) -> Text:
         """One of the bot's own texts (bot/templates/), ending with the pack's disclaimer."""

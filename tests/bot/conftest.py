@@ -171,6 +171,7 @@ def serve_with(
     finally:
         server.shutdown()
         server.server_close()
+        app.close()
 
 
 @pytest.fixture

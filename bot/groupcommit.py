@@ -1,0 +1,203 @@
+"""Group commit on SQLite: one writer thread per worker process runs the waiting pushes in one transaction.
+
+Request threads hand their push to :meth:`GroupCommit.submit` and wait. The writer thread owns the SQLite
+connection: it takes every push that is waiting (up to ``max_batch``), takes the cross-process write lock, opens
+one ``BEGIN IMMEDIATE`` transaction, runs each push inside its own SAVEPOINT (a push that raises rolls back to it
+and only that push gets the error), commits once, and only then wakes the waiters with their answers. A waiter
+gives up after ``budget`` seconds (WeChat waits 5): a push the writer has not started yet is then dropped (nothing
+written; WeChat's retry runs it), one already running commits and its retry gets the stored reply.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Connection, Engine
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_PENDING, _TAKEN, _CANCELLED = 0, 1, 2
+
+
+class WriterTimeout(TimeoutError):
+    """The writer did not answer within the budget."""
+
+
+class _Job(Generic[T, R]):
+    __slots__ = ("done", "error", "item", "result", "state")
+
+    def __init__(self, item: T) -> None:
+        self.item = item
+        self.result: R | None = None
+        self.error: BaseException | None = None
+        self.state = _PENDING
+        self.done = threading.Lock()
+        self.done.acquire()  # released by the writer once the answer is final (committed or failed)
+
+
+class GroupCommit(Generic[T, R]):
+    """``run(connection, item) -> result`` for each item, many items per transaction, one writer thread.
+
+    ``run`` is called on the writer thread inside an open transaction; it must wrap its own writes in a SAVEPOINT
+    (see :func:`savepoint`) so that its failure does not undo the other items of the batch.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        run: Callable[[Connection, T], R],
+        write_lock: Callable[[], AbstractContextManager[None]],
+        *,
+        budget: float = 4.0,
+        max_batch: int = 256,
+        idle_seconds: float = 10.0,
+    ) -> None:
+        self.engine = engine
+        self.run = run
+        self.write_lock = write_lock
+        self.budget = budget
+        self.max_batch = max_batch
+        self.idle_seconds = idle_seconds
+        self.batches = 0
+        self.pushes = 0
+        self._queue: queue.SimpleQueue[_Job[T, R] | None] = queue.SimpleQueue()
+        self._mutex = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+        self._closed = False
+
+    def submit(self, item: T) -> R:
+        """Run ``item`` in the next batch and return its result once committed; re-raises its error."""
+        job: _Job[T, R] = _Job(item)
+        with self._mutex:
+            if self._closed:
+                raise RuntimeError("group commit closed")
+            if self._thread is None or self._pid != os.getpid():  # first push, idle exit, or a forked child
+                self._pid = os.getpid()
+                self._queue = queue.SimpleQueue()
+                self._thread = threading.Thread(target=self._writer, name="wxbot-group-commit", daemon=True)
+                self._thread.start()
+            self._queue.put(job)
+        if not job.done.acquire(timeout=self.budget):
+            with self._mutex:
+                if job.state == _PENDING:  # not started: drop it, nothing is written, WeChat's retry runs it
+                    job.state = _CANCELLED
+            # Started: it will commit, and WeChat's retry gets the stored reply. Either way this answer is late.
+            raise WriterTimeout(f"no answer from the writer within {self.budget} s")
+        if job.error is not None:
+            raise job.error
+        return job.result  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Stop the writer after the pushes already queued (new submits are refused)."""
+        with self._mutex:
+            self._closed = True
+            thread = self._thread
+            if thread is not None:
+                self._queue.put(None)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(10)
+
+    def _writer(self) -> None:
+        jobs = self._queue
+        conn = self.engine.connect()
+        try:
+            while True:
+                try:
+                    first = jobs.get(timeout=self.idle_seconds)
+                except queue.Empty:
+                    with self._mutex:
+                        if jobs.empty():
+                            self._thread = None
+                            return
+                    continue
+                batch = [first]
+                while len(batch) < self.max_batch:
+                    try:
+                        batch.append(jobs.get_nowait())
+                    except queue.Empty:
+                        break
+                stop = any(job is None for job in batch)
+                live: list[_Job[T, R]] = []
+                with self._mutex:
+                    for job in batch:
+                        if job is not None and job.state == _PENDING:
+                            job.state = _TAKEN
+                            live.append(job)
+                if live:
+                    conn = self._run_batch(conn, live)
+                if stop:
+                    with self._mutex:
+                        self._thread = None
+                    return
+        finally:
+            conn.close()
+
+    def _run_batch(self, conn: Connection, batch: list[_Job[T, R]]) -> Connection:
+        """Run and commit one batch, then wake its waiters; returns the connection to use next."""
+        try:
+            with self.write_lock():
+                tx = conn.begin()  # BEGIN IMMEDIATE (posts.db.sqlite_writer_engine)
+                for job in batch:
+                    try:
+                        job.result = self.run(conn, job.item)
+                    except Exception as exc:  # this push only: its savepoint was rolled back
+                        job.error = exc
+                try:
+                    tx.commit()
+                finally:
+                    # A failed COMMIT (e.g. a deferred constraint) leaves SQLite's transaction open: end it here,
+                    # before the write lock is released.
+                    conn = _reset_if_needed(conn, self.engine)
+        except Exception as exc:  # the transaction itself failed: nothing of the batch was written
+            log.exception("group commit of %d push(es) failed; none of them is answered", len(batch))
+            for job in batch:
+                job.result = None
+                job.error = exc
+        self.batches += 1
+        self.pushes += len(batch)
+        for job in batch:
+            job.done.release()
+        return conn
+
+
+def _reset_if_needed(conn: Connection, engine: Engine) -> Connection:
+    raw: Any = conn.connection.driver_connection
+    if not conn.in_transaction() and not raw.in_transaction:
+        return conn
+    try:
+        conn.rollback()
+        if raw.in_transaction:
+            raw.execute("ROLLBACK")
+        return conn
+    except Exception:
+        log.exception("could not roll back the writer's connection; opening a new one")
+        conn.invalidate()
+        conn.close()
+        return engine.connect()
+
+
+class savepoint:
+    """``with savepoint(raw):`` SAVEPOINT … RELEASE, or ROLLBACK TO … on an exception (raw sqlite3 connection)."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+
+    def __enter__(self) -> None:
+        self.raw.execute("SAVEPOINT push")
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            self.raw.execute("ROLLBACK TO push")
+        self.raw.execute("RELEASE push")

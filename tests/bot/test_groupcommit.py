@@ -1,0 +1,194 @@
+"""Group commit on SQLite: batches of pushes in one transaction, a savepoint each, replies only after the commit."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import func, select, text
+
+from bot.dispatch import Dispatcher
+from bot.groupcommit import GroupCommit
+from bot.handlers import Context
+from bot.replies import Text
+from posts.models import Follower, InboundEvent, Outbox, SeenMessage, Subscription
+from tests.bot.conftest import LiveBot
+from tests.bot.wechat import Reply, event_push, text_push
+
+
+def _group(bot: LiveBot) -> GroupCommit:
+    dispatcher = bot.app.callback.dispatch
+    assert isinstance(dispatcher, Dispatcher) and dispatcher.group is not None
+    return dispatcher.group
+
+
+class Gate:
+    """Holds the writer at the start of its next batch until opened: lets a test line up one batch exactly."""
+
+    def __init__(self, group: GroupCommit) -> None:
+        self.group = group
+        self.opened = threading.Event()
+        self.entered = threading.Event()
+        self._lock = group.write_lock
+        group.write_lock = self._gated
+
+    @contextmanager
+    def _gated(self) -> Iterator[None]:
+        self.entered.set()
+        self.opened.wait(10)
+        with self._lock():
+            yield
+
+    def wait_queued(self, count: int) -> None:
+        deadline = time.monotonic() + 10
+        while self.group._queue.qsize() < count:
+            assert time.monotonic() < deadline, "pushes did not reach the writer's queue"
+            time.sleep(0.005)
+
+
+def _counts(bot: LiveBot) -> tuple[int, int, int, int]:
+    with bot.sessions() as s:
+        return tuple(  # type: ignore[return-value]
+            s.scalar(select(func.count()).select_from(model)) or 0
+            for model in (SeenMessage, InboundEvent, Subscription, Outbox)
+        )
+
+
+def _lined_up(bot: LiveBot, pushes: list[str]) -> list[Reply]:
+    """A first push occupies the writer; ``pushes`` then queue up and run as one batch once the gate opens."""
+    gate = Gate(_group(bot))
+    with ThreadPoolExecutor(len(pushes) + 1) as pool:
+        first = pool.submit(bot.wechat.push, text_push("帮助", msg_id=1))
+        assert gate.entered.wait(10)
+        futures: list[Future[Reply]] = []
+        for push in pushes:
+            futures.append(pool.submit(bot.wechat.push, push))
+        gate.wait_queued(len(pushes))
+        before = gate.group.batches
+        gate.opened.set()
+        assert "帮助" in first.result(10).content or first.result(10).content == "HELP"
+        replies = [f.result(10) for f in futures]
+    assert gate.group.batches == before + 2  # the first push alone, then all of ``pushes`` together
+    return replies
+
+
+def test_one_batch_one_commit_and_a_copy_in_the_same_batch_gets_the_stored_reply(
+    serve: Callable[..., LiveBot],
+) -> None:
+    bot = serve("safe")
+    follow = event_push("subscribe", "qrscene_nurown", create_time=1_800_000_000)
+    replies = _lined_up(bot, [follow, follow, text_push("订阅 NurOwn", msg_id=2), follow])
+    assert [r.content for r in replies if not r.empty].count("WELCOME nurown") == 3
+    assert "已经订阅了 NurOwn" in replies[2].content  # sees the subscription the follow made earlier in the batch
+    # 2 seen + 2 logged pushes (plus the first one), one subscription, one tag + one latest-update message
+    assert _counts(bot) == (3, 3, 1, 2)
+    metrics = bot.wechat.request("GET", "/metrics").body.decode()
+    assert "wxbot_duplicates_dropped_total 2.0" in metrics
+
+
+def test_a_copy_in_a_later_batch_gets_the_stored_reply(serve: Callable[..., LiveBot]) -> None:
+    bot = serve("plain")
+    push = text_push("订阅 NurOwn", msg_id=7)
+    first = bot.wechat.push(push)
+    again = _lined_up(bot, [push])[0]
+    assert first.fields == again.fields and "已订阅 NurOwn" in again.content
+    assert _counts(bot)[2:] == (1, 1)
+
+
+def test_a_handler_error_rolls_back_only_its_own_push(serve: Callable[..., LiveBot]) -> None:
+    bot = serve("plain")
+    routes = bot.app.callback.dispatch.routes
+
+    def explode(ctx: Context) -> Text:
+        ctx.session.add(Follower(openid="oHalfWritten", subscribed=True))
+        ctx.session.flush()  # a write that must be rolled back with the push
+        raise RuntimeError("handler bug")
+
+    routes.table["click", "BOOM"] = explode
+    boom = event_push("CLICK", "BOOM", create_time=1_800_000_001)
+    replies = _lined_up(bot, [text_push("帮助", msg_id=3), boom, text_push("目录", msg_id=4)])
+    assert replies[0].content == "HELP" and replies[2].content == "TOC"
+    assert replies[1].empty  # the error path: empty 200
+    with bot.sessions() as s:
+        keys = set(s.scalars(select(SeenMessage.dedup_key)))
+        assert "msg:3" in keys and "msg:4" in keys and not any("BOOM" in k for k in keys)
+        assert s.scalar(select(func.count()).select_from(Follower).where(Follower.openid == "oHalfWritten")) == 0
+        assert s.scalar(select(func.count()).select_from(InboundEvent)) == 3
+    routes.table["click", "BOOM"] = lambda ctx: Text("fixed")
+    assert bot.wechat.push(boom).content == "fixed"  # nothing was recorded, so WeChat's retry runs normally
+
+
+def test_a_failed_commit_answers_no_push_of_the_batch(serve: Callable[..., LiveBot]) -> None:
+    """A reply is sent only after its transaction committed: if COMMIT fails, every push of the batch errs."""
+    bot = serve("plain")
+    routes = bot.app.callback.dispatch.routes
+
+    def poison(ctx: Context) -> Text:
+        # A deferred foreign-key violation passes the savepoint and fails only at COMMIT.
+        ctx.session.execute(text("PRAGMA defer_foreign_keys = ON"))
+        ctx.session.add(Subscription(follower_id=987654, therapy_key="nurown"))
+        return Text("poisoned")
+
+    routes.table["click", "POISON"] = poison
+    replies = _lined_up(bot, [text_push("帮助", msg_id=5), event_push("CLICK", "POISON", create_time=1_800_000_002)])
+    assert all(r.empty for r in replies)
+    with bot.sessions() as s:
+        assert set(s.scalars(select(SeenMessage.dedup_key))) == {"msg:1"}  # only the first batch committed
+    assert bot.wechat.push(text_push("帮助", msg_id=5)).content == "HELP"  # the retry runs normally
+
+
+def test_a_push_the_writer_never_started_is_dropped_after_the_budget(serve: Callable[..., LiveBot]) -> None:
+    bot = serve("plain")
+    group = _group(bot)
+    group.budget = 0.3
+    gate = Gate(group)
+    with ThreadPoolExecutor(2) as pool:
+        first = pool.submit(bot.wechat.push, text_push("帮助", msg_id=1))
+        assert gate.entered.wait(10)
+        started = time.monotonic()
+        late = bot.wechat.push(text_push("目录", msg_id=9))
+        assert late.empty and time.monotonic() - started < 2  # the error path within the budget
+        gate.opened.set()
+        first.result(10)  # the writer was stuck: its own push is answered late (empty), but it commits
+    group.budget = 4.0
+    with bot.sessions() as s:
+        assert "msg:9" not in set(s.scalars(select(SeenMessage.dedup_key)))  # dropped, never run
+    assert bot.wechat.push(text_push("目录", msg_id=9)).content == "TOC"
+
+
+def test_the_writer_stops_when_idle_and_starts_again(serve: Callable[..., LiveBot]) -> None:
+    bot = serve("plain")
+    group = _group(bot)
+    group.idle_seconds = 0.05
+    assert bot.wechat.push(text_push("帮助", msg_id=11)).content == "HELP"
+    deadline = time.monotonic() + 5
+    while group._thread is not None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    assert bot.wechat.push(text_push("目录", msg_id=12)).content == "TOC"
+
+
+def test_closed_app_refuses_pushes(serve: Callable[..., LiveBot]) -> None:
+    bot = serve("plain")
+    bot.app.close()
+    assert bot.wechat.push(text_push("帮助", msg_id=13)).empty
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_in_memory_sqlite_keeps_the_per_push_transaction(url: str) -> None:
+    from sqlalchemy.orm import sessionmaker
+
+    from bot.routes import build_routes
+    from bot.texts import Texts
+    from posts import db
+    from tests.bot.conftest import FakeRenderer, small_catalog
+
+    catalog = small_catalog()
+    engine = db.make_engine(url)
+    dispatcher = Dispatcher(sessionmaker(engine), catalog, FakeRenderer(catalog), Texts(), build_routes(catalog))
+    assert dispatcher.group is None
+    engine.dispose()
