@@ -28,7 +28,9 @@ app.add_typer(menu.app, name="menu")
 app.add_typer(qr.app, name="qr")
 app.add_typer(post.app, name="post")
 app.add_typer(scheduler.app, name="scheduler")
-app.add_typer(wechat.app, name="wechat")
+menu.app.command(name="push")(wechat.menu_push)
+qr.app.command(name="create")(wechat.qr_create)
+app.add_typer(wechat.tags_app, name="tags")
 
 
 @app.callback()

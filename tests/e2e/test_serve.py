@@ -70,11 +70,11 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[San
                 assert time.monotonic() < deadline, "wxbot serve did not come up in 30 s"
                 time.sleep(0.2)
             pushed = subprocess.run(
-                [WXBOT, "--config", str(config), "wechat", "menu-push"], capture_output=True, text=True, timeout=60
+                [WXBOT, "--config", str(config), "menu", "push"], capture_output=True, text=True, timeout=60
             )
             assert pushed.returncode == 0, pushed.stderr
             qr = subprocess.run(
-                [WXBOT, "--config", str(config), "wechat", "qr-create", "therapy-str03"],
+                [WXBOT, "--config", str(config), "qr", "create", "therapy-str03"],
                 capture_output=True,
                 text=True,
                 timeout=60,

@@ -123,17 +123,17 @@ def test_cancel_and_retry(world: World, config: Path) -> None:
 
 
 def test_wechat_menu_push_qr_create_and_reconcile_tags(world: World, config: Path) -> None:
-    code, output = wxbot(config, "wechat", "menu-push")
+    code, output = wxbot(config, "menu", "push")
     assert code == 0, output
     assert world.platform.menu()
-    code, output = wxbot(config, "wechat", "qr-create", "clinic-poster")
+    code, output = wxbot(config, "qr", "create", "clinic-poster")
     assert code == 0, output
     from posts.models import QrScene
 
     with world.sessions() as session:
         row = session.get(QrScene, "clinic-poster")
         assert row is not None and row.ticket and row.ticket in world.platform.tickets
-    code, output = wxbot(config, "wechat", "qr-create", "nowhere")
+    code, output = wxbot(config, "qr", "create", "nowhere")
     assert code == 2 and "unknown scene 'nowhere'" in output
-    code, output = wxbot(config, "wechat", "reconcile-tags", "--dry-run")
+    code, output = wxbot(config, "tags", "reconcile", "--dry-run")
     assert code == 0 and "nurown" in output

@@ -1,4 +1,4 @@
-"""`wxbot wechat`: WeChat-side state — push the menu, create a scene's QR code, repair therapy-tag drift."""
+"""WeChat-side state through the API client: `wxbot menu push`, `wxbot qr create`, `wxbot tags reconcile`."""
 
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ from scheduler.wechat_api import make_api
 from wxbot import runtime
 from wxbot.context import app_context, console, fail
 
-app = typer.Typer(help="WeChat-side state: menu, QR codes, therapy tags.", no_args_is_help=True)
+tags_app = typer.Typer(help="Therapy subscriptions mirrored to WeChat user tags.", no_args_is_help=True)
 
 
-@app.command("menu-push")
 def menu_push(ctx: typer.Context) -> None:
     """Replace the account's menu with the one in the content pack."""
     from posts.menu import load_menu, menu_body  # written with the bot
@@ -34,7 +33,6 @@ def menu_push(ctx: typer.Context) -> None:
         rt.close()
 
 
-@app.command("qr-create")
 def qr_create(
     ctx: typer.Context,
     scene: Annotated[str, typer.Argument(help="A scene key from the content pack.")],
@@ -58,7 +56,7 @@ def qr_create(
         rt.close()
 
 
-@app.command("reconcile-tags")
+@tags_app.command("reconcile")
 def reconcile_tags(
     ctx: typer.Context,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show the drift.")] = False,
