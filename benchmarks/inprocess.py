@@ -91,10 +91,10 @@ def _profile_writer(app: Any) -> cProfile.Profile | None:
     profiler = cProfile.Profile()
     run_batch = group._run_batch
 
-    def profiled(conn: Any, batch: Any) -> None:
+    def profiled(conn: Any, batch: Any) -> Any:
         profiler.enable()
         try:
-            run_batch(conn, batch)
+            return run_batch(conn, batch)
         finally:
             profiler.disable()
 

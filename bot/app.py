@@ -20,7 +20,7 @@ from bot.dispatch import Dispatcher
 from bot.handlers import Renderer
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import Metrics
-from bot.rendercache import CachedRenderer
+from bot.rendercache import CachedCatalog, CachedRenderer
 from bot.routes import build_routes
 from bot.texts import Texts
 from posts.catalog import Catalog
@@ -95,7 +95,7 @@ class WebApp:
             log.exception("unhandled error on %s %s", method, path)
             # WeChat must never see a 500 or a traceback: an empty 200 means "no reply" and stops its retries.
             response = Response(200) if route == "wechat" else Response(500, "internal error")
-        self.metrics.requests.labels(route, str(response.status)).inc()
+        self.metrics.count_request(route, response.status)
         start_response(
             _STATUS.get(response.status, f"{response.status} Unknown"),
             [("Content-Type", response.content_type), ("Content-Length", str(len(response.body)))],
@@ -116,7 +116,7 @@ class WebApp:
         return self._not_found()
 
     def _wechat(self, method: str, environ: Environ) -> Response:
-        query = dict(parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+        query = parse_query(environ.get("QUERY_STRING", ""))
         started = time.perf_counter()
         try:
             if method == "GET":
@@ -133,7 +133,7 @@ class WebApp:
             return Response(413, "payload too large")
         finally:
             self.metrics.latency.observe(time.perf_counter() - started)
-        self.metrics.replies.labels(result.kind).inc()
+        self.metrics.count_reply(result.kind)
         if result.duplicate:
             self.metrics.duplicates.inc()
         return Response(200, result.body, XML if result.body else PLAIN)
@@ -179,6 +179,22 @@ def _route_label(path: str) -> str:
     return "other"
 
 
+def parse_query(query: str) -> dict[str, str]:
+    """The query string as a dict (last value wins, blanks kept), as ``dict(parse_qsl(query, True))`` gives it.
+
+    WeChat's callback query is plain ASCII (hex signatures, digits, an openid): split it directly, and leave
+    anything percent- or plus-encoded to ``parse_qsl``.
+    """
+    if "%" in query or "+" in query:
+        return dict(parse_qsl(query, keep_blank_values=True))
+    out: dict[str, str] = {}
+    for part in query.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            out[name] = value
+    return out
+
+
 def _read_body(environ: Environ, limit: int) -> bytes:
     """At most ``limit`` bytes of the body; :class:`TooLarge` if Content-Length or the body itself is longer."""
     declared = environ.get("CONTENT_LENGTH") or ""
@@ -213,10 +229,11 @@ def create_app(
     texts = Texts()
     routes = build_routes(catalog)
     renderer = CachedRenderer(renderer)  # type: ignore[assignment]
+    cached = CachedCatalog(catalog)  # type: ignore[assignment]
     dispatcher = (
-        Dispatcher(sessions, catalog, renderer, texts, routes, clock=clock)
+        Dispatcher(sessions, cached, renderer, texts, routes, clock=clock)  # type: ignore[arg-type]
         if clock
-        else Dispatcher(sessions, catalog, renderer, texts, routes)
+        else Dispatcher(sessions, cached, renderer, texts, routes)  # type: ignore[arg-type]
     )
     callback = Callback(credentials_for(settings.wechat), dispatcher, random=random)
     return WebApp(sessions, catalog, renderer, callback, texts, Metrics())

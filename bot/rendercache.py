@@ -1,4 +1,4 @@
-"""The renderer's text bodies memoised: the catalog is immutable for the app's lifetime, so each body renders once."""
+"""The renderer's text bodies and the catalog's lookups memoised: the catalog is immutable for the app's lifetime."""
 
 from __future__ import annotations
 
@@ -27,3 +27,19 @@ class CachedRenderer:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._renderer, name)
+
+
+class CachedCatalog:
+    """Wraps a catalog: keyword and therapy-name lookups (a scan with text normalisation each) are memoised per text.
+
+    Bounded LRU: the texts are what followers type, so the cache cannot grow without limit.
+    """
+
+    def __init__(self, catalog: Any, size: int = 4096) -> None:
+        self._catalog = catalog
+        self.find_therapy = lru_cache(maxsize=size)(catalog.find_therapy)
+        self.match_keyword = lru_cache(maxsize=size)(catalog.match_keyword)
+        self.section = lru_cache(maxsize=256)(catalog.section)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._catalog, name)
