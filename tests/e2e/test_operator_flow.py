@@ -1,0 +1,57 @@
+"""The README's operator walk-through on a running demo: queue a NurOwn update, preview, delivery, report."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from posts.settings import Settings, replace
+from wxbot.demo import Demo
+
+WXBOT = str(Path(sys.executable).with_name("wxbot"))
+UPDATE = "update:nurown/2025-04-10-ind-amendment"
+
+
+def wxbot(config: Path, *args: str) -> str:
+    proc = subprocess.run(
+        [WXBOT, "--config", str(config), *args], capture_output=True, text=True, timeout=60, env={"COLUMNS": "200"}
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_queue_preview_deliver_report(settings: Settings, tmp_path: Path) -> None:
+    awake = replace(settings, scheduler={"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"})
+    demo = Demo(awake, port=0, database=tmp_path / "demo.db").start()
+    try:
+        assert demo.sandbox is not None and demo.config_file is not None
+        pusher = demo.sandbox.pusher
+        subscriber, other = "oOperFlowNurOwn0000000000001", "oOperFlowOther00000000000001"
+        assert pusher.follow(subscriber, "therapy-nurown").ok
+        assert pusher.follow(other, "clinic-poster").ok
+        local = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")) + timedelta(minutes=1)
+        added = wxbot(
+            demo.config_file, "post", "add", "--content", UPDATE, "--audience", "therapy:nurown",
+            "--at", local.strftime("%Y-%m-%d %H:%M"), "--by", "王医生",
+        )  # fmt: skip
+        assert "post 1 queued" in added
+        preview = wxbot(demo.config_file, "post", "preview", "1")
+        assert "NurOwn" in preview and "nothing was sent (dry run)" in preview
+        assert "不构成诊断或治疗建议" in preview
+
+        deadline = time.monotonic() + 90  # the minute comes, the scheduler's tick sends it
+        while "sent" not in wxbot(demo.config_file, "post", "show", "1").splitlines()[0]:
+            assert time.monotonic() < deadline, wxbot(demo.config_file, "post", "show", "1")
+            time.sleep(1)
+        report = wxbot(demo.config_file, "post", "show", "1")
+        assert "王医生" in report and "custom" in report
+
+        pushed = [r for r in demo.sandbox.platform.inbox(subscriber) if "提交3b期" in str(r.payload)]
+        assert len(pushed) == 2  # the scene's follow-up message at follow time, and the queued post
+        assert not any("提交3b期" in str(r.payload) for r in demo.sandbox.platform.inbox(other))
+    finally:
+        demo.stop()
