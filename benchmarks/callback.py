@@ -165,7 +165,7 @@ def main() -> None:
     parser.add_argument("--scenarios", default="keyword,click")
     parser.add_argument("--servers", default="wxbot,werobot")
     parser.add_argument("--werobot-venv", default="/tmp/werobot-venv")
-    parser.add_argument("--per-run", type=int, default=40000, help="distinct pre-signed pushes per measurement")
+    parser.add_argument("--per-run", type=int, default=100000, help="distinct pre-signed pushes per measurement")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("benchmarks: needs wrk (apt-get install -y wrk)")

@@ -3,7 +3,7 @@
 Builds the app as `wxbot serve` does (real content pack, Renderer, SQLite file in a temporary folder, everything
 on: dedupe, log, follower update, stored reply) and replays pre-signed pushes straight into ``app(environ, ...)``.
 ``--threads N`` calls it from N threads at once (as granian's blocking threads do); ``--profile`` prints the top
-of a cProfile of the loop (single thread only).
+of a cProfile of the request threads (merged) and of the group-commit writer thread.
 """
 
 from __future__ import annotations
@@ -78,9 +78,15 @@ def call(app: Any, path: str, body: bytes) -> bytes:
     return out
 
 
-def _replay(app: Any, requests: list[tuple[str, bytes]]) -> None:
+def _replay(app: Any, requests: list[tuple[str, bytes]], profilers: list[cProfile.Profile] | None = None) -> None:
+    profiler = cProfile.Profile() if profilers is not None else None
+    if profiler is not None:
+        profilers.append(profiler)  # type: ignore[union-attr]
+        profiler.enable()
     for path, body in requests:
         call(app, path, body)
+    if profiler is not None:
+        profiler.disable()
 
 
 def _profile_writer(app: Any) -> cProfile.Profile | None:
@@ -110,6 +116,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--sort", default="cumulative", help="pstats sort key (cumulative, tottime...)")
     args = parser.parse_args()
     for mode in args.modes.split(","):
         with tempfile.TemporaryDirectory(prefix="wxbot-inproc-") as tmp:
@@ -120,37 +127,33 @@ def main() -> None:
                 for path, body in requests[:50]:  # warm-up (caches, connections)
                     call(app, path, body)
                 requests = requests[50:]
-                profiler = cProfile.Profile() if args.profile else None
+                profilers: list[cProfile.Profile] | None = [] if args.profile else None
                 writer_profiler = _profile_writer(app) if args.profile else None
-                started = time.perf_counter()
-                if args.threads == 1:
-                    if profiler:
-                        profiler.enable()
-                    for path, body in requests:
-                        call(app, path, body)
-                    if profiler:
-                        profiler.disable()
-                else:
-                    chunks = [requests[i :: args.threads] for i in range(args.threads)]
-                    workers = [threading.Thread(target=_replay, args=(app, c)) for c in chunks]
-                    for w in workers:
-                        w.start()
-                    for w in workers:
-                        w.join()
+                started, cpu_started = time.perf_counter(), time.process_time()
+                chunks = [requests[i :: args.threads] for i in range(args.threads)]
+                workers = [threading.Thread(target=_replay, args=(app, c, profilers)) for c in chunks]
+                for w in workers:
+                    w.start()
+                for w in workers:
+                    w.join()
                 elapsed = time.perf_counter() - started
+                cpu = (time.process_time() - cpu_started) / len(requests) * 1e6
                 per = elapsed / len(requests) * 1e6
                 rate = len(requests) / elapsed
-                print(f"{mode:5} {scenario:7} threads={args.threads}: {per:7.1f} µs/push  ({rate:.0f}/s)")
-                if profiler:
-                    stream = io.StringIO()
-                    pstats.Stats(profiler, stream=stream).sort_stats("cumulative").print_stats(args.top)
-                    if writer_profiler is not None:
-                        print("--- request thread ---")
-                        print(stream.getvalue())
-                        stream = io.StringIO()
-                        pstats.Stats(writer_profiler, stream=stream).sort_stats("cumulative").print_stats(args.top)
-                        print("--- writer thread (group commit) ---")
-                    print(stream.getvalue())
+                group = getattr(app.callback.dispatch, "group", None)
+                batch = f", {group.pushes / group.batches:.1f} pushes per commit" if group and group.batches else ""
+                print(
+                    f"{mode:5} {scenario:7} threads={args.threads}: {per:7.1f} µs/push wall, {cpu:6.1f} µs CPU "
+                    f"({rate:.0f}/s{batch})"
+                )
+                if profilers:
+                    for title, profs in (("request threads", profilers), ("writer thread", [writer_profiler])):
+                        if profs and profs[0] is not None:
+                            stream = io.StringIO()
+                            stats = pstats.Stats(*profs, stream=stream)  # type: ignore[arg-type]
+                            stats.sort_stats(args.sort).print_stats(args.top)
+                            print(f"--- {title} ---")
+                            print(stream.getvalue())
             close = getattr(app, "close", None)
             if close:
                 close()

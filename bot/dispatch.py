@@ -12,7 +12,7 @@ from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.groupcommit import GroupCommit, savepoint
+from bot.groupcommit import GroupCommit
 from bot.handlers import Context, Renderer
 from bot.message import Inbound
 from bot.replies import kind_of, render
@@ -46,20 +46,26 @@ TOUCH = (
 ADD_FOLLOWER = insert(_FOLLOWER)
 LOG = insert(_LOG)
 
-# The same bookkeeping on the SQLite group-commit path, as raw DB-API statements (sqlite3 caches them compiled).
-# There the dedupe row is inserted last, carrying the reply: the writer holds SQLite's only write lock, so a
-# lookup first and the unique insert last cannot race (the unique key still guards it).
-SQL_STORED = "SELECT reply_xml, reply_kind FROM seen_message WHERE dedup_key = ?"
+# The same bookkeeping on the SQLite group-commit path, as raw DB-API statements run once per batch (executemany;
+# sqlite3 keeps them compiled). The writer holds SQLite's only write lock for the whole batch, so looking the keys
+# up first and inserting the dedupe rows (with their replies) last cannot race; the unique key still guards it.
 SQL_SEEN = "INSERT INTO seen_message (dedup_key, received_at, reply_kind, reply_xml) VALUES (?, ?, ?, ?)"
 SQL_LOG = (
     "INSERT INTO inbound_event (openid, msg_type, event, key, received_at, reply_kind, dedup_key)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 SQL_TOUCH = "UPDATE follower SET last_interaction_at = ?, last_interaction_kind = ? WHERE openid = ?"
-SQL_ADD_FOLLOWER = (
+SQL_TOUCH_OR_ADD = (
     "INSERT INTO follower (openid, subscribed, last_interaction_at, last_interaction_kind, created_at)"
-    " VALUES (?, 1, ?, ?, ?)"
+    " VALUES (?, 1, ?, ?, ?) ON CONFLICT (openid) DO UPDATE"
+    " SET last_interaction_at = excluded.last_interaction_at, last_interaction_kind = excluded.last_interaction_kind"
 )
+
+
+def sql_stored(count: int) -> str:
+    """The stored replies of up to ``count`` keys (``count`` a power of two, so few statements get compiled)."""
+    marks = ", ".join("?" * count)
+    return f"SELECT dedup_key, reply_xml, reply_kind FROM seen_message WHERE dedup_key IN ({marks})"
 
 
 def sqlite_time(value: datetime) -> str:
@@ -102,7 +108,7 @@ class Dispatcher:
         self.group: GroupCommit[Inbound, Answer] | None = None
         if isinstance(self.write_lock, FileWriteLock):  # a SQLite file: one writer thread, group commit
             engine = db.sqlite_writer_engine(str(sessions.kw["bind"].url))
-            self.group = GroupCommit(engine, self._in_batch, self.write_lock)
+            self.group = GroupCommit(engine, self._batch, self.write_lock)
 
     def __call__(self, message: Inbound) -> Answer:
         if self.group is not None:
@@ -118,45 +124,36 @@ class Dispatcher:
             self.group.close()
             self.group.engine.dispose()
 
-    # --- SQLite: one push of a group-committed batch (writer thread, transaction already open) ---
+    # --- SQLite: a group-committed batch (writer thread, BEGIN IMMEDIATE already done) ---
 
-    def _in_batch(self, conn: Connection, message: Inbound) -> Answer:
-        try:
-            return self._push_in_savepoint(conn, message)
-        except _HandlerConflict:
-            return self._push_in_savepoint(conn, message)
-
-    def _push_in_savepoint(self, conn: Connection, message: Inbound) -> Answer:
+    def _batch(self, conn: Connection, messages: list[Inbound]) -> list[Answer | Exception]:
+        """Every push of the batch in order; the bookkeeping of all of them in one statement per table."""
         raw: Any = conn.connection.driver_connection
-        key = message.dedup_key
-        with savepoint(raw):
-            row = raw.execute(SQL_STORED, (key,)).fetchone()
-            if row is not None:  # a redelivery, from an earlier batch or earlier in this one
-                return _stored_answer(row[0], row[1])
-            now = self.clock()
-            session: Session | None = None
-
-            def open_session() -> Session:
-                nonlocal session
-                session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
-                return session
-
-            ctx = Context(open_session, self.catalog, self.renderer, self.texts, message, now)
+        stored = _stored_many(raw, [m.dedup_key for m in messages])
+        out: list[Answer | Exception] = []
+        seen_rows: list[tuple[Any, ...]] = []
+        log_rows: list[tuple[Any, ...]] = []
+        touched: dict[str, tuple[str, str, bool]] = {}  # openid -> (time, kind, may create the follower)
+        for message in messages:
+            key = message.dedup_key
+            hit = stored.get(key)
+            if hit is not None:  # a redelivery: committed earlier, or run earlier in this very batch
+                out.append(_stored_answer(*hit))
+                continue
             try:
-                plaintext, kind = self._reply(ctx)
-                if session is not None:
-                    session.commit()  # flushes the handler's ORM writes and releases the session's own savepoint
-            except IntegrityError as exc:
-                raise _HandlerConflict from exc
-            finally:
-                if session is not None:
-                    session.close()
+                try:
+                    plaintext, kind, now = self._run_handler(conn, message)
+                except _HandlerConflict:
+                    plaintext, kind, now = self._run_handler(conn, message)
+            except Exception as exc:  # its writes are rolled back; it gets the error path, the batch goes on
+                out.append(exc)
+                continue
+            stored[key] = (plaintext, kind)
             at = sqlite_time(now)
             interaction = message.interaction_kind
-            if raw.execute(SQL_TOUCH, (at, interaction, message.openid)).rowcount == 0 and interaction != "other":
-                raw.execute(SQL_ADD_FOLLOWER, (message.openid, at, interaction, at))
-            raw.execute(
-                SQL_LOG,
+            before = touched.get(message.openid)
+            touched[message.openid] = (at, interaction, interaction != "other" or (before is not None and before[2]))
+            log_rows.append(
                 (
                     message.openid[:64],
                     message.msg_type[:32],
@@ -165,10 +162,43 @@ class Dispatcher:
                     at,
                     kind,
                     key,
-                ),
+                )
             )
-            raw.execute(SQL_SEEN, (key, at, kind, plaintext))
-            return Answer(plaintext, kind)
+            seen_rows.append((key, at, kind, plaintext))
+            out.append(Answer(plaintext, kind))
+        # The follower of each push is touched (and created unless the push is "other"), last push wins.
+        add = [(openid, at, kind, at) for openid, (at, kind, create) in touched.items() if create]
+        only_touch = [(at, kind, openid) for openid, (at, kind, create) in touched.items() if not create]
+        if add:
+            raw.executemany(SQL_TOUCH_OR_ADD, add)
+        if only_touch:
+            raw.executemany(SQL_TOUCH, only_touch)
+        if log_rows:
+            raw.executemany(SQL_LOG, log_rows)
+            raw.executemany(SQL_SEEN, seen_rows)
+        return out
+
+    def _run_handler(self, conn: Connection, message: Inbound) -> tuple[str, str, datetime]:
+        """The handler and its rendered reply; its ORM Session, if it opens one, is a savepoint of the batch."""
+        now = self.clock()
+        session: Session | None = None
+
+        def open_session() -> Session:
+            nonlocal session
+            session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+            return session
+
+        ctx = Context(open_session, self.catalog, self.renderer, self.texts, message, now)
+        try:
+            plaintext, kind = self._reply(ctx)
+            if session is not None:
+                session.commit()  # flushes the handler's writes and releases its savepoint
+        except IntegrityError as exc:
+            raise _HandlerConflict from exc
+        finally:
+            if session is not None:
+                session.close()  # after a failure: rolls back to its savepoint, nothing of this push is kept
+        return plaintext, kind, now
 
     def _reply(self, ctx: Context) -> tuple[str, str]:
         message = ctx.message
@@ -245,6 +275,17 @@ class Dispatcher:
         if row is None:
             return Answer("", "empty", duplicate=True)
         return _stored_answer(row.reply_xml, row.reply_kind)
+
+
+def _stored_many(raw: Any, keys: list[str]) -> dict[str, tuple[str, str]]:
+    found: dict[str, tuple[str, str]] = {}
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), 256):
+        chunk = unique[start : start + 256]
+        size = 1 << (len(chunk) - 1).bit_length()  # padded to a power of two with a repeated key
+        rows = raw.execute(sql_stored(size), chunk + [chunk[0]] * (size - len(chunk)))
+        found.update((key, (xml, kind)) for key, xml, kind in rows)
+    return found
 
 
 def _stored_answer(reply_xml: str, reply_kind: str) -> Answer:

@@ -2,10 +2,11 @@
 
 Request threads hand their push to :meth:`GroupCommit.submit` and wait. The writer thread owns the SQLite
 connection: it takes every push that is waiting (up to ``max_batch``), takes the cross-process write lock, opens
-one ``BEGIN IMMEDIATE`` transaction, runs each push inside its own SAVEPOINT (a push that raises rolls back to it
-and only that push gets the error), commits once, and only then wakes the waiters with their answers. A waiter
-gives up after ``budget`` seconds (WeChat waits 5): a push the writer has not started yet is then dropped (nothing
-written; WeChat's retry runs it), one already running commits and its retry gets the stored reply.
+one ``BEGIN IMMEDIATE`` transaction, hands the whole batch to ``run`` (which isolates each push's own writes, so a
+push that raises rolls back alone and only that push gets the error), commits once, and only then wakes the
+waiters with their answers. If the batch or its COMMIT fails, every push of it gets the error and nothing is kept.
+A waiter gives up after ``budget`` seconds (WeChat waits 5): a push the writer has not started yet is then dropped
+(nothing written; WeChat's retry runs it), one already running commits and its retry gets the stored reply.
 """
 
 from __future__ import annotations
@@ -45,16 +46,16 @@ class _Job(Generic[T, R]):
 
 
 class GroupCommit(Generic[T, R]):
-    """``run(connection, item) -> result`` for each item, many items per transaction, one writer thread.
+    """``run(connection, items) -> [result or exception per item]``, many items per transaction, one writer thread.
 
-    ``run`` is called on the writer thread inside an open transaction; it must wrap its own writes in a SAVEPOINT
-    (see :func:`savepoint`) so that its failure does not undo the other items of the batch.
+    ``run`` is called on the writer thread inside an open transaction; an item whose work fails must leave no
+    write behind (roll back to a savepoint of its own) and come back as its exception.
     """
 
     def __init__(
         self,
         engine: Engine,
-        run: Callable[[Connection, T], R],
+        run: Callable[[Connection, list[T]], list[R | Exception]],
         write_lock: Callable[[], AbstractContextManager[None]],
         *,
         budget: float = 4.0,
@@ -147,12 +148,13 @@ class GroupCommit(Generic[T, R]):
         try:
             with self.write_lock():
                 tx = conn.begin()  # BEGIN IMMEDIATE (posts.db.sqlite_writer_engine)
-                for job in batch:
-                    try:
-                        job.result = self.run(conn, job.item)
-                    except Exception as exc:  # this push only: its savepoint was rolled back
-                        job.error = exc
                 try:
+                    outcomes = self.run(conn, [job.item for job in batch])
+                    for job, outcome in zip(batch, outcomes, strict=True):
+                        if isinstance(outcome, Exception):
+                            job.error = outcome  # this push only: its own writes were rolled back
+                        else:
+                            job.result = outcome
                     tx.commit()
                 finally:
                     # A failed COMMIT (e.g. a deferred constraint) leaves SQLite's transaction open: end it here,
@@ -184,20 +186,3 @@ def _reset_if_needed(conn: Connection, engine: Engine) -> Connection:
         conn.invalidate()
         conn.close()
         return engine.connect()
-
-
-class savepoint:
-    """``with savepoint(raw):`` SAVEPOINT … RELEASE, or ROLLBACK TO … on an exception (raw sqlite3 connection)."""
-
-    __slots__ = ("raw",)
-
-    def __init__(self, raw: Any) -> None:
-        self.raw = raw
-
-    def __enter__(self) -> None:
-        self.raw.execute("SAVEPOINT push")
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is not None:
-            self.raw.execute("ROLLBACK TO push")
-        self.raw.execute("RELEASE push")

@@ -65,9 +65,9 @@ def _lined_up(bot: LiveBot, pushes: list[str]) -> list[Reply]:
         first = pool.submit(bot.wechat.push, text_push("帮助", msg_id=1))
         assert gate.entered.wait(10)
         futures: list[Future[Reply]] = []
-        for push in pushes:
+        for n, push in enumerate(pushes, 1):
             futures.append(pool.submit(bot.wechat.push, push))
-        gate.wait_queued(len(pushes))
+            gate.wait_queued(n)  # one at a time: the batch runs them in this order
         before = gate.group.batches
         gate.opened.set()
         assert "帮助" in first.result(10).content or first.result(10).content == "HELP"
@@ -192,3 +192,30 @@ def test_in_memory_sqlite_keeps_the_per_push_transaction(url: str) -> None:
     dispatcher = Dispatcher(sessionmaker(engine), catalog, FakeRenderer(catalog), Texts(), build_routes(catalog))
     assert dispatcher.group is None
     engine.dispose()
+
+
+def test_follower_bookkeeping_of_a_batch_follows_push_order(serve: Callable[..., LiveBot]) -> None:
+    bot = serve("plain")
+    _lined_up(
+        bot,
+        [
+            event_push("LOCATION", openid="oOnlyOther"),  # "other" never creates a follower
+            text_push("帮助", openid="oBoth", msg_id=21),
+            event_push("LOCATION", openid="oBoth", create_time=1_800_000_003),  # the last push wins
+            event_push("LOCATION", openid="oOtherFirst", create_time=1_800_000_004),
+            text_push("目录", openid="oOtherFirst", msg_id=22),
+        ],
+    )
+    with bot.sessions() as s:
+        kinds = {f.openid: f.last_interaction_kind for f in s.scalars(select(Follower))}
+        assert s.scalar(select(func.count()).select_from(InboundEvent)) == 6
+    assert "oOnlyOther" not in kinds
+    assert kinds["oBoth"] == "other" and kinds["oOtherFirst"] == "message"
+
+
+def test_a_batch_with_more_distinct_keys_than_one_lookup_takes(serve: Callable[..., LiveBot]) -> None:
+    bot = serve("plain")
+    pushes = [text_push("帮助", msg_id=100 + n) for n in range(40)] + [text_push("帮助", msg_id=100)]
+    replies = _lined_up(bot, pushes)
+    assert all(r.content == "HELP" for r in replies)
+    assert _counts(bot)[:2] == (41, 41)  # 40 distinct pushes + the first; the copy of msg 100 stored nothing
