@@ -119,23 +119,28 @@ class WebApp:
         query = parse_query(environ.get("QUERY_STRING", ""))
         started = time.perf_counter()
         try:
-            if method == "GET":
-                return Response(200, self.callback.verify_url(query))
             if method != "POST":
-                return Response(405, "method not allowed")
+                response = (
+                    Response(200, self.callback.verify_url(query))
+                    if method == "GET"
+                    else Response(405, "method not allowed")
+                )
+                self.metrics.observe(time.perf_counter() - started)
+                return response
             self.callback.check_origin(query)  # before a single byte of the body is read
             body = _read_body(environ, CALLBACK_MAX_BODY_BYTES)
             result = self.callback.handle(query, body)
         except Rejected as exc:
+            self.metrics.observe(time.perf_counter() - started)
             log.info("rejected push: %s", exc)
             return Response(_REJECTED[exc.status], exc.status.replace("_", " "))
         except TooLarge:
+            self.metrics.observe(time.perf_counter() - started)
             return Response(413, "payload too large")
-        finally:
-            self.metrics.latency.observe(time.perf_counter() - started)
-        self.metrics.count_reply(result.kind)
-        if result.duplicate:
-            self.metrics.duplicates.inc()
+        except BaseException:
+            self.metrics.observe(time.perf_counter() - started)
+            raise
+        self.metrics.push(time.perf_counter() - started, result.kind, result.duplicate)
         return Response(200, result.body, XML if result.body else PLAIN)
 
     def _page(self, path: str) -> Response:

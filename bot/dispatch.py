@@ -49,17 +49,46 @@ LOG = insert(_LOG)
 # The same bookkeeping on the SQLite group-commit path, as raw DB-API statements run once per batch (executemany;
 # sqlite3 keeps them compiled). The writer holds SQLite's only write lock for the whole batch, so looking the keys
 # up first and inserting the dedupe rows (with their replies) last cannot race; the unique key still guards it.
-SQL_SEEN = "INSERT INTO seen_message (dedup_key, received_at, reply_kind, reply_xml) VALUES (?, ?, ?, ?)"
-SQL_LOG = (
-    "INSERT INTO inbound_event (openid, msg_type, event, key, received_at, reply_kind, dedup_key)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
+SQL_SEEN = "INSERT INTO seen_message (dedup_key, received_at, reply_kind, reply_xml) VALUES "
+SQL_SEEN_ROW = "(?, ?, ?, ?)"
+SQL_LOG = "INSERT INTO inbound_event (openid, msg_type, event, key, received_at, reply_kind, dedup_key) VALUES "
+SQL_LOG_ROW = "(?, ?, ?, ?, ?, ?, ?)"
 SQL_TOUCH = "UPDATE follower SET last_interaction_at = ?, last_interaction_kind = ? WHERE openid = ?"
 SQL_TOUCH_OR_ADD = (
-    "INSERT INTO follower (openid, subscribed, last_interaction_at, last_interaction_kind, created_at)"
-    " VALUES (?, 1, ?, ?, ?) ON CONFLICT (openid) DO UPDATE"
+    "INSERT INTO follower (openid, subscribed, last_interaction_at, last_interaction_kind, created_at) VALUES "
+)
+SQL_TOUCH_OR_ADD_ROW = "(?, 1, ?, ?, ?)"
+SQL_TOUCH_OR_ADD_TAIL = (
+    " ON CONFLICT (openid) DO UPDATE"
     " SET last_interaction_at = excluded.last_interaction_at, last_interaction_kind = excluded.last_interaction_kind"
 )
+
+
+def insert_rows(raw: Any, head: str, row: str, rows: list[tuple[Any, ...]], tail: str = "") -> None:
+    """``rows`` inserted with multi-row ``INSERT … VALUES (…), (…)`` statements, in order.
+
+    One statement runs in one ``sqlite3_step``, while ``executemany`` steps (and releases the GIL, then has to win
+    it back from the request threads) once per row. The rows go in chunks whose sizes are powers of two (13 rows:
+    8 + 4 + 1), so at most nine statements per table get compiled and sqlite3's statement cache keeps them all.
+    """
+    start, left = 0, len(rows)
+    while left:
+        size = 1 << (left.bit_length() - 1)
+        chunk = rows[start : start + size]
+        raw.execute(_multi_row(head, row, size, tail), [value for r in chunk for value in r])
+        start += size
+        left -= size
+
+
+_MULTI_ROW: dict[tuple[str, str, int, str], str] = {}
+
+
+def _multi_row(head: str, row: str, size: int, tail: str) -> str:
+    key = (head, row, size, tail)
+    sql = _MULTI_ROW.get(key)
+    if sql is None:
+        sql = _MULTI_ROW[key] = head + ", ".join([row] * size) + tail
+    return sql
 
 
 def sql_stored(count: int) -> str:
@@ -170,12 +199,12 @@ class Dispatcher:
         add = [(openid, at, kind, at) for openid, (at, kind, create) in touched.items() if create]
         only_touch = [(at, kind, openid) for openid, (at, kind, create) in touched.items() if not create]
         if add:
-            raw.executemany(SQL_TOUCH_OR_ADD, add)
+            insert_rows(raw, SQL_TOUCH_OR_ADD, SQL_TOUCH_OR_ADD_ROW, add, SQL_TOUCH_OR_ADD_TAIL)
         if only_touch:
             raw.executemany(SQL_TOUCH, only_touch)
         if log_rows:
-            raw.executemany(SQL_LOG, log_rows)
-            raw.executemany(SQL_SEEN, seen_rows)
+            insert_rows(raw, SQL_LOG, SQL_LOG_ROW, log_rows)
+            insert_rows(raw, SQL_SEEN, SQL_SEEN_ROW, seen_rows)
         return out
 
     def _run_handler(self, conn: Connection, message: Inbound) -> tuple[str, str, datetime]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from posts.limits import (
     NEWS_ARTICLES_FOR_EVENT,
@@ -59,20 +60,37 @@ def cdata(value: str) -> str:
     return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
+_cdata_cached = lru_cache(maxsize=64)(cdata)  # the account's own id: one value per app
+
+
+@lru_cache(maxsize=1024)
+def _text_tail(content: str) -> tuple[str, int]:
+    """Everything of a text reply after CreateTime, and the original byte length if it had to be cut (else 0).
+
+    Handlers answer from a small set of rendered bodies (the renderer and the catalog memoise them), so the length
+    check, the cut, the control-character filter and the CDATA escaping run once per distinct text.
+    """
+    size = utf8_len(content)
+    cut_from = 0
+    if size > TEXT_REPLY_MAX_BYTES:
+        cut_from = size
+        content = truncate_utf8(content, TEXT_REPLY_MAX_BYTES)
+    return f"<MsgType><![CDATA[text]]></MsgType><Content>{cdata(content)}</Content></xml>", cut_from
+
+
 def render(reply: Reply, *, to_user: str, from_user: str, create_time: int, one_article_only: bool) -> str:
     """The plaintext reply XML; an empty string for :class:`Empty` (WeChat then shows nothing)."""
     if isinstance(reply, Empty):
         return ""
     head = (
-        f"<xml><ToUserName>{cdata(to_user)}</ToUserName><FromUserName>{cdata(from_user)}</FromUserName>"
+        f"<xml><ToUserName>{cdata(to_user)}</ToUserName><FromUserName>{_cdata_cached(from_user)}</FromUserName>"
         f"<CreateTime>{int(create_time)}</CreateTime>"
     )
     if isinstance(reply, Text):
-        content = reply.content
-        if utf8_len(content) > TEXT_REPLY_MAX_BYTES:
-            log.warning("text reply of %d bytes cut to %d", utf8_len(content), TEXT_REPLY_MAX_BYTES)
-            content = truncate_utf8(content, TEXT_REPLY_MAX_BYTES)
-        return f"{head}<MsgType><![CDATA[text]]></MsgType><Content>{cdata(content)}</Content></xml>"
+        tail, cut_from = _text_tail(reply.content)
+        if cut_from:
+            log.warning("text reply of %d bytes cut to %d", cut_from, TEXT_REPLY_MAX_BYTES)
+        return head + tail
     limit = NEWS_ARTICLES_FOR_MESSAGE if one_article_only else NEWS_ARTICLES_FOR_EVENT
     articles = reply.articles[:limit]
     if not articles:

@@ -55,3 +55,57 @@ def test_cached_catalog_answers_like_the_catalog() -> None:
         assert cached.match_keyword(text) == catalog.match_keyword(text)
         assert cached.find_therapy(text) == catalog.find_therapy(text)
     assert cached.sections == catalog.sections and cached.section("outlook") == catalog.section("outlook")
+
+
+def test_random_prefixes_do_not_repeat_across_pool_refills_or_a_fork() -> None:
+    import os
+
+    many = [random_prefix() for _ in range(1000)]  # several refills of the pool
+    assert len(set(many)) == len(many)
+    assert all(len(p) == 16 and all(c in "0123456789abcdef" for c in p) for p in many)
+    random_prefix()  # the pool is not empty now
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child must draw its own, not the parent's left-overs
+        os.write(write, ",".join(random_prefix() for _ in range(5)).encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = os.read(read, 1000).decode().split(",")
+    os.close(read)
+    parent = [random_prefix() for _ in range(300)]
+    assert not set(child) & set(parent)
+
+
+def test_insert_rows_splits_into_power_of_two_statements_and_keeps_order() -> None:
+    import sqlite3
+
+    from bot.dispatch import insert_rows
+
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (n INTEGER, s TEXT)")
+    for count in (0, 1, 2, 13, 256, 300):
+        conn.execute("DELETE FROM t")
+        rows = [(i, f"r{i}") for i in range(count)]
+        insert_rows(conn, "INSERT INTO t (n, s) VALUES ", "(?, ?)", rows)
+        assert conn.execute("SELECT n, s FROM t ORDER BY rowid").fetchall() == rows
+
+
+def test_metrics_histogram_and_counters_as_prometheus_gives_them() -> None:
+    from bot.metrics import Metrics
+
+    metrics = Metrics()
+    metrics.push(0.001, "text", False)  # on the 0.001 bound: counted in le="0.001"
+    metrics.push(0.003, "news", True)
+    metrics.observe(7.0)
+    metrics.count_request("wechat", 200)
+    text = metrics.render().decode()
+    assert 'wxbot_callback_seconds_bucket{le="0.001"} 1.0' in text
+    assert 'wxbot_callback_seconds_bucket{le="0.005"} 2.0' in text
+    assert 'wxbot_callback_seconds_bucket{le="5.0"} 2.0' in text
+    assert 'wxbot_callback_seconds_bucket{le="+Inf"} 3.0' in text
+    assert "wxbot_callback_seconds_count 3.0" in text
+    assert "wxbot_callback_seconds_sum 7.004" in text
+    assert 'wxbot_replies_total{kind="news"} 1.0' in text
+    assert "wxbot_duplicates_dropped_total 1.0" in text
+    assert 'wxbot_http_requests_total{route="wechat",status="200"} 1.0' in text
