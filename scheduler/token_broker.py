@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -118,6 +119,8 @@ class TokenBroker:
         self.wait_seconds = wait_seconds
         self.holder = new_holder("token")
         self.refreshes = 0
+        self._single_flight = threading.Lock()
+        """The lease keeps processes apart; this keeps this process's threads (which share ``holder``) apart."""
 
     def _fresh(self, stored: StoredToken | None, refused: str | None) -> bool:
         margin = timedelta(seconds=REFRESH_MARGIN_SECONDS)
@@ -138,6 +141,10 @@ class TokenBroker:
         return self._refresh(token)
 
     def _refresh(self, refused: str | None) -> str:
+        with self._single_flight:
+            return self._refresh_under_lease(refused)
+
+    def _refresh_under_lease(self, refused: str | None) -> str:
         name = f"token:{self.app_id}"
         deadline = time.monotonic() + self.wait_seconds
         while True:

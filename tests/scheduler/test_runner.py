@@ -6,6 +6,7 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from posts import outbox
@@ -154,6 +155,7 @@ def test_outbox_custom_message_and_tag_mirror_go_out_within_a_tick(world: World)
         assert {r.status for r in outbox.pending(session)} == set()
 
 
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")  # a crashed pass fails it
 def test_concurrent_outbox_passes_send_each_row_once(world: World) -> None:
     """The tick and the outbox job (or two processes) may run a pass at the same moment."""
     openids = world.follow(6, interact="follow")

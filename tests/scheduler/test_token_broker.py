@@ -38,6 +38,35 @@ def test_concurrent_brokers_refresh_once(sessions: sessionmaker[Session]) -> Non
     assert calls == [False]
 
 
+def test_threads_sharing_one_broker_refresh_once(sessions: sessionmaker[Session]) -> None:
+    """The tick and the outbox job share one broker (one lease holder): the lease alone cannot keep them apart."""
+    calls: list[bool] = []
+
+    def fetch(force: bool) -> tuple[str, int]:
+        calls.append(force)
+        time.sleep(0.2)
+        return "TOKEN-1", 7200
+
+    broker = TokenBroker("wxapp", fetch, DbTokenStore(sessions), DbLeases(sessions))
+    got: list[str] = []
+    errors: list[BaseException] = []
+
+    def take() -> None:
+        try:
+            got.append(broker.token())
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=take) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert got == ["TOKEN-1"] * 6
+    assert calls == [False]
+
+
 def test_refused_token_is_refreshed_once_forcing_only_if_wechat_returns_it_again(
     sessions: sessionmaker[Session],
 ) -> None:
