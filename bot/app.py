@@ -1,4 +1,4 @@
-"""The WSGI app: /wechat, content pages /p/..., /healthz, /metrics; the only module that knows HTTP."""
+"""The web app: /wechat, content pages /p/..., /healthz, /metrics; with bot.rsgi, the only modules that know HTTP."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.callback import Callback, Rejected
 from bot.credentials import credentials_for
 from bot.crypto import random_prefix
-from bot.dispatch import Dispatcher
+from bot.dispatch import Answer, Dispatcher
 from bot.handlers import Renderer
+from bot.message import Inbound
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import Metrics
 from bot.rendercache import CachedCatalog, CachedRenderer
@@ -61,7 +62,12 @@ class Response:
 
 
 class WebApp:
-    """A WSGI callable; build it with :func:`create_app`."""
+    """The web app: a WSGI callable (the demo, tests, any WSGI server); :mod:`bot.rsgi` serves it under granian.
+
+    Build it with :func:`create_app`. Both faces share everything below ``__call__``: the routes, the /wechat
+    steps (preflight, parse, answer) and what a failure looks like; they differ only in how a push waits for its
+    commit (a blocked thread here, an awaited future there).
+    """
 
     def __init__(
         self,
@@ -79,8 +85,12 @@ class WebApp:
         self.texts = texts
         self.metrics = metrics
 
+    @property
+    def dispatcher(self) -> Dispatcher:
+        return self.callback.dispatch  # type: ignore[return-value]
+
     def close(self) -> None:
-        """Stop the SQLite writer thread (group commit), if any; the app answers no more pushes after this."""
+        """Stop the SQLite writer thread (group commit) and the dispatch pool; no more pushes are answered."""
         close = getattr(self.callback.dispatch, "close", None)
         if close is not None:
             close()
@@ -88,13 +98,11 @@ class WebApp:
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or "/"
         method = environ.get("REQUEST_METHOD", "GET")
-        route = _route_label(path)
+        route = route_label(path)
         try:
-            response = self._respond(route, method, path, environ)
+            response = self._wechat(method, environ) if route == "wechat" else self.respond(route, method, path)
         except Exception:
-            log.exception("unhandled error on %s %s", method, path)
-            # WeChat must never see a 500 or a traceback: an empty 200 means "no reply" and stops its retries.
-            response = Response(200) if route == "wechat" else Response(500, "internal error")
+            response = self.failure(route, method, path)
         self.metrics.count_request(route, response.status)
         start_response(
             _STATUS.get(response.status, f"{response.status} Unknown"),
@@ -102,9 +110,70 @@ class WebApp:
         )
         return [response.body]
 
-    def _respond(self, route: str, method: str, path: str, environ: Environ) -> Response:
-        if route == "wechat":
-            return self._wechat(method, environ)
+    def _wechat(self, method: str, environ: Environ) -> Response:
+        query = parse_query(environ.get("QUERY_STRING", ""))
+        started = time.perf_counter()
+        early = self.wechat_preflight(method, query, started)
+        if early is not None:
+            return early
+        try:
+            body = _read_body(environ, CALLBACK_MAX_BODY_BYTES)
+        except TooLarge:
+            return self.wechat_too_large(started)
+        message = self.wechat_parse(query, body, started)
+        if isinstance(message, Response):
+            return message
+        try:
+            answer = self.callback.dispatch(message)
+        except BaseException:
+            self.metrics.observe(time.perf_counter() - started)
+            raise
+        return self.wechat_answer(query, answer, started)
+
+    # --- /wechat, step by step (both faces) ---
+
+    def wechat_preflight(self, method: str, query: dict[str, str], started: float) -> Response | None:
+        """GET (URL verification), a wrong method or a bad signature end here; ``None``: read the body next."""
+        try:
+            if method == "POST":
+                self.callback.check_origin(query)  # before a single byte of the body is read
+                return None
+            if method == "GET":
+                response = Response(200, self.callback.verify_url(query))
+            else:
+                response = Response(405, "method not allowed")
+        except Rejected as exc:
+            response = self._rejected(exc)
+        self.metrics.observe(time.perf_counter() - started)
+        return response
+
+    def wechat_too_large(self, started: float) -> Response:
+        self.metrics.observe(time.perf_counter() - started)
+        return Response(413, "payload too large")
+
+    def wechat_parse(self, query: dict[str, str], body: bytes, started: float) -> Inbound | Response:
+        """The push in ``body``, or the 400/403 answer to a bad one."""
+        try:
+            return self.callback.parse(query, body)
+        except Rejected as exc:
+            self.metrics.observe(time.perf_counter() - started)
+            return self._rejected(exc)
+
+    def wechat_answer(self, query: dict[str, str], answer: Answer, started: float) -> Response:
+        """The committed answer as WeChat receives it (encrypted in compat/safe), counted in the metrics."""
+        result = self.callback.seal(query, answer)
+        self.metrics.push(time.perf_counter() - started, result.kind, result.duplicate)
+        return Response(200, result.body, XML if result.body else PLAIN)
+
+    @staticmethod
+    def _rejected(exc: Rejected) -> Response:
+        log.info("rejected push: %s", exc)
+        return Response(_REJECTED[exc.status], exc.status.replace("_", " "))
+
+    # --- everything else ---
+
+    def respond(self, route: str, method: str, path: str) -> Response:
+        """Pages, health, metrics, 404 and 405: every route but /wechat."""
         if method not in ("GET", "HEAD"):
             return Response(405, "method not allowed")
         if route == "page":
@@ -115,33 +184,11 @@ class WebApp:
             return Response(200, self.metrics.render(), METRICS_CONTENT_TYPE)
         return self._not_found()
 
-    def _wechat(self, method: str, environ: Environ) -> Response:
-        query = parse_query(environ.get("QUERY_STRING", ""))
-        started = time.perf_counter()
-        try:
-            if method != "POST":
-                response = (
-                    Response(200, self.callback.verify_url(query))
-                    if method == "GET"
-                    else Response(405, "method not allowed")
-                )
-                self.metrics.observe(time.perf_counter() - started)
-                return response
-            self.callback.check_origin(query)  # before a single byte of the body is read
-            body = _read_body(environ, CALLBACK_MAX_BODY_BYTES)
-            result = self.callback.handle(query, body)
-        except Rejected as exc:
-            self.metrics.observe(time.perf_counter() - started)
-            log.info("rejected push: %s", exc)
-            return Response(_REJECTED[exc.status], exc.status.replace("_", " "))
-        except TooLarge:
-            self.metrics.observe(time.perf_counter() - started)
-            return Response(413, "payload too large")
-        except BaseException:
-            self.metrics.observe(time.perf_counter() - started)
-            raise
-        self.metrics.push(time.perf_counter() - started, result.kind, result.duplicate)
-        return Response(200, result.body, XML if result.body else PLAIN)
+    def failure(self, route: str, method: str, path: str) -> Response:
+        """The answer when handling raised (logged here): WeChat must never see a 500 or a traceback."""
+        log.exception("unhandled error on %s %s", method, path)
+        # An empty 200 means "no reply" to WeChat and stops its retries.
+        return Response(200) if route == "wechat" else Response(500, "internal error")
 
     def _page(self, path: str) -> Response:
         parts = [p for p in path.split("/") if p][1:]
@@ -172,7 +219,8 @@ class WebApp:
         return Response(200, json.dumps(body), "application/json")
 
 
-def _route_label(path: str) -> str:
+def route_label(path: str) -> str:
+    """The route a path belongs to: wechat, page, healthz, metrics or other (also the metrics label)."""
     if path in ("/wechat", "/wechat/"):
         return "wechat"
     if path == "/p" or path.startswith("/p/"):
@@ -235,10 +283,11 @@ def create_app(
     routes = build_routes(catalog)
     renderer = CachedRenderer(renderer)  # type: ignore[assignment]
     cached = CachedCatalog(catalog)  # type: ignore[assignment]
+    threads = settings.server.threads
     dispatcher = (
-        Dispatcher(sessions, cached, renderer, texts, routes, clock=clock)  # type: ignore[arg-type]
+        Dispatcher(sessions, cached, renderer, texts, routes, clock=clock, threads=threads)  # type: ignore[arg-type]
         if clock
-        else Dispatcher(sessions, cached, renderer, texts, routes)  # type: ignore[arg-type]
+        else Dispatcher(sessions, cached, renderer, texts, routes, threads=threads)  # type: ignore[arg-type]
     )
     callback = Callback(credentials_for(settings.wechat), dispatcher, random=random)
     return WebApp(sessions, catalog, renderer, callback, texts, Metrics())

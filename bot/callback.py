@@ -67,14 +67,20 @@ class Callback:
 
     def handle(self, query: Mapping[str, str], body: bytes) -> Result:
         """POST (signature already checked): decrypt if needed, dispatch, encrypt the reply if needed."""
+        return self.seal(query, self.dispatch(self.parse(query, body)))
+
+    def parse(self, query: Mapping[str, str], body: bytes) -> Inbound:
+        """The push in a POST body (signature already checked), decrypted in compat/safe; :class:`Rejected` if bad."""
         try:
             fields = parse_fields(body)
             if self.crypto is not None:
                 fields = parse_fields(self._decrypt(query, fields))
-            message = Inbound.from_fields(fields)
+            return Inbound.from_fields(fields)
         except (BadXml, MalformedPush) as exc:
             raise BadRequest(str(exc)) from None
-        answer = self.dispatch(message)
+
+    def seal(self, query: Mapping[str, str], answer: Answer) -> Result:
+        """What WeChat receives for ``answer``: the reply XML, encrypted in compat/safe mode."""
         if not answer.plaintext or self.crypto is None:
             return Result(answer.plaintext, answer.kind, answer.duplicate)
         timestamp = str(int(self.clock()))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -126,54 +128,88 @@ class Dispatcher:
         texts: Texts,
         routes: Routes,
         clock: Callable[[], datetime] = _now,
+        threads: int = 8,
     ) -> None:
         self.sessions = sessions
+        self.threads = threads
+        """Transactions at once for coroutines when there is no group commit (PostgreSQL)."""
+        self._pool: ThreadPoolExecutor | None = None
         self.catalog = catalog
         self.renderer = renderer
         self.texts = texts
         self.routes = routes
         self.clock = clock
         self.write_lock = write_lock_for(sessions.kw.get("bind"))
-        self.group: GroupCommit[Inbound, Answer] | None = None
+        self.group: GroupCommit[Push, Answer] | None = None
         if isinstance(self.write_lock, FileWriteLock):  # a SQLite file: one writer thread, group commit
             engine = db.sqlite_writer_engine(str(sessions.kw["bind"].url))
             self.group = GroupCommit(engine, self._batch, self.write_lock)
 
     def __call__(self, message: Inbound) -> Answer:
         if self.group is not None:
-            return self.group.submit(message)
+            return self.group.submit(self._push(message))
         try:
             return self._once(message)
         except _HandlerConflict:
             # Two different pushes raced on a shared row (e.g. a new follower's first two messages): run again.
             return self._once(message)
 
+    async def submit(self, message: Inbound) -> Answer:
+        """The same answer for a coroutine: the group-commit writer, or a thread of the pool per transaction."""
+        if self.group is not None:
+            return await self.group.submit_async(self._push(message))
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="wxbot-dispatch")
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self, message)
+
     def close(self) -> None:
         if self.group is not None:
             self.group.close()
             self.group.engine.dispose()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
 
     # --- SQLite: a group-committed batch (writer thread, BEGIN IMMEDIATE already done) ---
 
-    def _batch(self, conn: Connection, messages: list[Inbound]) -> list[Answer | Exception]:
+    def _push(self, message: Inbound) -> Push:
+        """The push with its reply worked out ahead, outside the write lock, if its handler needs no database.
+
+        Most pushes (keywords, sections, the table of contents, help) are answered from the content alone: their
+        reply is rendered here, on the request's own thread or loop, and the writer only records it. A handler
+        that asks for a Session stops at that point (:class:`_NeedsDatabase`) and runs whole in the batch.
+        """
+        now = self.clock()
+        try:
+            plaintext, kind = self._reply(Context(_no_session, self.catalog, self.renderer, self.texts, message, now))
+        except _NeedsDatabase:
+            return Push(message)
+        except Exception:  # the writer runs it again and takes the error path there
+            return Push(message)
+        return Push(message, (plaintext, kind, now))
+
+    def _batch(self, conn: Connection, pushes: list[Push]) -> list[Answer | Exception]:
         """Every push of the batch in order; the bookkeeping of all of them in one statement per table."""
         raw: Any = conn.connection.driver_connection
-        stored = _stored_many(raw, [m.dedup_key for m in messages])
+        stored = _stored_many(raw, [p.message.dedup_key for p in pushes])
         out: list[Answer | Exception] = []
         seen_rows: list[tuple[Any, ...]] = []
         log_rows: list[tuple[Any, ...]] = []
         touched: dict[str, tuple[str, str, bool]] = {}  # openid -> (time, kind, may create the follower)
-        for message in messages:
+        for push in pushes:
+            message = push.message
             key = message.dedup_key
             hit = stored.get(key)
             if hit is not None:  # a redelivery: committed earlier, or run earlier in this very batch
                 out.append(_stored_answer(*hit))
                 continue
             try:
-                try:
-                    plaintext, kind, now = self._run_handler(conn, message)
-                except _HandlerConflict:
-                    plaintext, kind, now = self._run_handler(conn, message)
+                if push.early is not None:
+                    plaintext, kind, now = push.early
+                else:
+                    try:
+                        plaintext, kind, now = self._run_handler(conn, message)
+                    except _HandlerConflict:
+                        plaintext, kind, now = self._run_handler(conn, message)
             except Exception as exc:  # its writes are rolled back; it gets the error path, the batch goes on
                 out.append(exc)
                 continue
@@ -321,6 +357,23 @@ def _stored_answer(reply_xml: str, reply_kind: str) -> Answer:
     if reply_kind == "pending":
         return Answer("", "empty", duplicate=True)
     return Answer(reply_xml, reply_kind, duplicate=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    """A push on its way to the writer, with its (reply XML, kind, time) if worked out without the database."""
+
+    message: Inbound
+    early: tuple[str, str, datetime] | None = None
+
+
+class _NeedsDatabase(BaseException):
+    """A handler asked for a Session while its reply was worked out ahead (a BaseException: no handler's
+    ``except Exception`` may swallow it)."""
+
+
+def _no_session() -> Session:
+    raise _NeedsDatabase
 
 
 class _HandlerConflict(Exception):

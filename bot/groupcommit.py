@@ -1,6 +1,7 @@
 """Group commit on SQLite: one writer thread per worker process runs the waiting pushes in one transaction.
 
-Request threads hand their push to :meth:`GroupCommit.submit` and wait. The writer thread owns the SQLite
+Request threads hand their push to :meth:`GroupCommit.submit` and wait; coroutines on an event loop (the RSGI app)
+await :meth:`GroupCommit.submit_async` instead, and a batch wakes each loop once. The writer thread owns the SQLite
 connection: it takes every push that is waiting (up to ``max_batch``), takes the cross-process write lock, opens
 one ``BEGIN IMMEDIATE`` transaction, hands the whole batch to ``run`` (which isolates each push's own writes, so a
 push that raises rolls back alone and only that push gets the error), commits once, and only then wakes the
@@ -11,6 +12,8 @@ A waiter gives up after ``budget`` seconds (WeChat waits 5): a push the writer h
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import queue
@@ -34,15 +37,18 @@ class WriterTimeout(TimeoutError):
 
 
 class _Job(Generic[T, R]):
-    __slots__ = ("done", "error", "item", "result", "state")
+    __slots__ = ("done", "error", "future", "item", "result", "state")
 
-    def __init__(self, item: T) -> None:
+    def __init__(self, item: T, future: asyncio.Future[R] | None = None) -> None:
         self.item = item
         self.result: R | None = None
         self.error: BaseException | None = None
         self.state = _PENDING
-        self.done = threading.Lock()
-        self.done.acquire()  # released by the writer once the answer is final (committed or failed)
+        self.future = future  # an awaiting coroutine's, settled on its loop; else a thread waits on ``done``
+        self.done: threading.Lock | None = None
+        if future is None:
+            self.done = threading.Lock()
+            self.done.acquire()  # released by the writer once the answer is final (committed or failed)
 
 
 class GroupCommit(Generic[T, R]):
@@ -79,6 +85,26 @@ class GroupCommit(Generic[T, R]):
     def submit(self, item: T) -> R:
         """Run ``item`` in the next batch and return its result once committed; re-raises its error."""
         job: _Job[T, R] = _Job(item)
+        self._enqueue(job)
+        assert job.done is not None
+        if not job.done.acquire(timeout=self.budget):
+            self._give_up(job)
+        if job.error is not None:
+            raise job.error
+        return job.result  # type: ignore[return-value]
+
+    async def submit_async(self, item: T) -> R:
+        """:meth:`submit` for a coroutine: the event loop goes on serving while the batch runs and commits."""
+        loop = asyncio.get_running_loop()
+        job: _Job[T, R] = _Job(item, loop.create_future())
+        self._enqueue(job)
+        timer = loop.call_later(self.budget, self._expire, job)
+        try:
+            return await job.future  # type: ignore[misc]
+        finally:
+            timer.cancel()
+
+    def _enqueue(self, job: _Job[T, R]) -> None:
         with self._mutex:
             if self._closed:
                 raise RuntimeError("group commit closed")
@@ -88,15 +114,21 @@ class GroupCommit(Generic[T, R]):
                 self._thread = threading.Thread(target=self._writer, name="wxbot-group-commit", daemon=True)
                 self._thread.start()
             self._queue.put(job)
-        if not job.done.acquire(timeout=self.budget):
-            with self._mutex:
-                if job.state == _PENDING:  # not started: drop it, nothing is written, WeChat's retry runs it
-                    job.state = _CANCELLED
-            # Started: it will commit, and WeChat's retry gets the stored reply. Either way this answer is late.
-            raise WriterTimeout(f"no answer from the writer within {self.budget} s")
-        if job.error is not None:
-            raise job.error
-        return job.result  # type: ignore[return-value]
+
+    def _give_up(self, job: _Job[T, R]) -> None:
+        with self._mutex:
+            if job.state == _PENDING:  # not started: drop it, nothing is written, WeChat's retry runs it
+                job.state = _CANCELLED
+        # Started: it will commit, and WeChat's retry gets the stored reply. Either way this answer is late.
+        raise WriterTimeout(f"no answer from the writer within {self.budget} s")
+
+    def _expire(self, job: _Job[T, R]) -> None:
+        assert job.future is not None
+        if not job.future.done():
+            try:
+                self._give_up(job)
+            except WriterTimeout as exc:
+                job.future.set_exception(exc)
 
     def close(self) -> None:
         """Stop the writer after the pushes already queued (new submits are refused)."""
@@ -167,9 +199,29 @@ class GroupCommit(Generic[T, R]):
                 job.error = exc
         self.batches += 1
         self.pushes += len(batch)
+        waiting: dict[asyncio.AbstractEventLoop, list[_Job[T, R]]] = {}
         for job in batch:
-            job.done.release()
+            if job.done is not None:
+                job.done.release()
+            else:
+                assert job.future is not None
+                waiting.setdefault(job.future.get_loop(), []).append(job)
+        for loop, jobs in waiting.items():  # one wake-up per event loop and batch
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+                loop.call_soon_threadsafe(_settle, jobs)
         return conn
+
+
+def _settle(jobs: list[_Job[Any, Any]]) -> None:
+    """On the waiting coroutines' loop: hand each its answer (a timed-out one has its error already)."""
+    for job in jobs:
+        future = job.future
+        if future is None or future.done():
+            continue
+        if job.error is not None:
+            future.set_exception(job.error)
+        else:
+            future.set_result(job.result)
 
 
 def _reset_if_needed(conn: Connection, engine: Engine) -> Connection:

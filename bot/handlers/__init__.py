@@ -37,7 +37,12 @@ class Renderer(Protocol):
 
 class Context:
     """What a handler sees. ``session`` may be given as a callable: the Session is then opened on first use, so a
-    handler that never touches the database (most replies) costs no Session at all."""
+    handler that never touches the database (most replies) costs no Session at all.
+
+    On SQLite the dispatcher first runs each handler without a database (bot.dispatch, ``Dispatcher._push``): one
+    that never asks for ``session`` is answered from the content before the write lock is taken; one that does is
+    stopped there and run again, whole, inside the batch. So a handler does nothing but compute before its first
+    use of ``session``: no writes elsewhere, no calls out."""
 
     __slots__ = ("_session", "catalog", "message", "now", "renderer", "texts")
 

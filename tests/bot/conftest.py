@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import socketserver
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -16,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import WebApp, create_app
 from bot.credentials import Credentials, credentials_for
+from bot.rsgi import RsgiApp
 from posts.catalog import Catalog, KeywordRule, Scene, Section, Text, Therapy, Update
 from posts.settings import Settings, replace
 from tests.bot.wechat import GH, WeChat
@@ -147,6 +151,48 @@ class LiveBot:
     sessions: sessionmaker[Session]
     credentials: Credentials
     wechat: WeChat
+    server: str = "rsgi"
+
+
+@contextmanager
+def _wsgiref(app: WebApp) -> Iterator[int]:
+    server = make_server("127.0.0.1", 0, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def _granian(app: WebApp) -> Iterator[int]:
+    """granian's RSGI server, as `wxbot serve` runs it, embedded on an event loop in a thread of the test."""
+    from granian.constants import Interfaces
+    from granian.server.embed import Server
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = Server(RsgiApp(app), address="127.0.0.1", port=port, interface=Interfaces.RSGI, websockets=False)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("granian did not start") from None
+            time.sleep(0.01)
+    try:
+        yield port
+    finally:
+        loop.call_soon_threadsafe(server.stop)
+        thread.join(10)
+        loop.close()
 
 
 def bot_settings(settings: Settings, mode: str, **wechat: str) -> Settings:
@@ -158,19 +204,21 @@ def bot_settings(settings: Settings, mode: str, **wechat: str) -> Settings:
 def serve_with(
     settings: Settings, sessions: sessionmaker[Session], catalog: Catalog, mode: str = "plain", **kwargs: Any
 ) -> Iterator[LiveBot]:
-    """The app on an ephemeral port over real HTTP (wsgiref, threaded), for the duration of the block."""
+    """The app on an ephemeral port over real HTTP for the duration of the block.
+
+    ``server="rsgi"`` (the default) serves it as `wxbot serve` does: granian, RSGI, pushes awaited on an event loop;
+    ``server="wsgi"`` as the demo does: the stdlib's threaded WSGI server, one blocked thread per push.
+    """
     configured = bot_settings(settings, mode, **kwargs.pop("wechat", None) or {})
     renderer = kwargs.pop("renderer", None) or FakeRenderer(catalog)
+    server = kwargs.pop("server", "rsgi")
     app = create_app(configured, sessions, catalog, renderer, **kwargs)
-    server = make_server("127.0.0.1", 0, app, server_class=_ThreadingServer, handler_class=_QuietHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}"
     creds = credentials_for(configured.wechat)
     try:
-        yield LiveBot(url, app, sessions, creds, WeChat(url, creds))
+        with (_granian if server == "rsgi" else _wsgiref)(app) as port:
+            url = f"http://127.0.0.1:{port}"
+            yield LiveBot(url, app, sessions, creds, WeChat(url, creds), server)
     finally:
-        server.shutdown()
-        server.server_close()
         app.close()
 
 
@@ -188,6 +236,8 @@ def serve(settings: Settings, sessions: sessionmaker[Session], catalog: Catalog)
         )
 
 
-@pytest.fixture(params=["plain", "compat", "safe"])
+@pytest.fixture(params=["plain", "compat", "safe", "plain-wsgi"])
 def bot(request: pytest.FixtureRequest, serve: Callable[..., LiveBot]) -> LiveBot:
-    return serve(request.param)
+    """The app in each message mode under granian (RSGI), and in plaintext under the demo's WSGI server."""
+    mode, _, server = request.param.partition("-")
+    return serve(mode, server=server or "rsgi")

@@ -20,6 +20,12 @@ from tests.bot.conftest import LiveBot
 from tests.bot.wechat import Reply, event_push, text_push
 
 
+@pytest.fixture(params=["rsgi", "wsgi"])
+def serve(request: pytest.FixtureRequest, serve: Callable[..., LiveBot]) -> Callable[..., LiveBot]:
+    """Every test here twice: pushes awaited on granian's event loop (`wxbot serve`), and threads blocked (WSGI)."""
+    return lambda mode="plain", **kwargs: serve(mode, server=request.param, **kwargs)
+
+
 def _group(bot: LiveBot) -> GroupCommit:
     dispatcher = bot.app.callback.dispatch
     assert isinstance(dispatcher, Dispatcher) and dispatcher.group is not None
@@ -219,3 +225,34 @@ def test_a_batch_with_more_distinct_keys_than_one_lookup_takes(serve: Callable[.
     replies = _lined_up(bot, pushes)
     assert all(r.content == "HELP" for r in replies)
     assert _counts(bot)[:2] == (41, 41)  # 40 distinct pushes + the first; the copy of msg 100 stored nothing
+
+
+def test_a_reply_that_needs_no_database_is_worked_out_before_the_batch(serve: Callable[..., LiveBot]) -> None:
+    bot = serve("plain")
+    dispatcher = bot.app.callback.dispatch
+    calls: list[str] = []
+    in_batch: list[str] = []
+
+    def from_content(ctx: Context) -> Text:
+        calls.append("content")
+        return Text("FROM CONTENT")
+
+    def with_database(ctx: Context) -> Text:
+        calls.append("database")
+        ctx.session.add(Follower(openid="oWritten", subscribed=True))
+        return Text("WROTE")
+
+    dispatcher.routes.table["click", "CONTENT"] = from_content
+    dispatcher.routes.table["click", "DATABASE"] = with_database
+    run_handler = dispatcher._run_handler
+    dispatcher._run_handler = lambda conn, message: (in_batch.append(message.event_key), run_handler(conn, message))[1]
+    assert bot.wechat.push(event_push("CLICK", "CONTENT", create_time=1_800_000_010)).content == "FROM CONTENT"
+    assert bot.wechat.push(event_push("CLICK", "DATABASE", create_time=1_800_000_011)).content == "WROTE"
+    # The first never reached the writer's handler step; the second stopped at its Session and ran whole there.
+    assert in_batch == ["DATABASE"]
+    assert calls == ["content", "database", "database"]
+    with bot.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Follower).where(Follower.openid == "oWritten")) == 1
+        assert s.scalar(select(func.count()).select_from(SeenMessage)) == 2
+    again = bot.wechat.push(event_push("CLICK", "CONTENT", create_time=1_800_000_010))
+    assert again.content == "FROM CONTENT" and calls.count("content") == 2  # worked out again, stored reply sent

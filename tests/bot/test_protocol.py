@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import io
 from collections.abc import Callable
 from urllib.parse import urlencode
@@ -152,6 +153,27 @@ def test_body_longer_than_it_said_is_413(serve: Callable[..., LiveBot]) -> None:
     body = b"".join(bot.app(environ, lambda status, headers: statuses.append(status)))
     assert statuses == ["413 Payload Too Large"] and body
     assert _recorded(bot) == 0
+
+
+def test_chunked_upload_over_the_cap_is_413_over_http(serve: Callable[..., LiveBot]) -> None:
+    """A real chunked request (no Content-Length) to `wxbot serve`'s server: it stops reading past 64 KiB (413).
+
+    (The demo's stdlib WSGI server does not decode chunked uploads at all; the WSGI face is covered above.)"""
+    bot = serve("plain")
+    host, port = bot.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    chunks = (text_push("长" * 30000).encode()[i : i + 8192] for i in range(0, 100_000, 8192))
+    conn.request("POST", "/wechat?" + urlencode(bot.wechat.query()), body=chunks, encode_chunked=True)
+    response = conn.getresponse()
+    assert response.status == 413 and response.read()
+    assert _recorded(bot) == 0
+    small = text_push("帮助").encode()
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    conn.request(
+        "POST", "/wechat?" + urlencode(bot.wechat.query()), body=iter([small[:50], small[50:]]), encode_chunked=True
+    )
+    response = conn.getresponse()
+    assert response.status == 200 and b"HELP" in response.read()  # chunked within the cap is read whole
 
 
 BILLION_LAUGHS = (

@@ -65,11 +65,27 @@ def media_push(kind: str, openid: str = OPENID) -> str:
     return xml(ToUserName=GH, FromUserName=openid, CreateTime=next(_times), MsgType=kind, **extra, MsgId=next(_ids))
 
 
+class Headers(dict[str, str]):
+    """Response headers, looked up case-insensitively (granian sends them in lower case, wsgiref as given)."""
+
+    def __init__(self, pairs: list[tuple[str, str]] | None = None) -> None:
+        super().__init__((name.lower(), value) for name, value in pairs or [])
+
+    def __getitem__(self, name: str) -> str:
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        return super().get(name.lower(), default)
+
+
 @dataclass
 class Response:
     status: int
     body: bytes
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: Headers = field(default_factory=Headers)
 
 
 @dataclass
@@ -108,7 +124,7 @@ class WeChat:
         try:
             conn.request(method, path, body=body, headers=headers or {})
             resp = conn.getresponse()
-            return Response(resp.status, resp.read(), dict(resp.getheaders()))
+            return Response(resp.status, resp.read(), Headers(resp.getheaders()))
         finally:
             conn.close()
 

@@ -1,4 +1,4 @@
-"""`wxbot serve`: upgrade the database, load and sync the content pack, serve the bot with granian (WSGI)."""
+"""`wxbot serve`: upgrade the database, load and sync the content pack, serve the bot with granian (RSGI)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ def serve(
     from granian.server import Server
 
     from bot.app import create_app
+    from bot.rsgi import RsgiApp
     from posts import db
     from posts.render import Renderer
     from posts.settings import replace
@@ -43,15 +44,15 @@ def serve(
 
     def load_app() -> Any:
         engine = db.make_engine(settings.database.url, settings.database.pool_size)
-        return create_app(settings, db.session_factory(engine), catalog, Renderer(catalog, base_url))
+        return RsgiApp(create_app(settings, db.session_factory(engine), catalog, Renderer(catalog, base_url)))
 
     granian = Server(
         "wxbot",
         address=settings.server.host,
         port=settings.server.port,
-        interface=Interfaces.WSGI,
+        interface=Interfaces.RSGI,  # bot/rsgi.py: pushes are coroutines awaiting the group commit
         workers=settings.server.workers,
-        blocking_threads=settings.server.threads,
+        websockets=False,
         log_access=False,
         respawn_failed_workers=True,  # a crashed or killed worker is replaced; the others keep serving
     )
