@@ -250,6 +250,8 @@ class Dispatcher:
 
         def open_session() -> Session:
             nonlocal session
+            if not conn.in_transaction():
+                conn.begin()  # joins the batch's BEGIN IMMEDIATE, so the Session below is a savepoint of it
             session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
             return session
 

@@ -179,7 +179,10 @@ class GroupCommit(Generic[T, R]):
         """Run and commit one batch, then wake its waiters; returns the connection to use next."""
         try:
             with self.write_lock():
-                tx = conn.begin()  # BEGIN IMMEDIATE (posts.db.sqlite_writer_engine)
+                raw: Any = conn.connection.driver_connection
+                # Straight on the DB-API connection: most batches never need SQLAlchemy's view of the transaction.
+                # A handler's Session makes SQLAlchemy join it (posts.db.sqlite_writer_engine), then it commits it.
+                raw.execute("BEGIN IMMEDIATE")
                 try:
                     outcomes = self.run(conn, [job.item for job in batch])
                     for job, outcome in zip(batch, outcomes, strict=True):
@@ -187,7 +190,10 @@ class GroupCommit(Generic[T, R]):
                             job.error = outcome  # this push only: its own writes were rolled back
                         else:
                             job.result = outcome
-                    tx.commit()
+                    if conn.in_transaction():
+                        conn.commit()
+                    else:
+                        raw.execute("COMMIT")
                 finally:
                     # A failed COMMIT (e.g. a deferred constraint) leaves SQLite's transaction open: end it here,
                     # before the write lock is released.

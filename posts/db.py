@@ -43,6 +43,8 @@ def sqlite_writer_engine(url: str) -> Engine:
     pysqlite's implicit BEGIN is switched off (``isolation_level=None``) and every SQLAlchemy transaction starts
     with ``BEGIN IMMEDIATE`` (the write lock is taken up front, never upgraded mid-transaction), so SAVEPOINT and
     RELEASE behave as SQLite documents them: the "pysqlite SAVEPOINT recipe". Other code keeps :func:`make_engine`.
+    A caller may also open the transaction itself on the DB-API connection (``BEGIN IMMEDIATE``, as group commit does
+    to spare SQLAlchemy's bookkeeping when no Session is needed): SQLAlchemy's ``begin`` then joins it.
     """
     from sqlalchemy.pool import StaticPool
 
@@ -56,7 +58,8 @@ def sqlite_writer_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if not conn.connection.driver_connection.in_transaction:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
