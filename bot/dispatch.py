@@ -141,7 +141,7 @@ class Dispatcher:
         self.clock = clock
         self.write_lock = write_lock_for(sessions.kw.get("bind"))
         self.group: GroupCommit[Push, Answer] | None = None
-        if isinstance(self.write_lock, FileWriteLock):  # a SQLite file: one writer thread, group commit
+        if isinstance(self.write_lock, FileWriteLock):  # a SQLite file: group commit
             engine = db.sqlite_writer_engine(str(sessions.kw["bind"].url))
             self.group = GroupCommit(engine, self._batch, self.write_lock)
 

@@ -1,26 +1,28 @@
-"""Group commit on SQLite: one writer thread per worker process runs the waiting pushes in one transaction.
+"""Group commit on SQLite: the pushes waiting on an event loop are committed in one transaction, on that loop.
 
-Request threads hand their push to :meth:`GroupCommit.submit` and wait; coroutines on an event loop (the RSGI app)
-await :meth:`GroupCommit.submit_async` instead, and a batch wakes each loop once. The writer thread owns the SQLite
-connection: it takes every push that is waiting (up to ``max_batch``), takes the cross-process write lock, opens
-one ``BEGIN IMMEDIATE`` transaction, hands the whole batch to ``run`` (which isolates each push's own writes, so a
-push that raises rolls back alone and only that push gets the error), commits once, and only then wakes the
-waiters with their answers. If the batch or its COMMIT fails, every push of it gets the error and nothing is kept.
-A waiter gives up after ``budget`` seconds (WeChat waits 5): a push the writer has not started yet is then dropped
-(nothing written; WeChat's retry runs it), one already running commits and its retry gets the stored reply.
+A coroutine hands its push to :meth:`GroupCommit.submit_async` and awaits it; the push joins its loop's list of
+pending pushes, and one flush per turn of the loop takes them all. The flush takes the cross-process write lock
+(without blocking the loop: if another worker holds it, a helper thread waits for it and the pushes arriving
+meanwhile join the batch), opens one ``BEGIN IMMEDIATE`` transaction, hands the batch to ``run`` (which isolates
+each push's own writes, so a push that raises rolls back alone and only that push gets the error), commits once,
+and only then settles the futures. If the batch or its COMMIT fails, every push of it gets the error and nothing
+is kept. Running the batch on the loop itself costs no thread hand-off and no GIL contention with a writer thread.
+
+Threads (the WSGI face) call :meth:`GroupCommit.submit`: their pushes go to one background event loop of the
+process, which commits them the same way. A push waits at most ``budget`` seconds (WeChat waits 5): one that no
+batch has taken by then is dropped, nothing written, and WeChat's retry runs it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import queue
+import sqlite3
 import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager
-from typing import Any, Generic, TypeVar
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine
 
@@ -29,218 +31,252 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
-_PENDING, _TAKEN, _CANCELLED = 0, 1, 2
+BUSY_RETRY_SECONDS = 0.002
+"""Another program (the scheduler, a CLI command) holds SQLite's write lock: try the batch again this much later."""
 
 
 class WriterTimeout(TimeoutError):
-    """The writer did not answer within the budget."""
+    """No batch took the push within the budget."""
+
+
+class WriteLock(Protocol):
+    """One writer at a time across threads and processes (bot.writelock.FileWriteLock)."""
+
+    def try_acquire(self) -> bool: ...
+    def acquire(self) -> None: ...
+    def release(self) -> None: ...
 
 
 class _Job(Generic[T, R]):
-    __slots__ = ("done", "error", "future", "item", "result", "state")
+    __slots__ = ("future", "item", "timer")
 
-    def __init__(self, item: T, future: asyncio.Future[R] | None = None) -> None:
+    def __init__(self, item: T, future: asyncio.Future[R]) -> None:
         self.item = item
-        self.result: R | None = None
-        self.error: BaseException | None = None
-        self.state = _PENDING
-        self.future = future  # an awaiting coroutine's, settled on its loop; else a thread waits on ``done``
-        self.done: threading.Lock | None = None
-        if future is None:
-            self.done = threading.Lock()
-            self.done.acquire()  # released by the writer once the answer is final (committed or failed)
+        self.future = future
+        self.timer: asyncio.TimerHandle | None = None
+
+
+class _Lane(Generic[T, R]):
+    """The pushes pending on one event loop, and whether a flush is due or waiting for the lock."""
+
+    __slots__ = ("flush_due", "jobs", "loop", "waiting_for_lock")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.jobs: list[_Job[T, R]] = []
+        self.flush_due = False
+        self.waiting_for_lock = False
 
 
 class GroupCommit(Generic[T, R]):
-    """``run(connection, items) -> [result or exception per item]``, many items per transaction, one writer thread.
+    """``run(connection, items) -> [result or exception per item]``, many items per transaction.
 
-    ``run`` is called on the writer thread inside an open transaction; an item whose work fails must leave no
-    write behind (roll back to a savepoint of its own) and come back as its exception.
+    ``run`` is called inside an open transaction; an item whose work fails must leave no write behind (roll back
+    to a savepoint of its own) and come back as its exception.
     """
 
     def __init__(
         self,
         engine: Engine,
         run: Callable[[Connection, list[T]], list[R | Exception]],
-        write_lock: Callable[[], AbstractContextManager[None]],
+        write_lock: WriteLock,
         *,
         budget: float = 4.0,
         max_batch: int = 256,
-        idle_seconds: float = 10.0,
     ) -> None:
         self.engine = engine
         self.run = run
         self.write_lock = write_lock
         self.budget = budget
         self.max_batch = max_batch
-        self.idle_seconds = idle_seconds
         self.batches = 0
         self.pushes = 0
-        self._queue: queue.SimpleQueue[_Job[T, R] | None] = queue.SimpleQueue()
+        self._lanes: dict[asyncio.AbstractEventLoop, _Lane[T, R]] = {}
+        self._conn: Connection | None = None  # used only while holding the write lock
         self._mutex = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._pid = os.getpid()
         self._closed = False
+        self._pid = os.getpid()
+        self._background: asyncio.AbstractEventLoop | None = None
+        self._lock_waiter: ThreadPoolExecutor | None = None
 
-    def submit(self, item: T) -> R:
-        """Run ``item`` in the next batch and return its result once committed; re-raises its error."""
-        job: _Job[T, R] = _Job(item)
-        self._enqueue(job)
-        assert job.done is not None
-        if not job.done.acquire(timeout=self.budget):
-            self._give_up(job)
-        if job.error is not None:
-            raise job.error
-        return job.result  # type: ignore[return-value]
+    # --- submitting ---
 
     async def submit_async(self, item: T) -> R:
-        """:meth:`submit` for a coroutine: the event loop goes on serving while the batch runs and commits."""
+        """Run ``item`` in the next batch on this loop and return its result once committed; raises its error."""
+        if self._closed:
+            raise RuntimeError("group commit closed")
         loop = asyncio.get_running_loop()
+        lane = self._lanes.get(loop)
+        if lane is None:
+            lane = self._lanes[loop] = _Lane(loop)
         job: _Job[T, R] = _Job(item, loop.create_future())
-        self._enqueue(job)
-        timer = loop.call_later(self.budget, self._expire, job)
-        try:
-            return await job.future  # type: ignore[misc]
-        finally:
-            timer.cancel()
+        job.timer = loop.call_later(self.budget, self._expire, lane, job)
+        lane.jobs.append(job)
+        if not lane.flush_due and not lane.waiting_for_lock:
+            lane.flush_due = True
+            loop.call_soon(self._flush, lane)
+        return await job.future
 
-    def _enqueue(self, job: _Job[T, R]) -> None:
+    def submit(self, item: T) -> R:
+        """:meth:`submit_async` for a thread (WSGI): committed on the process's background loop; blocks till then."""
+        loop = self._background_loop()
+        done = asyncio.run_coroutine_threadsafe(self.submit_async(item), loop)
+        return done.result(self.budget + 5)  # the budget itself is kept on the loop
+
+    def pending(self) -> int:
+        """Pushes waiting for a batch, over all loops (for tests and metrics)."""
+        return sum(len(lane.jobs) for lane in list(self._lanes.values()))
+
+    def close(self) -> None:
+        """Refuse new pushes; the ones already taken by a batch are committed (a batch runs to its end)."""
+        self._closed = True
+        background = self._background
+        if background is not None and background.is_running():
+            background.call_soon_threadsafe(background.stop)
+        if self._lock_waiter is not None:
+            self._lock_waiter.shutdown(wait=False)
+
+    # --- on the loop ---
+
+    def _expire(self, lane: _Lane[T, R], job: _Job[T, R]) -> None:
+        if job.future.done():
+            return
+        if job in lane.jobs:  # not taken by a batch: drop it, nothing is written, WeChat's retry runs it
+            lane.jobs.remove(job)
+        job.future.set_exception(WriterTimeout(f"no batch took the push within {self.budget} s"))
+
+    def _flush(self, lane: _Lane[T, R]) -> None:
+        lane.flush_due = False
+        if not lane.jobs or lane.waiting_for_lock:
+            return
+        if self._closed:
+            self._fail(lane, RuntimeError("group commit closed"))
+            return
+        if self.write_lock.try_acquire():
+            self._run_locked(lane)
+            return
+        # Another worker is committing: wait for the lock off the loop; pushes arriving meanwhile join the batch.
+        lane.waiting_for_lock = True
+        if self._lock_waiter is None:
+            self._lock_waiter = ThreadPoolExecutor(1, thread_name_prefix="wxbot-write-lock")
+        waited = lane.loop.run_in_executor(self._lock_waiter, self.write_lock.acquire)
+        waited.add_done_callback(lambda done: self._locked(lane, done))
+
+    def _locked(self, lane: _Lane[T, R], waited: asyncio.Future[None]) -> None:
+        lane.waiting_for_lock = False
+        if waited.cancelled() or waited.exception() is not None:  # only when shutting down
+            self._fail(lane, RuntimeError("group commit closed while waiting for the write lock"))
+            return
+        self._run_locked(lane)
+
+    def _fail(self, lane: _Lane[T, R], error: Exception) -> None:
+        jobs, lane.jobs = lane.jobs, []
+        for job in jobs:
+            if job.timer is not None:
+                job.timer.cancel()
+            if not job.future.done():
+                job.future.set_exception(error)
+
+    def _run_locked(self, lane: _Lane[T, R]) -> None:
+        """Holding the write lock: run and commit one batch of the lane, release, settle its futures."""
+        batch = lane.jobs[: self.max_batch]
+        del lane.jobs[: self.max_batch]
+        if not batch:  # every push of it timed out while the lock was awaited
+            self.write_lock.release()
+            return
+        try:
+            outcomes = self._commit([job.item for job in batch])
+        except _Busy:
+            outcomes = None
+        finally:
+            self.write_lock.release()
+        if outcomes is None:  # SQLite's lock is held outside the bot: the batch goes back, first in line
+            lane.jobs[:0] = batch
+            lane.flush_due = True
+            lane.loop.call_later(BUSY_RETRY_SECONDS, self._flush, lane)
+            return
+        self.batches += 1
+        self.pushes += len(batch)
+        for job, outcome in zip(batch, outcomes, strict=True):
+            if job.timer is not None:
+                job.timer.cancel()
+            if job.future.done():  # its waiter went away (cancelled): the push is committed all the same
+                continue
+            if isinstance(outcome, BaseException):
+                job.future.set_exception(outcome)
+            else:
+                job.future.set_result(outcome)
+        if lane.jobs and not lane.flush_due:
+            lane.flush_due = True
+            lane.loop.call_soon(self._flush, lane)
+
+    def _commit(self, items: list[T]) -> list[R | Exception] | list[Exception]:
+        """One transaction for ``items``: per-item outcomes, or the transaction's own error for every item."""
+        conn = self._connection()
+        raw: Any = conn.connection.driver_connection
+        try:
+            # Straight on the DB-API connection: most batches never need SQLAlchemy's view of the transaction.
+            # A handler's Session makes SQLAlchemy join it (posts.db.sqlite_writer_engine), then it commits it.
+            raw.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise _Busy from exc
+            raise
+        try:
+            outcomes = self.run(conn, items)
+            if conn.in_transaction():
+                conn.commit()
+            else:
+                raw.execute("COMMIT")
+            return outcomes
+        except Exception as exc:  # the transaction itself failed: nothing of the batch was written
+            log.exception("group commit of %d push(es) failed; none of them is answered", len(items))
+            return [exc] * len(items)
+        finally:
+            # A failed COMMIT (e.g. a deferred constraint) leaves SQLite's transaction open: end it here,
+            # before the write lock is released.
+            self._reset_if_needed()
+
+    def _connection(self) -> Connection:
+        if self._conn is None or self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._conn = self.engine.connect()
+            # Never sleep in SQLite's busy handler on the loop: a busy BEGIN comes back at once and is retried.
+            self._conn.connection.driver_connection.execute("PRAGMA busy_timeout = 0")
+        return self._conn
+
+    def _reset_if_needed(self) -> None:
+        conn = self._conn
+        assert conn is not None
+        raw: Any = conn.connection.driver_connection
+        if not conn.in_transaction() and not raw.in_transaction:
+            return
+        try:
+            conn.rollback()
+            if raw.in_transaction:
+                raw.execute("ROLLBACK")
+        except Exception:
+            log.exception("could not roll back the group commit's connection; opening a new one")
+            conn.invalidate()
+            conn.close()
+            self._conn = None
+
+    # --- the background loop for threads ---
+
+    def _background_loop(self) -> asyncio.AbstractEventLoop:
         with self._mutex:
             if self._closed:
                 raise RuntimeError("group commit closed")
-            if self._thread is None or self._pid != os.getpid():  # first push, idle exit, or a forked child
+            if self._background is None or self._pid != os.getpid():  # first use, or a forked child
                 self._pid = os.getpid()
-                self._queue = queue.SimpleQueue()
-                self._thread = threading.Thread(target=self._writer, name="wxbot-group-commit", daemon=True)
-                self._thread.start()
-            self._queue.put(job)
-
-    def _give_up(self, job: _Job[T, R]) -> None:
-        with self._mutex:
-            if job.state == _PENDING:  # not started: drop it, nothing is written, WeChat's retry runs it
-                job.state = _CANCELLED
-        # Started: it will commit, and WeChat's retry gets the stored reply. Either way this answer is late.
-        raise WriterTimeout(f"no answer from the writer within {self.budget} s")
-
-    def _expire(self, job: _Job[T, R]) -> None:
-        assert job.future is not None
-        if not job.future.done():
-            try:
-                self._give_up(job)
-            except WriterTimeout as exc:
-                job.future.set_exception(exc)
-
-    def close(self) -> None:
-        """Stop the writer after the pushes already queued (new submits are refused)."""
-        with self._mutex:
-            self._closed = True
-            thread = self._thread
-            if thread is not None:
-                self._queue.put(None)
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(10)
-
-    def _writer(self) -> None:
-        jobs = self._queue
-        conn = self.engine.connect()
-        try:
-            while True:
-                try:
-                    first = jobs.get(timeout=self.idle_seconds)
-                except queue.Empty:
-                    with self._mutex:
-                        if jobs.empty():
-                            self._thread = None
-                            return
-                    continue
-                batch = [first]
-                while len(batch) < self.max_batch:
-                    try:
-                        batch.append(jobs.get_nowait())
-                    except queue.Empty:
-                        break
-                stop = any(job is None for job in batch)
-                live: list[_Job[T, R]] = []
-                with self._mutex:
-                    for job in batch:
-                        if job is not None and job.state == _PENDING:
-                            job.state = _TAKEN
-                            live.append(job)
-                if live:
-                    conn = self._run_batch(conn, live)
-                if stop:
-                    with self._mutex:
-                        self._thread = None
-                    return
-        finally:
-            conn.close()
-
-    def _run_batch(self, conn: Connection, batch: list[_Job[T, R]]) -> Connection:
-        """Run and commit one batch, then wake its waiters; returns the connection to use next."""
-        try:
-            with self.write_lock():
-                raw: Any = conn.connection.driver_connection
-                # Straight on the DB-API connection: most batches never need SQLAlchemy's view of the transaction.
-                # A handler's Session makes SQLAlchemy join it (posts.db.sqlite_writer_engine), then it commits it.
-                raw.execute("BEGIN IMMEDIATE")
-                try:
-                    outcomes = self.run(conn, [job.item for job in batch])
-                    for job, outcome in zip(batch, outcomes, strict=True):
-                        if isinstance(outcome, Exception):
-                            job.error = outcome  # this push only: its own writes were rolled back
-                        else:
-                            job.result = outcome
-                    if conn.in_transaction():
-                        conn.commit()
-                    else:
-                        raw.execute("COMMIT")
-                finally:
-                    # A failed COMMIT (e.g. a deferred constraint) leaves SQLite's transaction open: end it here,
-                    # before the write lock is released.
-                    conn = _reset_if_needed(conn, self.engine)
-        except Exception as exc:  # the transaction itself failed: nothing of the batch was written
-            log.exception("group commit of %d push(es) failed; none of them is answered", len(batch))
-            for job in batch:
-                job.result = None
-                job.error = exc
-        self.batches += 1
-        self.pushes += len(batch)
-        waiting: dict[asyncio.AbstractEventLoop, list[_Job[T, R]]] = {}
-        for job in batch:
-            if job.done is not None:
-                job.done.release()
-            else:
-                assert job.future is not None
-                waiting.setdefault(job.future.get_loop(), []).append(job)
-        for loop, jobs in waiting.items():  # one wake-up per event loop and batch
-            with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
-                loop.call_soon_threadsafe(_settle, jobs)
-        return conn
+                self._conn = None
+                self._lanes = {}
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="wxbot-group-commit", daemon=True)
+                thread.start()
+                self._background = loop
+            return self._background
 
 
-def _settle(jobs: list[_Job[Any, Any]]) -> None:
-    """On the waiting coroutines' loop: hand each its answer (a timed-out one has its error already)."""
-    for job in jobs:
-        future = job.future
-        if future is None or future.done():
-            continue
-        if job.error is not None:
-            future.set_exception(job.error)
-        else:
-            future.set_result(job.result)
-
-
-def _reset_if_needed(conn: Connection, engine: Engine) -> Connection:
-    raw: Any = conn.connection.driver_connection
-    if not conn.in_transaction() and not raw.in_transaction:
-        return conn
-    try:
-        conn.rollback()
-        if raw.in_transaction:
-            raw.execute("ROLLBACK")
-        return conn
-    except Exception:
-        log.exception("could not roll back the writer's connection; opening a new one")
-        conn.invalidate()
-        conn.close()
-        return engine.connect()
+class _Busy(Exception):
+    """BEGIN IMMEDIATE found SQLite's write lock held by another program."""

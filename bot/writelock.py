@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -12,7 +13,11 @@ from sqlalchemy import Engine
 
 
 class FileWriteLock:
-    """A thread lock plus an flock on ``<database>.writelock``: waiters wake as soon as the writer commits."""
+    """A thread lock plus an flock on ``<database>.writelock``: waiters wake as soon as the writer commits.
+
+    Use it as a context manager (``with lock():``), or with :meth:`try_acquire` / :meth:`acquire` and
+    :meth:`release` (group commit tries first, so that its event loop never blocks on another worker).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -21,16 +26,44 @@ class FileWriteLock:
 
     @contextmanager
     def __call__(self) -> Iterator[None]:
-        with self._thread_lock:
-            if self._fd is None:
-                import os
+        self.acquire()
+        try:
+            yield
+        finally:
+            self.release()
 
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+    def acquire(self) -> None:
+        self._thread_lock.acquire()
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_EX)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def try_acquire(self) -> bool:
+        """Take the lock if nobody holds it, without waiting."""
+        if not self._thread_lock.acquire(blocking=False):
+            return False
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            self._thread_lock.release()
+            return False
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def release(self) -> None:
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+    def _file(self) -> int:
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        return self._fd
 
 
 def write_lock_for(engine: Engine | None) -> object:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import func, select, text
@@ -33,26 +33,31 @@ def _group(bot: LiveBot) -> GroupCommit:
 
 
 class Gate:
-    """Holds the writer at the start of its next batch until opened: lets a test line up one batch exactly."""
+    """Keeps the write lock from the next batch until opened: the pushes arriving meanwhile join that batch."""
 
     def __init__(self, group: GroupCommit) -> None:
         self.group = group
         self.opened = threading.Event()
         self.entered = threading.Event()
         self._lock = group.write_lock
-        group.write_lock = self._gated
+        group.write_lock = self  # type: ignore[assignment]
 
-    @contextmanager
-    def _gated(self) -> Iterator[None]:
+    def try_acquire(self) -> bool:
+        self.entered.set()
+        return self.opened.is_set() and self._lock.try_acquire()
+
+    def acquire(self) -> None:
         self.entered.set()
         self.opened.wait(10)
-        with self._lock():
-            yield
+        self._lock.acquire()
+
+    def release(self) -> None:
+        self._lock.release()
 
     def wait_queued(self, count: int) -> None:
         deadline = time.monotonic() + 10
-        while self.group._queue.qsize() < count:
-            assert time.monotonic() < deadline, "pushes did not reach the writer's queue"
+        while self.group.pending() < count:
+            assert time.monotonic() < deadline, "pushes did not reach the group commit"
             time.sleep(0.005)
 
 
@@ -64,21 +69,22 @@ def _counts(bot: LiveBot) -> tuple[int, int, int, int]:
         )
 
 
-def _lined_up(bot: LiveBot, pushes: list[str]) -> list[Reply]:
-    """A first push occupies the writer; ``pushes`` then queue up and run as one batch once the gate opens."""
+def _lined_up(bot: LiveBot, pushes: list[str], first_answered: bool = True) -> list[Reply]:
+    """A first push (帮助) waits for the write lock; ``pushes`` queue up behind it and all run as one batch, in
+    order. Returns the replies to ``pushes``."""
     gate = Gate(_group(bot))
     with ThreadPoolExecutor(len(pushes) + 1) as pool:
         first = pool.submit(bot.wechat.push, text_push("帮助", msg_id=1))
         assert gate.entered.wait(10)
         futures: list[Future[Reply]] = []
-        for n, push in enumerate(pushes, 1):
+        for n, push in enumerate(pushes, 2):
             futures.append(pool.submit(bot.wechat.push, push))
             gate.wait_queued(n)  # one at a time: the batch runs them in this order
         before = gate.group.batches
         gate.opened.set()
-        assert "帮助" in first.result(10).content or first.result(10).content == "HELP"
+        assert first.result(10).content == ("HELP" if first_answered else "")
         replies = [f.result(10) for f in futures]
-    assert gate.group.batches == before + 2  # the first push alone, then all of ``pushes`` together
+    assert gate.group.batches == before + 1  # the first push and all of ``pushes`` together
     return replies
 
 
@@ -140,42 +146,50 @@ def test_a_failed_commit_answers_no_push_of_the_batch(serve: Callable[..., LiveB
         return Text("poisoned")
 
     routes.table["click", "POISON"] = poison
-    replies = _lined_up(bot, [text_push("帮助", msg_id=5), event_push("CLICK", "POISON", create_time=1_800_000_002)])
-    assert all(r.empty for r in replies)
+    bot.wechat.push(text_push("目录", msg_id=6))  # an earlier batch, committed
+    poisoned = [text_push("帮助", msg_id=5), event_push("CLICK", "POISON", create_time=1_800_000_002)]
+    replies = _lined_up(bot, poisoned, first_answered=False)
+    assert all(r.empty for r in replies)  # the first push of the batch too
     with bot.sessions() as s:
-        assert set(s.scalars(select(SeenMessage.dedup_key))) == {"msg:1"}  # only the first batch committed
+        assert set(s.scalars(select(SeenMessage.dedup_key))) == {"msg:6"}  # only the earlier batch committed
     assert bot.wechat.push(text_push("帮助", msg_id=5)).content == "HELP"  # the retry runs normally
 
 
-def test_a_push_the_writer_never_started_is_dropped_after_the_budget(serve: Callable[..., LiveBot]) -> None:
+def test_a_push_no_batch_took_within_the_budget_is_dropped(serve: Callable[..., LiveBot]) -> None:
     bot = serve("plain")
     group = _group(bot)
     group.budget = 0.3
     gate = Gate(group)
-    with ThreadPoolExecutor(2) as pool:
-        first = pool.submit(bot.wechat.push, text_push("帮助", msg_id=1))
-        assert gate.entered.wait(10)
-        started = time.monotonic()
-        late = bot.wechat.push(text_push("目录", msg_id=9))
-        assert late.empty and time.monotonic() - started < 2  # the error path within the budget
-        gate.opened.set()
-        first.result(10)  # the writer was stuck: its own push is answered late (empty), but it commits
+    started = time.monotonic()
+    late = bot.wechat.push(text_push("目录", msg_id=9))
+    assert late.empty and time.monotonic() - started < 2  # the error path within the budget
+    assert gate.entered.is_set()
+    gate.opened.set()
     group.budget = 4.0
     with bot.sessions() as s:
         assert "msg:9" not in set(s.scalars(select(SeenMessage.dedup_key)))  # dropped, never run
     assert bot.wechat.push(text_push("目录", msg_id=9)).content == "TOC"
 
 
-def test_the_writer_stops_when_idle_and_starts_again(serve: Callable[..., LiveBot]) -> None:
+def test_a_writer_outside_the_bot_delays_the_batch_without_blocking_the_server(
+    serve: Callable[..., LiveBot],
+) -> None:
+    """The scheduler or a CLI command holds SQLite's write lock: the push waits for it, other requests do not."""
     bot = serve("plain")
-    group = _group(bot)
-    group.idle_seconds = 0.05
-    assert bot.wechat.push(text_push("帮助", msg_id=11)).content == "HELP"
-    deadline = time.monotonic() + 5
-    while group._thread is not None:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    assert bot.wechat.push(text_push("目录", msg_id=12)).content == "TOC"
+    other = sqlite3.connect(bot.sessions.kw["bind"].url.database, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(bot.wechat.push, text_push("帮助", msg_id=21))
+            time.sleep(0.3)
+            assert not waiting.done()
+            assert bot.wechat.request("GET", "/p/").status == 200  # the server goes on answering meanwhile
+            other.execute("ROLLBACK")
+            assert waiting.result(5).content == "HELP"
+    finally:
+        other.close()
+    with bot.sessions() as s:
+        assert "msg:21" in set(s.scalars(select(SeenMessage.dedup_key)))
 
 
 def test_closed_app_refuses_pushes(serve: Callable[..., LiveBot]) -> None:
