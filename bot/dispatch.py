@@ -66,16 +66,20 @@ SQL_TOUCH_OR_ADD_TAIL = (
 )
 
 
+EXACT_ROWS = 16
+
+
 def insert_rows(raw: Any, head: str, row: str, rows: list[tuple[Any, ...]], tail: str = "") -> None:
     """``rows`` inserted with multi-row ``INSERT … VALUES (…), (…)`` statements, in order.
 
-    One statement runs in one ``sqlite3_step``, while ``executemany`` steps (and releases the GIL, then has to win
-    it back from the request threads) once per row. The rows go in chunks whose sizes are powers of two (13 rows:
-    8 + 4 + 1), so at most nine statements per table get compiled and sqlite3's statement cache keeps them all.
+    One statement runs in one ``sqlite3_step``, while ``executemany`` steps (and releases the GIL) once per row.
+    Up to :data:`EXACT_ROWS` rows go in one statement of exactly that size (the usual batch: one statement per
+    table); more go in chunks whose sizes are powers of two (40 rows: 32 + 8). So at most about two dozen
+    statements per table get compiled, and sqlite3's statement cache (128) keeps them all.
     """
     start, left = 0, len(rows)
     while left:
-        size = 1 << (left.bit_length() - 1)
+        size = left if left <= EXACT_ROWS else 1 << (left.bit_length() - 1)
         chunk = rows[start : start + size]
         raw.execute(_multi_row(head, row, size, tail), [value for r in chunk for value in r])
         start += size
