@@ -1,20 +1,21 @@
-"""`python -m benchmarks.inprocess`: the /wechat WSGI app called in a loop, no HTTP server (per-push cost, profiles).
+"""`python -m benchmarks.inprocess`: the /wechat app called in a loop, no HTTP server (per-push cost, profiles).
 
 Builds the app as `wxbot serve` does (real content pack, Renderer, SQLite file in a temporary folder, everything
-on: dedupe, log, follower update, stored reply) and replays pre-signed pushes straight into ``app(environ, ...)``.
-``--threads N`` calls it from N threads at once (as granian's blocking threads do); ``--profile`` prints the top
-of a cProfile of the request threads (merged) and of the group-commit writer thread.
+on: dedupe, log, follower update, stored reply, group commit) and replays pre-signed pushes straight into the RSGI
+app on one event loop, ``--concurrency N`` of them in flight at once (as granian hands them to a worker's loop).
+Everything runs on that loop, so ``--profile`` (cProfile of it) sees the whole push: parse, reply, batch, commit.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import cProfile
 import io
 import pstats
 import tempfile
-import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -61,51 +62,54 @@ def environs(folder: Path, mode: str, scenario: str, count: int) -> list[tuple[s
     return out
 
 
-def call(app: Any, path: str, body: bytes) -> bytes:
+class _Headers(dict[str, str]):
+    pass
+
+
+class _Scope:
+    """The part of granian's RSGI scope the app reads."""
+
+    proto = "http"
+    method = "POST"
+
+    def __init__(self, path: str, query: str, length: int) -> None:
+        self.path = path
+        self.query_string = query
+        self.headers = _Headers({"content-length": str(length), "content-type": "text/xml"})
+
+
+class _Protocol:
+    """The part of granian's RSGI HTTP protocol the app uses: the body in, one response out."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.status = 0
+        self.answer = b""
+
+    async def __call__(self) -> bytes:
+        return self.body
+
+    def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        self.status, self.answer = status, body
+
+
+async def call(app: Any, path: str, body: bytes) -> bytes:
     parts = urlsplit(path)
-    environ = {
-        "REQUEST_METHOD": "POST",
-        "PATH_INFO": parts.path,
-        "QUERY_STRING": parts.query,
-        "CONTENT_LENGTH": str(len(body)),
-        "CONTENT_TYPE": "text/xml",
-        "wsgi.input": io.BytesIO(body),
-    }
-    status: list[str] = []
-    out = b"".join(app(environ, lambda s, h, *a: status.append(s)))
-    if not status or not status[0].startswith("200") or not out:
-        raise RuntimeError(f"unexpected answer {status} {out[:100]!r}")
-    return out
+    protocol = _Protocol(body)
+    await app.__rsgi__(_Scope(parts.path, parts.query, len(body)), protocol)
+    if protocol.status != 200 or not protocol.answer:
+        raise RuntimeError(f"unexpected answer {protocol.status} {protocol.answer[:100]!r}")
+    return protocol.answer
 
 
-def _replay(app: Any, requests: list[tuple[str, bytes]], profilers: list[cProfile.Profile] | None = None) -> None:
-    profiler = cProfile.Profile() if profilers is not None else None
-    if profiler is not None:
-        profilers.append(profiler)  # type: ignore[union-attr]
-        profiler.enable()
-    for path, body in requests:
-        call(app, path, body)
-    if profiler is not None:
-        profiler.disable()
+async def _replay(app: Any, requests: list[tuple[str, bytes]], concurrency: int) -> None:
+    pending: Iterator[tuple[str, bytes]] = iter(requests)
 
+    async def one_connection() -> None:  # like a keep-alive connection: its next push after its answer
+        for path, body in pending:
+            await call(app, path, body)
 
-def _profile_writer(app: Any) -> cProfile.Profile | None:
-    """Profile the group-commit writer thread too (cProfile only sees the thread that enables it)."""
-    group = getattr(app.callback.dispatch, "group", None)
-    if group is None:
-        return None
-    profiler = cProfile.Profile()
-    run_batch = group._run_batch
-
-    def profiled(conn: Any, batch: Any) -> Any:
-        profiler.enable()
-        try:
-            return run_batch(conn, batch)
-        finally:
-            profiler.disable()
-
-    group._run_batch = profiled
-    return profiler
+    await asyncio.gather(*(one_connection() for _ in range(concurrency)))
 
 
 def main() -> None:
@@ -113,50 +117,47 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=5000)
     parser.add_argument("--modes", default="plain,aes")
     parser.add_argument("--scenarios", default="keyword,click")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--concurrency", type=int, default=16, help="pushes in flight at once")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--sort", default="cumulative", help="pstats sort key (cumulative, tottime...)")
     args = parser.parse_args()
+    from bot.rsgi import RsgiApp
+
     for mode in args.modes.split(","):
         with tempfile.TemporaryDirectory(prefix="wxbot-inproc-") as tmp:
             folder = Path(tmp)
-            app = build_app(folder, mode)
+            web = build_app(folder, mode)
+            app = RsgiApp(web)
+            loop = asyncio.new_event_loop()
             for scenario in args.scenarios.split(","):
                 requests = environs(folder, mode, scenario, args.count)
-                for path, body in requests[:50]:  # warm-up (caches, connections)
-                    call(app, path, body)
+                loop.run_until_complete(_replay(app, requests[:50], 1))  # warm-up (caches, connections)
                 requests = requests[50:]
-                profilers: list[cProfile.Profile] | None = [] if args.profile else None
-                writer_profiler = _profile_writer(app) if args.profile else None
+                group = web.dispatcher.group
+                before = (group.batches, group.pushes) if group else (0, 0)
+                profiler = cProfile.Profile() if args.profile else None
                 started, cpu_started = time.perf_counter(), time.process_time()
-                chunks = [requests[i :: args.threads] for i in range(args.threads)]
-                workers = [threading.Thread(target=_replay, args=(app, c, profilers)) for c in chunks]
-                for w in workers:
-                    w.start()
-                for w in workers:
-                    w.join()
+                if profiler:
+                    profiler.enable()
+                loop.run_until_complete(_replay(app, requests, args.concurrency))
+                if profiler:
+                    profiler.disable()
                 elapsed = time.perf_counter() - started
                 cpu = (time.process_time() - cpu_started) / len(requests) * 1e6
                 per = elapsed / len(requests) * 1e6
-                rate = len(requests) / elapsed
-                group = getattr(app.callback.dispatch, "group", None)
-                batch = f", {group.pushes / group.batches:.1f} pushes per commit" if group and group.batches else ""
+                batches = (group.batches - before[0]) if group else 0
+                batch = f", {(group.pushes - before[1]) / batches:.1f} pushes per commit" if group and batches else ""
                 print(
-                    f"{mode:5} {scenario:7} threads={args.threads}: {per:7.1f} µs/push wall, {cpu:6.1f} µs CPU "
-                    f"({rate:.0f}/s{batch})"
+                    f"{mode:5} {scenario:7} concurrency={args.concurrency}: {per:7.1f} µs/push wall, "
+                    f"{cpu:6.1f} µs CPU ({len(requests) / elapsed:.0f}/s{batch})"
                 )
-                if profilers:
-                    for title, profs in (("request threads", profilers), ("writer thread", [writer_profiler])):
-                        if profs and profs[0] is not None:
-                            stream = io.StringIO()
-                            stats = pstats.Stats(*profs, stream=stream)  # type: ignore[arg-type]
-                            stats.sort_stats(args.sort).print_stats(args.top)
-                            print(f"--- {title} ---")
-                            print(stream.getvalue())
-            close = getattr(app, "close", None)
-            if close:
-                close()
+                if profiler:
+                    stream = io.StringIO()
+                    pstats.Stats(profiler, stream=stream).sort_stats(args.sort).print_stats(args.top)
+                    print(stream.getvalue())
+            loop.close()
+            web.close()
 
 
 if __name__ == "__main__":
