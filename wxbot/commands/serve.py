@@ -21,7 +21,7 @@ def serve(
     port: Annotated[int | None, typer.Option("--port", "-p", help="Port (default: server.port).")] = None,
 ) -> None:
     """Answer WeChat's pushes on /wechat and serve the content pages /p/, until Ctrl-C."""
-    from granian.constants import Interfaces
+    from granian.constants import Interfaces, Loops
     from granian.server import Server
 
     from bot.app import create_app
@@ -52,6 +52,7 @@ def serve(
         port=settings.server.port,
         interface=Interfaces.RSGI,  # bot/rsgi.py: pushes are coroutines awaiting the group commit
         workers=settings.server.workers,
+        loop=Loops.uvloop if sys.platform != "win32" else Loops.asyncio,  # ~25 % more pushes/s than asyncio's
         websockets=False,
         log_access=False,
         respawn_failed_workers=True,  # a crashed or killed worker is replaced; the others keep serving
