@@ -90,7 +90,7 @@ class WebApp:
         return self.callback.dispatch  # type: ignore[return-value]
 
     def close(self) -> None:
-        """Stop the SQLite writer thread (group commit) and the dispatch pool; no more pushes are answered."""
+        """Stop group commit and the dispatch pool; no more pushes are answered."""
         close = getattr(self.callback.dispatch, "close", None)
         if close is not None:
             close()

@@ -49,7 +49,7 @@ ADD_FOLLOWER = insert(_FOLLOWER)
 LOG = insert(_LOG)
 
 # The same bookkeeping on the SQLite group-commit path, as raw DB-API statements run once per batch (executemany;
-# sqlite3 keeps them compiled). The writer holds SQLite's only write lock for the whole batch, so looking the keys
+# sqlite3 keeps them compiled). The batch holds SQLite's only write lock for the whole batch, so looking the keys
 # up first and inserting the dedupe rows (with their replies) last cannot race; the unique key still guards it.
 SQL_SEEN = "INSERT INTO seen_message (dedup_key, received_at, reply_kind, reply_xml) VALUES "
 SQL_SEEN_ROW = "(?, ?, ?, ?)"
@@ -159,7 +159,7 @@ class Dispatcher:
             return self._once(message)
 
     async def submit(self, message: Inbound) -> Answer:
-        """The same answer for a coroutine: the group-commit writer, or a thread of the pool per transaction."""
+        """The same answer for a coroutine: group commit on its loop, or a thread of the pool per transaction."""
         if self.group is not None:
             return await self.group.submit_async(self._push(message))
         if self._pool is None:
@@ -173,13 +173,13 @@ class Dispatcher:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
 
-    # --- SQLite: a group-committed batch (writer thread, BEGIN IMMEDIATE already done) ---
+    # --- SQLite: a group-committed batch (bot.groupcommit, BEGIN IMMEDIATE already done) ---
 
     def _push(self, message: Inbound) -> Push:
         """The push with its reply worked out ahead, outside the write lock, if its handler needs no database.
 
         Most pushes (keywords, sections, the table of contents, help) are answered from the content alone: their
-        reply is rendered here, on the request's own thread or loop, and the writer only records it. A handler
+        reply is rendered here, before any lock, and the batch only records it. A handler
         that asks for a Session stops at that point (:class:`_NeedsDatabase`) and runs whole in the batch.
         """
         now = self.clock()
@@ -187,7 +187,7 @@ class Dispatcher:
             plaintext, kind = self._reply(Context(_no_session, self.catalog, self.renderer, self.texts, message, now))
         except _NeedsDatabase:
             return Push(message)
-        except Exception:  # the writer runs it again and takes the error path there
+        except Exception:  # the batch runs it again and takes the error path there
             return Push(message)
         return Push(message, (plaintext, kind, now))
 
@@ -367,7 +367,7 @@ def _stored_answer(reply_xml: str, reply_kind: str) -> Answer:
 
 @dataclass(frozen=True, slots=True)
 class Push:
-    """A push on its way to the writer, with its (reply XML, kind, time) if worked out without the database."""
+    """A push on its way to group commit, with its (reply XML, kind, time) if worked out without the database."""
 
     message: Inbound
     early: tuple[str, str, datetime] | None = None

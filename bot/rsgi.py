@@ -2,8 +2,8 @@
 
 Under WSGI every request holds a thread until its push is committed, so a worker needs as many threads as pushes
 in flight, and each of them must win the GIL back to answer. Here a push is a coroutine: it parses on the loop,
-awaits the group-commit writer (SQLite) or a pool thread (PostgreSQL), and is answered on the loop, which the
-writer wakes once per batch. Routes, replies and failures are :class:`bot.app.WebApp`'s; this module only reads
+awaits group commit (SQLite: the batch itself runs on this loop) or a pool thread (PostgreSQL), and is answered
+on the loop. Routes, replies and failures are :class:`bot.app.WebApp`'s; this module only reads
 the request and writes the response.
 """
 
@@ -46,7 +46,7 @@ class RsgiApp:
         protocol.response_bytes(response.status, [("content-type", response.content_type)], response.body)
 
     def __rsgi_del__(self, loop: Any) -> None:
-        """The worker stops: let the writer commit what it holds, then stop it."""
+        """The worker stops: refuse further pushes (a batch already running ends first: it runs on this loop)."""
         self.web.close()
 
     async def _wechat(self, method: str, scope: Any, protocol: Any) -> Response:
