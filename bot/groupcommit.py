@@ -7,8 +7,6 @@ meanwhile join the batch), opens one ``BEGIN IMMEDIATE`` transaction, hands the 
 each push's own writes, so a push that raises rolls back alone and only that push gets the error), commits once,
 and only then settles the futures. If the batch or its COMMIT fails, every push of it gets the error and nothing
 is kept. Running the batch on the loop itself costs no thread hand-off and no GIL contention with a writer thread.
-A COMMIT never checkpoints the WAL (that copy and its fsync would hold the write lock): a :class:`WalCheckpointer`
-thread per process does it every :data:`CHECKPOINT_SECONDS`.
 
 Threads (the WSGI face) call :meth:`GroupCommit.submit`: their pushes go to one background event loop of the
 process, which commits them the same way. A push waits at most ``budget`` seconds (WeChat waits 5): one that no
@@ -35,10 +33,6 @@ R = TypeVar("R")
 
 BUSY_RETRY_SECONDS = 0.002
 """Another program (the scheduler, a CLI command) holds SQLite's write lock: try the batch again this much later."""
-CHECKPOINT_SECONDS = 0.2
-"""How often the WAL is copied back into the database file, off the batches' path (see :class:`WalCheckpointer`)."""
-WAL_SIZE_LIMIT = 64 * 1024 * 1024
-"""Bytes the WAL file is cut back to when it starts over after a checkpoint."""
 
 
 class WriterTimeout(TimeoutError):
@@ -104,7 +98,6 @@ class GroupCommit(Generic[T, R]):
         self._pid = os.getpid()
         self._background: asyncio.AbstractEventLoop | None = None
         self._lock_waiter: ThreadPoolExecutor | None = None
-        self._checkpointer: WalCheckpointer | None = None
 
     # --- submitting ---
 
@@ -142,8 +135,6 @@ class GroupCommit(Generic[T, R]):
             background.call_soon_threadsafe(background.stop)
         if self._lock_waiter is not None:
             self._lock_waiter.shutdown(wait=False)
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
 
     # --- on the loop ---
 
@@ -250,17 +241,8 @@ class GroupCommit(Generic[T, R]):
         if self._conn is None or self._pid != os.getpid():
             self._pid = os.getpid()
             self._conn = self.engine.connect()
-            raw: Any = self._conn.connection.driver_connection
             # Never sleep in SQLite's busy handler on the loop: a busy BEGIN comes back at once and is retried.
-            raw.execute("PRAGMA busy_timeout = 0")
-            # Never checkpoint in a COMMIT either (copying ~1,000 pages and an fsync while holding the write lock,
-            # every fraction of a second under load): the checkpointer thread does it.
-            raw.execute("PRAGMA wal_autocheckpoint = 0")
-            raw.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
-            if self._checkpointer is not None:
-                self._checkpointer.stop()
-            self._checkpointer = WalCheckpointer(str(self.engine.url.database), CHECKPOINT_SECONDS)
-            self._checkpointer.start()
+            self._conn.connection.driver_connection.execute("PRAGMA busy_timeout = 0")
         return self._conn
 
     def _reset_if_needed(self) -> None:
@@ -294,37 +276,6 @@ class GroupCommit(Generic[T, R]):
                 thread.start()
                 self._background = loop
             return self._background
-
-
-class WalCheckpointer:
-    """A thread that copies the WAL back into the database file every ``interval`` seconds (``PASSIVE``: it never
-    waits for, nor blocks, readers and writers; what it cannot copy yet, the next round does)."""
-
-    def __init__(self, path: str, interval: float) -> None:
-        self.path = path
-        self.interval = interval
-        self.rounds = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="wxbot-wal-checkpoint", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def _run(self) -> None:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        try:
-            conn.execute("PRAGMA busy_timeout = 0")  # another worker's checkpoint running: skip this round
-            while not self._stop.wait(self.interval):
-                try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                    self.rounds += 1
-                except sqlite3.Error as exc:
-                    log.warning("WAL checkpoint failed (tried again in %.1f s): %s", self.interval, exc)
-        finally:
-            conn.close()
 
 
 class _Busy(Exception):

@@ -270,29 +270,3 @@ def test_a_reply_that_needs_no_database_is_worked_out_before_the_batch(serve: Ca
         assert s.scalar(select(func.count()).select_from(SeenMessage)) == 2
     again = bot.wechat.push(event_push("CLICK", "CONTENT", create_time=1_800_000_010))
     assert again.content == "FROM CONTENT" and calls.count("content") == 2  # worked out again, stored reply sent
-
-
-def test_the_wal_is_checkpointed_off_the_batches_path(serve: Callable[..., LiveBot]) -> None:
-    bot = serve("plain")
-    group = _group(bot)
-    for n in range(30):
-        assert bot.wechat.push(text_push("帮助", msg_id=100 + n)).content == "HELP"
-    assert group._conn is not None
-    raw = group._conn.connection.driver_connection
-    assert raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0  # a COMMIT never checkpoints
-    checkpointer = group._checkpointer
-    assert checkpointer is not None
-    deadline = time.monotonic() + 5
-    while checkpointer.rounds < 2:
-        assert time.monotonic() < deadline, "the checkpointer did not run"
-        time.sleep(0.05)
-    # The database file alone (``immutable``: the WAL is not read) already holds every push's dedupe row.
-    path = bot.sessions.kw["bind"].url.database
-    main_file = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
-    try:
-        keys = {key for (key,) in main_file.execute("SELECT dedup_key FROM seen_message")}
-    finally:
-        main_file.close()
-    assert {f"msg:{100 + n}" for n in range(30)} <= keys
-    bot.app.close()
-    assert checkpointer._stop.is_set()
