@@ -158,7 +158,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=8, help="seconds per measurement")
     parser.add_argument("--workers", type=int, default=2, help="worker processes for both servers")
-    parser.add_argument("--threads", type=int, default=32, help="granian blocking threads per worker")
+    parser.add_argument(
+        "--threads", type=int, default=32, help="wxbot's server.threads (PostgreSQL transactions per worker)"
+    )
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--concurrency", default="16,64")
     parser.add_argument("--modes", default="plain,aes")
