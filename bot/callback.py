@@ -65,10 +65,6 @@ class Callback:
         self.check_origin(query)
         return query.get("echostr", "")
 
-    def handle(self, query: Mapping[str, str], body: bytes) -> Result:
-        """POST (signature already checked): decrypt if needed, dispatch, encrypt the reply if needed."""
-        return self.seal(query, self.dispatch(self.parse(query, body)))
-
     def parse(self, query: Mapping[str, str], body: bytes) -> Inbound:
         """The push in a POST body (signature already checked), decrypted in compat/safe; :class:`Rejected` if bad."""
         try:

@@ -179,15 +179,14 @@ class Dispatcher:
         """The push with its reply worked out ahead, outside the write lock, if its handler needs no database.
 
         Most pushes (keywords, sections, the table of contents, help) are answered from the content alone: their
-        reply is rendered here, before any lock, and the batch only records it. A handler
-        that asks for a Session stops at that point (:class:`_NeedsDatabase`) and runs whole in the batch.
+        reply is rendered here, before any lock, and the batch only records it. A handler that asks for a Session
+        stops at that point (:class:`_NeedsDatabase`) and runs whole in the batch; so does one that raises (the
+        batch then takes its error path).
         """
         now = self.clock()
         try:
             plaintext, kind = self._reply(Context(_no_session, self.catalog, self.renderer, self.texts, message, now))
-        except _NeedsDatabase:
-            return Push(message)
-        except Exception:  # the batch runs it again and takes the error path there
+        except (_NeedsDatabase, Exception):
             return Push(message)
         return Push(message, (plaintext, kind, now))
 

@@ -212,7 +212,11 @@ class GroupCommit(Generic[T, R]):
 
     def _commit(self, items: list[T]) -> list[R | Exception] | list[Exception]:
         """One transaction for ``items``: per-item outcomes, or the transaction's own error for every item."""
-        conn = self._connection()
+        try:
+            conn = self._connection()
+        except Exception as exc:  # the database cannot be opened: every push of the batch gets the error path
+            log.exception("group commit could not open its connection")
+            return [exc] * len(items)
         raw: Any = conn.connection.driver_connection
         try:
             # Straight on the DB-API connection: most batches never need SQLAlchemy's view of the transaction.
