@@ -270,3 +270,18 @@ def test_a_reply_that_needs_no_database_is_worked_out_before_the_batch(serve: Ca
         assert s.scalar(select(func.count()).select_from(SeenMessage)) == 2
     again = bot.wechat.push(event_push("CLICK", "CONTENT", create_time=1_800_000_010))
     assert again.content == "FROM CONTENT" and calls.count("content") == 2  # worked out again, stored reply sent
+
+
+def test_a_database_that_cannot_be_opened_answers_the_batch_at_once(serve: Callable[..., LiveBot]) -> None:
+    bot = serve("plain")
+    group = _group(bot)
+
+    def unreachable() -> None:
+        raise OSError("disk gone")
+
+    group._connection = unreachable  # type: ignore[method-assign]
+    started = time.monotonic()
+    assert bot.wechat.push(text_push("帮助", msg_id=31)).empty  # the error path: empty 200, WeChat retries
+    assert time.monotonic() - started < group.budget / 2  # not left to the budget
+    del group._connection  # the class's own again
+    assert bot.wechat.push(text_push("帮助", msg_id=31)).content == "HELP"  # nothing was kept: the retry runs
