@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -128,10 +129,23 @@ class SeenMessage(Base):
 
 
 class InboundEvent(Base):
-    """Log of every message and event WeChat pushed, with the kind of reply given."""
+    """Log of every message and event WeChat pushed, with the kind of reply given.
+
+    Written with every push, so it carries one index only, and one whose new entries land at the end of their range: events by
+    (event, key), which the QR-scene counts and the delivery ledger look up. Texts (no event) are not in it. A
+    follower's last interaction lives on the follower row, not in a lookup of this log.
+    """
 
     __tablename__ = "inbound_event"
-    __table_args__ = (Index("ix_inbound_event_openid_received", "openid", "received_at"),)
+    __table_args__ = (
+        Index(
+            "ix_inbound_event_event_key",
+            "event",
+            "key",
+            sqlite_where=text("event IS NOT NULL"),
+            postgresql_where=text("event IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     openid: Mapped[str] = mapped_column(String(64))

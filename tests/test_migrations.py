@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
@@ -40,3 +43,52 @@ def test_postgresql_migrations_match_models(pg_url: str) -> None:
         assert schema_diff(engine) == []
     finally:
         engine.dispose()
+
+
+def test_0020_rewrites_recent_event_keys_time_first_and_back(tmp_path: Path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'keys.db'}")
+    try:
+        db.upgrade(engine, "0010")
+        now = datetime.now(UTC).replace(tzinfo=None)
+        rows = {
+            "evt:oUser1:1800000000:CLICK:TOC": now - timedelta(seconds=20),  # a redelivery may still come
+            "evt:oUser2:1700000000:subscribe:qrscene_clinic": now - timedelta(days=3),  # never matched again
+            "msg:1234567890": now,
+        }
+        with engine.begin() as conn:
+            for key, at in rows.items():
+                conn.execute(
+                    text("INSERT INTO seen_message (dedup_key, received_at, reply_kind, reply_xml) VALUES (:k, :t, '', '')"),
+                    {"k": key, "t": at},
+                )
+        db.upgrade(engine)
+        assert _keys(engine) == [
+            "evt:1800000000:oUser1:CLICK:TOC",
+            "evt:oUser2:1700000000:subscribe:qrscene_clinic",
+            "msg:1234567890",
+        ]
+        indexes = {ix["name"] for ix in inspect(engine).get_indexes("inbound_event")}
+        assert indexes == {"ix_inbound_event_event_key"}
+        with engine.connect() as conn:  # the QR counts and the ledger's lookups use it
+            plan = conn.execute(
+                text("EXPLAIN QUERY PLAN SELECT count(*) FROM inbound_event WHERE event = 'scan' AND key = 'x'")
+            ).all()
+        assert "ix_inbound_event_event_key" in " ".join(str(step) for step in plan)
+        _downgrade(engine, "0010")
+        assert _keys(engine)[0] == "evt:oUser1:1800000000:CLICK:TOC"
+        assert {ix["name"] for ix in inspect(engine).get_indexes("inbound_event")} == {
+            "ix_inbound_event_openid_received"
+        }
+    finally:
+        engine.dispose()
+
+
+def _keys(engine: Engine) -> list[str]:
+    with engine.connect() as conn:
+        return sorted(conn.execute(text("SELECT dedup_key FROM seen_message")).scalars())
+
+
+def _downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
+    command.downgrade(db.alembic_config(engine), revision)

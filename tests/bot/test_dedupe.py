@@ -45,8 +45,8 @@ def test_event_dedupe_key_includes_event_and_key(serve: Callable[..., LiveBot]) 
     with bot.sessions() as s:
         keys = sorted(s.scalars(select(SeenMessage.dedup_key)))
     assert keys == [
-        "evt:oUser000000000000000000000001:1800000000:click:HELP",
-        "evt:oUser000000000000000000000001:1800000000:click:TOC",
+        "evt:1800000000:oUser000000000000000000000001:click:HELP",
+        "evt:1800000000:oUser000000000000000000000001:click:TOC",
     ]
 
 
