@@ -48,24 +48,26 @@ class WriteLock(Protocol):
 
 
 class _Job(Generic[T, R]):
-    __slots__ = ("future", "item", "timer")
+    __slots__ = ("deadline", "future", "item")
 
-    def __init__(self, item: T, future: asyncio.Future[R]) -> None:
+    def __init__(self, item: T, future: asyncio.Future[R], deadline: float) -> None:
         self.item = item
         self.future = future
-        self.timer: asyncio.TimerHandle | None = None
+        self.deadline = deadline
 
 
 class _Lane(Generic[T, R]):
-    """The pushes pending on one event loop, and whether a flush is due or waiting for the lock."""
+    """The pushes pending on one event loop (oldest first), whether a flush is due or waiting for the lock, and
+    the one timer that drops the pushes whose budget ran out (one per loop, not one per push)."""
 
-    __slots__ = ("flush_due", "jobs", "loop", "waiting_for_lock")
+    __slots__ = ("flush_due", "jobs", "loop", "sweep", "waiting_for_lock")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.jobs: list[_Job[T, R]] = []
         self.flush_due = False
         self.waiting_for_lock = False
+        self.sweep: asyncio.TimerHandle | None = None
 
 
 class GroupCommit(Generic[T, R]):
@@ -109,9 +111,10 @@ class GroupCommit(Generic[T, R]):
         lane = self._lanes.get(loop)
         if lane is None:
             lane = self._lanes[loop] = _Lane(loop)
-        job: _Job[T, R] = _Job(item, loop.create_future())
-        job.timer = loop.call_later(self.budget, self._expire, lane, job)
+        job: _Job[T, R] = _Job(item, loop.create_future(), loop.time() + self.budget)
         lane.jobs.append(job)
+        if lane.sweep is None:
+            lane.sweep = loop.call_at(job.deadline, self._expire, lane)
         if not lane.flush_due and not lane.waiting_for_lock:
             lane.flush_due = True
             loop.call_soon(self._flush, lane)
@@ -138,12 +141,18 @@ class GroupCommit(Generic[T, R]):
 
     # --- on the loop ---
 
-    def _expire(self, lane: _Lane[T, R], job: _Job[T, R]) -> None:
-        if job.future.done():
-            return
-        if job in lane.jobs:  # not taken by a batch: drop it, nothing is written, WeChat's retry runs it
-            lane.jobs.remove(job)
-        job.future.set_exception(WriterTimeout(f"no batch took the push within {self.budget} s"))
+    def _expire(self, lane: _Lane[T, R]) -> None:
+        """Drop the pushes no batch took within the budget (nothing is written; WeChat's retry runs them)."""
+        lane.sweep = None
+        jobs, now, expired = lane.jobs, lane.loop.time(), 0
+        while expired < len(jobs) and jobs[expired].deadline <= now:
+            expired += 1
+        for job in jobs[:expired]:
+            if not job.future.done():
+                job.future.set_exception(WriterTimeout(f"no batch took the push within {self.budget} s"))
+        del jobs[:expired]
+        if jobs:  # a batch runs to its end in one callback, so only the pushes still in the list can expire
+            lane.sweep = lane.loop.call_at(jobs[0].deadline, self._expire, lane)
 
     def _flush(self, lane: _Lane[T, R]) -> None:
         lane.flush_due = False
@@ -172,8 +181,6 @@ class GroupCommit(Generic[T, R]):
     def _fail(self, lane: _Lane[T, R], error: Exception) -> None:
         jobs, lane.jobs = lane.jobs, []
         for job in jobs:
-            if job.timer is not None:
-                job.timer.cancel()
             if not job.future.done():
                 job.future.set_exception(error)
 
@@ -198,8 +205,6 @@ class GroupCommit(Generic[T, R]):
         self.batches += 1
         self.pushes += len(batch)
         for job, outcome in zip(batch, outcomes, strict=True):
-            if job.timer is not None:
-                job.timer.cancel()
             if job.future.done():  # its waiter went away (cancelled): the push is committed all the same
                 continue
             if isinstance(outcome, BaseException):
