@@ -131,9 +131,9 @@ class SeenMessage(Base):
 class InboundEvent(Base):
     """Log of every message and event WeChat pushed, with the kind of reply given.
 
-    Written with every push, so it carries one index only, and one whose new entries land at the end of their range: events by
-    (event, key), which the QR-scene counts and the delivery ledger look up. Texts (no event) are not in it. A
-    follower's last interaction lives on the follower row, not in a lookup of this log.
+    Written with every push, so it carries one index only, whose new entries land at the end of their range:
+    events by (event, key), which the QR-scene counts and the delivery ledger look up. Texts (no event) are not in
+    it. A follower's last interaction lives on the follower row, not in a lookup of this log.
     """
 
     __tablename__ = "inbound_event"

@@ -58,7 +58,10 @@ def test_0020_rewrites_recent_event_keys_time_first_and_back(tmp_path: Path) -> 
         with engine.begin() as conn:
             for key, at in rows.items():
                 conn.execute(
-                    text("INSERT INTO seen_message (dedup_key, received_at, reply_kind, reply_xml) VALUES (:k, :t, '', '')"),
+                    text(
+                        "INSERT INTO seen_message (dedup_key, received_at, reply_kind, reply_xml)"
+                        " VALUES (:k, :t, '', '')"
+                    ),
                     {"k": key, "t": at},
                 )
         db.upgrade(engine)

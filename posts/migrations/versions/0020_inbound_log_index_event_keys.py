@@ -39,9 +39,7 @@ def _recent_event_keys(old_first: bool) -> None:
     if bind.dialect.name == "sqlite":
         since = since.replace(tzinfo=None)
     rows = bind.execute(
-        sa.select(_SEEN.c.id, _SEEN.c.dedup_key).where(
-            _SEEN.c.received_at >= since, _SEEN.c.dedup_key.like("evt:%")
-        )
+        sa.select(_SEEN.c.id, _SEEN.c.dedup_key).where(_SEEN.c.received_at >= since, _SEEN.c.dedup_key.like("evt:%"))
     ).all()
     for row_id, key in rows:
         parts = key.split(":", 3)  # evt, first, second, rest
