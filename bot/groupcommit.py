@@ -95,6 +95,7 @@ class GroupCommit(Generic[T, R]):
         self.pushes = 0
         self._lanes: dict[asyncio.AbstractEventLoop, _Lane[T, R]] = {}
         self._conn: Connection | None = None  # used only while holding the write lock
+        self._raw: Any = None
         self._mutex = threading.Lock()
         self._closed = False
         self._pid = os.getpid()
@@ -218,11 +219,10 @@ class GroupCommit(Generic[T, R]):
     def _commit(self, items: list[T]) -> list[R | Exception] | list[Exception]:
         """One transaction for ``items``: per-item outcomes, or the transaction's own error for every item."""
         try:
-            conn = self._connection()
+            conn, raw = self._connection()
         except Exception as exc:  # the database cannot be opened: every push of the batch gets the error path
             log.exception("group commit could not open its connection")
             return [exc] * len(items)
-        raw: Any = conn.connection.driver_connection
         try:
             # Straight on the DB-API connection: most batches never need SQLAlchemy's view of the transaction.
             # A handler's Session makes SQLAlchemy join it (posts.db.sqlite_writer_engine), then it commits it.
@@ -244,21 +244,20 @@ class GroupCommit(Generic[T, R]):
         finally:
             # A failed COMMIT (e.g. a deferred constraint) leaves SQLite's transaction open: end it here,
             # before the write lock is released.
-            self._reset_if_needed()
+            self._reset_if_needed(conn, raw)
 
-    def _connection(self) -> Connection:
-        if self._conn is None or self._pid != os.getpid():
+    def _connection(self) -> tuple[Connection, Any]:
+        """The batch connection and its DB-API connection (kept: SQLAlchemy's accessors cost µs per batch)."""
+        if self._conn is None or self._pid != os.getpid() or self._conn.invalidated:
             self._pid = os.getpid()
             self._conn = self.engine.connect()
+            self._raw = self._conn.connection.driver_connection
             # Never sleep in SQLite's busy handler on the loop: a busy BEGIN comes back at once and is retried.
-            self._conn.connection.driver_connection.execute("PRAGMA busy_timeout = 0")
-        return self._conn
+            self._raw.execute("PRAGMA busy_timeout = 0")
+        return self._conn, self._raw
 
-    def _reset_if_needed(self) -> None:
-        conn = self._conn
-        assert conn is not None
-        raw: Any = conn.connection.driver_connection
-        if not conn.in_transaction() and not raw.in_transaction:
+    def _reset_if_needed(self, conn: Connection, raw: Any) -> None:
+        if not raw.in_transaction and not conn.in_transaction():
             return
         try:
             conn.rollback()
