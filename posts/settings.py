@@ -73,6 +73,8 @@ class SchedulerSettings:
     misfire_grace_seconds: int = 3600
     embedded: bool = True
     """Run the scheduler inside `wxbot serve` (single-machine default)."""
+    dedupe_keep_hours: int = 48
+    """How long the bot's dedupe rows and stored replies are kept (posts.retention); WeChat redelivers for ~15 s."""
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,8 @@ def _validate(settings: Settings) -> None:
         ZoneInfo(settings.scheduler.timezone)
     except Exception:
         raise SettingsError(f"{src}: 'scheduler.timezone' is not a known timezone") from None
+    if settings.scheduler.dedupe_keep_hours < 1:
+        raise SettingsError(f"{src}: 'scheduler.dedupe_keep_hours' must be at least 1")
     if not (0 < settings.server.port < 65536):
         raise SettingsError(f"{src}: 'server.port' must be between 1 and 65535")
     if settings.server.workers < 1 or settings.server.threads < 1:

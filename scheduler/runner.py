@@ -16,7 +16,7 @@ from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from posts import ledger
+from posts import ledger, retention
 from posts.catalog import Catalog
 from posts.compose import Renderer
 from posts.models import utcnow
@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 LEASE_NAME = "scheduler"
 LEASE_SECONDS = 30.0
 TICK_SECONDS = 2.0
+HOUSEKEEPING_EVERY = timedelta(hours=1)
 
 
 class Engine:
@@ -69,6 +70,7 @@ class Engine:
         self._lock = threading.Lock()
         self._held_until = 0.0
         self._recovered = False
+        self._housekeeping_due: datetime | None = None
         self.on_jobs_changed: Callable[[], None] | None = None
 
     # -- the lease ------------------------------------------------------------------------------------
@@ -117,9 +119,22 @@ class Engine:
                 ledger.reconcile(session, self.clock() - timedelta(days=1))
                 quota.add_usage(session, self.api.take_usage(), self.clock())
                 session.commit()
+            self.housekeeping()
             return True
         finally:
             self._lock.release()
+
+    def housekeeping(self) -> int:
+        """Once an hour: forget the bot's dedupe rows older than ``scheduler.dedupe_keep_hours``; how many."""
+        now = self.clock()
+        if self._housekeeping_due is not None and now < self._housekeeping_due:
+            return 0
+        self._housekeeping_due = now + HOUSEKEEPING_EVERY
+        before = now - timedelta(hours=self.settings.scheduler.dedupe_keep_hours)
+        forgotten = retention.forget_seen(self.sessions, before, keep_going=self.keepalive)
+        if forgotten:
+            log.info("forgot %d dedupe rows received before %s", forgotten, before.isoformat())
+        return forgotten
 
     def outbox(self) -> int:
         if not self.active:

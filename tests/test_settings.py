@@ -62,6 +62,7 @@ def test_secrets_from_environment_override_file(tmp_path: Path) -> None:
         ),
         ("[scheduler]\nquiet_hours_start = '25:00'\n", "'scheduler.quiet_hours_start' must be HH:MM"),
         ("[scheduler]\ntimezone = 'Mars/Olympus'\n", "'scheduler.timezone' is not a known timezone"),
+        ("[scheduler]\ndedupe_keep_hours = 0\n", "'scheduler.dedupe_keep_hours' must be at least 1"),
         ("server = 3\n", "'server' must be a table"),
         ("[server\n", "not valid TOML"),
     ],

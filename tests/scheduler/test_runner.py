@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from posts import outbox
-from posts.models import Follower, Subscription
+from posts import outbox, retention
+from posts.models import Follower, SeenMessage, Subscription
 from posts.queue import Post, PostEvent
 from posts.settings import replace
 from sandbox import FakeClock
@@ -185,3 +185,37 @@ def test_update_content_reference_is_rendered_once_and_stored(world: World) -> N
     world.engine().tick()
     with world.sessions() as session:
         assert "xs228" in session.get(Post, post_id).data["message"]["url"]
+
+
+def test_housekeeping_forgets_dedupe_rows_past_the_keep_hourly_in_short_transactions(
+    world: World, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retention, "CHUNK", 3)  # several transactions
+    now = world.now()
+    with world.sessions() as session:
+        for hours in (49, 49, 50, 60, 72, 100, 200, 46, 1):  # seven past the 48-hour keep, two within it
+            at = now - timedelta(hours=hours)
+            session.add(SeenMessage(dedup_key=f"msg:{hours}-{len(session.new)}", received_at=at, reply_xml="<xml/>"))
+        session.commit()
+    engine = world.engine()
+    assert engine.tick()
+    with world.sessions() as session:
+        kept = sorted(session.scalars(select(SeenMessage.received_at)))
+    assert kept == [now - timedelta(hours=46), now - timedelta(hours=1)]
+
+    with world.sessions() as session:  # another old row: not looked at again until an hour has passed
+        session.add(SeenMessage(dedup_key="msg:late", received_at=now - timedelta(hours=90)))
+        session.commit()
+    engine.tick()
+    assert _seen_count(world) == 3
+    clock.advance(3601)
+    engine.tick()
+    assert _seen_count(world) == 2  # the late row went; the 46-hour one is 47 hours old, still kept
+    clock.advance(2 * 3601)
+    engine.tick()
+    assert _seen_count(world) == 1
+
+
+def _seen_count(world: World) -> int:
+    with world.sessions() as session:
+        return len(session.scalars(select(SeenMessage.id)).all())
