@@ -8,6 +8,10 @@ dirties a random page in each commit, so both tables now only get entries at the
 - an event's dedupe key is now ``evt:<CreateTime>:<openid>:<event>:<key>`` (was openid first). The keys of the
   last hour are rewritten, so a redelivery that straddles the upgrade is still recognised; older keys are never
   matched again (WeChat redelivers within about 15 seconds) and stay as they were, as does the inbound log.
+  Keys over 200 characters are hashed (``evth:``) and cannot be rewritten; no menu or QR event key is that long.
+
+Building the new index reads the whole inbound log once; on a large PostgreSQL log, run the upgrade
+(`wxbot db upgrade`) while the scheduler is stopped, as `wxbot serve` does before its workers start.
 
 Revision ID: 0020
 Revises: 0010
