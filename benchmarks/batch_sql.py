@@ -2,8 +2,11 @@
 
 Runs the statements a batch of the bot runs (bot/dispatch.py: stored-reply lookup, follower upsert, inbound log,
 dedupe rows) inside ``BEGIN IMMEDIATE`` … ``COMMIT`` on a fresh, migrated SQLite file, for keyword pushes (growing
-MsgIds) and menu clicks (event keys), and prints µs per batch. ``--before-0020`` puts back the inbound log's
-``(openid, received_at)`` index and the openid-first event keys that migration 0020 replaced, for comparison.
+MsgIds) and menu clicks (event keys), and prints µs per batch, with the schema as it is and as it was before
+migration 0020 (the inbound log's ``(openid, received_at)`` index and openid-first event keys).
+``--connections 2`` runs the batches on two connections in turn, as two `wxbot serve` workers do: a connection
+that finds the database changed by another one starts from an empty page cache (SQLite in WAL mode), which is
+what each batch of a worker pays when the other worker committed last.
 """
 
 from __future__ import annotations
@@ -48,15 +51,19 @@ def _database(folder: Path, before_0020: bool) -> sqlite3.Connection:
     return conn
 
 
-def run(scenario: str, batch: int, pushes: int, before_0020: bool) -> dict[str, float]:
-    """µs per batch for each step, and in total."""
+def run(scenario: str, batch: int, pushes: int, before_0020: bool, connections: int = 1) -> dict[str, float]:
+    """µs per batch for each step, and in total; ``connections`` take the batches in turn."""
     rng = random.Random(7)
     reply = "x" * (2000 if scenario == "click" else 400)
     totals = dict.fromkeys(STEPS, 0.0)
     with tempfile.TemporaryDirectory() as folder:
-        conn = _database(Path(folder), before_0020)
+        first_conn = _database(Path(folder), before_0020)
+        conns = [first_conn] + [
+            sqlite3.connect(Path(folder) / "batch.db", isolation_level=None) for _ in range(connections - 1)
+        ]
         batches = pushes // batch
         for number in range(batches):
+            conn = conns[number % connections]
             first = 1_000_000 + number * batch
             openids = [f"oBench{rng.randrange(FOLLOWERS):022d}" for _ in range(batch)]
             if scenario == "keyword":
@@ -85,7 +92,8 @@ def run(scenario: str, batch: int, pushes: int, before_0020: bool) -> dict[str, 
             times.append(time.perf_counter())
             for step, (start, end) in zip(STEPS, pairwise(times), strict=True):
                 totals[step] += end - start
-        conn.close()
+        for conn in conns:
+            conn.close()
     out = {step: value / batches * 1e6 for step, value in totals.items()}
     out["total"] = sum(out.values())
     return out
@@ -96,13 +104,17 @@ def main() -> None:
     parser.add_argument("--batch", type=int, nargs="+", default=[1, 4, 16, 64], help="pushes per batch")
     parser.add_argument("--pushes", type=int, default=20000, help="pushes per measurement")
     parser.add_argument("--scenarios", default="keyword,click")
+    parser.add_argument("--connections", type=int, default=1, help="connections taking the batches in turn")
     args = parser.parse_args()
-    print(f"µs per batch ({args.pushes} pushes from {FOLLOWERS} followers per measurement, fresh database each)")
+    print(
+        f"µs per batch ({args.pushes} pushes from {FOLLOWERS} followers per measurement, fresh database each, "
+        f"{args.connections} connection(s) in turn)"
+    )
     print(f"{'schema':<12}{'reply':<9}{'batch':>6}" + "".join(f"{s:>10}" for s in (*STEPS, "total")) + "  per push")
     for scenario in args.scenarios.split(","):
         for batch in args.batch:
             for before in (True, False):
-                r = run(scenario, batch, args.pushes, before)
+                r = run(scenario, batch, args.pushes, before, args.connections)
                 label = "before 0020" if before else "now"
                 cells = "".join(f"{r[s]:>10.1f}" for s in (*STEPS, "total"))
                 print(f"{label:<12}{scenario:<9}{batch:>6}{cells}  {r['total'] / batch:8.1f}")

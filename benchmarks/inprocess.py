@@ -20,6 +20,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+try:  # the loop `wxbot serve` runs (granian with Loops.uvloop)
+    import uvloop
+except ImportError:  # pragma: no cover - Windows
+    uvloop = None  # type: ignore[assignment]
+
 from benchmarks.callback import AES_KEY, APP_ID, GH, TOKEN, write_requests
 
 
@@ -129,7 +134,7 @@ def main() -> None:
             folder = Path(tmp)
             web = build_app(folder, mode)
             app = RsgiApp(web)
-            loop = asyncio.new_event_loop()
+            loop = uvloop.new_event_loop() if uvloop is not None else asyncio.new_event_loop()
             for scenario in args.scenarios.split(","):
                 requests = environs(folder, mode, scenario, args.count)
                 loop.run_until_complete(_replay(app, requests[:50], 1))  # warm-up (caches, connections)
