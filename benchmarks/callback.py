@@ -21,6 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 from urllib.parse import urlencode
 
 from bot.crypto import MessageCrypto, signature
@@ -168,6 +169,9 @@ def main() -> None:
     parser.add_argument("--servers", default="wxbot,werobot")
     parser.add_argument("--werobot-venv", default="/tmp/werobot-venv")
     parser.add_argument("--per-run", type=int, default=100000, help="distinct pre-signed pushes per measurement")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="measurements per cell and server, taken in turn; the table shows medians"
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("benchmarks: needs wrk (apt-get install -y wrk)")
@@ -188,7 +192,8 @@ def main() -> None:
                 for scenario in args.scenarios.split(","):
                     for port in procs.values():
                         check_reply(port, mode, scenario, expected[scenario])
-                    for conc in (int(c) for c in args.concurrency.split(",")):
+                    cells = [int(c) for c in args.concurrency.split(",") for _ in range(args.repeat)]
+                    for conc in cells:
                         for name, port in procs.items():
                             file = work / f"req-{name}-{mode}-{scenario}-{conc}.txt"
                             write_requests(file, mode, scenario, args.per_run)
@@ -275,21 +280,38 @@ def _start(
 
 
 def print_table(results: list[Result], args: argparse.Namespace) -> None:
+    """One row per cell; with ``--repeat`` the medians of its measurements, and each measurement's ratio."""
     print(
         f"\nmachine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
         f"{args.workers} worker process(es) each; wrk -t{args.wrk_threads}, {args.duration} s per run"
+        + (f", {args.repeat} measurements per cell and server (medians)" if args.repeat > 1 else "")
     )
-    print("| mode | reply | c | wxbot req/s | wxbot p50 / p99 ms | WeRoBot req/s | WeRoBot p50 / p99 ms | ratio |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    repeated = args.repeat > 1
+    print(
+        "| mode | reply | c | wxbot req/s | wxbot p50 / p99 ms | WeRoBot req/s | WeRoBot p50 / p99 ms | ratio |"
+        + (" ratios |" if repeated else "")
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |" + (" --- |" if repeated else ""))
     keys = sorted({(r.mode, r.scenario, r.concurrency) for r in results}, key=lambda k: (k[0] != "plain", k[1], k[2]))
     for mode, scenario, conc in keys:
-        pair = {r.server: r for r in results if (r.mode, r.scenario, r.concurrency) == (mode, scenario, conc)}
-        ours, theirs = pair.get("wxbot"), pair.get("werobot")
+        cell = [r for r in results if (r.mode, r.scenario, r.concurrency) == (mode, scenario, conc)]
+        ours = [r for r in cell if r.server == "wxbot"]
+        theirs = [r for r in cell if r.server == "werobot"]
         cells = [mode, scenario, str(conc)]
-        for r in (ours, theirs):
-            cells += [f"{r.rps:.0f}", f"{r.p50_ms:.1f} / {r.p99_ms:.1f}"] if r else ["-", "-"]
-        cells.append(f"{ours.rps / theirs.rps:.2f}×" if ours and theirs else "-")
-        errors = sum(r.errors for r in pair.values())
+        for runs in (ours, theirs):
+            cells += (
+                [
+                    f"{median(r.rps for r in runs):.0f}",
+                    f"{median(r.p50_ms for r in runs):.1f} / {median(r.p99_ms for r in runs):.1f}",
+                ]
+                if runs
+                else ["-", "-"]
+            )
+        both = ours and theirs
+        cells.append(f"{median(r.rps for r in ours) / median(r.rps for r in theirs):.2f}×" if both else "-")
+        if repeated:
+            cells.append(", ".join(f"{a.rps / b.rps:.2f}" for a, b in zip(ours, theirs, strict=False)) or "-")
+        errors = sum(r.errors for r in cell)
         print("| " + " | ".join(cells) + " |" + (f" ({errors} errors)" if errors else ""))
 
 
