@@ -158,7 +158,9 @@ def run_wrk(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=8, help="seconds per measurement")
-    parser.add_argument("--workers", type=int, default=2, help="worker processes for both servers")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes for both servers (1: wxbot's default, server.workers)"
+    )
     parser.add_argument(
         "--threads", type=int, default=32, help="wxbot's server.threads (PostgreSQL transactions per worker)"
     )
