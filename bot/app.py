@@ -278,16 +278,19 @@ def create_app(
     random: Callable[[], str] = random_prefix,
     clock: Callable[[], datetime] | None = None,
 ) -> WebApp:
-    """The WSGI app for these settings, database, content and renderer (``random``/``clock`` for tests)."""
+    """The web app for these settings, database, content and renderer (``random``/``clock`` for tests)."""
     texts = Texts()
     routes = build_routes(catalog)
     renderer = CachedRenderer(renderer)  # type: ignore[assignment]
     cached = CachedCatalog(catalog)  # type: ignore[assignment]
-    threads = settings.server.threads
-    dispatcher = (
-        Dispatcher(sessions, cached, renderer, texts, routes, clock=clock, threads=threads)  # type: ignore[arg-type]
-        if clock
-        else Dispatcher(sessions, cached, renderer, texts, routes, threads=threads)  # type: ignore[arg-type]
+    dispatcher = Dispatcher(
+        sessions,
+        cached,  # type: ignore[arg-type]
+        renderer,
+        texts,
+        routes,
+        clock=clock,
+        threads=settings.server.threads,
     )
     callback = Callback(credentials_for(settings.wechat), dispatcher, random=random)
     return WebApp(sessions, catalog, renderer, callback, texts, Metrics())

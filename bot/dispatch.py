@@ -131,7 +131,7 @@ class Dispatcher:
         renderer: Renderer,
         texts: Texts,
         routes: Routes,
-        clock: Callable[[], datetime] = _now,
+        clock: Callable[[], datetime] | None = None,
         threads: int = 8,
     ) -> None:
         self.sessions = sessions
@@ -142,7 +142,7 @@ class Dispatcher:
         self.renderer = renderer
         self.texts = texts
         self.routes = routes
-        self.clock = clock
+        self.clock = clock or _now
         self.write_lock = write_lock_for(sessions.kw.get("bind"))
         self.group: GroupCommit[Push, Answer] | None = None
         if isinstance(self.write_lock, FileWriteLock):  # a SQLite file: group commit
