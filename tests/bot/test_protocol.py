@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import socket
 from collections.abc import Callable
 from urllib.parse import urlencode
 
@@ -11,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.crypto import CryptoError, MessageCrypto, signature
+from posts.limits import CALLBACK_MAX_BODY_BYTES
 from posts.models import InboundEvent, SeenMessage
 from tests.bot import vectors as v
 from tests.bot.conftest import AES_KEY, APP_ID, TOKEN, LiveBot
@@ -161,11 +163,17 @@ def test_chunked_upload_over_the_cap_is_413_over_http(serve: Callable[..., LiveB
     (The demo's stdlib WSGI server does not decode chunked uploads at all; the WSGI face is covered above.)"""
     bot = serve("plain")
     host, port = bot.url.removeprefix("http://").split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=10)
-    chunks = (text_push("长" * 30000).encode()[i : i + 8192] for i in range(0, 100_000, 8192))
-    conn.request("POST", "/wechat?" + urlencode(bot.wechat.query()), body=chunks, encode_chunked=True)
-    response = conn.getresponse()
-    assert response.status == 413 and response.read()
+    # Chunks just past the cap, then wait: nothing is left unread when the server answers and closes, so the
+    # client gets the 413 rather than a reset (http.client would go on sending into a closed connection).
+    body = text_push("长" * 30000).encode()
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        head = f"POST /wechat?{urlencode(bot.wechat.query())} HTTP/1.1\r\nHost: {host}\r\n"
+        sock.sendall((head + "Content-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\n").encode())
+        for start in range(0, CALLBACK_MAX_BODY_BYTES + 8192, 8192):  # never the closing 0-chunk
+            chunk = body[start : start + 8192]
+            sock.sendall(f"{len(chunk):X}\r\n".encode() + chunk + b"\r\n")
+        answer = sock.makefile("rb").readline()
+    assert answer.split()[1] == b"413"
     assert _recorded(bot) == 0
     small = text_push("帮助").encode()
     conn = http.client.HTTPConnection(host, int(port), timeout=10)
