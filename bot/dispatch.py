@@ -278,7 +278,6 @@ class Dispatcher:
             to_user=message.openid,
             from_user=message.to_user,
             create_time=int(ctx.now.timestamp()),
-            one_article_only=message.one_article_only,
         )
         return plaintext, (kind_of(reply) if plaintext else "empty")
 

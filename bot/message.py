@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 
 SCENE_PREFIX = "qrscene_"
 USER_MESSAGES = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link"})
-NEWS_ONE_ARTICLE = frozenset({"text", "image", "video", "shortvideo", "location", "link"})
-"""Pushes whose news reply may carry only one article (the doc's 五种消息; shortvideo treated like video)."""
 _INTERACTION = {"subscribe": "follow", "scan": "scan", "click": "click", "view": "view"}
 
 
@@ -86,10 +84,6 @@ class Inbound:
         if not self.is_event:
             return "message"
         return _INTERACTION.get(self.event, "other")
-
-    @property
-    def one_article_only(self) -> bool:
-        return self.msg_type in NEWS_ONE_ARTICLE
 
     @property
     def log_key(self) -> str | None:

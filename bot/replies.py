@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from posts.limits import (
-    NEWS_ARTICLES_FOR_EVENT,
-    NEWS_ARTICLES_FOR_MESSAGE,
+    NEWS_ARTICLES_PER_REPLY,
     NEWS_DESCRIPTION_MAX_BYTES,
     NEWS_TITLE_MAX_BYTES,
     TEXT_REPLY_MAX_BYTES,
@@ -78,7 +77,7 @@ def _text_tail(content: str) -> tuple[str, int]:
     return f"<MsgType><![CDATA[text]]></MsgType><Content>{cdata(content)}</Content></xml>", cut_from
 
 
-def render(reply: Reply, *, to_user: str, from_user: str, create_time: int, one_article_only: bool) -> str:
+def render(reply: Reply, *, to_user: str, from_user: str, create_time: int) -> str:
     """The plaintext reply XML; an empty string for :class:`Empty` (WeChat then shows nothing)."""
     if isinstance(reply, Empty):
         return ""
@@ -91,8 +90,9 @@ def render(reply: Reply, *, to_user: str, from_user: str, create_time: int, one_
         if cut_from:
             log.warning("text reply of %d bytes cut to %d", cut_from, TEXT_REPLY_MAX_BYTES)
         return head + tail
-    limit = NEWS_ARTICLES_FOR_MESSAGE if one_article_only else NEWS_ARTICLES_FOR_EVENT
-    articles = reply.articles[:limit]
+    articles = reply.articles[:NEWS_ARTICLES_PER_REPLY]
+    if len(reply.articles) > NEWS_ARTICLES_PER_REPLY:  # `wxbot content check` refuses such a pack
+        log.error("news reply of %d articles cut to %d", len(reply.articles), NEWS_ARTICLES_PER_REPLY)
     if not articles:
         return ""
     items = "".join(

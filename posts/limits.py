@@ -7,10 +7,12 @@ from typing import Final
 # Passive replies (§3.2)
 TEXT_REPLY_MAX_BYTES: Final = 2048
 """A text reply longer than this (UTF-8 bytes) is cut by WeChat; send a one-article news reply instead."""
-NEWS_ARTICLES_FOR_MESSAGE: Final = 1
-"""News reply to a user's text, image, video, link or location message: one article."""
-NEWS_ARTICLES_FOR_EVENT: Final = 8
-"""News reply to an event (follow, menu click...): at most 8 articles."""
+NEWS_ARTICLES_PER_REPLY: Final = 1
+"""A passive news reply carries one article, whatever the push (message, follow, menu click...).
+
+Since 2018-10-12 WeChat shows one article of a passive news reply; the documentation still allows up to 8 for
+events, but followers see only the first, so a reply that lists several items links to one page instead.
+"""
 NEWS_TITLE_MAX_BYTES: Final = 64
 NEWS_DESCRIPTION_MAX_BYTES: Final = 120
 CALLBACK_DEADLINE_SECONDS: Final = 5.0

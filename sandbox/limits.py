@@ -114,6 +114,10 @@ class Limits:
     cs_event_quota: int = 3
     cs_text_max_bytes: int = 2048
     cs_news_max: int = 1
+    reply_news_max: int = 8
+    """Articles a passive news reply to an event may carry (more: "service unavailable")."""
+    reply_news_shown: int = 1
+    """Articles of a passive news reply WeChat shows since 2018-10-12 (the rest are dropped, silently)."""
     template_dedup_seconds: int = 600
     mass_subscription_per_day: int = 1
     mass_service_per_month: int = 4

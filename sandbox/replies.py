@@ -25,6 +25,8 @@ class Reply:
     payload: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     encrypted: bool = False
+    warning: str | None = None
+    """A valid reply the follower does not see as written (a news reply of several articles shows only the first)."""
 
 
 class InvalidReply(Exception):
@@ -48,34 +50,39 @@ def _media(platform: Platform, media_id: Any) -> str:
     return media_id
 
 
-def _payload(platform: Platform, fields: dict[str, Any], trigger: str) -> tuple[str, dict[str, Any]]:
+def _payload(platform: Platform, fields: dict[str, Any], trigger: str) -> tuple[str, dict[str, Any], str | None]:
     msgtype = fields.get("MsgType")
     if msgtype == "text":
         content = fields.get("Content")
         if not isinstance(content, str):
             raise InvalidReply("text reply without Content")
-        return msgtype, {"content": content}
+        return msgtype, {"content": content}, None
     if msgtype in MEDIA_REPLIES:
         section = _section(fields, MEDIA_REPLIES[msgtype])
         payload = {"media_id": _media(platform, section.get("MediaId"))}
         if msgtype == "video":
             payload.update(title=section.get("Title", ""), description=section.get("Description", ""))
-        return msgtype, payload
+        return msgtype, payload, None
     if msgtype == "music":
         section = _section(fields, "Music")
-        return msgtype, {
-            "title": section.get("Title", ""),
-            "description": section.get("Description", ""),
-            "musicurl": section.get("MusicUrl", ""),
-            "hqmusicurl": section.get("HQMusicUrl", ""),
-            "thumb_media_id": _media(platform, section.get("ThumbMediaId")),
-        }
+        return (
+            msgtype,
+            {
+                "title": section.get("Title", ""),
+                "description": section.get("Description", ""),
+                "musicurl": section.get("MusicUrl", ""),
+                "hqmusicurl": section.get("HQMusicUrl", ""),
+                "thumb_media_id": _media(platform, section.get("ThumbMediaId")),
+            },
+            None,
+        )
     if msgtype == "news":
         items = _section(fields, "Articles").get("item")
         items = items if isinstance(items, list) else [items] if isinstance(items, dict) else []
         if not items:
             raise InvalidReply("news reply without articles")
-        limit = 1 if trigger in ONE_ARTICLE_TRIGGERS else 8
+        limits = platform.config.limits
+        limit = 1 if trigger in ONE_ARTICLE_TRIGGERS else limits.reply_news_max
         if len(items) > limit:
             raise InvalidReply(f"{len(items)} articles; at most {limit} for a {trigger} push")
         if str(fields.get("ArticleCount", "")) != str(len(items)):
@@ -89,9 +96,13 @@ def _payload(platform: Platform, fields: dict[str, Any], trigger: str) -> tuple[
             }
             for i in items
         ]
-        return msgtype, {"articles": articles}
+        warning = None
+        if len(articles) > limits.reply_news_shown:
+            warning = f"news reply of {len(articles)} articles: WeChat shows only {limits.reply_news_shown}"
+            articles = articles[: limits.reply_news_shown]
+        return msgtype, {"articles": articles}, warning
     if msgtype == "transfer_customer_service":
-        return msgtype, {}
+        return msgtype, {}, None
     raise InvalidReply(f"unknown reply MsgType {msgtype!r}")
 
 
@@ -131,7 +142,7 @@ def classify_reply(platform: Platform, body: bytes, openid: str, trigger: str) -
             raise InvalidReply(f"FromUserName {fields.get('FromUserName')!r} is not {config.original_id!r}")
         if not str(fields.get("CreateTime", "")).isdigit():
             raise InvalidReply("CreateTime missing or not an integer")
-        msgtype, payload = _payload(platform, fields, trigger)
+        msgtype, payload, warning = _payload(platform, fields, trigger)
     except (InvalidReply, ValueError) as exc:
         return Reply("invalid", error=str(exc), encrypted=encrypted)
-    return Reply("message", msgtype, payload, encrypted=encrypted)
+    return Reply("message", msgtype, payload, encrypted=encrypted, warning=warning)

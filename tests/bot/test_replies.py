@@ -9,8 +9,8 @@ from bot.xmlin import parse_fields
 from posts.limits import utf8_len
 
 
-def _render(reply: Text | News | Empty, one: bool = True) -> str:
-    return render(reply, to_user="oU", from_user="gh_x", create_time=1700000000, one_article_only=one)
+def _render(reply: Text | News | Empty) -> str:
+    return render(reply, to_user="oU", from_user="gh_x", create_time=1700000000)
 
 
 def test_empty_is_a_zero_length_body() -> None:
@@ -23,10 +23,9 @@ def test_text_is_cut_at_2048_utf8_bytes() -> None:
     assert utf8_len(parse_fields(xml)["Content"]) <= 2048
 
 
-def test_news_has_one_article_for_messages_and_eight_for_events() -> None:
+def test_news_has_one_article_for_every_push() -> None:
     articles = tuple(Article(f"t{i}", "d", f"http://x/{i}") for i in range(10))
-    assert fromstring(_render(News(articles), one=True)).findtext("ArticleCount") == "1"
-    assert fromstring(_render(News(articles), one=False)).findtext("ArticleCount") == "8"
+    assert fromstring(_render(News(articles))).findtext("ArticleCount") == "1"
 
 
 def test_news_title_and_description_are_cut_to_their_byte_limits() -> None:

@@ -189,6 +189,19 @@ def test_reply_rules(make_sandbox, make_bot: Bots) -> None:
     assert len(sbx.platform.inbox(openid)) == 2  # VIEW replies are not shown
 
 
+def test_click_news_reply_of_several_articles_shows_only_the_first(make_sandbox, make_bot: Bots) -> None:
+    sbx = make_sandbox(message_mode="plain")
+    openid = sbx.platform.add_follower()
+    three = [{"title": t, "description": "", "image": "", "url": f"https://e.x/{t}"} for t in "abc"]
+    make_bot(sbx, reply=lambda msg: ArticlesReply(message=msg, articles=three).render())
+    sbx.api.post("menu/create", {"button": [{"type": "click", "name": "组", "key": "GROUP"}]})
+    result = sbx.pusher.click(openid, "GROUP")
+    assert result.ok and result.reply is not None
+    assert result.reply.warning == "news reply of 3 articles: WeChat shows only 1"
+    (record,) = sbx.platform.inbox(openid)
+    assert [a["title"] for a in record.payload["articles"]] == ["a"]
+
+
 def test_other_message_types_and_media(make_sandbox, make_bot: Bots) -> None:
     sbx = make_sandbox(message_mode="safe")
     bot, _ = make_bot(sbx, reply=text_reply("收到"))
