@@ -197,6 +197,8 @@ class WebApp:
             html = self.renderer.index_page()
         elif parts[0] == "s" and len(parts) == 2 and self.catalog.section(parts[1]):
             html = self.renderer.section_page(parts[1])
+        elif parts[0] == "g" and len(parts) == 2 and self.catalog.group(parts[1]):
+            html = self.renderer.group_page(parts[1])
         elif parts[0] == "t" and len(parts) == 2 and self.catalog.therapy(parts[1]):
             html = self.renderer.therapy_page(parts[1])
         elif parts[0] == "t" and len(parts) == 3 and self.catalog.update(parts[1], parts[2]):

@@ -11,7 +11,7 @@ from bot.handlers import Renderer
 class CachedRenderer:
     """Wraps a renderer; text bodies are cached, pages and everything else pass through."""
 
-    _CACHED = ("section", "therapy", "timeline", "update", "welcome", "help", "toc", "page_url")
+    _CACHED = ("section", "group", "therapy", "timeline", "update", "welcome", "help", "toc", "page_url")
 
     def __init__(self, renderer: Renderer, size: int = 1024) -> None:
         self._renderer = renderer

@@ -8,7 +8,7 @@ from functools import partial
 
 from bot.handlers import Handler, follow, menu, other, text
 from bot.message import Inbound
-from posts.catalog import Catalog
+from posts.catalog import Catalog, section_group
 
 MEDIA = ("image", "voice", "video", "shortvideo", "location", "link")
 STATIC_CLICKS: dict[str, Handler] = {
@@ -22,10 +22,6 @@ STATIC_CLICKS: dict[str, Handler] = {
 def key_part(key: str) -> str:
     """A content key as it appears in a menu key: upper case, ``-`` as ``_`` (neuronata-r -> NEURONATA_R)."""
     return re.sub(r"[^A-Z0-9]+", "_", key.upper()).strip("_")
-
-
-def section_group(key: str) -> str:
-    return key.split("-", 1)[0]
 
 
 @dataclass(frozen=True)

@@ -123,6 +123,11 @@ class KeywordRule:
 _SPACES = re.compile(r"\s+")
 
 
+def section_group(key: str) -> str:
+    """The group a section belongs to: its key up to the first ``-`` (research-models -> research)."""
+    return key.split("-", 1)[0]
+
+
 def normalize(text: str) -> str:
     """Case- and space-insensitive form used for keyword and therapy-name matching."""
     return _SPACES.sub("", text).casefold()
@@ -141,6 +146,10 @@ class Catalog:
 
     def section(self, key: str) -> Section | None:
         return next((s for s in self.sections if s.key == key), None)
+
+    def group(self, prefix: str) -> tuple[Section, ...]:
+        """The sections of group ``prefix``, in order (empty for an unknown group)."""
+        return tuple(s for s in self.sections if section_group(s.key) == prefix)
 
     def section_by_number(self, number: int) -> Section | None:
         """The table of contents is numbered from 1 in section order."""

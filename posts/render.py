@@ -34,6 +34,15 @@ class TextBody:
     """The content page with the same content (send a link to it when the text does not fit)."""
 
 
+@dataclass(frozen=True)
+class GroupCard:
+    """The one article that answers a section group: a title, a short list of its sections and its page."""
+
+    title: str
+    description: str
+    page_path: str
+
+
 def host(url: str) -> str:
     """The host of ``url`` without a leading www., for short source labels."""
     try:
@@ -58,13 +67,17 @@ def environment() -> Environment:
 
 
 class Paths:
-    """Stable page paths: /p/, /p/s/<section>, /p/t/<therapy>, /p/t/<therapy>/<update>."""
+    """Stable page paths: /p/, /p/s/<section>, /p/g/<group>, /p/t/<therapy>, /p/t/<therapy>/<update>."""
 
     index = INDEX_PATH
 
     @staticmethod
     def section(key: str) -> str:
         return f"/p/s/{quote(key)}"
+
+    @staticmethod
+    def group(prefix: str) -> str:
+        return f"/p/g/{quote(prefix)}"
 
     @staticmethod
     def therapy(key: str) -> str:
@@ -129,6 +142,12 @@ class Renderer:
             raise KeyError(f"unknown section {key!r}")
         return found
 
+    def _group(self, prefix: str) -> tuple[Section, ...]:
+        found = self.catalog.group(prefix)
+        if not found:
+            raise KeyError(f"unknown section group {prefix!r}")
+        return found
+
     def _therapy(self, key: str) -> Therapy:
         found = self.catalog.therapy(key)
         if found is None:
@@ -154,6 +173,13 @@ class Renderer:
         else:
             body, sources = markdown_to_text(section.body), self._sources([*section.sources, *cited_ids(section.body)])
         return self._text("section.txt.j2", Paths.section(key), section=section, body=body, sources=sources)
+
+    def group(self, prefix: str) -> GroupCard:
+        """The one-article answer to a section group: title and list from templates/text/group_*.txt.j2."""
+        sections = self._group(prefix)
+        title = self.env.get_template("text/group_title.txt.j2").render(sections=sections).strip()
+        description = self.env.get_template("text/group_summary.txt.j2").render(sections=sections).strip()
+        return GroupCard(title=title, description=description, page_path=Paths.group(prefix))
 
     def therapy(self, key: str) -> TextBody:
         therapy = self._therapy(key)
@@ -221,6 +247,10 @@ class Renderer:
             references=references,
             sources=self._sources([*section.sources, *cited_ids(section.body)]),
         )
+
+    def group_page(self, prefix: str) -> str:
+        sections = self._group(prefix)
+        return self._page("group.html.j2", title=self.group(prefix).title, sections=sections)
 
     def therapy_page(self, key: str) -> str:
         therapy = self._therapy(key)

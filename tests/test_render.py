@@ -47,6 +47,7 @@ def all_text_bodies(catalog: Catalog, renderer: Renderer) -> dict[str, TextBody]
 def all_pages(catalog: Catalog, renderer: Renderer) -> dict[str, str]:
     pages = {"index": renderer.index_page()}
     pages |= {f"section:{s.key}": renderer.section_page(s.key) for s in catalog.sections}
+    pages |= {f"group:{g}": renderer.group_page(g) for g in ("research", "clinical")}
     for key, therapy in catalog.therapies.items():
         pages[f"therapy:{key}"] = renderer.therapy_page(key)
         pages |= {f"update:{key}/{u.key}": renderer.update_page(key, u.key) for u in therapy.updates}
@@ -160,6 +161,29 @@ def test_pages_are_well_formed_and_end_with_the_disclaimer(catalog: Catalog, ren
         assert "".join(parser.text).strip().endswith(disclaimer), name
         assert "http" not in html.split("</style>")[0].split("<style>")[1], f"{name}: external asset in CSS"
         assert "<script" not in html and "<link" not in html, name
+
+
+@pytest.mark.parametrize("group", ["research", "clinical"])
+def test_group_page_lists_each_section_with_its_summary(catalog: Catalog, renderer: Renderer, group: str) -> None:
+    sections = catalog.group(group)
+    assert len(sections) > 1
+    card = renderer.group(group)
+    assert card.page_path == f"/p/g/{group}"
+    assert card.title == f"年度回顾 第{sections[0].order}–{sections[-1].order}节（共{len(sections)}节）"
+    html = renderer.group_page(group)
+    assert f"<h1>{card.title}</h1>" in html
+    items = html.split('<ol class="toc">')[1].split("</ol>")[0].split("<li ")[1:]
+    assert len(items) == len(sections)
+    for item, section in zip(items, sections, strict=True):
+        assert f'value="{section.order}"><a href="/p/s/{section.key}">{section.title}</a>' in item
+        assert section.summary in item
+    for section in sections:
+        assert f"{section.order}. {section.title}" in card.description
+
+
+def test_unknown_group_is_a_key_error(renderer: Renderer) -> None:
+    with pytest.raises(KeyError):
+        renderer.group_page("nosuch")
 
 
 def test_pages_link_their_sources(catalog: Catalog, renderer: Renderer) -> None:

@@ -28,15 +28,17 @@ def section_reply(ctx: Context, found: Section) -> Reply:
 
 
 def group(ctx: Context, prefix: str) -> Reply:
-    """A section group (sections whose key starts with ``prefix-``): one article per section, up to 8."""
-    members = [s for s in ctx.catalog.sections if s.key.split("-", 1)[0] == prefix]
+    """A section group (sections whose key starts with ``prefix-``): one article linking to the group's page.
+
+    WeChat shows one article of a passive news reply, so the sections are listed on /p/g/<prefix> (docs/bot.md).
+    """
+    members = ctx.catalog.group(prefix)
+    if not members:
+        return toc(ctx)
     if len(members) == 1:
         return section_reply(ctx, members[0])
-    articles = tuple(
-        Article(s.title, s.summary, ctx.renderer.page_url(ctx.renderer.section(s.key).page_path or "/p/"))
-        for s in members
-    )
-    return News(articles) if articles else toc(ctx)
+    card = ctx.renderer.group(prefix)
+    return News((Article(card.title, card.description, ctx.renderer.page_url(card.page_path)),))
 
 
 def therapy_latest(ctx: Context, key: str) -> Reply:

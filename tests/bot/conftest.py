@@ -21,6 +21,7 @@ from bot.app import WebApp, create_app
 from bot.credentials import Credentials, credentials_for
 from bot.rsgi import RsgiApp
 from posts.catalog import Catalog, KeywordRule, Scene, Section, Text, Therapy, Update
+from posts.render import GroupCard
 from posts.settings import Settings, replace
 from tests.bot.wechat import GH, WeChat
 
@@ -98,6 +99,9 @@ class FakeRenderer:
         assert s is not None
         return self._body(f"SECTION {key}\n{s.body}", f"/p/s/{key}")
 
+    def group(self, prefix: str) -> GroupCard:
+        return GroupCard(f"GROUP {prefix}", f"{len(self.catalog.group(prefix))} sections", f"/p/g/{prefix}")
+
     def therapy(self, key: str) -> Body:
         return self._body(f"THERAPY {key}", f"/p/t/{key}")
 
@@ -127,6 +131,9 @@ class FakeRenderer:
 
     def section_page(self, key: str) -> str:
         return f"<html>SECTION PAGE {key}</html>"
+
+    def group_page(self, prefix: str) -> str:
+        return f"<html>GROUP PAGE {prefix}</html>"
 
     def therapy_page(self, key: str) -> str:
         return f"<html>THERAPY PAGE {key}</html>"

@@ -17,6 +17,8 @@ from tests.bot.wechat import text_push
         ("/p/", 200, "INDEX"),
         ("/p", 200, "INDEX"),
         ("/p/s/outlook", 200, "SECTION PAGE outlook"),
+        ("/p/g/research", 200, "GROUP PAGE research"),
+        ("/p/g/nope", 404, "页面不存在"),
         ("/p/t/nurown", 200, "THERAPY PAGE nurown"),
         ("/p/t/nurown/2025-04-10-ind", 200, "UPDATE PAGE nurown/2025-04-10-ind"),
         ("/p/s/nope", 404, "页面不存在"),

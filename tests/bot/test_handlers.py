@@ -151,12 +151,11 @@ def test_long_section_becomes_one_article_news(plain: LiveBot) -> None:
     assert reply.articles[0]["Title"] == "疾病模型"
 
 
-def test_group_click_lists_its_sections(plain: LiveBot) -> None:
+def test_group_click_is_one_article_linking_to_the_group_page(plain: LiveBot) -> None:
     reply = plain.wechat.push(event_push("CLICK", "GROUP_RESEARCH"))
-    assert reply.msg_type == "news" and reply.fields["ArticleCount"] == "2"
-    assert [a["Url"] for a in reply.articles] == [
-        f"{BASE_URL}/p/s/research-protection",
-        f"{BASE_URL}/p/s/research-models",
+    assert reply.msg_type == "news" and reply.fields["ArticleCount"] == "1"
+    assert reply.articles == [
+        {"Title": "GROUP research", "Description": "2 sections", "PicUrl": "", "Url": f"{BASE_URL}/p/g/research"}
     ]
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from sqlalchemy import func, select
 
 from posts.models import Follower, InboundEvent, SeenMessage, Subscription
@@ -21,6 +22,7 @@ from wxbot.demo import Demo
 def reply_text(result: Any) -> str:
     assert result.ok, result.error
     assert result.reply is not None and result.reply.msgtype is not None, result.reply_kind
+    assert result.reply.warning is None, result.reply.warning  # WeChat shows the reply as written
     payload = result.reply.payload
     if result.reply.msgtype == "news":
         return " ".join(a["title"] + " " + a["description"] + " " + a["url"] for a in payload["articles"])
@@ -85,6 +87,24 @@ def test_every_menu_key_gets_content(demo: Demo) -> None:
     for key in keys:
         text = reply_text(demo.sandbox.pusher.click(openid, key))
         assert len(text) > 10, key
+
+
+@pytest.mark.parametrize("group", ["research", "clinical"])
+def test_group_click_is_one_article_linking_to_a_page_listing_its_sections(demo: Demo, group: str) -> None:
+    assert demo.sandbox is not None and demo.runtime is not None and demo.bot is not None
+    openid = "oE2EGroup0000000000000000001"
+    demo.sandbox.pusher.follow(openid)
+    result = demo.sandbox.pusher.click(openid, f"GROUP_{group.upper()}")
+    reply_text(result)
+    assert result.reply is not None and result.reply.msgtype == "news"
+    (article,) = result.reply.payload["articles"]
+    assert article["url"] == f"{demo.bot.url}/p/g/{group}"
+    page = requests.get(article["url"], timeout=5)
+    assert page.status_code == 200
+    sections = demo.runtime.catalog.group(group)
+    assert len(sections) > 1
+    for section in sections:
+        assert f'href="/p/s/{section.key}"' in page.text and section.summary in page.text, section.key
 
 
 def test_keyword_subscriptions_round_trip(demo: Demo) -> None:

@@ -74,7 +74,7 @@ def describe(button: Button, catalog: Catalog, base_url: str) -> str:
         return f"replies section {sections[key].order}: {sections[key].title}"
     group = [s for s in catalog.sections if f"GROUP_{key_part(section_group(s.key))}" == key]
     if group:
-        return f"replies links to {len(group)} section(s): " + "、".join(s.title for s in group)
+        return f"replies one article linking to a page of {len(group)} section(s): " + "、".join(s.title for s in group)
     therapies = {key_part(k): t for k, t in catalog.therapies.items()}
     match = re.fullmatch(r"THERAPY_(.+)_(LATEST|TIMELINE|SUBSCRIBE)", key)
     if match and match.group(1) in therapies:
