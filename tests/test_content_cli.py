@@ -117,6 +117,29 @@ def test_check_reports_every_problem(run: CliRunner, tmp_path: Path) -> None:
     assert lines[-1].startswith("2 problem(s) in ")
 
 
+def test_check_refuses_a_passive_reply_of_several_articles(
+    run: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pack whose group menu items would answer one article per section (what followers lost) fails the check."""
+    from bot.handlers import Context, menu
+    from bot.replies import Article, News
+
+    def one_article_per_section(ctx: Context, prefix: str) -> News:
+        return News(tuple(Article(s.title, s.summary, f"/p/s/{s.key}") for s in ctx.catalog.group(prefix)))
+
+    pack = tmp_path / "content"
+    shutil.copytree(REAL, pack)
+    assert run.invoke(app, ["content", "check", "--path", str(pack)]).exit_code == 0
+    monkeypatch.setattr(menu, "group", one_article_per_section)
+    result = run.invoke(app, ["content", "check", "--path", str(pack)])
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    limit = "WeChat shows only 1 of a passive reply (posts/limits.py NEWS_ARTICLES_PER_REPLY)"
+    assert f"menu item '基础研究' (CLICK GROUP_RESEARCH) answers with a news reply of 3 articles; {limit}" in lines
+    assert f"menu item '临床试验' (CLICK GROUP_CLINICAL) answers with a news reply of 5 articles; {limit}" in lines
+    assert lines[-1].startswith("2 problem(s) in ")
+
+
 def test_preview_prints_the_text_and_its_size(run: CliRunner) -> None:
     result = run.invoke(app, ["content", "preview", "clinical-nurown"])
     assert result.exit_code == 0, result.output

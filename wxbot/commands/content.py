@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -34,19 +35,34 @@ def _warn(problems: list[Problem]) -> None:
         print(f"note: the pack has {len(problems)} problem(s); run `wxbot content check` (bad files are left out)")
 
 
+def _reply_problems(root: Path, catalog: Catalog, base_url: str) -> list[str]:
+    """The passive replies of the menu and the keyword rules that break WeChat's limits (wxbot/replycheck.py)."""
+    from posts.menu import MenuError, load_menu, menu_path
+    from wxbot.replycheck import reply_problems
+
+    try:
+        menu = load_menu(menu_path(root))
+    except MenuError as exc:
+        return [str(exc)]
+    return reply_problems(catalog, menu, Renderer(catalog, base_url), datetime.now(UTC))
+
+
 @app.command()
 def check(ctx: typer.Context, path: PathOption = None) -> None:
-    """Validate the pack: print every problem as path:line: message; exit 1 if there is any."""
+    """Validate the pack and the replies its menu and keywords make; print every problem; exit 1 if any."""
     root, catalog, problems = _load(ctx, path)
-    for problem in problems:
-        print(problem)
+    lines = [str(problem) for problem in problems]
+    if not problems:  # the replies are checked on a pack that loads whole
+        lines = _reply_problems(root, catalog, app_context(ctx).settings.server.base_url)
+    for line in lines:
+        print(line)
     loaded = (
         f"{len(catalog.sections)} sections, {len(catalog.therapies)} therapies, "
         f"{sum(len(t.updates) for t in catalog.therapies.values())} updates, {len(catalog.references)} references, "
         f"{len(catalog.welcomes)} welcomes, {len(catalog.scenes)} scenes, {len(catalog.keywords)} keyword rules"
     )
-    if problems:
-        print(f"{len(problems)} problem(s) in {root}; loaded {loaded}")
+    if lines:
+        print(f"{len(lines)} problem(s) in {root}; loaded {loaded}")
         raise typer.Exit(1)
     print(f"content pack OK: {root}; {loaded}")
 

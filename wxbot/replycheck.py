@@ -1,0 +1,68 @@
+"""The passive replies a content pack makes, checked against WeChat's limits before it ships (`wxbot content check`).
+
+Every CLICK key of the menu and every keyword rule is run through the bot's own routes on the pack, content only
+(a handler that needs the database is left out: those answer with the bot's own short texts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot.handlers import Context
+from bot.message import Inbound
+from bot.replies import News, Reply
+from bot.routes import Routes, build_routes
+from bot.texts import Texts
+from posts.catalog import Catalog
+from posts.limits import NEWS_ARTICLES_PER_REPLY
+from posts.menu import Menu
+from posts.render import Renderer
+
+_ACCOUNT, _FOLLOWER = "gh_check", "o_content_check"
+
+
+class _NeedsDatabase(Exception):
+    """The handler asked for the database: its answer does not come from the pack."""
+
+
+def _no_session() -> Session:
+    raise _NeedsDatabase
+
+
+def _pushes(catalog: Catalog, menu: Menu) -> Iterator[tuple[str, Inbound]]:
+    """(where, push) for each menu click and each keyword pattern."""
+    for button in menu.leaves():
+        if button.kind == "click":
+            push = Inbound(_ACCOUNT, _FOLLOWER, 0, "event", event="click", event_key=button.key)
+            yield f"menu item {button.name!r} (CLICK {button.key})", push
+    for rule in catalog.keywords:
+        for pattern in rule.patterns:
+            yield f"keyword {pattern!r}", Inbound(_ACCOUNT, _FOLLOWER, 0, "text", content=pattern)
+
+
+def _article_count(reply: Reply) -> int:
+    return len(reply.articles) if isinstance(reply, News) else 0
+
+
+def reply_problems(
+    catalog: Catalog, menu: Menu, renderer: Renderer, now: datetime, routes: Routes | None = None
+) -> list[str]:
+    """One line per menu item or keyword whose passive reply would break a WeChat limit."""
+    routes = routes if routes is not None else build_routes(catalog)
+    texts, problems = Texts(), []
+    for where, push in _pushes(catalog, menu):
+        ctx = Context(_no_session, catalog, renderer, texts, push, now)
+        try:
+            reply = routes.resolve(push)(ctx)
+        except _NeedsDatabase:
+            continue
+        count = _article_count(reply)
+        if count > NEWS_ARTICLES_PER_REPLY:
+            problems.append(
+                f"{where} answers with a news reply of {count} articles; WeChat shows only "
+                f"{NEWS_ARTICLES_PER_REPLY} of a passive reply (posts/limits.py NEWS_ARTICLES_PER_REPLY)"
+            )
+    return problems
