@@ -166,13 +166,23 @@ class Renderer:
 
     # ----- WeChat text bodies (KeyError for an unknown key) -----------------------------------------------------
 
+    def _section_source(self, section: Section) -> str:
+        """The section's Markdown body; the disclaimer section's is the pack's disclaimer.md."""
+        if section.body_from == "disclaimer":
+            return self.catalog.disclaimer.body if self.catalog.disclaimer else ""
+        return section.body
+
     def section(self, key: str) -> TextBody:
         section = self._section(key)
+        extra: dict[str, Any] = {}
         if section.body_from == "references":
             body, sources = self._references_text(), []
         else:
-            body, sources = markdown_to_text(section.body), self._sources([*section.sources, *cited_ids(section.body)])
-        return self._text("section.txt.j2", Paths.section(key), section=section, body=body, sources=sources)
+            source = self._section_source(section)
+            body, sources = markdown_to_text(source), self._sources([*section.sources, *cited_ids(source)])
+        if section.body_from == "disclaimer":
+            extra["disclaimer_text"] = ""  # the body is the disclaimer: not twice
+        return self._text("section.txt.j2", Paths.section(key), section=section, body=body, sources=sources, **extra)
 
     def group(self, prefix: str) -> GroupCard:
         """The one-article answer to a section group: title and list from templates/text/group_*.txt.j2."""
@@ -239,13 +249,18 @@ class Renderer:
         section = self._section(key)
         therapy = self.catalog.therapy(section.therapy) if section.therapy else None
         references = sorted(self.catalog.references.values(), key=lambda r: r.id)
+        source = self._section_source(section)
+        extra: dict[str, Any] = {}
+        if section.body_from == "disclaimer":
+            extra["disclaimer_html"] = Markup("")  # the body is the disclaimer: not again in the footer
         return self._page(
             "section.html.j2",
             section=section,
             therapy=therapy,
-            body_html=markdown_html(section.body),
+            body_html=markdown_html(source),
             references=references,
-            sources=self._sources([*section.sources, *cited_ids(section.body)]),
+            sources=self._sources([*section.sources, *cited_ids(source)]),
+            **extra,
         )
 
     def group_page(self, prefix: str) -> str:

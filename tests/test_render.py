@@ -186,6 +186,18 @@ def test_unknown_group_is_a_key_error(renderer: Renderer) -> None:
         renderer.group_page("nosuch")
 
 
+def test_the_disclaimer_section_shows_the_whole_disclaimer_once(catalog: Catalog, renderer: Renderer) -> None:
+    assert catalog.disclaimer is not None
+    disclaimer = markdown_to_text(catalog.disclaimer.body)
+    assert len(disclaimer) > 50
+    section = catalog.section("disclaimer")
+    assert section is not None and section.body_from == "disclaimer"
+    assert renderer.section("disclaimer").text == f"{section.order}. {section.title}\n\n{disclaimer}\n"
+    main = renderer.section_page("disclaimer").split("<main>")[1].split("</main>")[0]
+    assert f"<p>{disclaimer}</p>" in main
+    assert renderer.section_page("disclaimer").count(disclaimer) == 1
+
+
 def test_pages_link_their_sources(catalog: Catalog, renderer: Renderer) -> None:
     html = renderer.section_page("clinical-nurown")
     ref = catalog.references[4]
