@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from posts import db
+from posts import db, interactions
 from posts.loader import default_content_dir, load_catalog
 from posts.models import Follower, utcnow
 from posts.posting import add_post
@@ -44,7 +44,7 @@ def seed(sessions: Any, followers: int) -> None:
     for i in range(followers):
         row: dict[str, Any] = {"openid": f"oSbx{i:024d}", "subscribed": True}
         if i % 10 == 0:  # a tenth talked to the account an hour ago
-            row.update(last_interaction_at=now - timedelta(hours=1), last_interaction_kind="message")
+            row.update(interactions.columns(interactions.classify("text"), now - timedelta(hours=1)))
         rows.append(row)
     with sessions() as session:
         for start in range(0, len(rows), 10_000):

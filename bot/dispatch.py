@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,7 +21,7 @@ from bot.replies import kind_of, render
 from bot.routes import Routes
 from bot.texts import Texts
 from bot.writelock import FileWriteLock, write_lock_for
-from posts import db
+from posts import db, interactions
 from posts.catalog import Catalog
 from posts.models import Follower, InboundEvent, SeenMessage
 
@@ -37,12 +37,17 @@ STORE_REPLY = (
     .where(_SEEN.c.dedup_key == bindparam("b_key"))
     .values(reply_kind=bindparam("b_kind"), reply_xml=bindparam("b_xml"))
 )
+_AT = _FOLLOWER.c.last_interaction_at.type
+# The last interaction of any kind is overwritten; each window class's time only by an interaction that opens it
+# (posts.interactions.columns gives None otherwise, and COALESCE keeps the stored time).
 TOUCH = (
     update(_FOLLOWER)
     .where(_FOLLOWER.c.openid == bindparam("b_openid"))
     .values(
-        last_interaction_at=bindparam("b_at", type_=_FOLLOWER.c.last_interaction_at.type),
+        last_interaction_at=bindparam("b_at", type_=_AT),
         last_interaction_kind=bindparam("b_kind"),
+        last_message_at=func.coalesce(bindparam("b_message_at", type_=_AT), _FOLLOWER.c.last_message_at),
+        last_event_at=func.coalesce(bindparam("b_event_at", type_=_AT), _FOLLOWER.c.last_event_at),
     )
 )
 ADD_FOLLOWER = insert(_FOLLOWER)
@@ -55,14 +60,21 @@ SQL_SEEN = "INSERT INTO seen_message (dedup_key, received_at, reply_kind, reply_
 SQL_SEEN_ROW = "(?, ?, ?, ?)"
 SQL_LOG = "INSERT INTO inbound_event (openid, msg_type, event, key, received_at, reply_kind, dedup_key) VALUES "
 SQL_LOG_ROW = "(?, ?, ?, ?, ?, ?, ?)"
-SQL_TOUCH = "UPDATE follower SET last_interaction_at = ?, last_interaction_kind = ? WHERE openid = ?"
-SQL_TOUCH_OR_ADD = (
-    "INSERT INTO follower (openid, subscribed, last_interaction_at, last_interaction_kind, created_at) VALUES "
+SQL_TOUCH = (
+    "UPDATE follower SET last_interaction_at = ?, last_interaction_kind = ?,"
+    " last_message_at = COALESCE(?, last_message_at), last_event_at = COALESCE(?, last_event_at) WHERE openid = ?"
 )
-SQL_TOUCH_OR_ADD_ROW = "(?, 1, ?, ?, ?)"
+SQL_TOUCH_OR_ADD = (
+    "INSERT INTO follower"
+    " (openid, subscribed, last_interaction_at, last_interaction_kind, last_message_at, last_event_at, created_at)"
+    " VALUES "
+)
+SQL_TOUCH_OR_ADD_ROW = "(?, 1, ?, ?, ?, ?, ?)"
 SQL_TOUCH_OR_ADD_TAIL = (
     " ON CONFLICT (openid) DO UPDATE"
-    " SET last_interaction_at = excluded.last_interaction_at, last_interaction_kind = excluded.last_interaction_kind"
+    " SET last_interaction_at = excluded.last_interaction_at, last_interaction_kind = excluded.last_interaction_kind,"
+    " last_message_at = COALESCE(excluded.last_message_at, follower.last_message_at),"
+    " last_event_at = COALESCE(excluded.last_event_at, follower.last_event_at)"
 )
 
 
@@ -197,7 +209,7 @@ class Dispatcher:
         out: list[Answer | Exception] = []
         seen_rows: list[tuple[Any, ...]] = []
         log_rows: list[tuple[Any, ...]] = []
-        touched: dict[str, tuple[str, str, bool]] = {}  # openid -> (time, kind, may create the follower)
+        touched: dict[str, _Touch] = {}
         for push in pushes:
             message = push.message
             key = message.dedup_key
@@ -218,9 +230,7 @@ class Dispatcher:
                 continue
             stored[key] = (plaintext, kind)
             at = sqlite_time(now)
-            interaction = message.interaction_kind
-            before = touched.get(message.openid)
-            touched[message.openid] = (at, interaction, interaction != "other" or (before is not None and before[2]))
+            touched[message.openid] = _Touch.of(message.interaction, at, touched.get(message.openid))
             log_rows.append(
                 (
                     message.openid[:64],
@@ -234,9 +244,10 @@ class Dispatcher:
             )
             seen_rows.append((key, at, kind, plaintext))
             out.append(Answer(plaintext, kind))
-        # The follower of each push is touched (and created unless the push is "other"), last push wins.
-        add = [(openid, at, kind, at) for openid, (at, kind, create) in touched.items() if create]
-        only_touch = [(at, kind, openid) for openid, (at, kind, create) in touched.items() if not create]
+        # The follower of each push is touched (and created unless the push is "other"): the last push of the
+        # batch is the last interaction, the last one of each window class that class's time.
+        add = [(openid, t.at, t.kind, t.message_at, t.event_at, t.at) for openid, t in touched.items() if t.create]
+        only_touch = [(t.at, t.kind, t.message_at, t.event_at, openid) for openid, t in touched.items() if not t.create]
         if add:
             insert_rows(raw, SQL_TOUCH_OR_ADD, SQL_TOUCH_OR_ADD_ROW, add, SQL_TOUCH_OR_ADD_TAIL)
         if only_touch:
@@ -309,18 +320,20 @@ class Dispatcher:
         plaintext, kind = self._reply(Context(session, self.catalog, self.renderer, self.texts, message, now))
         session.flush()  # the handler's ORM writes first; the bookkeeping below goes straight to the connection
         conn = session.connection()
-        interaction = message.interaction_kind
-        touched = conn.execute(TOUCH, {"b_openid": message.openid, "b_at": now, "b_kind": interaction})
-        if touched.rowcount == 0 and interaction != "other":
-            conn.execute(
-                ADD_FOLLOWER,
-                {
-                    "openid": message.openid,
-                    "subscribed": True,
-                    "last_interaction_at": now,
-                    "last_interaction_kind": interaction,
-                },
-            )
+        interaction = message.interaction
+        values = interactions.columns(interaction, now)
+        touched = conn.execute(
+            TOUCH,
+            {
+                "b_openid": message.openid,
+                "b_at": now,
+                "b_kind": interaction.kind,
+                "b_message_at": values["last_message_at"],
+                "b_event_at": values["last_event_at"],
+            },
+        )
+        if touched.rowcount == 0 and interaction.kind != interactions.OTHER:
+            conn.execute(ADD_FOLLOWER, {"openid": message.openid, "subscribed": True, **values})
         conn.execute(
             LOG,
             {
@@ -361,6 +374,27 @@ def _stored_answer(reply_xml: str, reply_kind: str) -> Answer:
     if reply_kind == "pending":
         return Answer("", "empty", duplicate=True)
     return Answer(reply_xml, reply_kind, duplicate=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Touch:
+    """One follower's row of a batch: its last interaction, the last of each window class, whether to create it."""
+
+    at: str
+    kind: str
+    message_at: str | None
+    event_at: str | None
+    create: bool
+
+    @classmethod
+    def of(cls, interaction: interactions.Interaction, at: str, before: _Touch | None) -> _Touch:
+        """The row after ``interaction`` at ``at`` (SQLite text), following the batch's earlier pushes."""
+        if interaction.closes:  # the handler forgot both times; the batch's earlier pushes must not restore them
+            before = cls(at, interaction.kind, None, None, before is not None and before.create)
+        message_at = at if interaction.opens == interactions.MESSAGE else before.message_at if before else None
+        event_at = at if interaction.opens == interactions.EVENT else before.event_at if before else None
+        create = interaction.kind != interactions.OTHER or (before is not None and before.create)
+        return cls(at, interaction.kind, message_at, event_at, create)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from posts import interactions
+
 SCENE_PREFIX = "qrscene_"
 USER_MESSAGES = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link"})
-_INTERACTION = {"subscribe": "follow", "scan": "scan", "click": "click", "view": "view"}
 
 
 class MalformedPush(ValueError):
@@ -80,10 +81,9 @@ class Inbound:
         return key
 
     @property
-    def interaction_kind(self) -> str:
-        if not self.is_event:
-            return "message"
-        return _INTERACTION.get(self.event, "other")
+    def interaction(self) -> interactions.Interaction:
+        """What this push is as an interaction, and which customer-service window it opens (posts.interactions)."""
+        return interactions.classify(self.msg_type, self.event)
 
     @property
     def log_key(self) -> str | None:

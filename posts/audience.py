@@ -42,6 +42,10 @@ class Recipient:
     subscribed: bool = True
     last_interaction_at: datetime | None = None
     last_interaction_kind: str | None = None
+    last_message_at: datetime | None = None
+    """The last message they sent (opens the 48-hour window, posts.interactions)."""
+    last_event_at: datetime | None = None
+    """The last follow, QR scan or click/scancode_* tap (opens the 1-minute window)."""
 
 
 def parse_audience(text: str, therapies: Iterable[str] = (), scenes: Iterable[str] | None = None) -> Audience:
@@ -73,10 +77,13 @@ _COLUMNS = (
     Follower.subscribed,
     Follower.last_interaction_at,
     Follower.last_interaction_kind,
+    Follower.last_message_at,
+    Follower.last_event_at,
 )
+_Row = tuple[str, int, bool, datetime | None, str | None, datetime | None, datetime | None]
 
 
-def _query(audience: Audience, session: Session) -> Select[tuple[str, int, bool, datetime | None, str | None]] | None:
+def _query(audience: Audience, session: Session) -> Select[_Row] | None:
     base = select(*_COLUMNS).where(Follower.subscribed.is_(True)).order_by(Follower.id)
     if audience.kind == "all":
         return base

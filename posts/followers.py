@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from posts.interactions import Interaction, columns
 from posts.models import Follower, InboundEvent, Subscription
 
 
@@ -44,17 +45,19 @@ def record_follow(session: Session, openid: str, now: datetime, scene_key: str |
 
 
 def record_unfollow(session: Session, openid: str, now: datetime) -> Follower:
-    """Mark ``openid`` inactive; their history and subscriptions are kept for a possible return."""
+    """Mark ``openid`` inactive, every customer-service window closed; history and subscriptions are kept."""
     follower = ensure(session, openid)
     follower.subscribed = False
     follower.last_unfollowed_at = now
+    follower.last_message_at = follower.last_event_at = None  # WeChat closes the windows (posts.interactions)
     return follower
 
 
-def touch(follower: Follower, now: datetime, kind: str) -> None:
-    """Remember the last interaction (the customer-service window depends on it)."""
-    follower.last_interaction_at = now
-    follower.last_interaction_kind = kind
+def touch(follower: Follower, now: datetime, interaction: Interaction) -> None:
+    """Remember an interaction: the last of any kind, and the last of its window class (posts.interactions)."""
+    for column, value in columns(interaction, now).items():
+        if value is not None:
+            setattr(follower, column, value)
 
 
 def subscription(session: Session, follower: Follower, therapy_key: str) -> Subscription | None:

@@ -124,7 +124,7 @@ def recover(session: Session, now: datetime, resend_within: timedelta) -> tuple[
 
 
 def window_used(session: Session, since: dict[str, datetime]) -> dict[str, int]:
-    """Customer-service messages each follower got since their last interaction (ledger and outbox)."""
+    """Customer-service messages each follower got since their window opened (ledger and outbox)."""
     used: Counter[str] = Counter()
     openids = list(since)
     for start in range(0, len(openids), 500):

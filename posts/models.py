@@ -75,7 +75,11 @@ class Follower(Base):
     """The QR scene that first brought this follower, if any."""
     last_interaction_at: Mapped[datetime | None]
     last_interaction_kind: Mapped[str | None] = mapped_column(String(32))
-    """follow, scan, click, message... (the customer-service window depends on it)."""
+    """The last interaction of any kind (posts.interactions): message, follow, scan, click, view, other..."""
+    last_message_at: Mapped[datetime | None]
+    """The last message the follower sent: it opens WeChat's 48-hour customer-service window."""
+    last_event_at: Mapped[datetime | None]
+    """The last follow, QR scan or click/scancode_* menu tap: it opens the 1-minute window."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     subscriptions: Mapped[list[Subscription]] = relationship(back_populates="follower")

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .models import WindowTrigger
 
 # Documented daily defaults for a new account (reference §4.13); keys are request paths.
 DAILY_QUOTAS: dict[str, int] = {
@@ -74,8 +78,18 @@ KEY_BUTTON_TYPES: frozenset[str] = frozenset(
         "location_select",
     }
 )
-# Menu button types whose click opens a 1-minute customer-service window (reference §4.6).
-WINDOW_BUTTON_TYPES: frozenset[str] = frozenset({"click", "scancode_push", "scancode_waitmsg"})
+# Events whose push opens the 1-minute customer-service window (reference §4.6): a follow, a parametric QR scan, a
+# menu tap of type click or scancode_*. A VIEW tap, pic_*/location_select taps, LOCATION etc. open none.
+WINDOW_EVENTS: frozenset[str] = frozenset({"subscribe", "scan", "click", "scancode_push", "scancode_waitmsg"})
+
+
+def window_trigger(msg_type: str, event: str = "") -> WindowTrigger | None:
+    """The window a push of this MsgType/Event opens: any user message the 48-hour one, some events the minute."""
+    if msg_type.lower() != "event":
+        return "message"
+    return "event" if event.lower() in WINDOW_EVENTS else None
+
+
 # Message types that limit a passive news reply to one article (reference §3.2).
 ONE_ARTICLE_TRIGGERS: frozenset[str] = frozenset({"text", "image", "video", "link", "location"})
 

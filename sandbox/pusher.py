@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import requests
 
 from .errors import SandboxError
-from .limits import SERVICE_UNAVAILABLE, WINDOW_BUTTON_TYPES
+from .limits import SERVICE_UNAVAILABLE, window_trigger
 from .models import Media
 from .platform import make_openid
 from .qrimage import qr_png
@@ -128,7 +128,7 @@ class Pusher:
         existing = self.platform.follower(openid)
         if existing is None or not existing.subscribed:
             return self.follow(openid, ticket=qr.ticket)
-        self.platform.open_window(openid, "event")
+        self._open_window(openid, "event", "SCAN")
         return self._push(openid, "event", {"Event": "SCAN", "EventKey": qr.scene, "Ticket": qr.ticket}, trigger="SCAN")
 
     def unfollow(self, openid: str) -> PushResult:
@@ -159,8 +159,7 @@ class Pusher:
                 "Label": "Sandbox",
                 "Poiname": "",
             }
-        if kind in WINDOW_BUTTON_TYPES:
-            self.platform.open_window(openid, "event")
+        self._open_window(openid, "event", fields["Event"])
         return self._push(openid, "event", fields, trigger=fields["Event"])
 
     def view(self, openid: str, url: str) -> PushResult:
@@ -197,13 +196,22 @@ class Pusher:
     def send_message(self, openid: str, msgtype: str, **fields: Any) -> PushResult:
         """Any user message type: opens the 48-hour/5-message window and carries a MsgId."""
         self.platform.require_subscribed(openid)
-        self.platform.open_window(openid, "message")
+        self._open_window(openid, msgtype)
         body = {**fields, "MsgId": str(MSG_ID_BASE + self.platform.next_id())}
         return self._push(openid, msgtype, body, trigger=msgtype)
 
     def push_event(self, openid: str, event: str, *, user_facing: bool = True, **fields: Any) -> PushResult:
-        """Push an arbitrary event (no state change, no window) — e.g. LOCATION."""
+        """Push an arbitrary event (no state change) — e.g. LOCATION; a follower gets the window it opens, if any."""
+        found = self.platform.follower(openid)
+        if found is not None and found.subscribed:
+            self._open_window(openid, "event", event)
         return self._push(openid, "event", {"Event": event, **fields}, trigger=event, user_facing=user_facing)
+
+    def _open_window(self, openid: str, msg_type: str, event: str = "") -> None:
+        """Open the customer-service window a push of this MsgType/Event opens on WeChat (limits.window_trigger)."""
+        trigger = window_trigger(msg_type, event)
+        if trigger is not None:
+            self.platform.open_window(openid, trigger)
 
     # ---- platform events ----------------------------------------------------------------------------
     def enqueue_event(self, fields: dict[str, Any]) -> None:

@@ -5,18 +5,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from posts import limits
+from posts import interactions, limits
 from posts.audience import Recipient
 
 CUSTOM = "/cgi-bin/message/custom/send"
 TEMPLATE = "/cgi-bin/message/template/send"
 MASS_SEND = "/cgi-bin/message/mass/send"
 MASS_SENDALL = "/cgi-bin/message/mass/sendall"
-
-MESSAGE_KINDS = frozenset({"message", "text", "image", "voice", "video", "shortvideo", "location", "link"})
-EVENT_KINDS = frozenset({"follow", *limits.CS_WINDOW_OPENING_EVENTS})
 
 REASONS = {
     "unfollowed": "已取消关注 (43004): the follower no longer follows the account",
@@ -86,18 +83,9 @@ class Plan:
         return Counter(a.reason for a in self.assignments if a.reason)
 
 
-def window(recipient: Recipient, now: datetime) -> tuple[bool, int]:
-    """Whether the customer-service window is open at ``now`` and how many messages it allows in all."""
-    at, kind = recipient.last_interaction_at, recipient.last_interaction_kind
-    if at is None or kind is None:
-        return False, 0
-    if kind in MESSAGE_KINDS:
-        seconds, quota = limits.CS_WINDOW_MESSAGE_SECONDS, limits.CS_WINDOW_MESSAGE_QUOTA
-    elif kind in EVENT_KINDS:
-        seconds, quota = limits.CS_WINDOW_EVENT_SECONDS, limits.CS_WINDOW_EVENT_QUOTA
-    else:
-        return False, 0
-    return now < at + timedelta(seconds=seconds), quota
+def window(recipient: Recipient, now: datetime) -> interactions.Window:
+    """The customer-service window open at ``now``: its quota in all and since when it counts (48 h wins)."""
+    return interactions.window(recipient.last_message_at, recipient.last_event_at, now)
 
 
 class _Budget:
@@ -116,10 +104,10 @@ class _Budget:
 
 def _custom(r: Recipient, now: datetime, used: int, budget: _Budget) -> str | None:
     """None if a customer-service message is possible (and reserves the call), else the reason key."""
-    is_open, quota = window(r, now)
-    if not is_open:
+    found = window(r, now)
+    if not found.is_open:
         return "window_closed"
-    if used >= quota:
+    if used >= found.quota:
         return "window_used"
     return None if budget.take(CUSTOM) else "quota"
 
@@ -200,7 +188,7 @@ def _sendall_possible(account: Account, target: MassTarget | None) -> bool:
 
 
 def _anyone_outside(people: list[Recipient], now: datetime) -> bool:
-    return any(not window(r, now)[0] for r in people)
+    return any(not window(r, now).is_open for r in people)
 
 
 def _mass_plan(

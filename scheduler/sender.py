@@ -96,12 +96,9 @@ class Sender:
         audience = parse_audience(post.audience, self.catalog.therapies)
         people = recipients(session, audience, self.tag_members)
         account = quota.account(session, self.settings, now, self.daily_limits)
-        in_window = {
-            r.openid: r.last_interaction_at
-            for r in people
-            if r.last_interaction_at is not None and planner.window(r, now)[0]
-        }
-        used = ledger.window_used(session, in_window)  # type: ignore[arg-type]
+        opened = {r.openid: planner.window(r, now).opened_at for r in people}
+        in_window = {openid: at for openid, at in opened.items() if at is not None}
+        used = ledger.window_used(session, in_window)
         month = ledger.mass_month(session, beijing_month_start(now)) if post.channel in ("mass", "auto") else {}
         tag = mass_tag_id(session, audience)
         target = planner.MassTarget(to_all=True) if audience.kind == "all" else None

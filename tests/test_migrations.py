@@ -95,3 +95,29 @@ def _downgrade(engine: Engine, revision: str) -> None:
     from alembic import command
 
     command.downgrade(db.alembic_config(engine), revision)
+
+
+def test_0030_fills_the_window_times_from_the_last_interaction(tmp_path: Path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'windows.db'}")
+    try:
+        db.upgrade(engine, "0020")
+        at = datetime(2026, 12, 1, 2, 0)
+        with engine.begin() as conn:
+            for openid, kind in [("oMsg", "message"), ("oClick", "click"), ("oView", "view"), ("oNone", None)]:
+                conn.execute(
+                    text(
+                        "INSERT INTO follower (openid, subscribed, last_interaction_at, last_interaction_kind,"
+                        " created_at) VALUES (:o, 1, :t, :k, :c)"
+                    ),
+                    {"o": openid, "t": at if kind else None, "k": kind, "c": at},
+                )
+        db.upgrade(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT openid, last_message_at, last_event_at FROM follower")).all()
+        stamp = str(at)
+        found = {o: (m and str(m)[:19], e and str(e)[:19]) for o, m, e in rows}
+        assert found == {"oMsg": (stamp, None), "oClick": (None, stamp), "oView": (None, None), "oNone": (None, None)}
+        _downgrade(engine, "0020")
+        assert "last_message_at" not in {c["name"] for c in inspect(engine).get_columns("follower")}
+    finally:
+        engine.dispose()

@@ -233,6 +233,27 @@ def test_follower_bookkeeping_of_a_batch_follows_push_order(serve: Callable[...,
     assert kinds["oBoth"] == "other" and kinds["oOtherFirst"] == "message"
 
 
+def test_a_batch_keeps_the_last_interaction_of_each_window_class(serve: Callable[..., LiveBot]) -> None:
+    bot = serve("plain")
+    _lined_up(
+        bot,
+        [
+            text_push("帮助", openid="oTalkThenView", msg_id=31),
+            event_push("VIEW", "https://als.example.org/p/", openid="oTalkThenView", create_time=1_800_000_011),
+            event_push("scancode_push", "SCAN", openid="oScan", create_time=1_800_000_012),
+            text_push("帮助", openid="oTalkThenLeave", msg_id=32),
+            event_push("unsubscribe", "", openid="oTalkThenLeave", create_time=1_800_000_013),
+        ],
+    )
+    with bot.sessions() as s:
+        rows = {f.openid: f for f in s.scalars(select(Follower))}
+    viewed, scanned, left = rows["oTalkThenView"], rows["oScan"], rows["oTalkThenLeave"]
+    assert viewed.last_interaction_kind == "view" and viewed.last_message_at is not None
+    assert viewed.last_message_at <= viewed.last_interaction_at and viewed.last_event_at is None
+    assert scanned.last_interaction_kind == "scancode_push" and scanned.last_event_at == scanned.last_interaction_at
+    assert (left.subscribed, left.last_message_at, left.last_event_at) == (False, None, None)
+
+
 def test_a_batch_with_more_distinct_keys_than_one_lookup_takes(serve: Callable[..., LiveBot]) -> None:
     bot = serve("plain")
     pushes = [text_push("帮助", msg_id=100 + n) for n in range(40)] + [text_push("帮助", msg_id=100)]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from posts import db
+from posts import db, followers, interactions
 from posts.catalog import Catalog
 from posts.loader import default_content_dir, load_catalog
 from posts.models import Follower
@@ -105,8 +105,10 @@ class World:
             for openid in openids:
                 follower = Follower(openid=openid, subscribed=True, first_followed_at=self.now())
                 if interact:
-                    follower.last_interaction_at, follower.last_interaction_kind = self.now(), interact
-                    self.platform.open_window(openid, "message" if interact == "message" else "event")
+                    interaction = interactions.of_kind(interact)
+                    followers.touch(follower, self.now(), interaction)
+                    if interaction.opens != interactions.NONE:
+                        self.platform.open_window(openid, interaction.opens)  # type: ignore[arg-type]
                 session.add(follower)
             session.commit()
         return openids

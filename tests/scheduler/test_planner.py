@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from posts import interactions
 from posts.audience import Recipient
+from posts.interactions import Window
 from scheduler.planner import (
     CUSTOM,
     MASS_SEND,
@@ -21,16 +24,39 @@ SERVICE = Account("service", "tmpl")
 
 
 def person(n: int, kind: str | None = None, ago: timedelta = timedelta(0)) -> Recipient:
-    return Recipient(f"o{n:027d}", n, True, NOW - ago if kind else None, kind)
+    """A follower whose last interaction was ``kind``, ``ago`` before NOW, as the bot records it."""
+    values = interactions.columns(interactions.of_kind(kind), NOW - ago) if kind else {}
+    return Recipient(f"o{n:027d}", n, True, **values)  # type: ignore[arg-type]
 
 
 def test_windows_message_48_hours_five_events_one_minute_three() -> None:
-    assert window(person(1, "message", timedelta(hours=47)), NOW) == (True, 5)
-    assert window(person(1, "text", timedelta(hours=49)), NOW)[0] is False
-    assert window(person(1, "click", timedelta(seconds=59)), NOW) == (True, 3)
-    assert window(person(1, "follow", timedelta(seconds=61)), NOW)[0] is False
-    assert window(person(1, "view", timedelta(seconds=1)), NOW)[0] is False
-    assert window(person(1), NOW)[0] is False
+    assert window(person(1, "message", timedelta(hours=47)), NOW) == Window(True, 5, NOW - timedelta(hours=47))
+    assert window(person(1, "message", timedelta(hours=49)), NOW).is_open is False
+    assert window(person(1, "click", timedelta(seconds=59)), NOW) == Window(True, 3, NOW - timedelta(seconds=59))
+    assert window(person(1, "follow", timedelta(seconds=61)), NOW).is_open is False
+    assert window(person(1, "view", timedelta(seconds=1)), NOW).is_open is False
+    assert window(person(1), NOW).is_open is False
+
+
+def test_scancode_taps_open_the_one_minute_window() -> None:
+    for kind in ("scancode_push", "scancode_waitmsg"):
+        assert window(person(1, kind, timedelta(seconds=10)), NOW) == Window(True, 3, NOW - timedelta(seconds=10))
+
+
+def test_a_view_tap_or_an_unknown_event_after_a_message_keeps_the_48_hour_window() -> None:
+    talked = NOW - timedelta(hours=2)
+    for kind in ("view", "other"):
+        later = interactions.columns(interactions.of_kind(kind), NOW - timedelta(minutes=5))
+        r = replace(person(1, "message", timedelta(hours=2)), **{k: v for k, v in later.items() if v is not None})
+        assert r.last_interaction_kind == kind
+        assert window(r, NOW) == Window(True, 5, talked)
+        assert plan([r], "custom_only", SERVICE, NOW).assignments[0].channel == "custom"
+
+
+def test_the_48_hour_window_wins_when_both_are_open() -> None:
+    r = replace(person(1, "message", timedelta(hours=3)), last_event_at=NOW - timedelta(seconds=5))
+    assert window(r, NOW) == Window(True, 5, NOW - timedelta(hours=3))
+    assert window(replace(r, last_message_at=None), NOW) == Window(True, 3, NOW - timedelta(seconds=5))
 
 
 def test_auto_custom_inside_window_template_outside() -> None:

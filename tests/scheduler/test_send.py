@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from posts import ledger
+from posts import followers, interactions, ledger
 from posts.models import Follower
 from posts.posting import add_post
 from posts.queue import Delivery, Post
@@ -107,7 +107,7 @@ def test_window_closed_45015_falls_back_to_a_template_message(world: World) -> N
     (openid,) = world.follow(1)
     with world.sessions() as session:  # we believe the window is open; WeChat knows better
         follower = session.scalar(select(Follower).where(Follower.openid == openid))
-        follower.last_interaction_at, follower.last_interaction_kind = world.now(), "message"
+        followers.touch(follower, world.now(), interactions.classify("text"))
         session.commit()
     post_id = queue(world)
     assert world.sender().run(post_id) == "sent"
