@@ -107,7 +107,7 @@ def make_api(settings: Settings, sessions: sessionmaker[Session]) -> WeChatApi:
     base = wx.api_base_url or (REAL_BASE_URL if wx.configured else "")
     if not base:
         raise RuntimeError("no WeChat credentials and no wechat.api_base_url: nothing to send to")
-    api = WeChatApi(base, wx.app_id, wx.app_secret)
+    api = WeChatApi(base, wx.app_id, wx.app_secret, timeout=wx.api_timeout)
     leases = leases_for(settings.redis.url, sessions)
     if settings.redis.url:
         redis_store = RedisTokenStore(redis_client(settings.redis.url))
