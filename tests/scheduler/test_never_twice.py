@@ -22,9 +22,9 @@ from scheduler.wechat_api import WeChatApi, make_api
 from tests.scheduler.conftest import World
 from tests.scheduler.test_send import queue, rows
 
-TIMEOUT = 0.3
+TIMEOUT = 0.5
 """The client's timeout in these tests (wechat.api_timeout); a "late" answer comes after LATE seconds."""
-LATE = 1.0
+LATE = 1.5
 LOST = {"drop_answer": {}, "late": {"delay": LATE}}
 """The two ways an answer is lost after WeChat delivered the message."""
 
