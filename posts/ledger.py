@@ -15,8 +15,14 @@ from posts.queue import Delivery, MassBatch, Post, PostEvent
 
 UNKNOWN_REASON = (
     "结果未知: the process stopped between sending and recording this custom message; WeChat does not "
-    "deduplicate custom messages, so it is not resent automatically (`wxbot post retry` resends it)"
+    "deduplicate custom messages, so it is not resent automatically"
 )
+
+OUTBOX_UNKNOWN_REASON = (
+    "结果未知: the process stopped mid-send; WeChat does not deduplicate custom messages: not resent"
+)
+SENT_OR_MAYBE = ("sent", "sending", "unknown")
+"""Custom messages that count against a follower's window: sent, being sent, or possibly delivered."""
 
 
 def record(session: Session, post: Post, actor: str, action: str, detail: str = "") -> None:
@@ -117,26 +123,27 @@ def recover(session: Session, now: datetime, resend_within: timedelta) -> tuple[
     session.execute(
         update(Outbox)
         .where(Outbox.status == "sending")
-        .values(status="failed", last_error="unknown: process stopped mid-send; not resent")
+        .values(status="unknown", last_error=OUTBOX_UNKNOWN_REASON)
         .execution_options(synchronize_session=False)
     )
     return requeued, unknown
 
 
 def window_used(session: Session, since: dict[str, datetime]) -> dict[str, int]:
-    """Customer-service messages each follower got since their window opened (ledger and outbox)."""
+    """Customer-service messages each follower got since their window opened (ledger and outbox); an unknown one
+    counts as used, since WeChat may have delivered it."""
     used: Counter[str] = Counter()
     openids = list(since)
     for start in range(0, len(openids), 500):
         chunk = openids[start : start + 500]
         rows = session.execute(
-            select(Delivery.openid, Delivery.sent_at).where(
-                Delivery.openid.in_(chunk), Delivery.channel == "custom", Delivery.state.in_(("sent", "sending"))
+            select(Delivery.openid, func.coalesce(Delivery.sent_at, Delivery.claimed_at)).where(
+                Delivery.openid.in_(chunk), Delivery.channel == "custom", Delivery.state.in_(SENT_OR_MAYBE)
             )
         ).all()
         rows += session.execute(
             select(Outbox.openid, Outbox.sent_at).where(
-                Outbox.openid.in_(chunk), Outbox.kind == "custom_message", Outbox.status.in_(("sent", "sending"))
+                Outbox.openid.in_(chunk), Outbox.kind == "custom_message", Outbox.status.in_(SENT_OR_MAYBE)
             )
         ).all()
         for openid, sent_at in rows:

@@ -209,12 +209,13 @@ class Outbox(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     dedup_key: Mapped[str | None] = mapped_column(String(255), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    """pending, sending, sent, failed."""
+    """pending, sending, sent, failed, unknown (a custom message that may have been delivered: never resent)."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     not_before: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
+    """When WeChat took it; for an unknown one, when it was tried (it counts in the follower's window)."""
 
 
 import posts.queue  # noqa: E402, F401 — the queue tables (posts/queue.py), so the metadata sees them

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from posts.ledger import record
@@ -85,14 +85,22 @@ def cancel(session: Session, post_id: int, by: str) -> Post:
     return post
 
 
-def retry(session: Session, post_id: int, by: str, now: datetime) -> int:
-    """Put failed and unknown rows back to planned (unknown custom rows may then reach someone twice)."""
+def unknown_count(session: Session, post_id: int) -> int:
+    """Deliveries whose outcome is unknown (WeChat may have delivered them): left for the operator to decide."""
+    query = select(func.count()).where(Delivery.post_id == post_id, Delivery.state == "unknown")
+    return session.scalar(query) or 0
+
+
+def retry(session: Session, post_id: int, by: str, now: datetime, *, resend_unknown: bool = False) -> int:
+    """Put failed rows back to planned; unknown rows too only with ``resend_unknown`` (they may then reach
+    someone twice: WeChat does not deduplicate custom messages)."""
     post = get_post(session, post_id)
     if post.status in ("draft", "queued", "cancelled"):
         raise PostError(f"post {post_id} is {post.status}: nothing to retry")
+    states = ("failed", "unknown") if resend_unknown else ("failed",)
     count = session.execute(
         update(Delivery)
-        .where(Delivery.post_id == post_id, Delivery.state.in_(("failed", "unknown")))
+        .where(Delivery.post_id == post_id, Delivery.state.in_(states))
         .values(state="planned", not_before=None, errcode=None, reason=None)
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
@@ -102,7 +110,8 @@ def retry(session: Session, post_id: int, by: str, now: datetime) -> int:
     elif count:
         post.status = "sending"
         post.finished_at = None
-    record(session, post, by, "retry", f"{count} deliveries requeued")
+    detail = f"{count} deliveries requeued" + (" (unknown ones included)" if resend_unknown else "")
+    record(session, post, by, "retry", detail)
     return count
 
 

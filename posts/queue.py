@@ -14,7 +14,8 @@ POST_STATES = ("draft", "queued", "sending", "sent", "partly_sent", "failed", "c
 FINAL_POST_STATES = frozenset({"sent", "partly_sent", "failed", "cancelled", "missed"})
 CHANNEL_POLICIES = ("auto", "custom_only", "template_only", "mass")
 DELIVERY_STATES = ("planned", "sending", "sent", "failed", "undeliverable", "unknown")
-"""unknown: a custom message left in "sending" by a crash; never resent automatically."""
+"""unknown: a custom message that may have been delivered (a crash mid-send, or WeChat's answer was lost);
+never resent automatically."""
 
 
 class Post(Base):

@@ -58,6 +58,8 @@ class WeChatSettings:
     account_type: AccountType = "service"
     api_base_url: str = ""
     """Where WeChat's API answers; empty means the real platform, or the built-in stand-in without credentials."""
+    api_timeout: float = 10.0
+    """Seconds to wait for WeChat's answer; a custom message whose answer does not come in time is "unknown"."""
     template_ids: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -140,6 +142,10 @@ def _check_type(value: Any, hint: Any, where: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             raise SettingsError(f"{where}: must be an integer, got {value!r}")
         return value
+    if hint is float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise SettingsError(f"{where}: must be a positive number, got {value!r}")
+        return float(value)
     if hint is str:
         if not isinstance(value, str):
             raise SettingsError(f"{where}: must be a string, got {value!r}")
@@ -159,6 +165,11 @@ def _from_env(raw: str, hint: Any, where: str) -> Any:
             return int(raw)
         except ValueError:
             raise SettingsError(f"{where}: must be an integer, got {raw!r}") from None
+    if hint is float:
+        try:
+            return float(raw)
+        except ValueError:
+            raise SettingsError(f"{where}: must be a number, got {raw!r}") from None
     return raw
 
 

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 from .admin import AdminApi
 from .api import ROUTES, RawResponse, Request
 from .errors import ApiError
+from .faults import AFTER_SERVING
 from .limits import MINUTE_GROUPS, MINUTE_QUOTAS
 
 if TYPE_CHECKING:
@@ -58,6 +59,14 @@ def read_request(environ: dict[str, Any]) -> Request:
     )
 
 
+def _drop(environ: dict[str, Any]) -> None:
+    """Close the client's connection without an answer."""
+    drop = environ.get("sandbox.drop")
+    if drop is not None:
+        drop()
+    raise ConnectionAbortedError("sandbox fault: connection dropped")
+
+
 class SandboxApp:
     """WSGI callable serving WeChat's `/cgi-bin/...` paths plus `/sandbox/...` admin endpoints."""
 
@@ -72,18 +81,21 @@ class SandboxApp:
         if req.path.startswith("/sandbox/") or req.path == "/sandbox":
             status, result = self.admin.handle(req)
             return self._send(start_response, status, result)
-        for fault in self.platform.faults.take(req.path):
+        faults = self.platform.faults.take(req.path)
+        for fault in faults:
             if fault.kind == "slow":
                 time.sleep(fault.delay)
             elif fault.kind == "drop":
-                drop = environ.get("sandbox.drop")
-                if drop is not None:
-                    drop()
-                raise ConnectionAbortedError("sandbox fault: connection dropped")
-            else:
+                _drop(environ)
+            elif fault.kind not in AFTER_SERVING:
                 status, body = error_body(ApiError(fault.errcode, "(sandbox fault)"))
                 return self._send(start_response, status, body)
         status, result = self.dispatch(req)
+        for fault in faults:
+            if fault.kind == "late":
+                time.sleep(fault.delay)
+            elif fault.kind == "drop_answer":
+                _drop(environ)
         return self._send(start_response, status, result)
 
     def dispatch(self, req: Request) -> tuple[str, dict[str, Any] | RawResponse]:

@@ -1,4 +1,9 @@
-"""Run-time fault injection per API path: system busy (-1), forced errcodes, slow answers, dropped sockets."""
+"""Run-time fault injection per API path: system busy (-1), forced errcodes, slow answers, dropped sockets.
+
+`slow` and `drop` act before the request is served (nothing happens on the platform); `late` and
+`drop_answer` serve it first (a message is delivered) and then hold the answer for `delay` seconds or
+close the connection without one: the lost answers a client cannot tell from a request that never arrived.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,10 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-FaultKind = Literal["busy", "error", "slow", "drop"]
-FAULT_KINDS: tuple[str, ...] = ("busy", "error", "slow", "drop")
+FaultKind = Literal["busy", "error", "slow", "drop", "late", "drop_answer"]
+FAULT_KINDS: tuple[str, ...] = ("busy", "error", "slow", "drop", "late", "drop_answer")
+AFTER_SERVING: frozenset[str] = frozenset({"late", "drop_answer"})
+"""Kinds that let the request take effect and only then spoil its answer."""
 
 
 def normalize_path(path: str) -> str:
@@ -51,8 +58,8 @@ class FaultInjector:
         """Make the next `count` calls to `path` fail in the given way (`count=None`: until cleared)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; use one of {FAULT_KINDS}")
-        if kind == "slow" and delay <= 0:
-            raise ValueError("a slow fault needs delay > 0")
+        if kind in ("slow", "late") and delay <= 0:
+            raise ValueError(f"a {kind} fault needs delay > 0")
         if count is not None and count < 1:
             raise ValueError("count must be >= 1 or None")
         code = errcode if errcode is not None else -1

@@ -102,7 +102,8 @@ class Platform:
         delay: float = 0.0,
         errcode: int | None = None,
     ) -> Fault:
-        """Arm a fault on an API path ("busy": -1, "error": errcode, "slow": delay, "drop": close socket)."""
+        """Arm a fault on an API path ("busy": -1, "error": errcode, "slow": delay, "drop": close socket;
+        "late" / "drop_answer": serve the request, then answer after delay / close the socket)."""
         return self.faults.inject(path, kind, count, delay=delay, errcode=errcode)
 
     def clear_faults(self, path: str | None = None) -> None:

@@ -1,4 +1,12 @@
-"""WeChat error codes in plain words, and what the sender does about each (retry, fall back, give up)."""
+"""WeChat error codes in plain words, and what the sender does about each (retry, fall back, give up).
+
+A call that got no answer is one of two kinds: it failed before the request left (connection refused, DNS,
+connect timeout), so WeChat did nothing and it is safe to retry; or the request may have reached WeChat and
+the answer was lost (read timeout, connection closed while waiting, an empty or malformed answer), so the
+outcome is unknown. An unknown outcome is retried only on APIs WeChat deduplicates (template send by
+client_msg_id, mass send by clientmsgid, tag changes, tokens); on the others (custom/send) it is recorded
+as unknown and left to the operator, so nobody gets a message twice.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +23,14 @@ class WeChatError(Exception):
         self.data = data or {}
 
 
+class TransportError(WeChatError):
+    """No answer from WeChat (errcode None); ``sent`` says whether the request may have reached it."""
+
+    def __init__(self, errmsg: str, *, sent: bool) -> None:
+        super().__init__(None, errmsg)
+        self.sent = sent
+
+
 class Action(Enum):
     RETRY = "retry"
     """Transient: try again later with backoff (or in the next window for daily quotas)."""
@@ -24,15 +40,19 @@ class Action(Enum):
     """Permanent for this follower: record and move on."""
     POST = "post"
     """Permanent for every follower of this post (configuration, permission, content)."""
+    UNKNOWN = "unknown"
+    """The request may have reached WeChat and the answer was lost: record as unknown, never resend blindly."""
 
 
 TRANSIENT = frozenset({-1, 45009, 45011, 45066, None})
 WINDOW = frozenset({45015, 45047})
 RECIPIENT = frozenset({43004, 40003, 49003, 43101})
+NOT_DEDUPLICATED = frozenset({"/cgi-bin/message/custom/send"})
+"""APIs WeChat does not deduplicate: a second call after a lost answer may deliver a second message."""
 
 PLAIN = {
     -1: "系统繁忙 (-1): WeChat was busy; retried with backoff",
-    None: "网络错误: no answer from WeChat (timeout or connection error); retried",
+    None: "网络错误: WeChat could not be reached (connection refused, DNS or connect timeout); retried",
     40001: "凭证无效 (40001): the access token was refused even after one refresh",
     40003: "无效 openid (40003): this openid does not belong to the account",
     40037: "模板无效 (40037): the template id is wrong or was deleted",
@@ -53,9 +73,35 @@ PLAIN = {
 }
 
 
+UNKNOWN_PLAIN = (
+    "结果未知: the request may have reached WeChat but no answer came ({errmsg}); WeChat does not deduplicate "
+    "custom messages, so it is not resent automatically"
+)
+UNKNOWN_RETRIED = "网络错误: WeChat's answer was lost ({errmsg}); retried (WeChat deduplicates this call)"
+
+
 def plain(errcode: int | None, errmsg: str = "") -> str:
     """One line an operator understands."""
     return PLAIN.get(errcode, f"微信错误 ({errcode}): {errmsg}".strip())
+
+
+def describe(exc: WeChatError, path: str) -> str:
+    """The operator's line for a failed call to ``path``: a lost answer says whether it was resent."""
+    if isinstance(exc, TransportError) and exc.sent:
+        return (UNKNOWN_PLAIN if path in NOT_DEDUPLICATED else UNKNOWN_RETRIED).format(errmsg=exc.errmsg)
+    return plain(exc.errcode, exc.errmsg)
+
+
+def outcome(exc: WeChatError, path: str) -> Action:
+    """What to do after ``exc`` from ``path``: the one retry policy, by error class and by API."""
+    if isinstance(exc, TransportError) and exc.sent:
+        return Action.UNKNOWN if path in NOT_DEDUPLICATED else Action.RETRY
+    return action(exc.errcode)
+
+
+def retry_now(exc: WeChatError, path: str) -> bool:
+    """Whether a call may be repeated at once with backoff: WeChat busy (-1), or no answer where that is safe."""
+    return exc.errcode in (-1, None) and outcome(exc, path) is Action.RETRY
 
 
 def action(errcode: int | None) -> Action:

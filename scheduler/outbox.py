@@ -1,7 +1,11 @@
-"""Sends the bot's outbox rows (custom messages, tag changes) within seconds, each at most once."""
+"""Sends the bot's outbox rows (custom messages, tag changes) within seconds, each at most once.
+
+A custom message whose answer was lost is "unknown" (WeChat does not deduplicate them): never resent.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -14,8 +18,10 @@ from posts.models import Outbox
 from posts.outbox import CUSTOM_MESSAGE, TAG_ADD, TAG_REMOVE
 from scheduler import errors, tags
 from scheduler.errors import Action, WeChatError
+from scheduler.planner import CUSTOM as CUSTOM_SEND
 from scheduler.wechat_api import WeChatApi
 
+log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 
 
@@ -41,9 +47,14 @@ def _claim(session: Session, ids: list[int], now: datetime) -> list[Outbox]:
     return list(session.scalars(select(Outbox).where(Outbox.id.in_(mine)).execution_options(populate_existing=True)))
 
 
-def _failed(row: Outbox, exc: WeChatError, now: datetime) -> None:
-    row.last_error = errors.plain(exc.errcode, exc.errmsg)
-    if errors.action(exc.errcode) is Action.RETRY and row.attempts < MAX_ATTEMPTS:
+def _failed(row: Outbox, exc: WeChatError, now: datetime, path: str) -> None:
+    """Retry what is safe to repeat; a custom message whose answer was lost is "unknown" and stays so."""
+    row.last_error = errors.describe(exc, path)
+    act = errors.outcome(exc, path)
+    if act is Action.UNKNOWN:
+        row.status, row.sent_at = "unknown", now  # when it may have been delivered: it counts in the window
+        log.warning("outbox row %s to %s: %s", row.id, row.openid, row.last_error)
+    elif act is Action.RETRY and row.attempts < MAX_ATTEMPTS:
         row.status, row.not_before = "pending", now + timedelta(seconds=5 * 2**row.attempts)
     else:
         row.status = "failed"
@@ -73,10 +84,10 @@ def send_outbox(
             if row.kind == CUSTOM_MESSAGE:
                 message = dict(row.payload.get("message") or {})
                 try:
-                    api.call("/cgi-bin/message/custom/send", {"touser": row.openid, **message})
+                    api.call(CUSTOM_SEND, {"touser": row.openid, **message})
                     row.status, row.sent_at = "sent", clock()
                 except WeChatError as exc:
-                    _failed(row, exc, clock())
+                    _failed(row, exc, clock(), CUSTOM_SEND)
                 session.commit()
             elif row.kind in (TAG_ADD, TAG_REMOVE):
                 groups[(row.kind, str(row.payload.get("therapy", "")))].append(row)
@@ -94,6 +105,6 @@ def send_outbox(
                     row.status, row.sent_at = "sent", clock()
             except WeChatError as exc:
                 for row in items:
-                    _failed(row, exc, clock())
+                    _failed(row, exc, clock(), tags.MEMBERS_PATH[kind == TAG_ADD])
             session.commit()
         return len(rows)

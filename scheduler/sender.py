@@ -204,14 +204,17 @@ class Sender:
             session.commit()
 
     def _call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """One call; -1 and transport errors are retried here with backoff (3 tries in all)."""
+        """One call; -1 and safe transport errors are retried here with backoff (3 tries in all).
+
+        A lost answer on an API WeChat does not deduplicate (custom/send) is never repeated: see errors.outcome.
+        """
         if self.api is None:
             raise RuntimeError("this Sender was built for planning only (no WeChat API client)")
         for attempt in range(MAX_ATTEMPTS):
             try:
                 return self.api.call(path, body)
             except WeChatError as exc:
-                if exc.errcode not in (-1, None) or attempt == MAX_ATTEMPTS - 1:
+                if not errors.retry_now(exc, path) or attempt == MAX_ATTEMPTS - 1:
                     raise
                 time.sleep(self.backoff * (2**attempt))
         raise AssertionError("unreachable")  # pragma: no cover
@@ -331,8 +334,8 @@ class Sender:
                     if exc.errcode == 45065:
                         msg_id = exc.data.get("msg_id")
                     else:
-                        state, errcode, reason = "failed", exc.errcode, errors.plain(exc.errcode, exc.errmsg)
-                        if errors.action(exc.errcode) is Action.RETRY and batch.attempts < MAX_ATTEMPTS:
+                        state, errcode, reason = "failed", exc.errcode, errors.describe(exc, path)
+                        if errors.outcome(exc, path) is Action.RETRY and batch.attempts < MAX_ATTEMPTS:
                             state = "planned"
                 now = self.clock()
                 batch.state, batch.errcode, batch.reason = state, errcode, reason
@@ -365,7 +368,10 @@ class Sender:
     def _failed(self, session: Session, row: Delivery, exc: WeChatError, policy: str) -> None:
         code, now = exc.errcode, self.clock()
         row.errcode = code
-        act = errors.action(code)
+        act = errors.outcome(exc, CHANNEL_PATH[row.channel])
+        if act is Action.UNKNOWN:  # counted as used in the window (ledger.window_used), never resent blindly
+            row.state, row.reason = "unknown", errors.describe(exc, CHANNEL_PATH[row.channel])
+            return
         if act is Action.RETRY:
             row.state = "planned"
             if code == 45009:
@@ -376,7 +382,7 @@ class Sender:
                 row.state = "failed"
             else:
                 row.not_before = now + timedelta(seconds=60 if code in (45011, 45066) else 30 * row.attempts)
-            row.reason = errors.plain(code, exc.errmsg)
+            row.reason = errors.describe(exc, CHANNEL_PATH[row.channel])
             return
         if act is Action.FALLBACK and row.channel == "custom":
             account = quota.account(session, self.settings, now, self.daily_limits)

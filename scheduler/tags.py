@@ -15,6 +15,7 @@ from scheduler.errors import WeChatError
 from scheduler.wechat_api import WeChatApi
 
 TAG_PREFIX = "订阅·"
+MEMBERS_PATH = {True: "/cgi-bin/tags/members/batchtagging", False: "/cgi-bin/tags/members/batchuntagging"}
 
 
 def tag_name(therapy_name: str) -> str:
@@ -52,7 +53,7 @@ def batched(openids: Iterable[str], size: int = TAG_BATCH_MAX_OPENIDS) -> list[l
 
 
 def tag_users(api: WeChatApi, tag_id: int, openids: Iterable[str], add: bool = True) -> None:
-    path = "/cgi-bin/tags/members/batchtagging" if add else "/cgi-bin/tags/members/batchuntagging"
+    path = MEMBERS_PATH[add]
     for chunk in batched(openids):
         api.call(path, {"openid_list": chunk, "tagid": tag_id})
 

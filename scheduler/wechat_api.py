@@ -10,9 +10,10 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 from sqlalchemy.orm import Session, sessionmaker
+from urllib3.exceptions import ConnectTimeoutError
 
 from posts.settings import Settings
-from scheduler.errors import WeChatError
+from scheduler.errors import TransportError, WeChatError
 from scheduler.lease import leases_for, redis_client
 from scheduler.token_broker import DbTokenStore, FallbackTokenStore, RedisTokenStore, TokenBroker
 
@@ -49,11 +50,11 @@ class WeChatApi:
             response.raise_for_status()
             result = response.json()
         except (requests.RequestException, ValueError) as exc:
-            raise WeChatError(None, f"{type(exc).__name__}: {exc}") from None
+            raise TransportError(f"{type(exc).__name__}: {exc}", sent=not _before_sending(exc)) from None
         with self._usage_lock:
             self.usage[path] += 1
         if not isinstance(result, dict):
-            raise WeChatError(None, "answer is not a JSON object")
+            raise TransportError("answer is not a JSON object", sent=True)
         code = result.get("errcode", 0)
         if code:
             raise WeChatError(int(code), str(result.get("errmsg", "")), result)
@@ -101,13 +102,27 @@ class WeChatApi:
         self.http.close()
 
 
+def _before_sending(exc: Exception) -> bool:
+    """True only when the request surely never left: no connection was made (refused, DNS, connect timeout).
+
+    Everything else (read timeout, connection reset or closed while waiting, an HTTP error, a malformed
+    answer) may have reached WeChat, so its outcome is unknown.
+    """
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.ConnectionError):
+        reason = getattr(exc.args[0], "reason", exc.args[0]) if exc.args else None
+        return isinstance(reason, ConnectTimeoutError)  # NewConnectionError and NameResolutionError included
+    return False
+
+
 def make_api(settings: Settings, sessions: sessionmaker[Session]) -> WeChatApi:
     """The client for these settings: the configured base URL (the stand-in's, in the demo) and token store."""
     wx = settings.wechat
     base = wx.api_base_url or (REAL_BASE_URL if wx.configured else "")
     if not base:
         raise RuntimeError("no WeChat credentials and no wechat.api_base_url: nothing to send to")
-    api = WeChatApi(base, wx.app_id, wx.app_secret)
+    api = WeChatApi(base, wx.app_id, wx.app_secret, timeout=wx.api_timeout)
     leases = leases_for(settings.redis.url, sessions)
     if settings.redis.url:
         redis_store = RedisTokenStore(redis_client(settings.redis.url))

@@ -63,6 +63,8 @@ def test_secrets_from_environment_override_file(tmp_path: Path) -> None:
         ("[scheduler]\nquiet_hours_start = '25:00'\n", "'scheduler.quiet_hours_start' must be HH:MM"),
         ("[scheduler]\ntimezone = 'Mars/Olympus'\n", "'scheduler.timezone' is not a known timezone"),
         ("[scheduler]\ndedupe_keep_hours = 0\n", "'scheduler.dedupe_keep_hours' must be at least 1"),
+        ("[wechat]\napi_timeout = 0\n", "'wechat.api_timeout': must be a positive number"),
+        ("[wechat]\napi_timeout = 'soon'\n", "'wechat.api_timeout': must be a positive number"),
         ("server = 3\n", "'server' must be a table"),
         ("[server\n", "not valid TOML"),
     ],
@@ -79,6 +81,14 @@ def test_errors_name_the_key_and_the_file(tmp_path: Path, body: str, message: st
 def test_bad_environment_value_names_the_variable() -> None:
     with pytest.raises(SettingsError, match="WXBOT_SERVER_PORT: must be an integer"):
         load_settings(env={"WXBOT_SERVER_PORT": "lots"})
+    with pytest.raises(SettingsError, match="WXBOT_WECHAT_API_TIMEOUT: must be a number"):
+        load_settings(env={"WXBOT_WECHAT_API_TIMEOUT": "soon"})
+
+
+def test_api_timeout_in_seconds_from_file_or_environment(tmp_path: Path) -> None:
+    assert load_settings(env={}).wechat.api_timeout == 10.0
+    assert load_settings(write(tmp_path, "[wechat]\napi_timeout = 3\n"), env={}).wechat.api_timeout == 3.0
+    assert load_settings(env={"WXBOT_WECHAT_API_TIMEOUT": "0.5"}).wechat.api_timeout == 0.5
 
 
 def test_missing_file_is_one_line(tmp_path: Path) -> None:

@@ -46,6 +46,33 @@ def test_dropped_connection(sbx: Sandbox) -> None:
     assert "tags" in sbx.api.get("tags/get", access_token=token)
 
 
+def send_text(sbx: Sandbox, openid: str, timeout: float) -> requests.Response:
+    body = {"touser": openid, "msgtype": "text", "text": {"content": "hello"}}
+    url = sbx.url + "/cgi-bin/message/custom/send"
+    return requests.post(url, params={"access_token": sbx.api.token}, json=body, timeout=timeout)
+
+
+def test_dropped_answer_after_delivering(sbx: Sandbox) -> None:
+    """The message is delivered, then the connection closes without an answer (a lost answer)."""
+    openid = sbx.pusher.follow("oFollower000000000000000001").openid
+    sbx.platform.inject_fault("message/custom/send", "drop_answer", 1)
+    with pytest.raises(requests.ConnectionError):
+        send_text(sbx, openid, 2)
+    assert [r.payload["content"] for r in sbx.platform.inbox(openid)] == ["hello"]
+    assert send_text(sbx, openid, 2).json()["errcode"] == 0
+
+
+def test_late_answer_after_delivering(sbx: Sandbox) -> None:
+    """The message is delivered at once; the answer comes after `delay`, past the client's timeout."""
+    openid = sbx.pusher.follow("oFollower000000000000000001").openid
+    sbx.platform.inject_fault("message/custom/send", "late", 1, delay=0.5)
+    with pytest.raises(requests.ReadTimeout):
+        send_text(sbx, openid, 0.2)
+    assert [r.payload["content"] for r in sbx.platform.inbox(openid)] == ["hello"]
+    with pytest.raises(ValueError, match="late fault needs delay"):
+        sbx.platform.inject_fault("message/custom/send", "late", 1)
+
+
 def test_fault_on_token_endpoint(sbx: Sandbox) -> None:
     sbx.platform.inject_fault("token", "busy")
     assert sbx.api.fetch_token()["errcode"] == -1

@@ -137,3 +137,23 @@ def test_wechat_menu_push_qr_create_and_reconcile_tags(world: World, config: Pat
     assert code == 2 and "unknown scene 'nowhere'" in output
     code, output = wxbot(config, "tags", "reconcile", "--dry-run")
     assert code == 0 and "nurown" in output
+
+
+def test_show_reports_an_unknown_delivery_and_retry_leaves_it_for_the_operator(world: World, config: Path) -> None:
+    (openid,) = world.follow(1, interact="message")
+    code, output = wxbot(config, "post", "add", "--content", UPDATE, "--channel", "custom_only")
+    post_id = output.split()[1]
+    world.platform.inject_fault("message/custom/send", "drop_answer", 1)
+    assert wxbot(config, "post", "send-now", post_id)[0] == 0
+    assert len(world.received(openid)) == 1
+    output = " ".join(wxbot(config, "post", "show", post_id)[1].split())
+    assert "custom │ unknown │ 1" in output and "1 × 结果未知: the request may have reached WeChat" in output
+    assert (
+        "1 deliveries have an unknown outcome (WeChat may have delivered them) and were not resent; "
+        f"`wxbot post retry {post_id} --resend-unknown`"
+    ) in output
+    code, output = wxbot(config, "post", "retry", post_id)
+    output = " ".join(output.split())
+    assert code == 0 and "0 deliveries requeued" in output and "were not resent" in output
+    code, output = wxbot(config, "post", "retry", post_id, "--resend-unknown")
+    assert code == 0 and "1 deliveries requeued" in output and "unknown outcome" not in output

@@ -166,6 +166,8 @@ def show(ctx: typer.Context, post_id: Annotated[int, typer.Argument(metavar="ID"
         )
     for reason, count in rep.reasons.most_common():
         console.print(f"  {count} × {reason}")
+    if rep.states.get("unknown"):
+        console.print(_unknown_hint(post_id, rep.states["unknown"]))
 
 
 @app.command()
@@ -217,17 +219,35 @@ def cancel(
 
 @app.command()
 def retry(
-    ctx: typer.Context, post_id: Annotated[int, typer.Argument(metavar="ID")], by: str = typer.Option("operator")
+    ctx: typer.Context,
+    post_id: Annotated[int, typer.Argument(metavar="ID")],
+    by: str = typer.Option("operator"),
+    resend_unknown: Annotated[
+        bool,
+        typer.Option(
+            "--resend-unknown", help="Also resend deliveries whose outcome is unknown (they may arrive twice)."
+        ),
+    ] = False,
 ) -> None:
-    """Requeue failed and unknown deliveries (or a missed post); the scheduler sends them on its next tick."""
+    """Requeue failed deliveries (or a missed post); the scheduler sends them on its next tick."""
     sessions = app_context(ctx).database()
     with sessions() as session:
         try:
-            count = posting.retry(session, post_id, by, utcnow())
+            count = posting.retry(session, post_id, by, utcnow(), resend_unknown=resend_unknown)
         except PostError as exc:
             raise fail(str(exc)) from None
+        left = posting.unknown_count(session, post_id)
         session.commit()
     console.print(f"post {post_id}: {count} deliveries requeued")
+    if left:
+        console.print(_unknown_hint(post_id, left))
+
+
+def _unknown_hint(post_id: int, count: int) -> str:
+    return (
+        f"{count} deliveries have an unknown outcome (WeChat may have delivered them) and were not resent; "
+        f"`wxbot post retry {post_id} --resend-unknown` resends them, and those followers may then get it twice"
+    )
 
 
 @app.command("send-now")
