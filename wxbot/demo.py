@@ -123,7 +123,7 @@ class Demo:
         self.config_file = write_config(settings, db_file.with_suffix(".toml"))
         self.runtime = runtime.start(settings, base_url=self.bot.url)
         rt = self.runtime
-        self.app = create_app(settings, rt.sessions, rt.catalog, rt.renderer)
+        self.app = create_app(settings, rt.sessions, rt.catalog, rt.renderer).watch_content()
         self.platform.config.callback_url = self.bot.url + "/wechat"
         provision.provision(settings, rt.sessions, rt.catalog, base_url=self.bot.url)
         if self.scheduler:
@@ -142,6 +142,8 @@ class Demo:
             self.handle.stop()
         if self.bot is not None:
             self.bot.stop()
+        if self.app is not None and self.app.content is not None:
+            self.app.content.close()
         if self.sandbox is not None:
             self.sandbox.stop()
         if self.runtime is not None:

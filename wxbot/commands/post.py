@@ -36,7 +36,7 @@ BLOCKING_REASONS = {REASONS["quota"], REASONS["mass_day"]}
 
 @contextlib.contextmanager
 def _runtime(ctx: typer.Context) -> Iterator[runtime.Runtime]:
-    rt = runtime.start(app_context(ctx).settings)
+    rt = runtime.attach(app_context(ctx).settings)  # the content running processes serve, not the files
     try:
         yield rt
     except OPERATOR_ERRORS as exc:
