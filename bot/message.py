@@ -10,6 +10,8 @@ USER_MESSAGES = frozenset({"text", "image", "voice", "video", "shortvideo", "loc
 NEWS_ONE_ARTICLE = frozenset({"text", "image", "video", "shortvideo", "location", "link"})
 """Pushes whose news reply may carry only one article (the doc's 五种消息; shortvideo treated like video)."""
 _INTERACTION = {"subscribe": "follow", "scan": "scan", "click": "click", "view": "view"}
+JOB_FINISHED = frozenset({"templatesendjobfinish", "masssendjobfinish"})
+"""Results of a send: they carry ``MsgID`` (capital D, the send's msg_id) and ``Status``, no EventKey."""
 
 
 class MalformedPush(ValueError):
@@ -92,8 +94,15 @@ class Inbound:
         return self.msg_type in NEWS_ONE_ARTICLE
 
     @property
+    def job_msg_id(self) -> str:
+        """The ``MsgID`` of a TEMPLATESENDJOBFINISH / MASSSENDJOBFINISH, else empty."""
+        return self.fields.get("MsgID", "").strip() if self.event in JOB_FINISHED else ""
+
+    @property
     def log_key(self) -> str | None:
-        """What the inbound log keeps: the event key, or the first characters of a text."""
+        """What the inbound log keeps: the event key (a job result's MsgID), or the first characters of a text."""
+        if self.event in JOB_FINISHED:
+            return self.job_msg_id or None
         if self.is_event:
             return self.event_key or None
         if self.msg_type == "text":
