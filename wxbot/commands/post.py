@@ -94,6 +94,8 @@ def add(
             )
             if not cron:
                 plan, _ = Sender(settings, rt.sessions, None, rt.catalog, rt.renderer).plan(session, post, now)
+                if not plan.assignments and plan.skipped:
+                    raise PostError(f"everyone in {target} already received {ref} ({len(plan.skipped)} skipped)")
                 if not plan.assignments:
                     raise PostError(f"the audience {target} is empty: nobody would receive this post")
                 blocked = sum(n for reason, n in plan.reasons().items() if reason in BLOCKING_REASONS)
@@ -193,6 +195,8 @@ def preview(ctx: typer.Context, post_id: Annotated[int, typer.Argument(metavar="
     console.print(table)
     for reason, count in plan.reasons().most_common():
         console.print(f"  {count} × {reason}")
+    if plan.skipped:
+        console.print(f"{len(plan.skipped)} skipped: already received (as a welcome or a reply)")
     for path, calls in sorted(plan.calls.items()):
         console.print(f"quota: {calls} calls of {path} ({left.get(path, '∞')} left today)")
     for piece in plan.slices:
