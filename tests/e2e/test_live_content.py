@@ -68,8 +68,8 @@ def test_reload_reaches_pages_replies_and_the_scheduler(settings: Settings, tmp_
     demo = Demo(live, port=0, database=tmp_path / "demo.db").start()
     try:
         assert demo.sandbox is not None and demo.config_file is not None
-        pusher, follower = demo.sandbox.pusher, "oLiveReload00000000000000001"
-        assert pusher.follow(follower).ok
+        pusher, follower, reader = demo.sandbox.pusher, "oLiveReload00000000000000001", "oLiveReader00000000000000001"
+        assert pusher.follow(follower).ok and pusher.follow(reader).ok
         page = f"{demo.bot_url}/p/t/nurown/{NEW_KEY}"
         assert status(page) == 404
 
@@ -77,11 +77,13 @@ def test_reload_reaches_pages_replies_and_the_scheduler(settings: Settings, tmp_
         reloaded = wxbot(demo.config_file, "content", "reload")
 
         assert wait_for(lambda: status(page) == 200), "the new update's page still answers 404"
-        latest = pusher.click(follower, "THERAPY_NUROWN_LATEST")
+        latest = pusher.click(reader, "THERAPY_NUROWN_LATEST")
         assert latest.reply is not None and NEW_TITLE in str(latest.reply.payload)
 
-        added = wxbot(demo.config_file, "post", "add", "--content", f"update:nurown/{NEW_KEY}", "--to", follower)
+        update = f"update:nurown/{NEW_KEY}"
+        added = wxbot(demo.config_file, "post", "add", "--content", update, "--to", f"{follower},{reader}")
         assert "post 1 queued" in added
+        assert "1 skipped: already received" in wxbot(demo.config_file, "post", "preview", "1")  # the reader
 
         def delivered() -> bool:
             return any(NEW_TITLE in str(r.payload) for r in demo.sandbox.platform.inbox(follower))  # type: ignore[union-attr]
