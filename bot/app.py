@@ -18,14 +18,14 @@ from bot.credentials import credentials_for
 from bot.crypto import random_prefix
 from bot.dispatch import Answer, Dispatcher
 from bot.handlers import Renderer
+from bot.livecontent import BotContent, bot_content, bot_content_builder
 from bot.message import Inbound
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import Metrics
-from bot.rendercache import CachedCatalog, CachedRenderer
-from bot.routes import build_routes
 from bot.texts import Texts
 from posts.catalog import Catalog
 from posts.limits import CALLBACK_MAX_BODY_BYTES
+from posts.live import Current, LiveContent
 from posts.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ class WebApp:
         callback: Callback,
         texts: Texts,
         metrics: Metrics,
+        content: LiveContent[BotContent] | None = None,
     ) -> None:
         self.sessions = sessions
         self.catalog = catalog
@@ -84,13 +85,23 @@ class WebApp:
         self.callback = callback
         self.texts = texts
         self.metrics = metrics
+        self.content = content
+        """The content version this app serves; :meth:`watch_content` follows the database's."""
 
     @property
     def dispatcher(self) -> Dispatcher:
         return self.callback.dispatch  # type: ignore[return-value]
 
+    def watch_content(self) -> WebApp:
+        """Follow content reloads: within about a second, pages and replies come from the database's newest pack."""
+        if self.content is not None:
+            self.content.watch()
+        return self
+
     def close(self) -> None:
         """Stop group commit and the dispatch pool; no more pushes are answered."""
+        if self.content is not None:
+            self.content.close()
         close = getattr(self.callback.dispatch, "close", None)
         if close is not None:
             close()
@@ -280,19 +291,22 @@ def create_app(
     random: Callable[[], str] = random_prefix,
     clock: Callable[[], datetime] | None = None,
 ) -> WebApp:
-    """The web app for these settings, database, content and renderer (``random``/``clock`` for tests)."""
+    """The web app for these settings, database, content and renderer (``random``/``clock`` for tests).
+
+    ``catalog`` is the pack as start-up synced it; after :meth:`WebApp.watch_content` the app follows the database.
+    """
     texts = Texts()
-    routes = build_routes(catalog)
-    renderer = CachedRenderer(renderer)  # type: ignore[assignment]
-    cached = CachedCatalog(catalog)  # type: ignore[assignment]
+    base_url = getattr(renderer, "base_url", settings.server.base_url)
+    live = LiveContent(sessions, bot_content_builder(base_url), bot_content(catalog, renderer))
+    current: Any = {name: Current(live, name) for name in ("pages", "catalog", "renderer", "routes")}
     dispatcher = Dispatcher(
         sessions,
-        cached,  # type: ignore[arg-type]
-        renderer,
+        current["catalog"],
+        current["renderer"],
         texts,
-        routes,
+        current["routes"],
         clock=clock,
         threads=settings.server.threads,
     )
     callback = Callback(credentials_for(settings.wechat), dispatcher, random=random)
-    return WebApp(sessions, catalog, renderer, callback, texts, Metrics())
+    return WebApp(sessions, current["pages"], current["renderer"], callback, texts, Metrics(), live)

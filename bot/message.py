@@ -9,6 +9,8 @@ from posts import interactions
 
 SCENE_PREFIX = "qrscene_"
 USER_MESSAGES = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link"})
+JOB_FINISHED = frozenset({"templatesendjobfinish", "masssendjobfinish"})
+"""Results of a send: they carry ``MsgID`` (capital D, the send's msg_id) and ``Status``, no EventKey."""
 
 
 class MalformedPush(ValueError):
@@ -86,8 +88,15 @@ class Inbound:
         return interactions.classify(self.msg_type, self.event)
 
     @property
+    def job_msg_id(self) -> str:
+        """The ``MsgID`` of a TEMPLATESENDJOBFINISH / MASSSENDJOBFINISH, else empty."""
+        return self.fields.get("MsgID", "").strip() if self.event in JOB_FINISHED else ""
+
+    @property
     def log_key(self) -> str | None:
-        """What the inbound log keeps: the event key, or the first characters of a text."""
+        """What the inbound log keeps: the event key (a job result's MsgID), or the first characters of a text."""
+        if self.event in JOB_FINISHED:
+            return self.job_msg_id or None
         if self.is_event:
             return self.event_key or None
         if self.msg_type == "text":

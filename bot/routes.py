@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from functools import partial
 
-from bot.handlers import Handler, follow, menu, other, text
+from bot.handlers import Handler, follow, jobs, menu, other, text
 from bot.message import Inbound
 from posts.catalog import Catalog, section_group
 
@@ -49,6 +49,8 @@ def build_routes(catalog: Catalog) -> Routes:
         ("event", "scan"): follow.scanned,
         ("event", "unsubscribe"): follow.unfollowed,
         ("event", "view"): menu.viewed,
+        ("event", "templatesendjobfinish"): jobs.finished,
+        ("event", "masssendjobfinish"): jobs.finished,
         **{(kind, ""): other.media for kind in MEDIA},
         **{("click", key): handler for key, handler in STATIC_CLICKS.items()},
     }

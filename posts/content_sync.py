@@ -7,7 +7,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -15,8 +15,10 @@ from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
 from posts.catalog import Catalog
-from posts.models import ContentItem, QrScene, TherapyUpdate, utcnow
+from posts.models import ContentItem, ContentVersion, QrScene, TherapyUpdate, utcnow
 
+CONTENT_VERSION_ID = 1
+"""The id of content_version's one row."""
 SYNC_LOCK_KEY = 7_740_031
 """PostgreSQL advisory lock taken for the length of a sync's transaction."""
 
@@ -31,6 +33,10 @@ class SyncResult:
     inserted: int = 0
     changed: int = 0
     removed: int = 0
+    version: int = 0
+    """The content version in the database after the sync."""
+    version_changed: bool = False
+    """The pack differs from what running processes served: they rebuild from version ``version``."""
 
     def summary(self) -> str:
         kinds = ", ".join(f"{kind} {count}" for kind, count in self.items.items())
@@ -87,11 +93,12 @@ def content_items(catalog: Catalog) -> Iterator[_Item]:
         yield _Item("reference", str(ref.id), ref.id, ref.title, ref.url, to_json(ref), "references.yaml")
 
 
-def sync_catalog(session: Session, catalog: Catalog) -> SyncResult:
+def sync_catalog(session: Session, catalog: Catalog, now: datetime | None = None) -> SyncResult:
     """Make the database mirror ``catalog``; running it twice changes nothing the second time.
 
     Content items and therapy updates that left the pack are deleted. QR scenes are upserted but never
-    deleted (their WeChat tickets stay valid). The caller commits (e.g. inside posts.db.session_scope).
+    deleted (their WeChat tickets stay valid). When the pack changed, the content version goes up by one, which
+    every running process watches (posts/live.py). The caller commits (e.g. inside posts.db.session_scope).
     """
     result = SyncResult()
     if session.get_bind().dialect.name == "postgresql":
@@ -100,8 +107,26 @@ def sync_catalog(session: Session, catalog: Catalog) -> SyncResult:
     _sync_items(session, catalog, result)
     _sync_updates(session, catalog, result)
     _sync_scenes(session, catalog, result)
+    _bump_version(session, catalog, result, now or utcnow())
     session.flush()
     return result
+
+
+def pack_checksum(catalog: Catalog) -> str:
+    """One digest of everything the pack holds (items, updates inside their therapies, scenes)."""
+    return checksum([[i.kind, i.key, i.position, i.title, i.body, i.data, i.path] for i in content_items(catalog)])
+
+
+def _bump_version(session: Session, catalog: Catalog, result: SyncResult, now: datetime) -> None:
+    digest = pack_checksum(catalog)
+    row = session.get(ContentVersion, CONTENT_VERSION_ID)
+    if row is None:
+        row = ContentVersion(id=CONTENT_VERSION_ID, version=0, checksum="")
+        session.add(row)
+    if row.checksum != digest:
+        row.version, row.checksum, row.changed_at = row.version + 1, digest, now
+        result.version_changed = True
+    result.version = row.version
 
 
 def _sync_items(session: Session, catalog: Catalog, result: SyncResult) -> None:

@@ -225,6 +225,51 @@ def final_status(rep: Report) -> str:
     return "partly_sent" if sent else "failed"
 
 
+MASS_SUCCESS = "send success"
+TEMPLATE_SUCCESS = "success"
+MASS_COUNTS = ("TotalCount", "FilterCount", "SentCount", "ErrorCount")
+
+
+def record_job_finished(session: Session, event: str, msg_id: str, fields: dict[str, str], now: datetime) -> int:
+    """WeChat's TEMPLATESENDJOBFINISH / MASSSENDJOBFINISH for ``msg_id`` (its ``MsgID``), as the bot received it.
+
+    Success confirms the delivery (or the batch and its deliveries). A failed template (``failed:user block``,
+    ``failed: system failed``) or mass job (``send fail``, ``err(<code>)``) marks them failed with WeChat's status
+    as the reason. The batch keeps ``Status`` and the counts. Returns the deliveries changed; an unknown MsgID
+    (another system's send, or a duplicate) changes nothing.
+    """
+    status = fields.get("Status", "").strip()
+    if event == "templatesendjobfinish":
+        rows = select(Delivery).where(Delivery.channel == "template", Delivery.msg_id == msg_id)
+        changed = 0
+        for row in session.scalars(rows.where(Delivery.confirmed_at.is_(None), Delivery.state == "sent")):
+            _finish(row, status == TEMPLATE_SUCCESS, f"TEMPLATESENDJOBFINISH {status}", now)
+            changed += 1
+        return changed
+    batch = session.scalar(select(MassBatch).where(MassBatch.msg_id == msg_id, MassBatch.confirmed_at.is_(None)))
+    if batch is None:
+        return 0
+    ok = status == MASS_SUCCESS
+    counts = {name: int(fields[name]) for name in MASS_COUNTS if fields.get(name, "").strip().isdigit()}
+    batch.result = {**(batch.result or {}), "Status": status, **counts}
+    batch.confirmed_at = now
+    if not ok:
+        batch.reason = f"MASSSENDJOBFINISH {status}"
+    members = session.scalars(
+        select(Delivery).where(Delivery.batch_id == batch.id, Delivery.confirmed_at.is_(None), Delivery.state == "sent")
+    ).all()
+    for row in members:
+        _finish(row, ok, f"MASSSENDJOBFINISH {status}", now)
+    return len(members)
+
+
+def _finish(row: Delivery, ok: bool, reason: str, now: datetime) -> None:
+    if ok:
+        row.confirmed_at = now
+    else:
+        row.state, row.reason = "failed", reason
+
+
 def reconcile(session: Session, since: datetime) -> int:
     """Confirm deliveries and mass batches whose TEMPLATESENDJOBFINISH / MASSSENDJOBFINISH the bot logged."""
     template_events = select(func.min(InboundEvent.received_at)).where(
@@ -238,6 +283,7 @@ def reconcile(session: Session, since: datetime) -> int:
             Delivery.confirmed_at.is_(None),
             Delivery.msg_id.is_not(None),
             Delivery.channel == "template",
+            Delivery.state == "sent",
             Delivery.sent_at >= since,
             template_events.exists(),
         )

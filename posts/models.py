@@ -196,6 +196,36 @@ class TherapyUpdate(Base):
     loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ContentVersion(Base):
+    """The content every process serves: one row, bumped by each sync that changed the pack.
+
+    Running processes compare ``version`` with the one they built their catalog from and rebuild it from the
+    content_item rows when it moved on (posts/live.py).
+    """
+
+    __tablename__ = "content_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    checksum: Mapped[str] = mapped_column(String(64), default="")
+    changed_at: Mapped[datetime | None]
+
+
+class ReceivedItem(Base):
+    """A content item a follower already received outside a post (a welcome or a reply): a post skips them."""
+
+    __tablename__ = "received_item"
+    __table_args__ = (UniqueConstraint("openid", "content"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64))
+    content: Mapped[str] = mapped_column(String(255))
+    """A post's content reference: update:<therapy>/<key> or section:<key>."""
+    via: Mapped[str] = mapped_column(String(32))
+    """welcome or reply."""
+    received_at: Mapped[datetime]
+
+
 class Outbox(Base):
     """Work the bot leaves for the scheduler: anything beyond the one passive reply."""
 

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from posts import received
 from posts.catalog import Catalog
 from posts.models import Outbox
 from posts.outbox import CUSTOM_MESSAGE, TAG_ADD, TAG_REMOVE
@@ -60,6 +61,13 @@ def _failed(row: Outbox, exc: WeChatError, now: datetime, path: str) -> None:
         row.status = "failed"
 
 
+def _note_received(session: Session, row: Outbox) -> None:
+    """A therapy update sent after a welcome: a later post of the same update skips this follower."""
+    therapy, update = row.payload.get("therapy"), row.payload.get("update")
+    if row.openid and therapy and update and row.sent_at is not None:
+        received.record(session, row.openid, received.update_ref(therapy, update), received.WELCOME, row.sent_at)
+
+
 def send_outbox(
     sessions: sessionmaker[Session], api: WeChatApi, catalog: Catalog, clock: Callable[[], datetime], limit: int = 200
 ) -> int:
@@ -86,6 +94,7 @@ def send_outbox(
                 try:
                     api.call(CUSTOM_SEND, {"touser": row.openid, **message})
                     row.status, row.sent_at = "sent", clock()
+                    _note_received(session, row)
                 except WeChatError as exc:
                     _failed(row, exc, clock(), CUSTOM_SEND)
                 session.commit()

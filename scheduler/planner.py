@@ -75,6 +75,8 @@ class Plan:
     slices: list[MassSlice]
     calls: Counter[str]
     """API calls the plan uses, per path."""
+    skipped: list[str] = field(default_factory=list)
+    """Followers left out: they already received this content as a welcome or a reply (posts/received.py)."""
 
     def counts(self) -> Counter[str]:
         return Counter(a.channel for a in self.assignments)

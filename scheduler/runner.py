@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from posts import ledger, retention
 from posts.catalog import Catalog
 from posts.compose import Renderer
+from posts.live import Content, Current, LiveContent, content_builder
 from posts.models import utcnow
 from posts.queue import Post
 from posts.settings import Settings
@@ -53,8 +54,13 @@ class Engine:
         clock: Callable[[], datetime] = utcnow,
         holder: str | None = None,
         lease_seconds: float = LEASE_SECONDS,
+        content: LiveContent[Content] | None = None,
         **sender_options: Any,
     ) -> None:
+        """With ``content``, every tick first picks up a content reload (``catalog``/``renderer`` are then unused)."""
+        self.content = content
+        if content is not None:
+            catalog, renderer = Current(content, "catalog"), Current(content, "renderer")  # type: ignore[assignment]
         self.settings = settings
         self.sessions = sessions
         self.catalog = catalog
@@ -103,6 +109,8 @@ class Engine:
         try:
             if self.stop_event.is_set() or not self.renew():
                 return False
+            if self.content is not None:
+                self.content.refresh()  # the content every post is checked against at `post add`
             if not self._recovered:
                 self.recover()
             self.outbox()
@@ -306,7 +314,10 @@ class Handle:
 def build(
     settings: Settings, sessions: sessionmaker[Session], catalog: Catalog, renderer: Renderer, **engine_options: Any
 ) -> Handle:
-    engine = Engine(settings, sessions, catalog, renderer, **engine_options)
+    """A scheduler that follows content reloads: each tick renders from the database's newest pack."""
+    base_url = getattr(renderer, "base_url", settings.server.base_url)
+    content = LiveContent(sessions, content_builder(base_url), Content(catalog, renderer))  # type: ignore[arg-type]
+    engine = Engine(settings, sessions, catalog, renderer, content=content, **engine_options)
     scheduler = BackgroundScheduler(timezone=ZoneInfo(settings.scheduler.timezone))
     return Handle(engine, scheduler)
 

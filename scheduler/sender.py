@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from posts import ledger
+from posts import ledger, received
 from posts.audience import AudienceError, mass_tag_id, parse_audience, recipients
 from posts.catalog import Catalog
 from posts.compose import ContentError, Message, Renderer, compose
@@ -95,6 +95,8 @@ class Sender:
         message = self.message_for(post)
         audience = parse_audience(post.audience, self.catalog.therapies)
         people = recipients(session, audience, self.tag_members)
+        skipped = received.already(session, post.content, (r.openid for r in people))
+        people = [r for r in people if r.openid not in skipped]
         account = quota.account(session, self.settings, now, self.daily_limits)
         opened = {r.openid: planner.window(r, now).opened_at for r in people}
         in_window = {openid: at for openid, at in opened.items() if at is not None}
@@ -107,6 +109,7 @@ class Sender:
         result = planner.plan(
             people, post.channel, account, now, window_used=used, mass_month=month, mass_target=target
         )
+        result.skipped = sorted(skipped)
         return result, message
 
     def prepare(self, post_id: int) -> bool:
@@ -128,6 +131,12 @@ class Sender:
                 ledger.record(session, post, "scheduler", "skipped", "digest: no update since the previous one")
                 session.commit()
                 return False
+            if not result.assignments and result.skipped:
+                post.status, post.finished_at = "cancelled", now
+                note = f"{len(result.skipped)} skipped: already received (every recipient)"
+                ledger.record(session, post, "scheduler", "skipped", note)
+                session.commit()
+                return False
             if not result.assignments:
                 post.status, post.finished_at = "failed", now
                 ledger.record(session, post, "scheduler", "failed", "the audience is empty")
@@ -138,7 +147,8 @@ class Sender:
             post.data = {**(post.data or {}), "message": asdict(message)}
             post.status, post.started_at = "sending", now
             counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts().items()))
-            ledger.record(session, post, "scheduler", "started", f"{len(rows)} recipients: {counts}")
+            skipped = f"; {len(result.skipped)} skipped: already received" if result.skipped else ""
+            ledger.record(session, post, "scheduler", "started", f"{len(rows)} recipients: {counts}{skipped}")
             session.commit()
             return True
 

@@ -73,6 +73,8 @@ class Demo:
     runtime: runtime.Runtime | None = field(default=None, init=False)
     handle: Handle | None = field(default=None, init=False)
     app: Any = field(default=None, init=False)
+    content: Any = field(default=None, init=False)
+    """The bot's live content (it follows `wxbot content reload`); stopped with the demo."""
     config_file: Path | None = field(default=None, init=False)
     """Settings of this run, for operator commands: `wxbot --config var/demo.toml post add ...`."""
 
@@ -123,7 +125,8 @@ class Demo:
         self.config_file = write_config(settings, db_file.with_suffix(".toml"))
         self.runtime = runtime.start(settings, base_url=self.bot.url)
         rt = self.runtime
-        self.app = create_app(settings, rt.sessions, rt.catalog, rt.renderer)
+        self.app = create_app(settings, rt.sessions, rt.catalog, rt.renderer).watch_content()
+        self.content = self.app.content
         self.platform.config.callback_url = self.bot.url + "/wechat"
         provision.provision(settings, rt.sessions, rt.catalog, base_url=self.bot.url)
         if self.scheduler:
@@ -142,6 +145,8 @@ class Demo:
             self.handle.stop()
         if self.bot is not None:
             self.bot.stop()
+        if self.content is not None:
+            self.content.close()
         if self.sandbox is not None:
             self.sandbox.stop()
         if self.runtime is not None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from posts import db
 from posts.catalog import Catalog
 from posts.content_sync import sync_catalog
+from posts.live import catalog_from_db, current_version
 from posts.loader import Problem, default_content_dir, load_catalog
 from posts.render import Renderer
 from posts.settings import Settings
@@ -43,3 +44,20 @@ def start(settings: Settings, base_url: str | None = None) -> Runtime:
         sync_catalog(session, catalog)
     renderer = Renderer(catalog, base_url if base_url is not None else settings.server.base_url)
     return Runtime(settings, engine, sessions, catalog, renderer, problems)
+
+
+def attach(settings: Settings) -> Runtime:
+    """Operator commands: the content every running process serves, as the database holds it (no file sync).
+
+    A post is checked and previewed against this, so it can only name content the bot, the pages and the
+    scheduler can render. A database no process ever synced gets the pack from the files, as start-up would.
+    """
+    engine = db.make_engine(settings.database.url, settings.database.pool_size)
+    db.upgrade(engine)
+    sessions = db.session_factory(engine)
+    with sessions() as session:
+        catalog = catalog_from_db(session) if current_version(session) else None
+    if catalog is None:
+        engine.dispose()
+        return start(settings)
+    return Runtime(settings, engine, sessions, catalog, Renderer(catalog, settings.server.base_url), [])

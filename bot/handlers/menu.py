@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.handlers import Context
 from bot.handlers.common import body_reply, my_subscriptions, subscribe, therapy_list
 from bot.replies import Article, Empty, News, Reply
+from posts import received
 from posts.catalog import Section
 
 
@@ -50,6 +51,7 @@ def therapy_latest(ctx: Context, key: str) -> Reply:
     latest = therapy.latest
     if latest is None:
         return body_reply(ctx, ctx.renderer.therapy(key), therapy.name, therapy.status, extra=hint)
+    received.record(ctx.session, ctx.message.openid, received.update_ref(key, latest.key), received.REPLY, ctx.now)
     return body_reply(ctx, ctx.renderer.update(key, latest.key), latest.title, therapy.name, extra=hint)
 
 

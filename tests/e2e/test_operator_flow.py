@@ -31,8 +31,18 @@ def test_queue_preview_deliver_report(settings: Settings, tmp_path: Path) -> Non
         assert demo.sandbox is not None and demo.config_file is not None
         pusher = demo.sandbox.pusher
         subscriber, other = "oOperFlowNurOwn0000000000001", "oOperFlowOther00000000000001"
-        assert pusher.follow(subscriber, "therapy-nurown").ok
+        scanned = "oOperFlowScanned000000000001"
+        assert pusher.follow(subscriber).ok and pusher.send_text(subscriber, "订阅 NurOwn").ok
         assert pusher.follow(other, "clinic-poster").ok
+        assert pusher.follow(scanned, "therapy-nurown").ok  # welcomed, then sent NurOwn's latest update
+
+        def got_update(openid: str) -> int:
+            return sum("提交3b期" in str(r.payload) for r in demo.sandbox.platform.inbox(openid))  # type: ignore[union-attr]
+
+        deadline = time.monotonic() + 30
+        while not got_update(scanned):
+            assert time.monotonic() < deadline, "the scene's follow-up message never went out"
+            time.sleep(0.5)
         local = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")) + timedelta(minutes=1)
         added = wxbot(
             demo.config_file, "post", "add", "--content", UPDATE, "--audience", "therapy:nurown",
@@ -41,6 +51,7 @@ def test_queue_preview_deliver_report(settings: Settings, tmp_path: Path) -> Non
         assert "post 1 queued" in added
         preview = wxbot(demo.config_file, "post", "preview", "1")
         assert "NurOwn" in preview and "nothing was sent (dry run)" in preview
+        assert "1 skipped: already received" in preview
         assert "不构成诊断或治疗建议" in preview
 
         deadline = time.monotonic() + 90  # the minute comes, the scheduler's tick sends it
@@ -50,8 +61,8 @@ def test_queue_preview_deliver_report(settings: Settings, tmp_path: Path) -> Non
         report = wxbot(demo.config_file, "post", "show", "1")
         assert "王医生" in report and "custom" in report
 
-        pushed = [r for r in demo.sandbox.platform.inbox(subscriber) if "提交3b期" in str(r.payload)]
-        assert len(pushed) == 2  # the scene's follow-up message at follow time, and the queued post
-        assert not any("提交3b期" in str(r.payload) for r in demo.sandbox.platform.inbox(other))
+        assert got_update(subscriber) == 1  # the queued post
+        assert got_update(scanned) == 1  # the scene's follow-up at follow time, not the post again
+        assert got_update(other) == 0
     finally:
         demo.stop()

@@ -2,38 +2,80 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 
 import pytest
 import redis
 from sqlalchemy import select
 
+from bot.app import create_app
 from posts import ledger
 from posts.models import Follower, InboundEvent, Subscription
 from posts.queue import Delivery, MassBatch
+from posts.settings import replace
+from sandbox import SandboxServer
 from scheduler import tags
 from scheduler.lease import RedisLeases
 from scheduler.token_broker import RedisTokenStore, TokenBroker
 from tests.scheduler.test_send import World, queue
+from wxbot.localserver import LocalServer
 
 
-def test_job_finished_events_confirm_template_and_mass_deliveries(world: World) -> None:
+@contextlib.contextmanager
+def bot_for(world: World) -> Iterator[None]:
+    """The bot on a local port as the stand-in's callback URL: WeChat's job-finished pushes reach it."""
+    cfg = world.platform.config
+    settings = replace(
+        world.settings,
+        wechat={"encoding_aes_key": cfg.encoding_aes_key, "original_id": cfg.original_id, "message_mode": "safe"},
+    )
+    app = create_app(settings, world.sessions, world.catalog, world.renderer, clock=world.now)
+    bot = LocalServer(app).start()
+    cfg.callback_url = bot.url + "/wechat"
+    try:
+        yield
+    finally:
+        cfg.callback_url = None
+        bot.stop()
+        app.close()
+
+
+def test_job_finished_events_pushed_by_wechat_confirm_template_and_mass_deliveries(
+    world: World, server: SandboxServer
+) -> None:
     openids = world.follow(2)
     template_post = queue(world)
     mass_post = queue(world, channel="mass")
-    engine = world.engine()
-    engine.tick()
-    with world.sessions() as session:
-        template_ids = session.scalars(select(Delivery.msg_id).where(Delivery.post_id == template_post)).all()
-        mass_id = session.scalar(select(MassBatch.msg_id).where(MassBatch.post_id == mass_post))
-        for msg_id in template_ids:
-            session.add(InboundEvent(openid=openids[0], msg_type="event", event="templatesendjobfinish", key=msg_id))
-        session.add(InboundEvent(openid="system", msg_type="event", event="masssendjobfinish", key=mass_id))
-        session.commit()
-    engine.tick()
+    with bot_for(world):
+        world.engine().tick()  # the stand-in pushes TEMPLATESENDJOBFINISH and MASSSENDJOBFINISH as WeChat does
+        assert server.pusher.wait_idle()
+    pushed = server.pusher.events("TEMPLATESENDJOBFINISH") + server.pusher.events("MASSSENDJOBFINISH")
+    assert len(pushed) == 3 and all(p.ok for p in pushed)
     with world.sessions() as session:
         assert ledger.report(session, template_post).confirmed == 2
         assert ledger.report(session, mass_post).confirmed == 2
+        batch = session.scalars(select(MassBatch).where(MassBatch.post_id == mass_post)).one()
+        assert batch.confirmed_at is not None
+        assert batch.result["Status"] == "send success" and batch.result["SentCount"] == len(openids)
+        logged = session.scalars(select(InboundEvent.key).where(InboundEvent.event == "masssendjobfinish")).all()
+        assert logged == [batch.msg_id]  # the inbound log keeps the MsgID, not an empty EventKey
+
+
+def test_a_failed_template_job_marks_the_delivery_failed(world: World, server: SandboxServer) -> None:
+    (blocked,) = world.follow(1)
+    post_id = queue(world, channel="template_only")
+    world.engine().tick()  # no callback URL yet: the stand-in's own success event goes nowhere
+    assert server.pusher.wait_idle()
+    with world.sessions() as session:
+        (msg_id,) = session.scalars(select(Delivery.msg_id).where(Delivery.post_id == post_id)).all()
+    with bot_for(world):
+        event = {"FromUserName": blocked, "Event": "TEMPLATESENDJOBFINISH", "MsgID": msg_id}
+        assert server.pusher.push_job_event({**event, "Status": "failed:user block"}).ok
+    with world.sessions() as session:
+        row = session.scalars(select(Delivery).where(Delivery.post_id == post_id)).one()
+        assert (row.state, row.reason, row.confirmed_at) == ("failed", "TEMPLATESENDJOBFINISH failed:user block", None)
 
 
 def test_reconcile_tags_repairs_drift_in_batches_of_50(world: World) -> None:

@@ -13,6 +13,7 @@ from posts.catalog import Catalog
 from posts.content_sync import sync_catalog
 from posts.db import session_scope
 from posts.limits import TEXT_REPLY_MAX_BYTES
+from posts.live import LIVE_SWITCH_SECONDS
 from posts.loader import Problem, default_content_dir, load_catalog
 from posts.render import Renderer, TextBody
 from wxbot.context import app_context, console, fail
@@ -164,4 +165,11 @@ def reload(
     with session_scope(factory) as session:
         result = sync_catalog(session, catalog)
     print(f"reloaded {root}: {result.summary()}")
+    if result.version_changed:
+        print(
+            f"content version {result.version}: running bots, content pages and schedulers switch to it within "
+            f"{LIVE_SWITCH_SECONDS} s, no restart needed; the WeChat menu changes only with `wxbot menu push`"
+        )
+    else:
+        print(f"content unchanged (version {result.version}): running processes already serve it")
     _warn(problems)

@@ -36,7 +36,7 @@ BLOCKING_REASONS = {REASONS["quota"], REASONS["mass_day"]}
 
 @contextlib.contextmanager
 def _runtime(ctx: typer.Context) -> Iterator[runtime.Runtime]:
-    rt = runtime.start(app_context(ctx).settings)
+    rt = runtime.attach(app_context(ctx).settings)  # the content running processes serve, not the files
     try:
         yield rt
     except OPERATOR_ERRORS as exc:
@@ -94,6 +94,8 @@ def add(
             )
             if not cron:
                 plan, _ = Sender(settings, rt.sessions, None, rt.catalog, rt.renderer).plan(session, post, now)
+                if not plan.assignments and plan.skipped:
+                    raise PostError(f"everyone in {target} already received {ref} ({len(plan.skipped)} skipped)")
                 if not plan.assignments:
                     raise PostError(f"the audience {target} is empty: nobody would receive this post")
                 blocked = sum(n for reason, n in plan.reasons().items() if reason in BLOCKING_REASONS)
@@ -195,6 +197,8 @@ def preview(ctx: typer.Context, post_id: Annotated[int, typer.Argument(metavar="
     console.print(table)
     for reason, count in plan.reasons().most_common():
         console.print(f"  {count} × {reason}")
+    if plan.skipped:
+        console.print(f"{len(plan.skipped)} skipped: already received (as a welcome or a reply)")
     for path, calls in sorted(plan.calls.items()):
         console.print(f"quota: {calls} calls of {path} ({left.get(path, '∞')} left today)")
     for piece in plan.slices:

@@ -44,7 +44,8 @@ def serve(
 
     def load_app() -> Any:
         engine = db.make_engine(settings.database.url, settings.database.pool_size)
-        return RsgiApp(create_app(settings, db.session_factory(engine), catalog, Renderer(catalog, base_url)))
+        app = create_app(settings, db.session_factory(engine), catalog, Renderer(catalog, base_url))
+        return RsgiApp(app.watch_content())  # each worker follows `wxbot content reload`
 
     granian = Server(
         "wxbot",

@@ -6,7 +6,7 @@ tap after a message made the 48-hour window look closed. The last interaction of
 the two new columns are filled from it: a stored "message" becomes last_message_at, a stored follow, scan or click
 last_event_at (older scancode_* taps were stored as "other" and cannot be told apart: their minute is long over).
 
-Revision ID: 0030_interaction_windows
+Revision ID: 0030
 Revises: 0020
 Create Date: 2026-12-01 13:30:00
 """
@@ -16,7 +16,7 @@ from alembic import op
 
 import posts.models
 
-revision = "0030_interaction_windows"
+revision = "0030"
 down_revision = "0020"
 branch_labels = None
 depends_on = None
