@@ -81,7 +81,8 @@ def run(scenario: str, batch: int, pushes: int, before_0020: bool, connections: 
             times.append(time.perf_counter())
             conn.execute(sql_stored(size), keys + [keys[0]] * (size - batch)).fetchall()
             times.append(time.perf_counter())
-            touched = [(o, AT, "message", AT) for o in dict.fromkeys(openids)]
+            kind, message_at, event_at = ("message", AT, None) if scenario == "keyword" else ("click", None, AT)
+            touched = [(o, AT, kind, message_at, event_at, AT) for o in dict.fromkeys(openids)]
             insert_rows(conn, SQL_TOUCH_OR_ADD, SQL_TOUCH_OR_ADD_ROW, touched, SQL_TOUCH_OR_ADD_TAIL)
             times.append(time.perf_counter())
             insert_rows(conn, SQL_LOG, SQL_LOG_ROW, logged)

@@ -48,8 +48,8 @@ def write_config(settings: Settings, path: Path) -> Path:
 def _toml(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, int | float):
+        return repr(value)
     return json.dumps(str(value), ensure_ascii=False)
 
 
