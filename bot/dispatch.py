@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from bot.texts import Texts
 from bot.writelock import FileWriteLock, write_lock_for
 from posts import db
 from posts.catalog import Catalog
+from posts.clock import Clock, system_clock
 from posts.models import Follower, InboundEvent, SeenMessage
 
 log = logging.getLogger(__name__)
@@ -117,10 +117,6 @@ class Answer:
     duplicate: bool = False
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Dispatcher:
     """Runs a push's handler exactly once per dedupe key; redeliveries get the stored reply."""
 
@@ -131,7 +127,7 @@ class Dispatcher:
         renderer: Renderer,
         texts: Texts,
         routes: Routes,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock = system_clock,
         threads: int = 8,
     ) -> None:
         self.sessions = sessions
@@ -142,7 +138,7 @@ class Dispatcher:
         self.renderer = renderer
         self.texts = texts
         self.routes = routes
-        self.clock = clock or _now
+        self.clock = clock
         self.write_lock = write_lock_for(sessions.kw.get("bind"))
         self.group: GroupCommit[Push, Answer] | None = None
         if isinstance(self.write_lock, FileWriteLock):  # a SQLite file: group commit
@@ -320,6 +316,7 @@ class Dispatcher:
                     "subscribed": True,
                     "last_interaction_at": now,
                     "last_interaction_kind": interaction,
+                    "created_at": now,
                 },
             )
         conn.execute(

@@ -31,10 +31,6 @@ NAMING = {
 }
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
 
@@ -76,7 +72,7 @@ class Follower(Base):
     last_interaction_at: Mapped[datetime | None]
     last_interaction_kind: Mapped[str | None] = mapped_column(String(32))
     """follow, scan, click, message... (the customer-service window depends on it)."""
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime]
 
     subscriptions: Mapped[list[Subscription]] = relationship(back_populates="follower")
 
@@ -93,8 +89,8 @@ class Subscription(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     source: Mapped[str] = mapped_column(String(32), default="keyword")
     """How it was made: keyword, menu, scene:<key>, operator."""
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime]
+    changed_at: Mapped[datetime]
 
     follower: Mapped[Follower] = relationship(back_populates="subscriptions")
 
@@ -112,7 +108,7 @@ class QrScene(Base):
     url: Mapped[str | None] = mapped_column(Text)
     permanent: Mapped[bool] = mapped_column(Boolean, default=True)
     expires_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime]
 
 
 class SeenMessage(Base):
@@ -122,7 +118,7 @@ class SeenMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(255), unique=True)
-    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)
     reply_kind: Mapped[str] = mapped_column(String(16), default="empty")
     reply_xml: Mapped[str] = mapped_column(Text, default="")
     """The plaintext reply given the first time, replayed to retries."""
@@ -153,7 +149,7 @@ class InboundEvent(Base):
     event: Mapped[str | None] = mapped_column(String(64))
     key: Mapped[str | None] = mapped_column(Text)
     """Event key, menu key, scene, or the first characters of a text message."""
-    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime]
     reply_kind: Mapped[str] = mapped_column(String(16), default="empty")
     dedup_key: Mapped[str | None] = mapped_column(String(255))
 
@@ -173,7 +169,7 @@ class ContentItem(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     path: Mapped[str] = mapped_column(Text, default="")
     checksum: Mapped[str] = mapped_column(String(64), default="")
-    loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    loaded_at: Mapped[datetime]
 
 
 class TherapyUpdate(Base):
@@ -189,7 +185,7 @@ class TherapyUpdate(Base):
     title: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     source_url: Mapped[str] = mapped_column(Text)
-    loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    loaded_at: Mapped[datetime]
 
 
 class Outbox(Base):
@@ -208,8 +204,8 @@ class Outbox(Base):
     """pending, sending, sent, failed."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
-    not_before: Mapped[datetime] = mapped_column(default=utcnow)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    not_before: Mapped[datetime]
+    created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
 
 

@@ -50,6 +50,7 @@ def add_post(
         created_by=by,
         status="draft" if draft else "queued",
         data={"title": title} if title else {},
+        created_at=now,
     )
     if not cron:
         post.send_at = send_at or now
@@ -58,7 +59,9 @@ def add_post(
     session.flush()
     when = f"cron {cron!r}" if cron else f"due {post.due_at.isoformat() if post.due_at else '?'}"
     held = " (held past the quiet hours)" if post.due_at and post.send_at and post.due_at != post.send_at else ""
-    record(session, post, by, "draft" if draft else "queued", f"{content} → {audience} via {channel}, {when}{held}")
+    record(
+        session, post, by, "draft" if draft else "queued", f"{content} → {audience} via {channel}, {when}{held}", at=now
+    )
     return post
 
 
@@ -69,7 +72,7 @@ def get_post(session: Session, post_id: int) -> Post:
     return post
 
 
-def cancel(session: Session, post_id: int, by: str) -> Post:
+def cancel(session: Session, post_id: int, by: str, now: datetime) -> Post:
     """Cancel a draft, queued or recurring post (a send already under way keeps what was sent)."""
     post = get_post(session, post_id)
     if post.status in FINAL_POST_STATES:
@@ -81,7 +84,7 @@ def cancel(session: Session, post_id: int, by: str) -> Post:
         .execution_options(synchronize_session=False)
     )
     post.status = "cancelled"
-    record(session, post, by, "cancelled")
+    record(session, post, by, "cancelled", at=now)
     return post
 
 
@@ -102,7 +105,7 @@ def retry(session: Session, post_id: int, by: str, now: datetime) -> int:
     elif count:
         post.status = "sending"
         post.finished_at = None
-    record(session, post, by, "retry", f"{count} deliveries requeued")
+    record(session, post, by, "retry", f"{count} deliveries requeued", at=now)
     return count
 
 
@@ -114,7 +117,7 @@ def send_now(session: Session, post_id: int, by: str, now: datetime) -> Post:
     if post.cron:
         raise PostError(f"post {post_id} is recurring; cancel it or wait for its next occurrence")
     post.status, post.due_at = "queued", now
-    record(session, post, by, "send-now")
+    record(session, post, by, "send-now", at=now)
     return post
 
 

@@ -103,7 +103,7 @@ class World:
         openids = self.platform.add_followers(count, prefix=prefix)
         with self.sessions() as session:
             for openid in openids:
-                follower = Follower(openid=openid, subscribed=True, first_followed_at=self.now())
+                follower = Follower(openid=openid, subscribed=True, first_followed_at=self.now(), created_at=self.now())
                 if interact:
                     follower.last_interaction_at, follower.last_interaction_kind = self.now(), interact
                     self.platform.open_window(openid, "message" if interact == "message" else "event")

@@ -66,10 +66,8 @@ def test_add_refuses_with_one_line_and_exit_2(world: World, config: Path, args: 
 
 def test_add_refuses_a_post_over_the_daily_quota(world: World, config: Path) -> None:
     world.follow(2)
-    from posts.models import utcnow
-
     with world.sessions() as session:
-        session.add(ApiUsage(day=beijing_day(utcnow()), path="/cgi-bin/message/template/send", count=100_000))
+        session.add(ApiUsage(day=beijing_day(world.now()), path="/cgi-bin/message/template/send", count=100_000))
         session.commit()
     code, output = wxbot(config, "post", "add", "--content", UPDATE, "--channel", "template_only")
     assert code == 2 and "over quota: 2 of 2 recipients" in output
@@ -79,7 +77,7 @@ def test_preview_sends_nothing_then_send_now_sends_and_show_reports(world: World
     talked = world.follow(1, interact="message", prefix="oTalk")
     silent = world.follow(2, prefix="oQuiet")
     with world.sessions() as session:
-        session.add(Follower(openid="oGoneAway0000000000000000000", subscribed=True))
+        session.add(Follower(openid="oGoneAway0000000000000000000", subscribed=True, created_at=world.now()))
         session.commit()
     code, output = wxbot(config, "post", "add", "--content", UPDATE, "--by", "alice", "--at", "2099-01-01 09:00")
     assert code == 0, output

@@ -23,12 +23,19 @@ def test_job_finished_events_confirm_template_and_mass_deliveries(world: World) 
     mass_post = queue(world, channel="mass")
     engine = world.engine()
     engine.tick()
+    now = world.now()
     with world.sessions() as session:
         template_ids = session.scalars(select(Delivery.msg_id).where(Delivery.post_id == template_post)).all()
         mass_id = session.scalar(select(MassBatch.msg_id).where(MassBatch.post_id == mass_post))
         for msg_id in template_ids:
-            session.add(InboundEvent(openid=openids[0], msg_type="event", event="templatesendjobfinish", key=msg_id))
-        session.add(InboundEvent(openid="system", msg_type="event", event="masssendjobfinish", key=mass_id))
+            session.add(
+                InboundEvent(
+                    openid=openids[0], msg_type="event", event="templatesendjobfinish", key=msg_id, received_at=now
+                )
+            )
+        session.add(
+            InboundEvent(openid="system", msg_type="event", event="masssendjobfinish", key=mass_id, received_at=now)
+        )
         session.commit()
     engine.tick()
     with world.sessions() as session:
@@ -41,18 +48,22 @@ def test_reconcile_tags_repairs_drift_in_batches_of_50(world: World) -> None:
     (stray,) = world.follow(1, prefix="oStray")
     with world.sessions() as session:
         for follower in session.scalars(select(Follower).where(Follower.openid.like("oSub%"))):
-            session.add(Subscription(follower_id=follower.id, therapy_key="str03"))
+            session.add(
+                Subscription(
+                    follower_id=follower.id, therapy_key="str03", created_at=world.now(), changed_at=world.now()
+                )
+            )
         session.commit()
-        tag_id = tags.ensure_tag(session, world.api, "str03", "STR03")
+        tag_id = tags.ensure_tag(session, world.api, "str03", "STR03", world.now())
     tags.tag_users(world.api, tag_id, [stray, subscribers[0]])
     with world.sessions() as session:
-        (drift,) = tags.reconcile(session, world.api, {"str03": "STR03"})
+        (drift,) = tags.reconcile(session, world.api, {"str03": "STR03"}, world.now())
         session.commit()
     assert (len(drift.added), drift.removed) == (119, [stray])
     assert world.api.usage["/cgi-bin/tags/members/batchtagging"] == 1 + 3
     assert tags.members(world.api, tag_id) == set(subscribers)
     with world.sessions() as session:
-        (again,) = tags.reconcile(session, world.api, {"str03": "STR03"})
+        (again,) = tags.reconcile(session, world.api, {"str03": "STR03"}, world.now())
     assert again.added == again.removed == []
 
 
