@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from posts.ledger import record
 from posts.queue import CHANNEL_POLICIES, FINAL_POST_STATES, Delivery, Post
 from posts.settings import SchedulerSettings
-from posts.timing import hold_for_quiet_hours
+from posts.timing import hold_for_quiet_hours, minute_start
 
 
 class PostError(ValueError):
@@ -33,12 +33,15 @@ def add_post(
     title: str = "",
     draft: bool = False,
 ) -> Post:
-    """Queue a post (validated content and audience are the caller's job): at ``send_at`` or on ``cron``."""
+    """Queue a post (validated content and audience are the caller's job): at ``send_at`` or on ``cron``.
+
+    ``send_at`` may be anywhere in ``now``'s minute (it is then due at once); earlier is refused as past.
+    """
     if channel not in CHANNEL_POLICIES:
         raise PostError(f"unknown channel {channel!r}: use {', '.join(CHANNEL_POLICIES)}")
     if cron and send_at:
         raise PostError("give either a send time or a cron schedule, not both")
-    if send_at is not None and send_at < now:
+    if send_at is not None and send_at < minute_start(now):
         raise PostError(f"the send time {send_at.isoformat()} is in the past")
     post = Post(
         content=content,
@@ -54,7 +57,7 @@ def add_post(
     )
     if not cron:
         post.send_at = send_at or now
-        post.due_at = hold_for_quiet_hours(post.send_at, scheduling)
+        post.due_at = hold_for_quiet_hours(max(post.send_at, now), scheduling)
     session.add(post)
     session.flush()
     when = f"cron {cron!r}" if cron else f"due {post.due_at.isoformat() if post.due_at else '?'}"

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from posts.models import Follower
-from posts.queue import ApiUsage
+from posts.queue import ApiUsage, Post
 from posts.settings import Settings
 from posts.timing import beijing_day
 from tests.scheduler.conftest import TEMPLATE_ID, World
 from wxbot.cli import app
+from wxbot.context import AppContext
 
 UPDATE = "update:xs228/2025-09-30-first-dosing"
 
@@ -135,3 +137,27 @@ def test_wechat_menu_push_qr_create_and_reconcile_tags(world: World, config: Pat
     assert code == 2 and "unknown scene 'nowhere'" in output
     code, output = wxbot(config, "tags", "reconcile", "--dry-run")
     assert code == 0 and "nurown" in output
+
+
+@pytest.mark.parametrize(
+    ("at", "accepted"),
+    [("2027-01-31 23:59", True), ("2027-02-01 00:00", True), ("2027-01-31 23:58", False)],
+)
+def test_add_accepts_a_time_in_the_current_minute(world: World, config: Path, at: str, accepted: bool) -> None:
+    """An operator who typed "the next minute" a few seconds ago is not refused: the current minute is now."""
+    world.follow(1)
+    late_in_the_minute = datetime(2027, 1, 31, 15, 59, 59, 900_000, tzinfo=UTC)  # 23:59:59.9 in Shanghai
+    result = CliRunner().invoke(
+        app,
+        ["--config", str(config), "post", "add", "--content", UPDATE, "--at", at],
+        obj=AppContext(clock=lambda: late_in_the_minute),
+    )
+    if accepted:
+        assert result.exit_code == 0, result.output
+        assert "post 1 queued" in result.output
+        with world.sessions() as session:
+            post = session.get(Post, 1)
+            assert post is not None and post.due_at == max(post.send_at, late_in_the_minute)  # type: ignore[type-var]
+            assert post.created_at == late_in_the_minute and post.events[0].at == late_in_the_minute
+    else:
+        assert result.exit_code == 2 and "is in the past" in result.output
