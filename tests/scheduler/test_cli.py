@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from wxbot.cli import app
 from wxbot.context import AppContext
 
 UPDATE = "update:xs228/2025-09-30-first-dosing"
+CLOCKS: dict[Path, Callable[[], datetime]] = {}
+"""Each test's config file → the clock its commands run on."""
 
 
 @pytest.fixture
@@ -40,11 +43,13 @@ quiet_hours_end = "00:00"
 """,
         encoding="utf-8",
     )
+    CLOCKS[path] = world.now
     return path
 
 
 def wxbot(config: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, ["--config", str(config), *args])
+    """The command on the world's clock (the stand-in's and the test's), whatever the wall clock says."""
+    result = CliRunner().invoke(app, ["--config", str(config), *args], obj=AppContext(clock=CLOCKS[config]))
     return result.exit_code, result.output
 
 
