@@ -31,6 +31,7 @@ from benchmarks.callback import AES_KEY, APP_ID, GH, TOKEN, write_requests
 def build_app(folder: Path, mode: str) -> Any:
     from bot.app import create_app
     from posts import db
+    from posts.clock import system_clock
     from posts.content_sync import sync_catalog
     from posts.loader import default_content_dir, load_catalog
     from posts.render import Renderer
@@ -53,7 +54,7 @@ def build_app(folder: Path, mode: str) -> Any:
     catalog, _ = load_catalog(default_content_dir())
     sessions = db.session_factory(engine)
     with db.session_scope(sessions) as session:
-        sync_catalog(session, catalog)
+        sync_catalog(session, catalog, system_clock())
     return create_app(settings, sessions, catalog, Renderer(catalog, "http://127.0.0.1"))
 
 

@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy import insert
 
 from posts import db, interactions
+from posts.clock import system_clock as utcnow
 from posts.loader import default_content_dir, load_catalog
-from posts.models import Follower, utcnow
+from posts.models import Follower
 from posts.posting import add_post
 from posts.render import Renderer
 from posts.settings import Settings, load_settings, replace
@@ -42,7 +43,7 @@ def seed(sessions: Any, followers: int) -> None:
     now = utcnow()
     rows = []
     for i in range(followers):
-        row: dict[str, Any] = {"openid": f"oSbx{i:024d}", "subscribed": True}
+        row: dict[str, Any] = {"openid": f"oSbx{i:024d}", "subscribed": True, "created_at": now}
         if i % 10 == 0:  # a tenth talked to the account an hour ago
             row.update(interactions.columns(interactions.classify("text"), now - timedelta(hours=1)))
         rows.append(row)

@@ -6,7 +6,6 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -24,6 +23,7 @@ from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import Metrics
 from bot.texts import Texts
 from posts.catalog import Catalog
+from posts.clock import Clock, system_clock
 from posts.limits import CALLBACK_MAX_BODY_BYTES
 from posts.live import Current, LiveContent
 from posts.settings import Settings
@@ -220,7 +220,7 @@ class WebApp:
         return Response(404, self.texts.page("not_found"), HTML)
 
     def _health(self) -> Response:
-        checked_at = datetime.now(UTC).isoformat(timespec="seconds")
+        checked_at = self.dispatcher.clock().isoformat(timespec="seconds")
         try:
             with self.sessions() as session:
                 session.execute(text("SELECT 1"))
@@ -289,7 +289,7 @@ def create_app(
     renderer: Renderer,
     *,
     random: Callable[[], str] = random_prefix,
-    clock: Callable[[], datetime] | None = None,
+    clock: Clock = system_clock,
 ) -> WebApp:
     """The web app for these settings, database, content and renderer (``random``/``clock`` for tests).
 

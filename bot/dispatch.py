@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from bot.texts import Texts
 from bot.writelock import FileWriteLock, write_lock_for
 from posts import db, interactions
 from posts.catalog import Catalog
+from posts.clock import Clock, system_clock
 from posts.models import Follower, InboundEvent, SeenMessage
 
 log = logging.getLogger(__name__)
@@ -129,10 +129,6 @@ class Answer:
     duplicate: bool = False
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Dispatcher:
     """Runs a push's handler exactly once per dedupe key; redeliveries get the stored reply."""
 
@@ -143,7 +139,7 @@ class Dispatcher:
         renderer: Renderer,
         texts: Texts,
         routes: Routes,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock = system_clock,
         threads: int = 8,
     ) -> None:
         self.sessions = sessions
@@ -154,7 +150,7 @@ class Dispatcher:
         self.renderer = renderer
         self.texts = texts
         self.routes = routes
-        self.clock = clock or _now
+        self.clock = clock
         self.write_lock = write_lock_for(sessions.kw.get("bind"))
         self.group: GroupCommit[Push, Answer] | None = None
         if isinstance(self.write_lock, FileWriteLock):  # a SQLite file: group commit
@@ -333,7 +329,7 @@ class Dispatcher:
             },
         )
         if touched.rowcount == 0 and interaction.kind != interactions.OTHER:
-            conn.execute(ADD_FOLLOWER, {"openid": message.openid, "subscribed": True, **values})
+            conn.execute(ADD_FOLLOWER, {"openid": message.openid, "subscribed": True, **values, "created_at": now})
         conn.execute(
             LOG,
             {

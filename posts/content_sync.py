@@ -15,7 +15,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
 from posts.catalog import Catalog
-from posts.models import ContentItem, ContentVersion, QrScene, TherapyUpdate, utcnow
+from posts.models import ContentItem, ContentVersion, QrScene, TherapyUpdate
 
 CONTENT_VERSION_ID = 1
 """The id of content_version's one row."""
@@ -93,8 +93,8 @@ def content_items(catalog: Catalog) -> Iterator[_Item]:
         yield _Item("reference", str(ref.id), ref.id, ref.title, ref.url, to_json(ref), "references.yaml")
 
 
-def sync_catalog(session: Session, catalog: Catalog, now: datetime | None = None) -> SyncResult:
-    """Make the database mirror ``catalog``; running it twice changes nothing the second time.
+def sync_catalog(session: Session, catalog: Catalog, now: datetime) -> SyncResult:
+    """Make the database mirror ``catalog`` as loaded at ``now``; running it twice changes nothing the second time.
 
     Content items and therapy updates that left the pack are deleted. QR scenes are upserted but never
     deleted (their WeChat tickets stay valid). When the pack changed, the content version goes up by one, which
@@ -104,10 +104,10 @@ def sync_catalog(session: Session, catalog: Catalog, now: datetime | None = None
     if session.get_bind().dialect.name == "postgresql":
         # Processes starting together (web, two schedulers) sync one after the other, not into each other's inserts.
         session.execute(sql("SELECT pg_advisory_xact_lock(:key)"), {"key": SYNC_LOCK_KEY})
-    _sync_items(session, catalog, result)
-    _sync_updates(session, catalog, result)
-    _sync_scenes(session, catalog, result)
-    _bump_version(session, catalog, result, now or utcnow())
+    _sync_items(session, catalog, result, now)
+    _sync_updates(session, catalog, result, now)
+    _sync_scenes(session, catalog, result, now)
+    _bump_version(session, catalog, result, now)
     session.flush()
     return result
 
@@ -121,7 +121,7 @@ def _bump_version(session: Session, catalog: Catalog, result: SyncResult, now: d
     digest = pack_checksum(catalog)
     row = session.get(ContentVersion, CONTENT_VERSION_ID)
     if row is None:
-        row = ContentVersion(id=CONTENT_VERSION_ID, version=0, checksum="")
+        row = ContentVersion(id=CONTENT_VERSION_ID, version=0, checksum="", changed_at=now)
         session.add(row)
     if row.checksum != digest:
         row.version, row.checksum, row.changed_at = row.version + 1, digest, now
@@ -129,7 +129,7 @@ def _bump_version(session: Session, catalog: Catalog, result: SyncResult, now: d
     result.version = row.version
 
 
-def _sync_items(session: Session, catalog: Catalog, result: SyncResult) -> None:
+def _sync_items(session: Session, catalog: Catalog, result: SyncResult, now: datetime) -> None:
     existing = {(row.kind, row.key): row for row in session.scalars(select(ContentItem))}
     seen: set[tuple[str, str]] = set()
     for item in content_items(catalog):
@@ -138,7 +138,7 @@ def _sync_items(session: Session, catalog: Catalog, result: SyncResult) -> None:
         digest = checksum([item.position, item.title, item.body, item.data, item.path])
         row = existing.get((item.kind, item.key))
         if row is None:
-            row = ContentItem(kind=item.kind, key=item.key)
+            row = ContentItem(kind=item.kind, key=item.key, loaded_at=now)
             session.add(row)
             result.inserted += 1
         elif row.checksum == digest:
@@ -146,14 +146,14 @@ def _sync_items(session: Session, catalog: Catalog, result: SyncResult) -> None:
         else:
             result.changed += 1
         row.position, row.title, row.body, row.data = item.position, item.title, item.body, item.data
-        row.path, row.checksum, row.loaded_at = item.path, digest, utcnow()
+        row.path, row.checksum, row.loaded_at = item.path, digest, now
     for ident, row in existing.items():
         if ident not in seen:
             session.delete(row)
             result.removed += 1
 
 
-def _sync_updates(session: Session, catalog: Catalog, result: SyncResult) -> None:
+def _sync_updates(session: Session, catalog: Catalog, result: SyncResult, now: datetime) -> None:
     existing = {(row.therapy_key, row.key): row for row in session.scalars(select(TherapyUpdate))}
     seen: set[tuple[str, str]] = set()
     for therapy in catalog.therapies.values():
@@ -168,12 +168,12 @@ def _sync_updates(session: Session, catalog: Catalog, result: SyncResult) -> Non
             }
             row = existing.get((therapy.key, update.key))
             if row is None:
-                session.add(TherapyUpdate(therapy_key=therapy.key, key=update.key, **values))
+                session.add(TherapyUpdate(therapy_key=therapy.key, key=update.key, loaded_at=now, **values))
                 result.inserted += 1
             elif any(getattr(row, name) != value for name, value in values.items()):
                 for name, value in values.items():
                     setattr(row, name, value)
-                row.loaded_at = utcnow()
+                row.loaded_at = now
                 result.changed += 1
     for ident, row in existing.items():
         if ident not in seen:
@@ -181,14 +181,14 @@ def _sync_updates(session: Session, catalog: Catalog, result: SyncResult) -> Non
             result.removed += 1
 
 
-def _sync_scenes(session: Session, catalog: Catalog, result: SyncResult) -> None:
+def _sync_scenes(session: Session, catalog: Catalog, result: SyncResult, now: datetime) -> None:
     existing = {row.key: row for row in session.scalars(select(QrScene))}
     for scene in catalog.scenes.values():
         result.scenes += 1
         values = {"purpose": scene.purpose, "welcome_key": scene.welcome, "therapy_key": scene.therapy}
         row = existing.get(scene.key)
         if row is None:
-            session.add(QrScene(key=scene.key, **values))
+            session.add(QrScene(key=scene.key, created_at=now, **values))
             result.inserted += 1
         elif any(getattr(row, name) != value for name, value in values.items()):
             for name, value in values.items():

@@ -17,11 +17,11 @@ def find(session: Session, openid: str) -> Follower | None:
     return session.scalars(select(Follower).where(Follower.openid == openid)).one_or_none()
 
 
-def ensure(session: Session, openid: str) -> Follower:
+def ensure(session: Session, openid: str, now: datetime) -> Follower:
     """The follower row for ``openid``, created (as following) if WeChat's push is the first we hear of them."""
     follower = find(session, openid)
     if follower is None:
-        follower = Follower(openid=openid, subscribed=True)
+        follower = Follower(openid=openid, subscribed=True, created_at=now)
         session.add(follower)
         session.flush()
     return follower
@@ -32,7 +32,7 @@ def record_follow(session: Session, openid: str, now: datetime, scene_key: str |
     follower = find(session, openid)
     returning = follower is not None and follower.first_followed_at is not None
     if follower is None:
-        follower = Follower(openid=openid)
+        follower = Follower(openid=openid, created_at=now)
         session.add(follower)
     follower.subscribed = True
     if follower.first_followed_at is None:
@@ -46,7 +46,7 @@ def record_follow(session: Session, openid: str, now: datetime, scene_key: str |
 
 def record_unfollow(session: Session, openid: str, now: datetime) -> Follower:
     """Mark ``openid`` inactive, every customer-service window closed; history and subscriptions are kept."""
-    follower = ensure(session, openid)
+    follower = ensure(session, openid, now)
     follower.subscribed = False
     follower.last_unfollowed_at = now
     follower.last_message_at = follower.last_event_at = None  # WeChat closes the windows (posts.interactions)

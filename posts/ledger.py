@@ -25,9 +25,9 @@ SENT_OR_MAYBE = ("sent", "sending", "unknown")
 """Custom messages that count against a follower's window: sent, being sent, or possibly delivered."""
 
 
-def record(session: Session, post: Post, actor: str, action: str, detail: str = "") -> None:
-    """One line of the post's audit trail, in the caller's transaction."""
-    session.add(PostEvent(post_id=post.id, actor=actor, action=action, detail=detail))
+def record(session: Session, post: Post, actor: str, action: str, detail: str = "", *, at: datetime) -> None:
+    """One line of the post's audit trail, dated ``at`` (the caller's clock), in the caller's transaction."""
+    session.add(PostEvent(post_id=post.id, actor=actor, action=action, detail=detail, at=at))
 
 
 def materialize(

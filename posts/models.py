@@ -31,10 +31,6 @@ NAMING = {
 }
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
 
@@ -80,7 +76,7 @@ class Follower(Base):
     """The last message the follower sent: it opens WeChat's 48-hour customer-service window."""
     last_event_at: Mapped[datetime | None]
     """The last follow, QR scan or click/scancode_* menu tap: it opens the 1-minute window."""
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime]
 
     subscriptions: Mapped[list[Subscription]] = relationship(back_populates="follower")
 
@@ -97,8 +93,8 @@ class Subscription(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     source: Mapped[str] = mapped_column(String(32), default="keyword")
     """How it was made: keyword, menu, scene:<key>, operator."""
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime]
+    changed_at: Mapped[datetime]
 
     follower: Mapped[Follower] = relationship(back_populates="subscriptions")
 
@@ -116,7 +112,7 @@ class QrScene(Base):
     url: Mapped[str | None] = mapped_column(Text)
     permanent: Mapped[bool] = mapped_column(Boolean, default=True)
     expires_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime]
 
 
 class SeenMessage(Base):
@@ -126,7 +122,7 @@ class SeenMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(255), unique=True)
-    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    received_at: Mapped[datetime] = mapped_column(index=True)
     reply_kind: Mapped[str] = mapped_column(String(16), default="empty")
     reply_xml: Mapped[str] = mapped_column(Text, default="")
     """The plaintext reply given the first time, replayed to retries."""
@@ -157,7 +153,7 @@ class InboundEvent(Base):
     event: Mapped[str | None] = mapped_column(String(64))
     key: Mapped[str | None] = mapped_column(Text)
     """Event key, menu key, scene, or the first characters of a text message."""
-    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_at: Mapped[datetime]
     reply_kind: Mapped[str] = mapped_column(String(16), default="empty")
     dedup_key: Mapped[str | None] = mapped_column(String(255))
 
@@ -177,7 +173,7 @@ class ContentItem(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     path: Mapped[str] = mapped_column(Text, default="")
     checksum: Mapped[str] = mapped_column(String(64), default="")
-    loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    loaded_at: Mapped[datetime]
 
 
 class TherapyUpdate(Base):
@@ -193,7 +189,7 @@ class TherapyUpdate(Base):
     title: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     source_url: Mapped[str] = mapped_column(Text)
-    loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    loaded_at: Mapped[datetime]
 
 
 class ContentVersion(Base):
@@ -242,8 +238,8 @@ class Outbox(Base):
     """pending, sending, sent, failed, unknown (a custom message that may have been delivered: never resent)."""
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
-    not_before: Mapped[datetime] = mapped_column(default=utcnow)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    not_before: Mapped[datetime]
+    created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     """When WeChat took it; for an unknown one, when it was tried (it counts in the follower's window)."""
 

@@ -20,17 +20,27 @@ def enqueue(
     kind: str,
     openid: str | None,
     payload: dict[str, Any],
+    now: datetime,
     dedup_key: str | None = None,
     not_before: datetime | None = None,
 ) -> Outbox:
-    """Add a pending row in the caller's transaction; with a ``dedup_key`` already queued, return that row."""
+    """Add a pending row, due from ``now`` (the caller's clock) or ``not_before``, in the caller's transaction.
+
+    With a ``dedup_key`` already queued, return that row.
+    """
     if dedup_key is not None:
         existing = session.scalars(select(Outbox).where(Outbox.dedup_key == dedup_key)).one_or_none()
         if existing is not None:
             return existing
-    row = Outbox(kind=kind, openid=openid, payload=payload, dedup_key=dedup_key, status="pending")
-    if not_before is not None:
-        row.not_before = not_before
+    row = Outbox(
+        kind=kind,
+        openid=openid,
+        payload=payload,
+        dedup_key=dedup_key,
+        status="pending",
+        not_before=now if not_before is None else not_before,
+        created_at=now,
+    )
     session.add(row)
     return row
 

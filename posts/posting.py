@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from posts.ledger import record
 from posts.queue import CHANNEL_POLICIES, FINAL_POST_STATES, Delivery, Post
 from posts.settings import SchedulerSettings
-from posts.timing import hold_for_quiet_hours
+from posts.timing import hold_for_quiet_hours, minute_start
 
 
 class PostError(ValueError):
@@ -33,12 +33,15 @@ def add_post(
     title: str = "",
     draft: bool = False,
 ) -> Post:
-    """Queue a post (validated content and audience are the caller's job): at ``send_at`` or on ``cron``."""
+    """Queue a post (validated content and audience are the caller's job): at ``send_at`` or on ``cron``.
+
+    ``send_at`` may be anywhere in ``now``'s minute (it is then due at once); earlier is refused as past.
+    """
     if channel not in CHANNEL_POLICIES:
         raise PostError(f"unknown channel {channel!r}: use {', '.join(CHANNEL_POLICIES)}")
     if cron and send_at:
         raise PostError("give either a send time or a cron schedule, not both")
-    if send_at is not None and send_at < now:
+    if send_at is not None and send_at < minute_start(now):
         raise PostError(f"the send time {send_at.isoformat()} is in the past")
     post = Post(
         content=content,
@@ -50,15 +53,18 @@ def add_post(
         created_by=by,
         status="draft" if draft else "queued",
         data={"title": title} if title else {},
+        created_at=now,
     )
     if not cron:
         post.send_at = send_at or now
-        post.due_at = hold_for_quiet_hours(post.send_at, scheduling)
+        post.due_at = hold_for_quiet_hours(max(post.send_at, now), scheduling)
     session.add(post)
     session.flush()
     when = f"cron {cron!r}" if cron else f"due {post.due_at.isoformat() if post.due_at else '?'}"
     held = " (held past the quiet hours)" if post.due_at and post.send_at and post.due_at != post.send_at else ""
-    record(session, post, by, "draft" if draft else "queued", f"{content} → {audience} via {channel}, {when}{held}")
+    record(
+        session, post, by, "draft" if draft else "queued", f"{content} → {audience} via {channel}, {when}{held}", at=now
+    )
     return post
 
 
@@ -69,7 +75,7 @@ def get_post(session: Session, post_id: int) -> Post:
     return post
 
 
-def cancel(session: Session, post_id: int, by: str) -> Post:
+def cancel(session: Session, post_id: int, by: str, now: datetime) -> Post:
     """Cancel a draft, queued or recurring post (a send already under way keeps what was sent)."""
     post = get_post(session, post_id)
     if post.status in FINAL_POST_STATES:
@@ -81,7 +87,7 @@ def cancel(session: Session, post_id: int, by: str) -> Post:
         .execution_options(synchronize_session=False)
     )
     post.status = "cancelled"
-    record(session, post, by, "cancelled")
+    record(session, post, by, "cancelled", at=now)
     return post
 
 
@@ -111,7 +117,7 @@ def retry(session: Session, post_id: int, by: str, now: datetime, *, resend_unkn
         post.status = "sending"
         post.finished_at = None
     detail = f"{count} deliveries requeued" + (" (unknown ones included)" if resend_unknown else "")
-    record(session, post, by, "retry", detail)
+    record(session, post, by, "retry", detail, at=now)
     return count
 
 
@@ -123,7 +129,7 @@ def send_now(session: Session, post_id: int, by: str, now: datetime) -> Post:
     if post.cron:
         raise PostError(f"post {post_id} is recurring; cancel it or wait for its next occurrence")
     post.status, post.due_at = "queued", now
-    record(session, post, by, "send-now")
+    record(session, post, by, "send-now", at=now)
     return post
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from posts.models import Base, utcnow
+from posts.models import Base
 
 POST_STATES = ("draft", "queued", "sending", "sent", "partly_sent", "failed", "cancelled", "missed")
 FINAL_POST_STATES = frozenset({"sent", "partly_sent", "failed", "cancelled", "missed"})
@@ -44,7 +44,7 @@ class Post(Base):
     created_by: Mapped[str] = mapped_column(String(64), default="operator")
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     """Resolved details: digest window (since/until), template purpose, report summary."""
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
@@ -58,7 +58,7 @@ class PostEvent(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("post.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(Text, default="")
@@ -137,7 +137,7 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str] = mapped_column(String(128))
     expires_at: Mapped[datetime]
-    acquired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    acquired_at: Mapped[datetime]
 
 
 class AccessToken(Base):
@@ -148,7 +148,7 @@ class AccessToken(Base):
     app_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     token: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime]
-    refreshed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    refreshed_at: Mapped[datetime]
     refreshed_by: Mapped[str] = mapped_column(String(128), default="")
 
 
@@ -172,4 +172,4 @@ class TherapyTag(Base):
     therapy_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     tag_id: Mapped[int] = mapped_column(Integer, unique=True)
     name: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime]

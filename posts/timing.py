@@ -24,6 +24,14 @@ def parse_local(text: str, tz: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=ZoneInfo(tz))
 
 
+def minute_start(moment: datetime) -> datetime:
+    """The first instant of ``moment``'s minute: the earliest send time an operator may still give at ``moment``.
+
+    Operators type minutes, so a time in the current minute is "now", not "in the past".
+    """
+    return moment.replace(second=0, microsecond=0)
+
+
 def _hhmm(text: str) -> time:
     hours, minutes = text.split(":")
     return time(int(hours), int(minutes))

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from posts.models import utcnow
+from posts.clock import Clock, system_clock
 from posts.queue import Lease
 
 log = logging.getLogger(__name__)
@@ -33,11 +33,12 @@ def new_holder(kind: str = "scheduler") -> str:
 class DbLeases:
     """Lease rows: taken when free, expired or already ours; renewed by taking again."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock = system_clock) -> None:
         self.sessions = sessions
+        self.clock = clock
 
     def acquire(self, name: str, holder: str, ttl: float, now: datetime | None = None) -> bool:
-        now = now or utcnow()
+        now = now or self.clock()
         expires = now + timedelta(seconds=ttl)
         with self.sessions() as session:
             result = session.execute(
@@ -60,13 +61,15 @@ class DbLeases:
 
     def release(self, name: str, holder: str) -> None:
         with self.sessions() as session:
-            session.execute(update(Lease).where(Lease.name == name, Lease.holder == holder).values(expires_at=utcnow()))
+            session.execute(
+                update(Lease).where(Lease.name == name, Lease.holder == holder).values(expires_at=self.clock())
+            )
             session.commit()
 
     def holder(self, name: str) -> str | None:
         with self.sessions() as session:
             row = session.get(Lease, name)
-            return row.holder if row is not None and row.expires_at > utcnow() else None
+            return row.holder if row is not None and row.expires_at > self.clock() else None
 
 
 _RENEW = """
@@ -143,8 +146,10 @@ def redis_client(redis_url: str) -> Any:
     return redis.Redis.from_url(redis_url, socket_connect_timeout=1.0, socket_timeout=2.0)
 
 
-def leases_for(redis_url: str, sessions: sessionmaker[Session]) -> DbLeases | FallbackLeases:
+def leases_for(
+    redis_url: str, sessions: sessionmaker[Session], clock: Clock = system_clock
+) -> DbLeases | FallbackLeases:
     """Redis leases (database leases while Redis is down) when a Redis URL is configured, database leases otherwise."""
     if redis_url:
-        return FallbackLeases(RedisLeases(redis_client(redis_url)), DbLeases(sessions))
-    return DbLeases(sessions)
+        return FallbackLeases(RedisLeases(redis_client(redis_url)), DbLeases(sessions, clock))
+    return DbLeases(sessions, clock)

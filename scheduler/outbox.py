@@ -108,7 +108,7 @@ def send_outbox(
             try:
                 if found is None:
                     raise WeChatError(45159, f"unknown therapy {therapy!r}")
-                tag_id = tags.ensure_tag(session, api, therapy, found.name)
+                tag_id = tags.ensure_tag(session, api, therapy, found.name, now)
                 tags.tag_users(api, tag_id, [r.openid for r in items if r.openid], add=kind == TAG_ADD)
                 for row in items:
                     row.status, row.sent_at = "sent", clock()

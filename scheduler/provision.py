@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -19,7 +20,9 @@ def push_menu(api: WeChatApi, body: dict[str, Any]) -> None:
     api.call("/cgi-bin/menu/create", body)
 
 
-def create_scene_qr(session: Session, api: WeChatApi, scene: Scene, expire_seconds: int | None = None) -> QrScene:
+def create_scene_qr(
+    session: Session, api: WeChatApi, scene: Scene, now: datetime, expire_seconds: int | None = None
+) -> QrScene:
     """Create the scene's QR ticket (permanent unless ``expire_seconds``) and store ticket and URL on its row."""
     if expire_seconds is None:
         body: dict[str, Any] = {"action_name": "QR_LIMIT_STR_SCENE"}
@@ -27,7 +30,7 @@ def create_scene_qr(session: Session, api: WeChatApi, scene: Scene, expire_secon
         body = {"action_name": "QR_STR_SCENE", "expire_seconds": expire_seconds}
     body["action_info"] = {"scene": {"scene_str": scene.key}}
     answer = api.call("/cgi-bin/qrcode/create", body)
-    row = session.get(QrScene, scene.key) or QrScene(key=scene.key)
+    row = session.get(QrScene, scene.key) or QrScene(key=scene.key, created_at=now)
     row.purpose, row.welcome_key, row.therapy_key = scene.purpose, scene.welcome, scene.therapy
     row.ticket, row.url = str(answer["ticket"]), str(answer.get("url", ""))
     row.permanent = expire_seconds is None

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from posts import ledger, retention
 from posts.catalog import Catalog
+from posts.clock import Clock, system_clock
 from posts.compose import Renderer
 from posts.live import Content, Current, LiveContent, content_builder
-from posts.models import utcnow
 from posts.queue import Post
 from posts.settings import Settings
 from posts.timing import hold_for_quiet_hours
@@ -51,7 +51,7 @@ class Engine:
         *,
         api: WeChatApi | None = None,
         leases: Leases | None = None,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = system_clock,
         holder: str | None = None,
         lease_seconds: float = LEASE_SECONDS,
         content: LiveContent[Content] | None = None,
@@ -64,8 +64,8 @@ class Engine:
         self.settings = settings
         self.sessions = sessions
         self.catalog = catalog
-        self.api = api or make_api(settings, sessions)
-        self.leases = leases or leases_for(settings.redis.url, sessions)
+        self.api = api or make_api(settings, sessions, clock)
+        self.leases = leases or leases_for(settings.redis.url, sessions, clock)
         self.clock = clock
         self.holder = holder or new_holder()
         self.lease_seconds = lease_seconds
@@ -189,13 +189,18 @@ class Engine:
                     created_by="scheduler",
                     status="queued",
                     data=child_data,
+                    created_at=now,
                 )
                 session.add(child)
                 session.flush()
                 parent.data = data
                 parent.next_run_at = next_fire(parent.cron or "", tz, max(now, fire))
-                ledger.record(session, parent, "scheduler", "occurrence", f"post {child.id} for {fire.isoformat()}")
-                ledger.record(session, child, "scheduler", "queued", f"occurrence of recurring post {parent.id}")
+                ledger.record(
+                    session, parent, "scheduler", "occurrence", f"post {child.id} for {fire.isoformat()}", at=now
+                )
+                ledger.record(
+                    session, child, "scheduler", "queued", f"occurrence of recurring post {parent.id}", at=now
+                )
                 made += 1
             session.commit()
         return made
@@ -222,6 +227,7 @@ class Engine:
                         "missed",
                         f"due {post.due_at.isoformat()}, {int(late.total_seconds())} s late "  # type: ignore[union-attr]
                         f"(grace {int(grace.total_seconds())} s): not sent; `wxbot post retry {post.id}` sends it",
+                        at=now,
                     )
                     log.warning("post %s missed its time by %s; marked missed", post.id, late)
                 else:
@@ -258,7 +264,11 @@ class Handle:
         for job_id, (kind, when) in wanted.items():
             if self._known.get(job_id) == (kind, when):
                 continue
-            trig = trigger(when, str(tz)) if kind == "cron" else DateTrigger(run_date=when or utcnow(), timezone=tz)
+            trig = (
+                trigger(when, str(tz))
+                if kind == "cron"
+                else DateTrigger(run_date=when or self.engine.clock(), timezone=tz)
+            )
             self.scheduler.add_job(
                 self._fire, trig, id=job_id, replace_existing=True, misfire_grace_time=None, coalesce=True
             )
@@ -290,7 +300,7 @@ class Handle:
             replace_existing=True,
             coalesce=True,
             max_instances=1,
-            next_run_time=datetime.now(ZoneInfo(self.engine.settings.scheduler.timezone)),
+            next_run_time=self.engine.clock().astimezone(ZoneInfo(self.engine.settings.scheduler.timezone)),
         )
         self.scheduler.add_job(
             self._outbox,
@@ -329,9 +339,11 @@ def start_embedded(
     return build(settings, sessions, catalog, renderer, **engine_options).start()
 
 
-def run_forever(settings: Settings, sessions: sessionmaker[Session], catalog: Catalog, renderer: Renderer) -> None:
+def run_forever(
+    settings: Settings, sessions: sessionmaker[Session], catalog: Catalog, renderer: Renderer, clock: Clock
+) -> None:
     """`wxbot scheduler run`: run until SIGINT or SIGTERM, then shut down cleanly."""
-    handle = start_embedded(settings, sessions, catalog, renderer)
+    handle = start_embedded(settings, sessions, catalog, renderer, clock=clock)
     done = threading.Event()
 
     def _stop(signum: int, _frame: Any) -> None:

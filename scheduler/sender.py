@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from posts import ledger, received
 from posts.audience import AudienceError, mass_tag_id, parse_audience, recipients
 from posts.catalog import Catalog
+from posts.clock import Clock, system_clock
 from posts.compose import ContentError, Message, Renderer, compose
-from posts.models import utcnow
 from posts.queue import Delivery, MassBatch, Post
 from posts.settings import Settings
 from posts.timing import beijing_day_start, beijing_month_start
@@ -45,7 +45,7 @@ class Sender:
         catalog: Catalog,
         renderer: Renderer,
         *,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = system_clock,
         backoff: float = 0.2,
         template_batch: int = 100,
         daily_limits: dict[str, int] | None = None,
@@ -123,12 +123,12 @@ class Sender:
                 result, message = self.plan(session, post, now)
             except (AudienceError, ContentError, WeChatError) as exc:
                 post.status, post.finished_at = "failed", now
-                ledger.record(session, post, "scheduler", "failed", str(exc))
+                ledger.record(session, post, "scheduler", "failed", str(exc), at=now)
                 session.commit()
                 return False
             if message is None:
                 post.status, post.finished_at = "cancelled", now
-                ledger.record(session, post, "scheduler", "skipped", "digest: no update since the previous one")
+                ledger.record(session, post, "scheduler", "skipped", "digest: no update since the previous one", at=now)
                 session.commit()
                 return False
             if not result.assignments and result.skipped:
@@ -139,7 +139,7 @@ class Sender:
                 return False
             if not result.assignments:
                 post.status, post.finished_at = "failed", now
-                ledger.record(session, post, "scheduler", "failed", "the audience is empty")
+                ledger.record(session, post, "scheduler", "failed", "the audience is empty", at=now)
                 session.commit()
                 return False
             rows = [(a.openid, a.follower_id, a.channel, a.reason, a.slice_key) for a in result.assignments]
@@ -148,7 +148,7 @@ class Sender:
             post.status, post.started_at = "sending", now
             counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts().items()))
             skipped = f"; {len(result.skipped)} skipped: already received" if result.skipped else ""
-            ledger.record(session, post, "scheduler", "started", f"{len(rows)} recipients: {counts}{skipped}")
+            ledger.record(session, post, "scheduler", "started", f"{len(rows)} recipients: {counts}{skipped}", at=now)
             session.commit()
             return True
 
@@ -208,9 +208,10 @@ class Sender:
             if post is None or post.status != "sending" or ledger.open_rows(session, post_id):
                 return
             rep = ledger.report(session, post_id)
-            post.status, post.finished_at = ledger.final_status(rep), self.clock()
+            now = self.clock()
+            post.status, post.finished_at = ledger.final_status(rep), now
             summary = ", ".join(f"{k} {v}" for k, v in sorted(rep.states.items()))
-            ledger.record(session, post, "scheduler", post.status, summary)
+            ledger.record(session, post, "scheduler", post.status, summary, at=now)
             session.commit()
 
     def _call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:

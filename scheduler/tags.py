@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,7 +23,7 @@ def tag_name(therapy_name: str) -> str:
     return (TAG_PREFIX + therapy_name)[:TAG_NAME_MAX_CHARS]
 
 
-def ensure_tag(session: Session, api: WeChatApi, therapy_key: str, therapy_name: str) -> int:
+def ensure_tag(session: Session, api: WeChatApi, therapy_key: str, therapy_name: str, now: datetime) -> int:
     """The tag id mirroring ``therapy_key``, creating (or adopting an existing same-named) tag on WeChat.
 
     Commits the new mapping at once: on SQLite an open write transaction would block the token broker.
@@ -42,7 +43,7 @@ def ensure_tag(session: Session, api: WeChatApi, therapy_key: str, therapy_name:
                 raise
             existing = {t["name"]: int(t["id"]) for t in api.call("/cgi-bin/tags/get", method="GET").get("tags", [])}
             tag_id = existing[name]
-    session.add(TherapyTag(therapy_key=therapy_key, tag_id=tag_id, name=name))
+    session.add(TherapyTag(therapy_key=therapy_key, tag_id=tag_id, name=name, created_at=now))
     session.commit()
     return tag_id
 
@@ -78,11 +79,13 @@ class Drift:
     removed: list[str] = field(default_factory=list)
 
 
-def reconcile(session: Session, api: WeChatApi, therapies: dict[str, str], apply: bool = True) -> list[Drift]:
+def reconcile(
+    session: Session, api: WeChatApi, therapies: dict[str, str], now: datetime, apply: bool = True
+) -> list[Drift]:
     """Make every therapy tag's members equal the active subscribers who follow; returns what differed."""
     out = []
     for key, name in sorted(therapies.items()):
-        tag_id = ensure_tag(session, api, key, name)
+        tag_id = ensure_tag(session, api, key, name, now)
         wanted = set(
             session.scalars(
                 select(Follower.openid)

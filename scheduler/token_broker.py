@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from posts.models import utcnow
+from posts.clock import Clock, system_clock
 from posts.queue import AccessToken
 from scheduler.errors import WeChatError
 from scheduler.lease import Leases, new_holder
@@ -40,8 +40,9 @@ class TokenStore(Protocol):
 class DbTokenStore:
     """The access_token table: one row per app id."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock = system_clock) -> None:
         self.sessions = sessions
+        self.clock = clock
 
     def get(self, app_id: str) -> StoredToken | None:
         with self.sessions() as session:
@@ -51,7 +52,7 @@ class DbTokenStore:
     def put(self, app_id: str, token: str, expires_at: datetime, by: str) -> None:
         with self.sessions() as session:
             row = session.get(AccessToken, app_id) or AccessToken(app_id=app_id)
-            row.token, row.expires_at, row.refreshed_at, row.refreshed_by = token, expires_at, utcnow(), by
+            row.token, row.expires_at, row.refreshed_at, row.refreshed_by = token, expires_at, self.clock(), by
             session.add(row)
             session.commit()
 
@@ -59,9 +60,10 @@ class DbTokenStore:
 class RedisTokenStore:
     """A Redis key per app id, JSON {token, expires_at}, with a TTL."""
 
-    def __init__(self, client: Any, prefix: str = "wxbot:token:") -> None:
+    def __init__(self, client: Any, prefix: str = "wxbot:token:", clock: Clock = system_clock) -> None:
         self.client = client
         self.prefix = prefix
+        self.clock = clock
 
     def get(self, app_id: str) -> StoredToken | None:
         raw = self.client.get(self.prefix + app_id)
@@ -71,7 +73,7 @@ class RedisTokenStore:
         return StoredToken(data["token"], datetime.fromtimestamp(data["expires_at"], UTC))
 
     def put(self, app_id: str, token: str, expires_at: datetime, by: str) -> None:
-        ttl = max(int((expires_at - utcnow()).total_seconds()), 1)
+        ttl = max(int((expires_at - self.clock()).total_seconds()), 1)
         value = json.dumps({"token": token, "expires_at": expires_at.timestamp(), "by": by})
         self.client.set(self.prefix + app_id, value, ex=ttl)
 
@@ -108,7 +110,7 @@ class TokenBroker:
         store: TokenStore,
         leases: Leases,
         *,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Clock = system_clock,
         wait_seconds: float = 15.0,
     ) -> None:
         self.app_id = app_id

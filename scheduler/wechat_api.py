@@ -12,6 +12,7 @@ from requests.adapters import HTTPAdapter
 from sqlalchemy.orm import Session, sessionmaker
 from urllib3.exceptions import ConnectTimeoutError
 
+from posts.clock import Clock, system_clock
 from posts.settings import Settings
 from scheduler.errors import TransportError, WeChatError
 from scheduler.lease import leases_for, redis_client
@@ -116,18 +117,18 @@ def _before_sending(exc: Exception) -> bool:
     return False
 
 
-def make_api(settings: Settings, sessions: sessionmaker[Session]) -> WeChatApi:
+def make_api(settings: Settings, sessions: sessionmaker[Session], clock: Clock = system_clock) -> WeChatApi:
     """The client for these settings: the configured base URL (the stand-in's, in the demo) and token store."""
     wx = settings.wechat
     base = wx.api_base_url or (REAL_BASE_URL if wx.configured else "")
     if not base:
         raise RuntimeError("no WeChat credentials and no wechat.api_base_url: nothing to send to")
     api = WeChatApi(base, wx.app_id, wx.app_secret, timeout=wx.api_timeout)
-    leases = leases_for(settings.redis.url, sessions)
+    leases = leases_for(settings.redis.url, sessions, clock)
     if settings.redis.url:
-        redis_store = RedisTokenStore(redis_client(settings.redis.url))
-        store: DbTokenStore | FallbackTokenStore = FallbackTokenStore(redis_store, DbTokenStore(sessions))
+        redis_store = RedisTokenStore(redis_client(settings.redis.url), clock=clock)
+        store: DbTokenStore | FallbackTokenStore = FallbackTokenStore(redis_store, DbTokenStore(sessions, clock))
     else:
-        store = DbTokenStore(sessions)
-    api.broker = TokenBroker(wx.app_id, api.fetch_stable_token, store, leases)
+        store = DbTokenStore(sessions, clock)
+    api.broker = TokenBroker(wx.app_id, api.fetch_stable_token, store, leases, clock=clock)
     return api

@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from posts import db
 from posts.settings import Settings, load_settings, replace
+from tests import faketime
+
+faketime.install()  # a no-op unless .ci/run moved the wall clock
 
 PG_ADMIN_URL = os.environ.get("WXBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 

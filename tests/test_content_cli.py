@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from posts.clock import system_clock
 from posts.content_sync import sync_catalog
 from posts.db import session_scope
 from posts.loader import default_content_dir, load_catalog
@@ -41,10 +42,10 @@ def test_sync_is_idempotent(sessions: sessionmaker[Session]) -> None:
     catalog, problems = load_catalog(REAL)
     assert problems == []
     with session_scope(sessions) as session:
-        first = sync_catalog(session, catalog)
+        first = sync_catalog(session, catalog, system_clock())
     with session_scope(sessions) as session:
         after_first = counts(session)
-        second = sync_catalog(session, catalog)
+        second = sync_catalog(session, catalog, system_clock())
     with session_scope(sessions) as session:
         assert counts(session) == after_first
     assert first.inserted == sum(after_first)
@@ -58,7 +59,7 @@ def test_sync_is_idempotent(sessions: sessionmaker[Session]) -> None:
 def test_sync_rows_carry_the_content(sessions: sessionmaker[Session]) -> None:
     catalog, _ = load_catalog(REAL)
     with session_scope(sessions) as session:
-        sync_catalog(session, catalog)
+        sync_catalog(session, catalog, system_clock())
     with session_scope(sessions) as session:
         row = session.scalars(select(ContentItem).filter_by(kind="section", key="clinical-nurown")).one()
         assert (row.position, row.path, len(row.checksum)) == (5, "review/05-clinical-nurown.md", 64)
@@ -77,7 +78,7 @@ def test_sync_updates_and_removes(tmp_path: Path, sessions: sessionmaker[Session
     pack = tmp_path / "content"
     shutil.copytree(REAL, pack)
     with session_scope(sessions) as session:
-        sync_catalog(session, load_catalog(pack)[0])
+        sync_catalog(session, load_catalog(pack)[0], system_clock())
         session.get(QrScene, "clinic-poster").ticket = "TICKET"  # type: ignore[union-attr]
     (pack / "updates/xs228/2025-05-31-trial-clearances.md").unlink()
     path = pack / "welcome/default.md"
@@ -85,7 +86,7 @@ def test_sync_updates_and_removes(tmp_path: Path, sessions: sessionmaker[Session
     catalog, problems = load_catalog(pack)
     assert problems == []
     with session_scope(sessions) as session:
-        result = sync_catalog(session, catalog)
+        result = sync_catalog(session, catalog, system_clock())
     assert (result.inserted, result.changed, result.removed) == (0, 2, 1)  # welcome + xs228 therapy data; one update
     with session_scope(sessions) as session:
         assert session.scalars(select(TherapyUpdate).filter_by(key="2025-05-31-trial-clearances")).first() is None

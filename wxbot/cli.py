@@ -51,7 +51,10 @@ def root(
             logging.getLogger(noisy).setLevel(logging.WARNING)
     # urllib3's DEBUG lines carry request URLs, i.e. ?access_token=...: never logged, even with --verbose.
     logging.getLogger("urllib3").setLevel(logging.INFO)
-    ctx.obj = AppContext(config_path=config)
+    if isinstance(ctx.obj, AppContext):  # given by a caller (tests pass their clock)
+        ctx.obj.config_path = config
+    else:
+        ctx.obj = AppContext(config_path=config)
 
 
 def main() -> None:

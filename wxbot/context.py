@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from posts import db
+from posts.clock import Clock, system_clock
 from posts.settings import Settings, load_settings
 
 console = Console()
@@ -28,6 +29,8 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 class AppContext:
     config_path: str | None = None
     _settings: Settings | None = field(default=None, repr=False)
+    clock: Clock = system_clock
+    """The one clock every command reads (tests give a fake one through ``CliRunner.invoke(obj=...)``)."""
 
     @property
     def settings(self) -> Settings:

@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.app import create_app
 from bot.credentials import DEMO
+from posts.clock import Clock, system_clock
 from posts.settings import Settings, replace, setting_keys
 from sandbox import Limits, Platform, PlatformConfig, SandboxServer
 from scheduler.runner import Handle, start_embedded
@@ -67,6 +68,8 @@ class Demo:
     scheduler: bool = True
     limits: Limits | None = None
     """The stand-in's limits (tests shorten the callback timeout)."""
+    clock: Clock = system_clock
+    """The product's clock (the stand-in keeps its own)."""
     platform: Platform | None = field(default=None, init=False)
     sandbox: SandboxServer | None = field(default=None, init=False)
     bot: LocalServer | None = field(default=None, init=False)
@@ -123,14 +126,14 @@ class Demo:
             },
         )
         self.config_file = write_config(settings, db_file.with_suffix(".toml"))
-        self.runtime = runtime.start(settings, base_url=self.bot.url)
+        self.runtime = runtime.start(settings, base_url=self.bot.url, clock=self.clock)
         rt = self.runtime
-        self.app = create_app(settings, rt.sessions, rt.catalog, rt.renderer).watch_content()
+        self.app = create_app(settings, rt.sessions, rt.catalog, rt.renderer, clock=self.clock).watch_content()
         self.content = self.app.content
         self.platform.config.callback_url = self.bot.url + "/wechat"
-        provision.provision(settings, rt.sessions, rt.catalog, base_url=self.bot.url)
+        provision.provision(settings, rt.sessions, rt.catalog, base_url=self.bot.url, clock=self.clock)
         if self.scheduler:
-            self.handle = start_embedded(settings, rt.sessions, rt.catalog, rt.renderer)
+            self.handle = start_embedded(settings, rt.sessions, rt.catalog, rt.renderer, clock=self.clock)
         log.info("demo ready in %.1f s", time.monotonic() - started)
         return self
 

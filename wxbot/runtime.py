@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from posts import db
 from posts.catalog import Catalog
+from posts.clock import Clock, system_clock
 from posts.content_sync import sync_catalog
 from posts.live import catalog_from_db, current_version
 from posts.loader import Problem, default_content_dir, load_catalog
@@ -27,12 +28,13 @@ class Runtime:
     catalog: Catalog
     renderer: Renderer
     problems: list[Problem]
+    clock: Clock
 
     def close(self) -> None:
         self.engine.dispose()
 
 
-def start(settings: Settings, base_url: str | None = None) -> Runtime:
+def start(settings: Settings, base_url: str | None = None, clock: Clock = system_clock) -> Runtime:
     """Upgrade the schema, load the content pack (bad files are logged and left out) and sync it to the database."""
     engine = db.make_engine(settings.database.url, settings.database.pool_size)
     db.upgrade(engine)
@@ -41,12 +43,12 @@ def start(settings: Settings, base_url: str | None = None) -> Runtime:
     for problem in problems:
         log.warning("content: %s", problem)
     with db.session_scope(sessions) as session:
-        sync_catalog(session, catalog)
+        sync_catalog(session, catalog, clock())
     renderer = Renderer(catalog, base_url if base_url is not None else settings.server.base_url)
-    return Runtime(settings, engine, sessions, catalog, renderer, problems)
+    return Runtime(settings, engine, sessions, catalog, renderer, problems, clock)
 
 
-def attach(settings: Settings) -> Runtime:
+def attach(settings: Settings, clock: Clock = system_clock) -> Runtime:
     """Operator commands: the content every running process serves, as the database holds it (no file sync).
 
     A post is checked and previewed against this, so it can only name content the bot, the pages and the
@@ -59,5 +61,5 @@ def attach(settings: Settings) -> Runtime:
         catalog = catalog_from_db(session) if current_version(session) else None
     if catalog is None:
         engine.dispose()
-        return start(settings)
-    return Runtime(settings, engine, sessions, catalog, Renderer(catalog, settings.server.base_url), [])
+        return start(settings, clock=clock)
+    return Runtime(settings, engine, sessions, catalog, Renderer(catalog, settings.server.base_url), [], clock)

@@ -19,7 +19,7 @@ def body_reply(ctx: Context, body: TextBody, title: str, description: str, extra
 
 
 def subscribe(ctx: Context, therapy: Therapy, source: str) -> Reply:
-    follower = followers.ensure(ctx.session, ctx.message.openid)
+    follower = followers.ensure(ctx.session, ctx.message.openid, ctx.now)
     added = followers.subscribe(ctx.session, follower, therapy.key, ctx.now, source=source)
     if added:
         mirror_tag(ctx, outbox.TAG_ADD, therapy.key)
@@ -27,7 +27,7 @@ def subscribe(ctx: Context, therapy: Therapy, source: str) -> Reply:
 
 
 def unsubscribe(ctx: Context, therapy: Therapy) -> Reply:
-    follower = followers.ensure(ctx.session, ctx.message.openid)
+    follower = followers.ensure(ctx.session, ctx.message.openid, ctx.now)
     removed = followers.unsubscribe(ctx.session, follower, therapy.key, ctx.now)
     if removed:
         mirror_tag(ctx, outbox.TAG_REMOVE, therapy.key)
@@ -35,7 +35,7 @@ def unsubscribe(ctx: Context, therapy: Therapy) -> Reply:
 
 
 def my_subscriptions(ctx: Context) -> Reply:
-    follower = followers.ensure(ctx.session, ctx.message.openid)
+    follower = followers.ensure(ctx.session, ctx.message.openid, ctx.now)
     keys = followers.active_therapies(ctx.session, follower)
     return body_reply(ctx, ctx.renderer.subscriptions(keys), "我的订阅", "")
 
@@ -51,5 +51,6 @@ def mirror_tag(ctx: Context, kind: str, therapy_key: str) -> None:
         kind,
         ctx.message.openid,
         {"therapy": therapy_key},
+        ctx.now,
         dedup_key=f"{ctx.outbox_key}:{kind}:{therapy_key}",
     )

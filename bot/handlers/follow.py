@@ -31,7 +31,7 @@ def followed(ctx: Context) -> Reply:
 def scanned(ctx: Context) -> Reply:
     """SCAN by someone already following: the scene's welcome, and its therapy subscription."""
     scene = _known_scene(ctx)
-    followers.ensure(ctx.session, ctx.message.openid)
+    followers.ensure(ctx.session, ctx.message.openid, ctx.now)
     if scene is not None and scene.therapy:
         _subscribe_for_scene(ctx, scene, returning=False)
     return _welcome(ctx, scene)
@@ -58,7 +58,7 @@ def _subscribe_for_scene(ctx: Context, scene: Scene, returning: bool) -> None:
     if therapy is None:
         log.warning("scene %r names unknown therapy %r", scene.key, scene.therapy)
         return
-    follower = followers.ensure(ctx.session, ctx.message.openid)
+    follower = followers.ensure(ctx.session, ctx.message.openid, ctx.now)
     added = followers.subscribe(ctx.session, follower, therapy.key, ctx.now, source=f"scene:{scene.key}"[:32])
     if added or returning:
         mirror_tag(ctx, outbox.TAG_ADD, therapy.key)
@@ -82,6 +82,7 @@ def _queue_latest_update(ctx: Context, therapy_key: str) -> None:
         outbox.CUSTOM_MESSAGE,
         ctx.message.openid,
         {"message": message, "therapy": therapy.key, "update": latest.key, "reason": "scene_follow"},
+        ctx.now,
         dedup_key=f"{ctx.outbox_key}:latest:{therapy.key}",
     )
 

@@ -116,7 +116,7 @@ def test_a_handler_error_rolls_back_only_its_own_push(serve: Callable[..., LiveB
     routes = bot.app.callback.dispatch.routes
 
     def explode(ctx: Context) -> Text:
-        ctx.session.add(Follower(openid="oHalfWritten", subscribed=True))
+        ctx.session.add(Follower(openid="oHalfWritten", subscribed=True, created_at=ctx.now))
         ctx.session.flush()  # a write that must be rolled back with the push
         raise RuntimeError("handler bug")
 
@@ -142,7 +142,7 @@ def test_a_failed_commit_answers_no_push_of_the_batch(serve: Callable[..., LiveB
     def poison(ctx: Context) -> Text:
         # A deferred foreign-key violation passes the savepoint and fails only at COMMIT.
         ctx.session.execute(text("PRAGMA defer_foreign_keys = ON"))
-        ctx.session.add(Subscription(follower_id=987654, therapy_key="nurown"))
+        ctx.session.add(Subscription(follower_id=987654, therapy_key="nurown", created_at=ctx.now, changed_at=ctx.now))
         return Text("poisoned")
 
     routes.table["click", "POISON"] = poison
@@ -274,7 +274,7 @@ def test_a_reply_that_needs_no_database_is_worked_out_before_the_batch(serve: Ca
 
     def with_database(ctx: Context) -> Text:
         calls.append("database")
-        ctx.session.add(Follower(openid="oWritten", subscribed=True))
+        ctx.session.add(Follower(openid="oWritten", subscribed=True, created_at=ctx.now))
         return Text("WROTE")
 
     dispatcher.routes.table["click", "CONTENT"] = from_content

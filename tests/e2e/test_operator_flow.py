@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -16,10 +17,13 @@ WXBOT = str(Path(sys.executable).with_name("wxbot"))
 UPDATE = "update:nurown/2025-04-10-ind-amendment"
 
 
+CLOCK_ENV = ("LD_PRELOAD", "TZ", "FAKETIME", "FAKETIME_NO_CACHE", "DYLD_INSERT_LIBRARIES", "DYLD_FORCE_FLAT_NAMESPACE")
+"""What a faked wall clock (libfaketime, as .ci/run uses it) needs to reach the CLI too: one clock for all."""
+
+
 def wxbot(config: Path, *args: str) -> str:
-    proc = subprocess.run(
-        [WXBOT, "--config", str(config), *args], capture_output=True, text=True, timeout=60, env={"COLUMNS": "200"}
-    )
+    env = {"COLUMNS": "200", **{key: os.environ[key] for key in CLOCK_ENV if key in os.environ}}
+    proc = subprocess.run([WXBOT, "--config", str(config), *args], capture_output=True, text=True, timeout=60, env=env)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 

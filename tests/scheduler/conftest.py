@@ -103,7 +103,7 @@ class World:
         openids = self.platform.add_followers(count, prefix=prefix)
         with self.sessions() as session:
             for openid in openids:
-                follower = Follower(openid=openid, subscribed=True, first_followed_at=self.now())
+                follower = Follower(openid=openid, subscribed=True, first_followed_at=self.now(), created_at=self.now())
                 if interact:
                     interaction = interactions.of_kind(interact)
                     followers.touch(follower, self.now(), interaction)

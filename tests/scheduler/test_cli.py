@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from posts.models import Follower
-from posts.queue import ApiUsage
+from posts.queue import ApiUsage, Post
 from posts.settings import Settings
 from posts.timing import beijing_day
 from tests.scheduler.conftest import TEMPLATE_ID, World
 from wxbot.cli import app
+from wxbot.context import AppContext
 
 UPDATE = "update:xs228/2025-09-30-first-dosing"
+CLOCKS: dict[Path, Callable[[], datetime]] = {}
+"""Each test's config file → the clock its commands run on."""
 
 
 @pytest.fixture
@@ -38,11 +43,13 @@ quiet_hours_end = "00:00"
 """,
         encoding="utf-8",
     )
+    CLOCKS[path] = world.now
     return path
 
 
 def wxbot(config: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, ["--config", str(config), *args])
+    """The command on the world's clock (the stand-in's and the test's), whatever the wall clock says."""
+    result = CliRunner().invoke(app, ["--config", str(config), *args], obj=AppContext(clock=CLOCKS[config]))
     return result.exit_code, result.output
 
 
@@ -66,10 +73,8 @@ def test_add_refuses_with_one_line_and_exit_2(world: World, config: Path, args: 
 
 def test_add_refuses_a_post_over_the_daily_quota(world: World, config: Path) -> None:
     world.follow(2)
-    from posts.models import utcnow
-
     with world.sessions() as session:
-        session.add(ApiUsage(day=beijing_day(utcnow()), path="/cgi-bin/message/template/send", count=100_000))
+        session.add(ApiUsage(day=beijing_day(world.now()), path="/cgi-bin/message/template/send", count=100_000))
         session.commit()
     code, output = wxbot(config, "post", "add", "--content", UPDATE, "--channel", "template_only")
     assert code == 2 and "over quota: 2 of 2 recipients" in output
@@ -79,7 +84,7 @@ def test_preview_sends_nothing_then_send_now_sends_and_show_reports(world: World
     talked = world.follow(1, interact="message", prefix="oTalk")
     silent = world.follow(2, prefix="oQuiet")
     with world.sessions() as session:
-        session.add(Follower(openid="oGoneAway0000000000000000000", subscribed=True))
+        session.add(Follower(openid="oGoneAway0000000000000000000", subscribed=True, created_at=world.now()))
         session.commit()
     code, output = wxbot(config, "post", "add", "--content", UPDATE, "--by", "alice", "--at", "2099-01-01 09:00")
     assert code == 0, output
@@ -157,3 +162,27 @@ def test_show_reports_an_unknown_delivery_and_retry_leaves_it_for_the_operator(w
     assert code == 0 and "0 deliveries requeued" in output and "were not resent" in output
     code, output = wxbot(config, "post", "retry", post_id, "--resend-unknown")
     assert code == 0 and "1 deliveries requeued" in output and "unknown outcome" not in output
+
+
+@pytest.mark.parametrize(
+    ("at", "accepted"),
+    [("2027-01-31 23:59", True), ("2027-02-01 00:00", True), ("2027-01-31 23:58", False)],
+)
+def test_add_accepts_a_time_in_the_current_minute(world: World, config: Path, at: str, accepted: bool) -> None:
+    """An operator who typed "the next minute" a few seconds ago is not refused: the current minute is now."""
+    world.follow(1)
+    late_in_the_minute = datetime(2027, 1, 31, 15, 59, 59, 900_000, tzinfo=UTC)  # 23:59:59.9 in Shanghai
+    result = CliRunner().invoke(
+        app,
+        ["--config", str(config), "post", "add", "--content", UPDATE, "--at", at],
+        obj=AppContext(clock=lambda: late_in_the_minute),
+    )
+    if accepted:
+        assert result.exit_code == 0, result.output
+        assert "post 1 queued" in result.output
+        with world.sessions() as session:
+            post = session.get(Post, 1)
+            assert post is not None and post.due_at == max(post.send_at, late_in_the_minute)  # type: ignore[type-var]
+            assert post.created_at == late_in_the_minute and post.events[0].at == late_in_the_minute
+    else:
+        assert result.exit_code == 2 and "is in the past" in result.output

@@ -29,7 +29,8 @@ def worker(world: World, post_id: int) -> subprocess.Popen[str]:
 def test_sigkill_mid_send_then_restart_delivers_each_recipient_exactly_once(world: World) -> None:
     openids = world.platform.add_followers(RECIPIENTS, prefix="oKill")
     with world.sessions() as session:
-        session.execute(insert(Follower), [{"openid": o, "subscribed": True} for o in openids])
+        rows = [{"openid": o, "subscribed": True, "created_at": world.now()} for o in openids]
+        session.execute(insert(Follower), rows)
         session.commit()
     post_id = queue(world, send_at=None)
     with world.sessions() as session:  # the worker runs on the real clock

@@ -139,12 +139,13 @@ def test_two_schedulers_started_at_once_send_exactly_once(world: World) -> None:
 
 def test_outbox_custom_message_and_tag_mirror_go_out_within_a_tick(world: World) -> None:
     (openid,) = world.follow(1, interact="follow")
+    now = world.now()
     with world.sessions() as session:
         follower = session.scalar(select(Follower).where(Follower.openid == openid))
-        session.add(Subscription(follower_id=follower.id, therapy_key="nurown"))
-        outbox.enqueue(session, outbox.TAG_ADD, openid, {"therapy": "nurown"}, dedup_key="k1")
+        session.add(Subscription(follower_id=follower.id, therapy_key="nurown", created_at=now, changed_at=now))
+        outbox.enqueue(session, outbox.TAG_ADD, openid, {"therapy": "nurown"}, now, dedup_key="k1")
         message = {"msgtype": "text", "text": {"content": "NurOwn 最新进展"}}
-        outbox.enqueue(session, outbox.CUSTOM_MESSAGE, openid, {"message": message}, dedup_key="k2")
+        outbox.enqueue(session, outbox.CUSTOM_MESSAGE, openid, {"message": message}, now, dedup_key="k2")
         session.commit()
     engine = world.engine()
     engine.tick()
@@ -162,7 +163,9 @@ def test_concurrent_outbox_passes_send_each_row_once(world: World) -> None:
     with world.sessions() as session:
         for number, openid in enumerate(openids):
             message = {"msgtype": "text", "text": {"content": f"第{number}条"}}
-            outbox.enqueue(session, outbox.CUSTOM_MESSAGE, openid, {"message": message}, dedup_key=f"c{number}")
+            outbox.enqueue(
+                session, outbox.CUSTOM_MESSAGE, openid, {"message": message}, world.now(), dedup_key=f"c{number}"
+            )
         session.commit()
     engines = [world.engine(), world.engine()]
     barrier = threading.Barrier(len(engines))

@@ -89,7 +89,7 @@ def test_unfollowed_43004_and_bad_openid_40003_are_recorded_per_follower(world: 
     kept, gone = world.follow(2)
     world.platform.unsubscribe(gone)
     with world.sessions() as session:
-        session.add(Follower(openid="oNotOfThisAccount000000000000", subscribed=True))
+        session.add(Follower(openid="oNotOfThisAccount000000000000", subscribed=True, created_at=world.now()))
         session.commit()
     post_id = queue(world)
     assert world.sender().run(post_id) == "partly_sent"

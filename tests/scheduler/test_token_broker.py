@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from posts.models import utcnow
+from posts.clock import system_clock as utcnow
 from posts.settings import Settings
 from sandbox import Platform
 from scheduler.errors import WeChatError

@@ -83,18 +83,22 @@ def test_reconcile_tags_repairs_drift_in_batches_of_50(world: World) -> None:
     (stray,) = world.follow(1, prefix="oStray")
     with world.sessions() as session:
         for follower in session.scalars(select(Follower).where(Follower.openid.like("oSub%"))):
-            session.add(Subscription(follower_id=follower.id, therapy_key="str03"))
+            session.add(
+                Subscription(
+                    follower_id=follower.id, therapy_key="str03", created_at=world.now(), changed_at=world.now()
+                )
+            )
         session.commit()
-        tag_id = tags.ensure_tag(session, world.api, "str03", "STR03")
+        tag_id = tags.ensure_tag(session, world.api, "str03", "STR03", world.now())
     tags.tag_users(world.api, tag_id, [stray, subscribers[0]])
     with world.sessions() as session:
-        (drift,) = tags.reconcile(session, world.api, {"str03": "STR03"})
+        (drift,) = tags.reconcile(session, world.api, {"str03": "STR03"}, world.now())
         session.commit()
     assert (len(drift.added), drift.removed) == (119, [stray])
     assert world.api.usage["/cgi-bin/tags/members/batchtagging"] == 1 + 3
     assert tags.members(world.api, tag_id) == set(subscribers)
     with world.sessions() as session:
-        (again,) = tags.reconcile(session, world.api, {"str03": "STR03"})
+        (again,) = tags.reconcile(session, world.api, {"str03": "STR03"}, world.now())
     assert again.added == again.removed == []
 
 

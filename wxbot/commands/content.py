@@ -163,7 +163,7 @@ def reload(
         raise fail(f"{len(problems)} problem(s) in {root}; fix them or use --force (bad files are left out)", 1)
     factory = app_context(ctx).database()
     with session_scope(factory) as session:
-        result = sync_catalog(session, catalog)
+        result = sync_catalog(session, catalog, app_context(ctx).clock())
     print(f"reloaded {root}: {result.summary()}")
     if result.version_changed:
         print(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -27,13 +26,13 @@ def demo(
 
     started = time.monotonic()
     with console.status("starting the stand-in, the bot and the scheduler…"):
-        running = Demo(app_context(ctx).settings, host=host, port=port, mode=mode).start()
+        running = Demo(app_context(ctx).settings, host=host, port=port, mode=mode, clock=app_context(ctx).clock).start()
     console.print(f"[bold green]demo ready[/] in {time.monotonic() - started:.1f} s")
     console.print(f"  phone page   {running.phone_url}   ← open this in a browser")
     console.print(f"  bot          {running.bot_url}/wechat (callback), {running.bot_url}/p/ (content pages)")
     console.print(f"  terminal     wxbot chat --url {running.phone_url.rstrip('/')}")
     console.print(f"  operators    wxbot --config {running.config_file} post add …   (see docs/operators.md)")
-    if in_quiet_hours(datetime.now(UTC), running.settings.scheduler):
+    if in_quiet_hours(running.clock(), running.settings.scheduler):
         quiet = running.settings.scheduler
         console.print(
             f"  note: it is quiet hours now ({quiet.quiet_hours_start}–{quiet.quiet_hours_end} "

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from posts import ledger, posting
 from posts.audience import AudienceError, parse_audience
 from posts.compose import ContentError, check_content
-from posts.models import utcnow
 from posts.posting import PostError
 from posts.queue import Post, PostEvent
 from posts.timing import TimingError, parse_local
@@ -36,7 +35,7 @@ BLOCKING_REASONS = {REASONS["quota"], REASONS["mass_day"]}
 
 @contextlib.contextmanager
 def _runtime(ctx: typer.Context) -> Iterator[runtime.Runtime]:
-    rt = runtime.attach(app_context(ctx).settings)  # the content running processes serve, not the files
+    rt = runtime.attach(app_context(ctx).settings, clock=app_context(ctx).clock)  # the content running processes serve
     try:
         yield rt
     except OPERATOR_ERRORS as exc:
@@ -73,7 +72,7 @@ def add(
     with _runtime(ctx) as rt:
         ref = check_content(content, rt.catalog, text)
         target = parse_audience(f"test:{to}" if to else audience, rt.catalog.therapies, rt.catalog.scenes)
-        now = utcnow()
+        now = rt.clock()
         send_at = parse_local(at, tz) if at else None
         first = next_fire(cron, tz, now) if cron else None
         with rt.sessions() as session:
@@ -93,7 +92,9 @@ def add(
                 draft=draft,
             )
             if not cron:
-                plan, _ = Sender(settings, rt.sessions, None, rt.catalog, rt.renderer).plan(session, post, now)
+                plan, _ = Sender(settings, rt.sessions, None, rt.catalog, rt.renderer, clock=rt.clock).plan(
+                    session, post, now
+                )
                 if not plan.assignments and plan.skipped:
                     raise PostError(f"everyone in {target} already received {ref} ({len(plan.skipped)} skipped)")
                 if not plan.assignments:
@@ -178,8 +179,8 @@ def preview(ctx: typer.Context, post_id: Annotated[int, typer.Argument(metavar="
     settings = app_context(ctx).settings
     with _runtime(ctx) as rt, rt.sessions() as session:
         post = posting.get_post(session, post_id)
-        now = utcnow()
-        sender = Sender(settings, rt.sessions, None, rt.catalog, rt.renderer)
+        now = rt.clock()
+        sender = Sender(settings, rt.sessions, None, rt.catalog, rt.renderer, clock=rt.clock)
         plan, message = sender.plan(session, post, now)
         left = account(session, settings, now).remaining
     if message is None:
@@ -214,7 +215,7 @@ def cancel(
     sessions = app_context(ctx).database()
     with sessions() as session:
         try:
-            posting.cancel(session, post_id, by)
+            posting.cancel(session, post_id, by, app_context(ctx).clock())
         except PostError as exc:
             raise fail(str(exc)) from None
         session.commit()
@@ -237,7 +238,7 @@ def retry(
     sessions = app_context(ctx).database()
     with sessions() as session:
         try:
-            count = posting.retry(session, post_id, by, utcnow(), resend_unknown=resend_unknown)
+            count = posting.retry(session, post_id, by, app_context(ctx).clock(), resend_unknown=resend_unknown)
         except PostError as exc:
             raise fail(str(exc)) from None
         left = posting.unknown_count(session, post_id)
@@ -262,9 +263,9 @@ def send_now(
     settings = app_context(ctx).settings
     with _runtime(ctx) as rt:
         with rt.sessions() as session:
-            posting.send_now(session, post_id, by, utcnow())
+            posting.send_now(session, post_id, by, rt.clock())
             session.commit()
-        engine = Engine(settings, rt.sessions, rt.catalog, rt.renderer)
+        engine = Engine(settings, rt.sessions, rt.catalog, rt.renderer, clock=rt.clock)
         try:
             if not engine.renew():
                 holder = getattr(engine.leases, "holder", lambda _n: None)(LEASE_NAME)

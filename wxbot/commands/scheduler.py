@@ -16,9 +16,10 @@ app = typer.Typer(help="The scheduler: run it, or see who runs it and what is qu
 @app.command()
 def run(ctx: typer.Context) -> None:
     """Run the scheduler until Ctrl-C / SIGTERM (a second one stands by until the first stops)."""
-    rt = runtime.start(app_context(ctx).settings)
+    app_ctx = app_context(ctx)
+    rt = runtime.start(app_ctx.settings, clock=app_ctx.clock)
     try:
-        run_forever(rt.settings, rt.sessions, rt.catalog, rt.renderer)
+        run_forever(rt.settings, rt.sessions, rt.catalog, rt.renderer, rt.clock)
     finally:
         rt.close()
 

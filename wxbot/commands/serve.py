@@ -35,7 +35,7 @@ def serve(
     settings = app_ctx.settings
     server = settings.server
     settings = replace(settings, server={"host": host or server.host, "port": port or server.port})
-    started = runtime.start(settings)  # upgrades the schema, loads and syncs the content pack
+    started = runtime.start(settings, clock=app_ctx.clock)  # upgrades the schema, loads and syncs the content pack
     catalog, base_url = started.catalog, settings.server.base_url
     started.close()  # every worker process opens its own connections
     if not settings.wechat.token:
@@ -44,7 +44,8 @@ def serve(
 
     def load_app() -> Any:
         engine = db.make_engine(settings.database.url, settings.database.pool_size)
-        app = create_app(settings, db.session_factory(engine), catalog, Renderer(catalog, base_url))
+        renderer = Renderer(catalog, base_url)
+        app = create_app(settings, db.session_factory(engine), catalog, renderer, clock=app_ctx.clock)
         return RsgiApp(app.watch_content())  # each worker follows `wxbot content reload`
 
     granian = Server(

@@ -20,8 +20,8 @@ def menu_push(ctx: typer.Context) -> None:
     """Replace the account's menu with the one in the content pack."""
     from posts.menu import load_menu, menu_body  # written with the bot
 
-    rt = runtime.start(app_context(ctx).settings)
-    api = make_api(rt.settings, rt.sessions)
+    rt = runtime.start(app_context(ctx).settings, clock=app_context(ctx).clock)
+    api = make_api(rt.settings, rt.sessions, rt.clock)
     try:
         body = menu_body(load_menu(rt.settings), rt.settings.server.base_url)
         push_menu(api, body)
@@ -39,14 +39,14 @@ def qr_create(
     expire_seconds: Annotated[int | None, typer.Option(help="Temporary code (≤30 days); default permanent.")] = None,
 ) -> None:
     """Create a QR ticket for SCENE and store its ticket and URL."""
-    rt = runtime.start(app_context(ctx).settings)
-    api = make_api(rt.settings, rt.sessions)
+    rt = runtime.start(app_context(ctx).settings, clock=app_context(ctx).clock)
+    api = make_api(rt.settings, rt.sessions, rt.clock)
     try:
         found = rt.catalog.scenes.get(scene)
         if found is None:
             raise fail(f"unknown scene {scene!r} (known: {', '.join(sorted(rt.catalog.scenes))})")
         with rt.sessions() as session:
-            row = create_scene_qr(session, api, found, expire_seconds)
+            row = create_scene_qr(session, api, found, rt.clock(), expire_seconds)
             session.commit()
             console.print(f"scene {scene}: ticket {row.ticket}\n  url {row.url}")
     except WeChatError as exc:
@@ -62,12 +62,12 @@ def reconcile_tags(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show the drift.")] = False,
 ) -> None:
     """Make each therapy's WeChat tag hold exactly its subscribers (batches of ≤50)."""
-    rt = runtime.start(app_context(ctx).settings)
-    api = make_api(rt.settings, rt.sessions)
+    rt = runtime.start(app_context(ctx).settings, clock=app_context(ctx).clock)
+    api = make_api(rt.settings, rt.sessions, rt.clock)
     try:
         with rt.sessions() as session:
             names = {key: therapy.name for key, therapy in rt.catalog.therapies.items()}
-            drifts = tags.reconcile(session, api, names, apply=not dry_run)
+            drifts = tags.reconcile(session, api, names, rt.clock(), apply=not dry_run)
             session.commit()
         for drift in drifts:
             verb = "would add" if dry_run else "added"
