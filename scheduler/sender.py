@@ -134,7 +134,7 @@ class Sender:
             if not result.assignments and result.skipped:
                 post.status, post.finished_at = "cancelled", now
                 note = f"{len(result.skipped)} skipped: already received (every recipient)"
-                ledger.record(session, post, "scheduler", "skipped", note)
+                ledger.record(session, post, "scheduler", "skipped", note, at=now)
                 session.commit()
                 return False
             if not result.assignments:

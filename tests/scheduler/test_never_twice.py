@@ -70,7 +70,7 @@ def test_a_lost_answer_on_an_outbox_custom_message_delivers_it_once(quick: World
     (openid,) = quick.follow(1, interact="follow")
     with quick.sessions() as session:
         message = {"msgtype": "text", "text": {"content": "扫码欢迎"}}
-        outbox.enqueue(session, outbox.CUSTOM_MESSAGE, openid, {"message": message}, "welcome", quick.now())
+        outbox.enqueue(session, outbox.CUSTOM_MESSAGE, openid, {"message": message}, quick.now(), "welcome")
         session.commit()
     arm(quick, CUSTOM, kind)
     assert send_outbox(quick.sessions, quick.api, quick.catalog, quick.now) == 1
@@ -89,7 +89,7 @@ def test_the_window_count_treats_an_unknown_send_as_used(world: World) -> None:
     with world.sessions() as session:
         for number in range(3):
             message = {"msgtype": "text", "text": {"content": f"第{number}条"}}
-            outbox.enqueue(session, outbox.CUSTOM_MESSAGE, openid, {"message": message}, f"w{number}", world.now())
+            outbox.enqueue(session, outbox.CUSTOM_MESSAGE, openid, {"message": message}, world.now(), f"w{number}")
         session.commit()
     world.platform.inject_fault(CUSTOM, "drop_answer", 1)
     assert send_outbox(world.sessions, world.api, world.catalog, world.now) == 3
@@ -117,7 +117,7 @@ def test_a_crash_mid_send_leaves_an_outbox_custom_message_unknown(world: World) 
     (openid,) = world.follow(1, interact="follow")
     with world.sessions() as session:
         message = {"msgtype": "text", "text": {"content": "扫码欢迎"}}
-        row = outbox.enqueue(session, outbox.CUSTOM_MESSAGE, openid, {"message": message}, "w", world.now())
+        row = outbox.enqueue(session, outbox.CUSTOM_MESSAGE, openid, {"message": message}, world.now(), "w")
         row.status = "sending"
         session.commit()
         ledger.recover(session, world.now(), timedelta(minutes=9))

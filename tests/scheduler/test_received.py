@@ -16,7 +16,7 @@ def follow_up(world: World, openid: str) -> None:
     message = {"msgtype": "text", "text": {"content": "XS228 最新进展"}}
     payload = {"message": message, "therapy": THERAPY, "update": KEY, "reason": "scene_follow"}
     with world.sessions() as session:
-        outbox.enqueue(session, outbox.CUSTOM_MESSAGE, openid, payload, dedup_key=f"k:{openid}", not_before=world.now())
+        outbox.enqueue(session, outbox.CUSTOM_MESSAGE, openid, payload, world.now(), dedup_key=f"k:{openid}")
         session.commit()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -36,7 +36,7 @@ def _warn(problems: list[Problem]) -> None:
         print(f"note: the pack has {len(problems)} problem(s); run `wxbot content check` (bad files are left out)")
 
 
-def _reply_problems(root: Path, catalog: Catalog, base_url: str) -> list[str]:
+def _reply_problems(root: Path, catalog: Catalog, base_url: str, now: datetime) -> list[str]:
     """The passive replies of the menu and the keyword rules that break WeChat's limits (wxbot/replycheck.py)."""
     from posts.menu import MenuError, load_menu, menu_path
     from wxbot.replycheck import reply_problems
@@ -45,7 +45,7 @@ def _reply_problems(root: Path, catalog: Catalog, base_url: str) -> list[str]:
         menu = load_menu(menu_path(root))
     except MenuError as exc:
         return [str(exc)]
-    return reply_problems(catalog, menu, Renderer(catalog, base_url), datetime.now(UTC))
+    return reply_problems(catalog, menu, Renderer(catalog, base_url), now)
 
 
 @app.command()
@@ -54,7 +54,7 @@ def check(ctx: typer.Context, path: PathOption = None) -> None:
     root, catalog, problems = _load(ctx, path)
     lines = [str(problem) for problem in problems]
     if not problems:  # the replies are checked on a pack that loads whole
-        lines = _reply_problems(root, catalog, app_context(ctx).settings.server.base_url)
+        lines = _reply_problems(root, catalog, app_context(ctx).settings.server.base_url, app_context(ctx).clock())
     for line in lines:
         print(line)
     loaded = (
