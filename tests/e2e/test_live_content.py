@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -12,9 +10,9 @@ from pathlib import Path
 
 from posts.loader import default_content_dir
 from posts.settings import Settings, replace
+from tests.e2e.cli import wxbot
 from wxbot.demo import Demo
 
-WXBOT = str(Path(sys.executable).with_name("wxbot"))
 NEW_KEY = "2025-11-30-live-reload"
 NEW_TITLE = "NurOwn热加载测试更新"
 NEW_UPDATE = f"""---
@@ -30,14 +28,6 @@ sources: [4]
 
 **这不意味着：** NurOwn已被证明有效或已获批。
 """
-
-
-def wxbot(config: Path, *args: str) -> str:
-    proc = subprocess.run(
-        [WXBOT, "--config", str(config), *args], capture_output=True, text=True, timeout=60, env={"COLUMNS": "200"}
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return proc.stdout
 
 
 def status(url: str) -> int:

@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from posts.settings import Settings, replace
+from tests.e2e.cli import wxbot
 from wxbot.demo import Demo
 
-WXBOT = str(Path(sys.executable).with_name("wxbot"))
 UPDATE = "update:nurown/2025-04-10-ind-amendment"
-
-
-CLOCK_ENV = ("LD_PRELOAD", "TZ", "FAKETIME", "FAKETIME_NO_CACHE", "DYLD_INSERT_LIBRARIES", "DYLD_FORCE_FLAT_NAMESPACE")
-"""What a faked wall clock (libfaketime, as .ci/run uses it) needs to reach the CLI too: one clock for all."""
-
-
-def wxbot(config: Path, *args: str) -> str:
-    env = {"COLUMNS": "200", **{key: os.environ[key] for key in CLOCK_ENV if key in os.environ}}
-    proc = subprocess.run([WXBOT, "--config", str(config), *args], capture_output=True, text=True, timeout=60, env=env)
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
 
 
 def test_queue_preview_deliver_report(settings: Settings, tmp_path: Path) -> None:
