@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
@@ -13,6 +15,8 @@ from posts.content_sync import sync_catalog
 from posts.db import session_scope
 from posts.limits import TEXT_REPLY_MAX_BYTES
 from posts.loader import Problem, default_content_dir, load_catalog
+from posts.medlint import lint_pack
+from posts.models import utcnow
 from posts.render import Renderer, TextBody
 from wxbot.context import app_context, console, fail
 
@@ -34,21 +38,44 @@ def _warn(problems: list[Problem]) -> None:
         print(f"note: the pack has {len(problems)} problem(s); run `wxbot content check` (bad files are left out)")
 
 
+def _day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from None
+
+
 @app.command()
-def check(ctx: typer.Context, path: PathOption = None) -> None:
-    """Validate the pack: print every problem as path:line: message; exit 1 if there is any."""
+def check(
+    ctx: typer.Context,
+    path: PathOption = None,
+    today: Annotated[
+        str | None,
+        typer.Option("--today", help="The date review dates are compared with (default: today in settings timezone)."),
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too (items past their review).")] = False,
+) -> None:
+    """Validate the pack and lint its medical content: print every problem as path:line: message; exit 1 if any."""
+    day = _day(today)
     root, catalog, problems = _load(ctx, path)
-    for problem in problems:
+    if day is None:
+        day = utcnow().astimezone(ZoneInfo(app_context(ctx).settings.scheduler.timezone)).date()
+    lint = lint_pack(root, catalog, day)
+    errors = sorted({*problems, *lint.errors})
+    for problem in [*errors, *lint.warnings]:
         print(problem)
     loaded = (
         f"{len(catalog.sections)} sections, {len(catalog.therapies)} therapies, "
         f"{sum(len(t.updates) for t in catalog.therapies.values())} updates, {len(catalog.references)} references, "
         f"{len(catalog.welcomes)} welcomes, {len(catalog.scenes)} scenes, {len(catalog.keywords)} keyword rules"
     )
-    if problems:
-        print(f"{len(problems)} problem(s) in {root}; loaded {loaded}")
+    if errors or (strict and lint.warnings):
+        print(f"{len(errors)} problem(s), {len(lint.warnings)} warning(s) in {root}; loaded {loaded}")
         raise typer.Exit(1)
-    print(f"content pack OK: {root}; {loaded}")
+    note = f" ({len(lint.warnings)} warning(s))" if lint.warnings else ""
+    print(f"content pack OK{note}: {root}; {loaded}")
 
 
 def _preview_keys(catalog: Catalog) -> list[str]:
