@@ -66,9 +66,9 @@ def test_sync_rows_carry_the_content(sessions: sessionmaker[Session]) -> None:
         therapy = session.scalars(select(ContentItem).filter_by(kind="therapy", key="nurown")).one()
         assert therapy.data["developer"] == "BrainStorm Cell Therapeutics"
         update = session.scalars(
-            select(TherapyUpdate).filter_by(therapy_key="xs228", key="2025-09-30-first-dosing")
+            select(TherapyUpdate).filter_by(therapy_key="xs228", key="2025-09-15-first-dosing")
         ).one()
-        assert update.published_on.isoformat() == "2025-09-30" and update.source_url.startswith("https://")
+        assert update.published_on.isoformat() == "2025-09-15" and update.source_url.startswith("https://")
         scene = session.get(QrScene, "therapy-nurown")
         assert scene is not None and (scene.welcome_key, scene.therapy_key) == ("nurown", "nurown")
 
@@ -79,7 +79,7 @@ def test_sync_updates_and_removes(tmp_path: Path, sessions: sessionmaker[Session
     with session_scope(sessions) as session:
         sync_catalog(session, load_catalog(pack)[0])
         session.get(QrScene, "clinic-poster").ticket = "TICKET"  # type: ignore[union-attr]
-    (pack / "updates/xs228/2025-05-31-trial-clearances.md").unlink()
+    (pack / "updates/xs228/2025-06-04-trial-clearances.md").unlink()
     path = pack / "welcome/default.md"
     path.write_text(path.read_text(encoding="utf-8").replace("欢迎关注！", "欢迎您关注！"), encoding="utf-8")
     catalog, problems = load_catalog(pack)
@@ -88,7 +88,7 @@ def test_sync_updates_and_removes(tmp_path: Path, sessions: sessionmaker[Session
         result = sync_catalog(session, catalog)
     assert (result.inserted, result.changed, result.removed) == (0, 2, 1)  # welcome + xs228 therapy data; one update
     with session_scope(sessions) as session:
-        assert session.scalars(select(TherapyUpdate).filter_by(key="2025-05-31-trial-clearances")).first() is None
+        assert session.scalars(select(TherapyUpdate).filter_by(key="2025-06-04-trial-clearances")).first() is None
         welcome = session.scalars(select(ContentItem).filter_by(kind="welcome", key="default")).one()
         assert "欢迎您关注" in welcome.body
         assert session.get(QrScene, "clinic-poster").ticket == "TICKET"  # type: ignore[union-attr]
@@ -133,7 +133,7 @@ def test_preview_prints_the_text_and_its_size(run: CliRunner) -> None:
         ("toc", "【2025年渐冻症干细胞研究回顾·目录】"),
         ("welcome:default", "您好，欢迎关注！"),
         ("clinic-poster", "您好"),
-        ("update:xs228/2025-09-30-first-dosing", "【XS228进展】"),
+        ("update:xs228/2025-09-15-first-dosing", "【XS228进展】"),
     ],
 )
 def test_preview_key_forms(run: CliRunner, key: str, start: str) -> None:
@@ -163,7 +163,7 @@ def test_preview_unknown_key(run: CliRunner) -> None:
 def test_list_shows_sections_and_therapies(run: CliRunner) -> None:
     result = run.invoke(app, ["content", "list"], env={"COLUMNS": "160"})
     assert result.exit_code == 0, result.output
-    for text in ("clinical-nurown", "美国NurOwn", "Neuronata-R", "2025-09-30", "disclaimer"):
+    for text in ("clinical-nurown", "美国NurOwn", "Neuronata-R", "2025-09-15", "disclaimer"):
         assert text in result.output
 
 

@@ -226,10 +226,10 @@ def test_wrong_type_in_list(pack: Path) -> None:
 
 
 def test_bad_date_unquoted(pack: Path) -> None:
-    line = edit(pack, "updates/xs228/2025-09-30-first-dosing.md", "date: 2025-09-30", "date: 2025-13-45")
+    line = edit(pack, "updates/xs228/2025-09-15-first-dosing.md", "date: 2025-09-15", "date: 2025-13-45")
     catalog, problems = load(pack)
-    assert str(only(problems)) == f"updates/xs228/2025-09-30-first-dosing.md:{line}: bad date '2025-13-45'"
-    assert [u.key for u in catalog.therapies["xs228"].updates] == ["2025-05-31-trial-clearances"]
+    assert str(only(problems)) == f"updates/xs228/2025-09-15-first-dosing.md:{line}: bad date '2025-13-45'"
+    assert [u.key for u in catalog.therapies["xs228"].updates] == ["2025-06-04-trial-clearances"]
     assert_rest_loaded(catalog)
 
 

@@ -101,7 +101,7 @@ def test_toc_numbers_are_section_orders(catalog: Catalog, renderer: Renderer) ->
 def test_therapy_text_has_overview_and_latest_update(catalog: Catalog, renderer: Renderer) -> None:
     text = renderer.therapy("xs228").text
     latest = catalog.therapies["xs228"].latest
-    assert latest is not None and latest.title in text and "2025-09-30" in text
+    assert latest is not None and latest.title in text and "2025-09-15" in text
     assert "士泽生物" in text
 
 

@@ -14,7 +14,7 @@ from posts.timing import beijing_day
 from tests.scheduler.conftest import TEMPLATE_ID, World
 from wxbot.cli import app
 
-UPDATE = "update:xs228/2025-09-30-first-dosing"
+UPDATE = "update:xs228/2025-09-15-first-dosing"
 
 
 @pytest.fixture
