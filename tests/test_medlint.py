@@ -112,8 +112,10 @@ def test_a_weak_source_fails_unless_marked_secondary(run: CliRunner, tmp_path: P
     code, lines = check(run, pack)
     assert code == 1
     assert any(line.startswith("references.yaml:") and "[weak-source]" in line for line in lines), lines
-    rel = "therapies/nurown.md"
-    pack2 = pack_with(tmp_path / "b", rel, "    secondary: true\n", "")
+    rel = "therapies/nurown.md"  # a milestone's own mark counts, not that of a reference with the same URL [9]
+    veeva = '    source: "https://ctv.veeva.com/study/efficacy-and-safety-of-msc-ntf-nurown-in-participants-with'
+    marked = f'{veeva}-early-symptomatic-als-and-moderate-dise"\n    secondary: true\n'
+    pack2 = pack_with(tmp_path / "b", rel, marked, marked.replace("    secondary: true\n", ""))
     code, lines = check(run, pack2)
     assert code == 1
     assert any(line.startswith(f"{rel}:") and "[weak-source]" in line for line in lines), lines
@@ -121,7 +123,8 @@ def test_a_weak_source_fails_unless_marked_secondary(run: CliRunner, tmp_path: P
 
 def test_an_item_past_its_review_date_warns_from_the_given_clock(run: CliRunner, tmp_path: Path) -> None:
     rel = "therapies/str03.md"
-    pack = pack_with(tmp_path, rel, "next_review: 2027-03-01", "next_review: 2026-11-30")
+    reviewed = "reviewed_on: 2026-12-01\nnext_review: 2027-03-01"
+    pack = pack_with(tmp_path, rel, reviewed, "reviewed_on: 2026-06-01\nnext_review: 2026-11-30")
     code, lines = check(run, pack)
     assert code == 0
     assert any(line.startswith(f"{rel}:") and "warning [review-overdue]" in line for line in lines), lines
