@@ -62,7 +62,9 @@ def test_sync_rows_carry_the_content(sessions: sessionmaker[Session]) -> None:
     with session_scope(sessions) as session:
         row = session.scalars(select(ContentItem).filter_by(kind="section", key="clinical-nurown")).one()
         assert (row.position, row.path, len(row.checksum)) == (5, "review/05-clinical-nurown.md", 64)
-        assert row.data["therapy"] == "nurown" and row.data["sources"] == [4] and row.data["updated"] == "2025-04-10"
+        assert (
+            row.data["therapy"] == "nurown" and row.data["sources"] == [4, 8, 9] and row.data["updated"] == "2026-12-01"
+        )
         therapy = session.scalars(select(ContentItem).filter_by(kind="therapy", key="nurown")).one()
         assert therapy.data["developer"] == "BrainStorm Cell Therapeutics"
         update = session.scalars(
@@ -114,7 +116,7 @@ def test_check_reports_every_problem(run: CliRunner, tmp_path: Path) -> None:
     lines = result.output.splitlines()
     assert "review/10-outlook.md:3: field 'order' must be an integer, got str" in lines
     assert "help.md:1: missing required text: help.md" in lines
-    assert lines[-1].startswith("2 problem(s) in ")
+    assert lines[-1].startswith("2 problem(s), 0 warning(s) in ")
 
 
 def test_preview_prints_the_text_and_its_size(run: CliRunner) -> None:
