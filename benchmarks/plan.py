@@ -28,7 +28,7 @@ from scheduler.sender import Sender
 from scheduler.wechat_api import make_api
 
 TEMPLATE_ID = "tmpl_benchmark_000000000000000000000000001"
-CONTENT = "update:xs228/2025-09-30-first-dosing"
+CONTENT = "update:xs228/2025-09-15-first-dosing"
 
 
 def start_stand_in(followers: int) -> tuple[subprocess.Popen[str], dict[str, Any]]:

@@ -8,12 +8,23 @@ from datetime import date
 
 
 @dataclass(frozen=True)
+class Review:
+    """Who last checked an item against its sources, when, and when it is due to be checked again."""
+
+    reviewed_by: str
+    reviewed_on: date
+    next_review: date
+
+
+@dataclass(frozen=True)
 class Reference:
     id: int
     title: str
     publisher: str
     date: str
     url: str
+    secondary: bool = False
+    """A report about the primary source (a reprint, news story or aggregator), not the source itself."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,7 @@ class Section:
     body_from: str | None = None
     """"references" or "disclaimer": the body is generated from those files."""
     path: str = ""
+    review: Review | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +51,7 @@ class Milestone:
     date: str
     event: str
     source: str
+    secondary: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,7 @@ class Update:
     source: str
     sources: tuple[int, ...] = ()
     path: str = ""
+    review: Review | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,7 @@ class Therapy:
     """Newest first."""
     body: str = ""
     path: str = ""
+    review: Review | None = None
 
     @property
     def latest(self) -> Update | None:
@@ -92,6 +107,7 @@ class Text:
     title: str
     body: str
     path: str = ""
+    review: Review | None = None
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,12 @@ def integer(value: Any) -> int:
     return value
 
 
+def boolean(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise FieldError(f"must be true or false, got {_kind(value)}")
+    return value
+
+
 def day(value: Any) -> date:
     """A calendar date: YAML date or a 'YYYY-MM-DD' string."""
     if isinstance(value, datetime):

@@ -11,10 +11,11 @@ from typing import Any
 
 import yaml
 
-from posts.catalog import Catalog, KeywordRule, Milestone, Reference, Scene, Section, Text, Therapy, Update
+from posts.catalog import Catalog, KeywordRule, Milestone, Reference, Review, Scene, Section, Text, Therapy, Update
 from posts.fields import (
     Field,
     FieldReader,
+    boolean,
     choice,
     day,
     day_or_month,
@@ -34,12 +35,15 @@ __all__ = ["Problem", "default_content_dir", "load_catalog"]
 
 SHIPPED = Path(__file__).with_name("content")
 
+REVIEW = {"reviewed_by": Field(text()), "reviewed_on": Field(day), "next_review": Field(day)}
+"""Review metadata every item carries in its front matter."""
 REFERENCE = {
     "id": Field(integer),
     "title": Field(text()),
     "publisher": Field(text()),
     "date": Field(day_or_month),
     "url": Field(url),
+    "secondary": Field(boolean, required=False),
 }
 SECTION = {
     "key": Field(key),
@@ -50,6 +54,7 @@ SECTION = {
     "updated": Field(day),
     "therapy": Field(key, required=False),
     "body_from": Field(choice("references", "disclaimer"), required=False),
+    **REVIEW,
 }
 THERAPY = {
     "key": Field(key),
@@ -68,16 +73,23 @@ THERAPY = {
     "section": Field(key),
     "sources": Field(ids),
     "milestones": Field(lambda v: v),
+    **REVIEW,
 }
-MILESTONE = {"date": Field(day_or_month), "event": Field(text()), "source": Field(url)}
+MILESTONE = {
+    "date": Field(day_or_month),
+    "event": Field(text()),
+    "source": Field(url),
+    "secondary": Field(boolean, required=False),
+}
 UPDATE = {
     "therapy": Field(key),
     "date": Field(day),
     "title": Field(text(NEWS_TITLE_MAX_BYTES)),
     "source": Field(url),
     "sources": Field(ids),
+    **REVIEW,
 }
-TEXT = {"key": Field(key), "title": Field(text())}
+TEXT = {"key": Field(key), "title": Field(text()), **REVIEW}
 SCENE = {"key": Field(key), "purpose": Field(text()), "welcome": Field(key), "therapy": Field(key, required=False)}
 KEYWORD = {
     "match": Field(choice("exact", "contains")),
@@ -171,6 +183,18 @@ class _PackLoader:
                 self.report(path, line + value.count("\n", 0, offset), _cure_message(sentence))
         for offset, sentence in cure_promises(doc.body):
             self.report(path, doc.body_line_of(offset), _cure_message(sentence))
+
+    def review(self, path: Path, doc: Doc, values: dict[str, Any]) -> Review:
+        """Take the review fields out of ``values``; the next review must come after the last one."""
+        review = Review(*(values.pop(name) for name in REVIEW))
+        if review.next_review <= review.reviewed_on:
+            self.report(
+                path,
+                doc.line("next_review"),
+                f"next_review {review.next_review} must be after reviewed_on {review.reviewed_on}",
+            )
+            raise _Skip
+        return review
 
     def check_citations(self, path: Path, doc: Doc, sources: tuple[int, ...]) -> None:
         """Every cited [n] and every sources id must be a reference; ``sources`` must equal the cited ids."""
@@ -276,6 +300,7 @@ class _PackLoader:
 
     def read_therapy(self, path: Path, doc: Doc) -> Therapy:
         values = self.fields(path, doc, doc.data, THERAPY)
+        review = self.review(path, doc, values)
         if values["key"] != path.stem:
             self.report(path, doc.line("key"), f"key '{values['key']}' does not match the file name {path.name}")
             raise _Skip
@@ -289,7 +314,7 @@ class _PackLoader:
             raise _Skip
         self.check_citations(path, doc, values["sources"])
         values["milestones"] = tuple(Milestone(**m) for m in checked)
-        return Therapy(**values, body=doc.body, path=self.rel(path))
+        return Therapy(**values, body=doc.body, path=self.rel(path), review=review)
 
     def load_sections(self, therapies: dict[str, Therapy]) -> dict[str, Section]:
         sections: dict[str, Section] = {}
@@ -305,6 +330,7 @@ class _PackLoader:
 
     def read_section(self, path: Path, doc: Doc, therapies: dict[str, Therapy]) -> Section:
         values = self.fields(path, doc, doc.data, SECTION)
+        review = self.review(path, doc, values)
         name = _REVIEW_NAME.match(path.stem)
         if not name or name.group(2) != values["key"] or int(name.group(1)) != values["order"]:
             expected = f"{values['order']:02d}-{values['key']}.md"
@@ -321,7 +347,7 @@ class _PackLoader:
             self.report(path, doc.body_line, "body is empty")
             raise _Skip
         self.check_citations(path, doc, values["sources"])
-        return Section(**values, body=doc.body, path=self.rel(path))
+        return Section(**values, body=doc.body, path=self.rel(path), review=review)
 
     def check_therapy_sections(self, therapies: dict[str, Therapy], sections: dict[str, Section]) -> None:
         """Each therapy needs its review section (the menu entry); both must name each other."""
@@ -361,6 +387,7 @@ class _PackLoader:
 
     def read_update(self, path: Path, doc: Doc, therapies: dict[str, Therapy]) -> Update:
         values = self.fields(path, doc, doc.data, UPDATE)
+        review = self.review(path, doc, values)
         if values["therapy"] != path.parent.name:
             self.report(path, doc.line("therapy"), f"therapy '{values['therapy']}' does not match its folder")
             raise _Skip
@@ -378,20 +405,21 @@ class _PackLoader:
             self.report(path, doc.body_line, "body is empty")
             raise _Skip
         self.check_citations(path, doc, values["sources"])
-        return Update(**values, key=path.stem, body=doc.body, path=self.rel(path))
+        return Update(**values, key=path.stem, body=doc.body, path=self.rel(path), review=review)
 
     def read_welcome(self, path: Path, doc: Doc) -> Text:
         return self.read_text_doc(path, doc, path.stem)
 
     def read_text_doc(self, path: Path, doc: Doc, expected_key: str) -> Text:
         values = self.fields(path, doc, doc.data, TEXT)
+        review = self.review(path, doc, values)
         if values["key"] != expected_key:
             self.report(path, doc.line("key"), f"key '{values['key']}' should be '{expected_key}' ({path.name})")
             raise _Skip
         if not doc.body.strip():
             self.report(path, doc.body_line, "body is empty")
             raise _Skip
-        return Text(key=values["key"], title=values["title"], body=doc.body, path=self.rel(path))
+        return Text(key=values["key"], title=values["title"], body=doc.body, path=self.rel(path), review=review)
 
     def load_text(self, name: str, expected_key: str) -> Text | None:
         path = self.root / name

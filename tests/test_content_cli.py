@@ -63,13 +63,15 @@ def test_sync_rows_carry_the_content(sessions: sessionmaker[Session]) -> None:
     with session_scope(sessions) as session:
         row = session.scalars(select(ContentItem).filter_by(kind="section", key="clinical-nurown")).one()
         assert (row.position, row.path, len(row.checksum)) == (5, "review/05-clinical-nurown.md", 64)
-        assert row.data["therapy"] == "nurown" and row.data["sources"] == [4] and row.data["updated"] == "2025-04-10"
+        assert (
+            row.data["therapy"] == "nurown" and row.data["sources"] == [4, 8, 9] and row.data["updated"] == "2026-12-01"
+        )
         therapy = session.scalars(select(ContentItem).filter_by(kind="therapy", key="nurown")).one()
         assert therapy.data["developer"] == "BrainStorm Cell Therapeutics"
         update = session.scalars(
-            select(TherapyUpdate).filter_by(therapy_key="xs228", key="2025-09-30-first-dosing")
+            select(TherapyUpdate).filter_by(therapy_key="xs228", key="2025-09-15-first-dosing")
         ).one()
-        assert update.published_on.isoformat() == "2025-09-30" and update.source_url.startswith("https://")
+        assert update.published_on.isoformat() == "2025-09-15" and update.source_url.startswith("https://")
         scene = session.get(QrScene, "therapy-nurown")
         assert scene is not None and (scene.welcome_key, scene.therapy_key) == ("nurown", "nurown")
 
@@ -80,7 +82,7 @@ def test_sync_updates_and_removes(tmp_path: Path, sessions: sessionmaker[Session
     with session_scope(sessions) as session:
         sync_catalog(session, load_catalog(pack)[0], system_clock())
         session.get(QrScene, "clinic-poster").ticket = "TICKET"  # type: ignore[union-attr]
-    (pack / "updates/xs228/2025-05-31-trial-clearances.md").unlink()
+    (pack / "updates/xs228/2025-06-04-trial-clearances.md").unlink()
     path = pack / "welcome/default.md"
     path.write_text(path.read_text(encoding="utf-8").replace("欢迎关注！", "欢迎您关注！"), encoding="utf-8")
     catalog, problems = load_catalog(pack)
@@ -89,7 +91,7 @@ def test_sync_updates_and_removes(tmp_path: Path, sessions: sessionmaker[Session
         result = sync_catalog(session, catalog, system_clock())
     assert (result.inserted, result.changed, result.removed) == (0, 2, 1)  # welcome + xs228 therapy data; one update
     with session_scope(sessions) as session:
-        assert session.scalars(select(TherapyUpdate).filter_by(key="2025-05-31-trial-clearances")).first() is None
+        assert session.scalars(select(TherapyUpdate).filter_by(key="2025-06-04-trial-clearances")).first() is None
         welcome = session.scalars(select(ContentItem).filter_by(kind="welcome", key="default")).one()
         assert "欢迎您关注" in welcome.body
         assert session.get(QrScene, "clinic-poster").ticket == "TICKET"  # type: ignore[union-attr]
@@ -115,7 +117,7 @@ def test_check_reports_every_problem(run: CliRunner, tmp_path: Path) -> None:
     lines = result.output.splitlines()
     assert "review/10-outlook.md:3: field 'order' must be an integer, got str" in lines
     assert "help.md:1: missing required text: help.md" in lines
-    assert lines[-1].startswith("2 problem(s) in ")
+    assert lines[-1].startswith("2 problem(s), 0 warning(s) in ")
 
 
 def test_check_refuses_a_passive_reply_of_several_articles(
@@ -138,7 +140,7 @@ def test_check_refuses_a_passive_reply_of_several_articles(
     limit = "WeChat shows only 1 of a passive reply (posts/limits.py NEWS_ARTICLES_PER_REPLY)"
     assert f"menu item '基础研究' (CLICK GROUP_RESEARCH) answers with a news reply of 3 articles; {limit}" in lines
     assert f"menu item '临床试验' (CLICK GROUP_CLINICAL) answers with a news reply of 5 articles; {limit}" in lines
-    assert lines[-1].startswith("2 problem(s) in ")
+    assert lines[-1].startswith("2 problem(s), 0 warning(s) in ")
 
 
 def test_preview_prints_the_text_and_its_size(run: CliRunner) -> None:
@@ -157,7 +159,7 @@ def test_preview_prints_the_text_and_its_size(run: CliRunner) -> None:
         ("toc", "【2025年渐冻症干细胞研究回顾·目录】"),
         ("welcome:default", "您好，欢迎关注！"),
         ("clinic-poster", "您好"),
-        ("update:xs228/2025-09-30-first-dosing", "【XS228进展】"),
+        ("update:xs228/2025-09-15-first-dosing", "【XS228进展】"),
     ],
 )
 def test_preview_key_forms(run: CliRunner, key: str, start: str) -> None:
@@ -187,7 +189,7 @@ def test_preview_unknown_key(run: CliRunner) -> None:
 def test_list_shows_sections_and_therapies(run: CliRunner) -> None:
     result = run.invoke(app, ["content", "list"], env={"COLUMNS": "160"})
     assert result.exit_code == 0, result.output
-    for text in ("clinical-nurown", "美国NurOwn", "Neuronata-R", "2025-09-30", "disclaimer"):
+    for text in ("clinical-nurown", "美国NurOwn", "Neuronata-R", "2025-09-15", "disclaimer"):
         assert text in result.output
 
 

@@ -29,6 +29,7 @@ SECTION_KEYS = [
     "disclaimer",
 ]
 THERAPY_KEYS = {"nurown", "neuronata-r", "xs228", "str03"}
+REFERENCE_IDS = list(range(1, 17))
 
 
 @pytest.fixture
@@ -61,7 +62,7 @@ def only(problems: list[Problem], path: str | None = None) -> Problem:
 def assert_rest_loaded(catalog: Catalog, sections: int = 13, therapies: int = 4) -> None:
     assert len(catalog.sections) == sections
     assert len(catalog.therapies) == therapies
-    assert len(catalog.references) == 7
+    assert len(catalog.references) == len(REFERENCE_IDS)
     assert catalog.help is not None and catalog.disclaimer is not None
     assert "default" in catalog.welcomes
 
@@ -79,7 +80,7 @@ def test_real_pack_loads_without_problems() -> None:
 
 def test_real_pack_references_have_urls() -> None:
     catalog, _ = load_catalog(REAL)
-    assert sorted(catalog.references) == [1, 2, 3, 4, 5, 6, 7]
+    assert sorted(catalog.references) == REFERENCE_IDS
     assert all(r.url.startswith(("http://", "https://")) for r in catalog.references.values())
 
 
@@ -107,7 +108,7 @@ def test_real_pack_other_therapies() -> None:
     assert "106" in catalog.therapies["str03"].enrolment
     xs228 = catalog.therapies["xs228"]
     assert any(m.date.startswith("2025-09") and "首例" in m.event for m in xs228.milestones)
-    assert xs228.latest is not None and xs228.latest.date == date(2025, 9, 30)
+    assert xs228.latest is not None and xs228.latest.date == date(2025, 9, 15)
 
 
 def test_real_pack_updates_newest_first() -> None:
@@ -217,7 +218,7 @@ def test_wrong_type(pack: Path) -> None:
 
 
 def test_wrong_type_in_list(pack: Path) -> None:
-    line = edit(pack, "therapies/nurown.md", "sources: [4]", 'sources: ["four"]')
+    line = edit(pack, "therapies/nurown.md", "sources: [4, 8, 9]", 'sources: ["four", 8, 9]')
     _, problems = load(pack)
     assert only(problems, "therapies/nurown.md").line == line
     assert "reference ids" in only(problems, "therapies/nurown.md").message
@@ -226,10 +227,10 @@ def test_wrong_type_in_list(pack: Path) -> None:
 
 
 def test_bad_date_unquoted(pack: Path) -> None:
-    line = edit(pack, "updates/xs228/2025-09-30-first-dosing.md", "date: 2025-09-30", "date: 2025-13-45")
+    line = edit(pack, "updates/xs228/2025-09-15-first-dosing.md", "date: 2025-09-15", "date: 2025-13-45")
     catalog, problems = load(pack)
-    assert str(only(problems)) == f"updates/xs228/2025-09-30-first-dosing.md:{line}: bad date '2025-13-45'"
-    assert [u.key for u in catalog.therapies["xs228"].updates] == ["2025-05-31-trial-clearances"]
+    assert str(only(problems)) == f"updates/xs228/2025-09-15-first-dosing.md:{line}: bad date '2025-13-45'"
+    assert [u.key for u in catalog.therapies["xs228"].updates] == ["2025-06-04-trial-clearances"]
     assert_rest_loaded(catalog)
 
 
@@ -237,7 +238,7 @@ def test_bad_date_string(pack: Path) -> None:
     line = edit(pack, "references.yaml", 'date: "2025-04-10"', 'date: "April 2025"')
     catalog, problems = load(pack)
     assert any(p.path == "references.yaml" and p.line == line and "not a valid date" in p.message for p in problems)
-    assert 4 not in catalog.references and len(catalog.references) == 6
+    assert 4 not in catalog.references and len(catalog.references) == len(REFERENCE_IDS) - 1
 
 
 def test_malformed_url(pack: Path) -> None:
@@ -253,9 +254,9 @@ def test_malformed_url(pack: Path) -> None:
 
 def test_malformed_milestone_url(pack: Path) -> None:
     text = (pack / "therapies/nurown.md").read_text(encoding="utf-8")
-    url = "https://seekingalpha.com/news/3637045-brainstorms-nurown-flunks-in-late-stage-als-study"
+    url = "https://practicalneurology.com/news/fda-to-hold-advisory-committee-meeting-to-discuss-potential-stem-cell-therapy-for-als/2470210/"
     assert url in text
-    line = edit(pack, "therapies/nurown.md", f'source: "{url}"', 'source: "seekingalpha.com/news"')
+    line = edit(pack, "therapies/nurown.md", f'source: "{url}"', 'source: "practicalneurology.com/news"')
     catalog, problems = load(pack)
     problem = next(p for p in problems if p.path == "therapies/nurown.md")
     assert problem.line == line
@@ -347,21 +348,21 @@ def test_update_title_over_byte_limit(pack: Path) -> None:
 def test_cited_reference_not_in_references(pack: Path) -> None:
     text = (pack / "review/02-research-protection.md").read_text(encoding="utf-8")
     body_line = text.split("\n").index("目前的证据（主要来自动物模型和细胞实验）指向三条途径[1]：") + 1
-    edit(pack, "review/02-research-protection.md", "指向三条途径[1]", "指向三条途径[9]")
+    edit(pack, "review/02-research-protection.md", "指向三条途径[1]", "指向三条途径[99]")
     catalog, problems = load(pack)
     assert (
         str(only(problems))
-        == f"review/02-research-protection.md:{body_line}: cites [9], which is not in references.yaml"
+        == f"review/02-research-protection.md:{body_line}: cites [99], which is not in references.yaml"
     )
     assert catalog.section("research-protection") is None
     assert_rest_loaded(catalog, sections=12)
 
 
 def test_sources_id_not_in_references(pack: Path) -> None:
-    line = edit(pack, "updates/str03/2025-07-24-phase2-news.md", "sources: [7]", "sources: [7, 8]")
+    line = edit(pack, "updates/str03/2025-07-24-phase2-news.md", "sources: [7]", "sources: [7, 99]")
     _, problems = load(pack)
     assert str(only(problems)) == (
-        f"updates/str03/2025-07-24-phase2-news.md:{line}: sources lists [8], which is not in references.yaml"
+        f"updates/str03/2025-07-24-phase2-news.md:{line}: sources lists [99], which is not in references.yaml"
     )
 
 

@@ -61,11 +61,19 @@ def test_every_text_body_ends_with_the_disclaimer(catalog: Catalog, renderer: Re
         assert body.text.rstrip().endswith(disclaimer), name
 
 
+OVERSIZE = {"section:references": "/p/s/references"}
+"""Bodies that cannot fit one passive reply: the 16 sources' URLs alone exceed 1,600 bytes, so the list goes out
+as a link to its page (which lists every source, see test_pages_link_their_sources)."""
+
+
 def test_text_body_sizes(catalog: Catalog, renderer: Renderer) -> None:
     for name, body in all_text_bodies(catalog, renderer).items():
         assert body.size == utf8_len(body.text), name
         assert body.fits == (body.size <= TEXT_REPLY_MAX_BYTES), name
-        assert body.fits, f"{name} is {body.size} bytes"  # the shipped pack fits one passive reply everywhere
+        if name in OVERSIZE:
+            assert not body.fits and body.page_path == OVERSIZE[name], name
+        else:  # the rest of the shipped pack fits one passive reply everywhere
+            assert body.fits, f"{name} is {body.size} bytes"
         assert "**" not in body.text and "<" not in body.text, name
 
 
@@ -102,7 +110,7 @@ def test_toc_numbers_are_section_orders(catalog: Catalog, renderer: Renderer) ->
 def test_therapy_text_has_overview_and_latest_update(catalog: Catalog, renderer: Renderer) -> None:
     text = renderer.therapy("xs228").text
     latest = catalog.therapies["xs228"].latest
-    assert latest is not None and latest.title in text and "2025-09-30" in text
+    assert latest is not None and latest.title in text and "2025-09-15" in text
     assert "士泽生物" in text
 
 
@@ -112,7 +120,7 @@ def test_timeline_lists_every_milestone(catalog: Catalog, renderer: Renderer) ->
         assert milestone.date in text and milestone.event in text
 
 
-def test_references_section_lists_all_seven(catalog: Catalog, renderer: Renderer) -> None:
+def test_references_section_lists_all_sources(catalog: Catalog, renderer: Renderer) -> None:
     text = renderer.section("references").text
     for ref in catalog.references.values():
         assert f"[{ref.id}] {ref.publisher}" in text and ref.url in text

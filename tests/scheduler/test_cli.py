@@ -17,7 +17,7 @@ from tests.scheduler.conftest import TEMPLATE_ID, World
 from wxbot.cli import app
 from wxbot.context import AppContext
 
-UPDATE = "update:xs228/2025-09-30-first-dosing"
+UPDATE = "update:xs228/2025-09-15-first-dosing"
 CLOCKS: dict[Path, Callable[[], datetime]] = {}
 """Each test's config file → the clock its commands run on."""
 

@@ -10,7 +10,7 @@ from posts.posting import add_post
 from posts.queue import Delivery, Post
 from tests.scheduler.conftest import World
 
-UPDATE = "update:xs228/2025-09-30-first-dosing"
+UPDATE = "update:xs228/2025-09-15-first-dosing"
 
 
 def queue(world: World, audience: str = "all", channel: str = "auto", content: str = UPDATE, **kw: object) -> int:
@@ -53,7 +53,7 @@ def test_auto_picks_custom_inside_the_window_and_template_outside(world: World) 
     assert world.received(talked[0])[0].kind == "custom"
     template = world.received(silent[0])[0]
     assert template.payload["client_msg_id"] == f"wxbot-{got[silent[0]].id}"
-    assert template.payload["url"].endswith("/p/t/xs228/2025-09-30-first-dosing")
+    assert template.payload["url"].endswith("/p/t/xs228/2025-09-15-first-dosing")
 
 
 def test_busy_minus_one_is_retried_and_sent_once(world: World) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
@@ -15,6 +16,7 @@ from posts.db import session_scope
 from posts.limits import TEXT_REPLY_MAX_BYTES
 from posts.live import LIVE_SWITCH_SECONDS
 from posts.loader import Problem, default_content_dir, load_catalog
+from posts.medlint import lint_pack
 from posts.render import Renderer, TextBody
 from wxbot.context import app_context, console, fail
 
@@ -48,24 +50,51 @@ def _reply_problems(root: Path, catalog: Catalog, base_url: str, now: datetime) 
     return reply_problems(catalog, menu, Renderer(catalog, base_url), now)
 
 
+def _day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD") from None
+
+
 @app.command()
-def check(ctx: typer.Context, path: PathOption = None) -> None:
-    """Validate the pack and the replies its menu and keywords make; print every problem; exit 1 if any."""
+def check(
+    ctx: typer.Context,
+    path: PathOption = None,
+    today: Annotated[
+        str | None,
+        typer.Option("--today", help="The date review dates are compared with (default: today in settings timezone)."),
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Fail on warnings too (items past their review).")] = False,
+) -> None:
+    """Validate the pack, lint its medical content and check the replies its menu and keywords make.
+
+    Prints every problem as path:line: message; exit 1 if any.
+    """
+    day = _day(today)
+    context = app_context(ctx)
+    now = context.clock()
     root, catalog, problems = _load(ctx, path)
-    lines = [str(problem) for problem in problems]
+    if day is None:
+        day = now.astimezone(ZoneInfo(context.settings.scheduler.timezone)).date()
+    lint = lint_pack(root, catalog, day)
+    errors: list[str] = [str(problem) for problem in sorted({*problems, *lint.errors})]
     if not problems:  # the replies are checked on a pack that loads whole
-        lines = _reply_problems(root, catalog, app_context(ctx).settings.server.base_url, app_context(ctx).clock())
-    for line in lines:
+        errors += _reply_problems(root, catalog, context.settings.server.base_url, now)
+    for line in [*errors, *(str(w) for w in lint.warnings)]:
         print(line)
     loaded = (
         f"{len(catalog.sections)} sections, {len(catalog.therapies)} therapies, "
         f"{sum(len(t.updates) for t in catalog.therapies.values())} updates, {len(catalog.references)} references, "
         f"{len(catalog.welcomes)} welcomes, {len(catalog.scenes)} scenes, {len(catalog.keywords)} keyword rules"
     )
-    if lines:
-        print(f"{len(lines)} problem(s) in {root}; loaded {loaded}")
+    if errors or (strict and lint.warnings):
+        print(f"{len(errors)} problem(s), {len(lint.warnings)} warning(s) in {root}; loaded {loaded}")
         raise typer.Exit(1)
-    print(f"content pack OK: {root}; {loaded}")
+    note = f" ({len(lint.warnings)} warning(s))" if lint.warnings else ""
+    print(f"content pack OK{note}: {root}; {loaded}")
 
 
 def _preview_keys(catalog: Catalog) -> list[str]:
