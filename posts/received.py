@@ -22,6 +22,11 @@ def update_ref(therapy: str, key: str) -> str:
     return f"update:{therapy}/{key}"
 
 
+def section_ref(key: str) -> str:
+    """The content reference a post of this review section carries."""
+    return f"section:{key}"
+
+
 def record(session: Session, openid: str, content: str, via: str, now: datetime) -> None:
     """Note that ``openid`` received ``content``; the first time counts, a repeat changes nothing."""
     insert: Any = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert

@@ -25,6 +25,8 @@ def section(ctx: Context, key: str) -> Reply:
 
 
 def section_reply(ctx: Context, found: Section) -> Reply:
+    """The section as a reply; a later post of this section skips the follower (posts/received.py)."""
+    received.record(ctx.session, ctx.message.openid, received.section_ref(found.key), received.REPLY, ctx.now)
     return body_reply(ctx, ctx.renderer.section(found.key), found.title, found.summary)
 
 

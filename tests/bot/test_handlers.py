@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.routes import build_routes
-from posts import outbox
+from posts import outbox, received
 from posts.models import Follower, InboundEvent, Outbox, Subscription
 from tests.bot.conftest import BASE_URL, LiveBot, small_catalog
 from tests.bot.wechat import OPENID, event_push, media_push, text_push
@@ -149,6 +149,16 @@ def test_long_section_becomes_one_article_news(plain: LiveBot) -> None:
     assert reply.msg_type == "news" and len(reply.articles) == 1
     assert reply.articles[0]["Url"] == f"{BASE_URL}/p/s/research-models"
     assert reply.articles[0]["Title"] == "疾病模型"
+
+
+def test_a_section_read_as_a_reply_is_noted_so_a_post_of_it_skips_the_follower(plain: LiveBot) -> None:
+    plain.wechat.push(event_push("CLICK", "SECTION_RESEARCH_MODELS"))
+    plain.wechat.push(text_push("1"))
+    with plain.sessions() as s:
+        assert received.already(s, received.section_ref("research-models"), [OPENID]) == {OPENID}
+        first = small_catalog().section_by_number(1)
+        assert first is not None and received.already(s, received.section_ref(first.key), [OPENID]) == {OPENID}
+        assert received.already(s, received.section_ref("research-models"), ["oSomeoneElse"]) == set()
 
 
 def test_group_click_is_one_article_linking_to_the_group_page(plain: LiveBot) -> None:
