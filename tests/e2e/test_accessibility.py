@@ -9,29 +9,27 @@ nothing overflows sideways. Screenshots at both sizes go to the artifacts folder
 from __future__ import annotations
 
 import base64
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from posts.catalog import section_group
 from posts.loader import default_content_dir, load_catalog
 from posts.render import INDEX_PATH, Paths
 from posts.settings import load_settings, replace
+from tests.e2e.browser import ARTIFACTS as BROWSER_ARTIFACTS
+from tests.e2e.browser import chromium
 from wxbot.demo import Demo
 
 pytestmark = pytest.mark.browser
 
 AXE = Path(__file__).with_name("vendor") / "axe.min.js"
 AXE_VERSION = "4.14.1"
-ARTIFACTS = Path(os.environ.get("WXBOT_ARTIFACTS", Path(__file__).resolve().parents[2] / "artifacts")) / "pages"
+ARTIFACTS = BROWSER_ARTIFACTS / "pages"
 PHONE = {"width": 375, "height": 812, "pixelRatio": 1}
 DEFAULT_FONT_PX, LARGE_FONT_PX = 16, 32  # Chromium's default, and the reader's setting at 200 %
 MIN_TARGET_PX = 44
@@ -53,30 +51,16 @@ def page_paths() -> list[tuple[str, str]]:
 PAGES = page_paths()
 
 
-def chromium(user_data: Path, default_font_px: int) -> WebDriver:
+def phone(user_data: Path, default_font_px: int) -> WebDriver:
     """Headless Chromium emulating a 375 px wide phone whose reader set the default font size."""
-    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not binary or not driver:
-        pytest.fail("chromium and chromedriver are required (apt-get install chromium chromium-driver)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for arg in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={user_data}",
-    ):
-        options.add_argument(arg)
-    options.add_experimental_option("mobileEmulation", {"deviceMetrics": PHONE})
     fonts = {"default_font_size": default_font_px, "default_fixed_font_size": round(default_font_px * 13 / 16)}
-    options.add_experimental_option("prefs", {f"webkit.webprefs.{key}": px for key, px in fonts.items()})
-    browser = webdriver.Chrome(service=Service(driver), options=options)
-    browser.set_script_timeout(30)
-    return browser
+    return chromium(
+        user_data,
+        experimental={
+            "mobileEmulation": {"deviceMetrics": PHONE},
+            "prefs": {f"webkit.webprefs.{key}": px for key, px in fonts.items()},
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -93,14 +77,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def normal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    browser = chromium(tmp_path_factory.mktemp("chrome-normal"), DEFAULT_FONT_PX)
+    browser = phone(tmp_path_factory.mktemp("chrome-normal"), DEFAULT_FONT_PX)
     yield browser
     browser.quit()
 
 
 @pytest.fixture(scope="module")
 def large(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    browser = chromium(tmp_path_factory.mktemp("chrome-large"), LARGE_FONT_PX)
+    browser = phone(tmp_path_factory.mktemp("chrome-large"), LARGE_FONT_PX)
     yield browser
     browser.quit()
 

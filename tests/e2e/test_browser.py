@@ -2,43 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.e2e.browser import ARTIFACTS, chromium
 from wxbot.demo import Demo
 
 pytestmark = pytest.mark.browser
-ARTIFACTS = Path(os.environ.get("WXBOT_ARTIFACTS", Path(__file__).resolve().parents[2] / "artifacts"))
-
-
-def chromium(user_data: Path) -> WebDriver:
-    binary, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not binary or not driver:
-        pytest.fail("chromium and chromedriver are required (apt-get install chromium chromium-driver)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for arg in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=900,900",
-        f"--user-data-dir={user_data}",
-    ):
-        options.add_argument(arg)
-    return webdriver.Chrome(service=Service(driver), options=options)
 
 
 def bubbles(browser: WebDriver) -> list[str]:
@@ -51,7 +26,7 @@ def wait_for_new_reply(browser: WebDriver, before: int, timeout: float = 10) -> 
 
 
 def test_phone_page_follow_scene_and_every_menu_item(demo: Demo, tmp_path: Path) -> None:
-    browser = chromium(tmp_path / "chrome")
+    browser = chromium(tmp_path / "chrome", "--window-size=900,900")
     try:
         browser.get(demo.phone_url)
         wait = WebDriverWait(browser, 10)
