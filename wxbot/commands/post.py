@@ -18,8 +18,8 @@ from posts.audience import AudienceError, parse_audience
 from posts.compose import ContentError, check_content
 from posts.posting import PostError
 from posts.queue import Post, PostEvent
+from posts.template_fields import TemplateFieldError
 from posts.timing import TimingError, parse_local
-from scheduler.planner import REASONS
 from scheduler.quota import account
 from scheduler.recurrence import CronError, next_fire
 from scheduler.runner import LEASE_NAME, Engine
@@ -29,8 +29,8 @@ from wxbot.context import app_context, console, fail
 
 app = typer.Typer(help="The push queue: add, list, show, preview, cancel, retry, send-now.", no_args_is_help=True)
 
-OPERATOR_ERRORS = (PostError, AudienceError, ContentError, TimingError, CronError)
-BLOCKING_REASONS = {REASONS["quota"], REASONS["mass_day"]}
+OPERATOR_ERRORS = (PostError, AudienceError, ContentError, TimingError, CronError, TemplateFieldError)
+BLOCKING_CODES = {"quota", "mass_day"}
 
 
 @contextlib.contextmanager
@@ -65,6 +65,9 @@ def add(
     title: Annotated[str, typer.Option(help="Title of a text post.")] = "",
     by: Annotated[str, typer.Option("--by", help="Who queues it (audit trail).")] = "operator",
     draft: Annotated[bool, typer.Option(help="Keep it as a draft (send-now queues it).")] = False,
+    purpose: Annotated[
+        str, typer.Option(help="template_only: the configured template purpose (wechat.templates.<purpose>).")
+    ] = "",
 ) -> None:
     """Queue a post. Errors (unknown content or therapy, past time, empty audience, over quota) exit 2."""
     settings = app_context(ctx).settings
@@ -90,19 +93,22 @@ def add(
                 text=text,
                 title=title,
                 draft=draft,
+                purpose=purpose,
             )
             if not cron:
-                plan, _ = Sender(settings, rt.sessions, None, rt.catalog, rt.renderer, clock=rt.clock).plan(
-                    session, post, now
-                )
+                sender = Sender(settings, rt.sessions, None, rt.catalog, rt.renderer, clock=rt.clock)
+                plan, message = sender.plan(session, post, now)
+                if channel == "template_only" and message is not None:
+                    sender.template_fields(post, message, now)
                 if not plan.assignments and plan.skipped:
                     raise PostError(f"everyone in {target} already received {ref} ({len(plan.skipped)} skipped)")
                 if not plan.assignments:
                     raise PostError(f"the audience {target} is empty: nobody would receive this post")
-                blocked = sum(n for reason, n in plan.reasons().items() if reason in BLOCKING_REASONS)
+                blocked = [a for a in plan.assignments if a.code in BLOCKING_CODES]
                 if blocked:
-                    reason = next(r for r in plan.reasons() if r in BLOCKING_REASONS)
-                    raise PostError(f"over quota: {blocked} of {len(plan.assignments)} recipients — {reason}")
+                    raise PostError(
+                        f"over quota: {len(blocked)} of {len(plan.assignments)} recipients — {blocked[0].reason}"
+                    )
             session.commit()
             when = f"every {cron!r}, first {_local(first, tz)}" if cron else f"at {_local(post.due_at, tz)}"
             console.print(f"post {post.id} {post.status}: {ref} → {target} via {channel}, {when} ({tz})")
@@ -183,19 +189,22 @@ def preview(ctx: typer.Context, post_id: Annotated[int, typer.Argument(metavar="
         sender = Sender(settings, rt.sessions, None, rt.catalog, rt.renderer, clock=rt.clock)
         plan, message = sender.plan(session, post, now)
         left = account(session, settings, now).remaining
+        fields = sender.template_fields(post, message, now) if message and post.channel == "template_only" else None
     if message is None:
         console.print("digest: no update since the previous digest — nothing would be sent")
         return
     console.print(f"[bold]custom / mass text ({len(message.text.encode())} bytes):[/bold]")
     console.print(message.text, markup=False, highlight=False)
-    console.print(
-        f"[bold]template message:[/bold] thing1={message.title[:20]!r} time2={message.day!r} "
-        f"thing3={(message.summary or '点击查看详情')[:20]!r} url={message.url or '—'}"
-    )
+    if fields is not None:
+        console.print(f"[bold]template message ({post.data.get('purpose')}), url {message.url or '—'}:[/bold]")
+        for name, value in fields.items():
+            console.print(f"  {name}={value!r}", markup=False, highlight=False)
     table = Table("channel", "recipients", title=f"audience {post.audience}: {len(plan.assignments)}")
     for channel, count in sorted(plan.counts().items()):
         table.add_row(channel, str(count))
     console.print(table)
+    if plan.unreachable():
+        console.print(f"not reachable this month: {plan.unreachable()} followers")
     for reason, count in plan.reasons().most_common():
         console.print(f"  {count} × {reason}")
     if plan.skipped:
