@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 from posts import interactions, limits
 from posts.audience import Recipient
-from posts.timing import BEIJING
+from posts.timing import BEIJING, beijing_next_month_start
 
 CUSTOM = "/cgi-bin/message/custom/send"
 TEMPLATE = "/cgi-bin/message/template/send"
@@ -42,7 +42,8 @@ NEXT_WRITE = "when they next write to the account"
 def next_reachable(code: str, now: datetime) -> str | None:
     """When a follower left out for ``code`` can next be reached (dates in Asia/Shanghai, WeChat's calendar)."""
     if code == "mass_month":
-        return f"on {_next_month(now):%Y-%m-%d} (Asia/Shanghai; the month's mass sends renew) or {NEXT_WRITE}"
+        renew = beijing_next_month_start(now).astimezone(BEIJING)
+        return f"on {renew:%Y-%m-%d} (Asia/Shanghai; the month's mass sends renew) or {NEXT_WRITE}"
     if code in ("mass_day", "quota"):
         return f"on {_tomorrow(now):%Y-%m-%d} (Asia/Shanghai; the daily quota renews) or {NEXT_WRITE}"
     if code in ("window_closed", "window_used", "mass_no_tag", "mass_single"):
@@ -54,11 +55,6 @@ def reason(code: str, now: datetime) -> str:
     """The operator's line for ``code``: what stops the send and when the follower can next be reached."""
     when = next_reachable(code, now)
     return REASONS[code] + (f"; reachable {when}" if when else "")
-
-
-def _next_month(now: datetime) -> date:
-    local = now.astimezone(BEIJING).date()
-    return date(local.year + local.month // 12, local.month % 12 + 1, 1)
 
 
 def _tomorrow(now: datetime) -> date:

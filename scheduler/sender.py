@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from posts import ledger, received, template_fields
+from posts import ledger, mass_budget, received, template_fields
 from posts.audience import AudienceError, mass_tag_id, parse_audience, recipients
 from posts.catalog import Catalog
 from posts.clock import Clock, system_clock
@@ -21,7 +21,7 @@ from posts.compose import ContentError, Message, Renderer, compose
 from posts.queue import Delivery, MassBatch, Post
 from posts.settings import Settings
 from posts.template_fields import TemplateFieldError
-from posts.timing import beijing_day_start, beijing_month_start
+from posts.timing import beijing_day_start
 from scheduler import errors, planner, quota
 from scheduler.errors import Action, WeChatError
 from scheduler.wechat_api import WeChatApi
@@ -129,7 +129,7 @@ class Sender:
         opened = {r.openid: planner.window(r, now).opened_at for r in people}
         in_window = {openid: at for openid, at in opened.items() if at is not None}
         used = ledger.window_used(session, in_window)
-        month = ledger.mass_month(session, beijing_month_start(now)) if post.channel in ("mass", "auto") else {}
+        month = mass_budget.received_this_month(session, now) if post.channel in ("mass", "auto") else {}
         tag = mass_tag_id(session, audience)
         target = planner.MassTarget(to_all=True) if audience.kind == "all" else None
         if tag is not None:

@@ -20,7 +20,7 @@ from wxbot.context import AppContext
 
 UPDATE = "update:xs228/2025-09-30-first-dosing"
 NOTICE = ("--content", "text", "--title", "直播预告", "--text", "周六 20:00 专家答疑", "--channel", "template_only")
-NOTICE = (*NOTICE, "--purpose", "notice")
+NOTICE = (*NOTICE, "--purpose", "notice", "--yes")
 CLOCKS: dict[Path, Callable[[], datetime]] = {}
 """Each test's config file → the clock its commands run on."""
 
@@ -71,7 +71,8 @@ def wxbot(config: Path, *args: str) -> tuple[int, str]:
 )
 def test_add_refuses_with_one_line_and_exit_2(world: World, config: Path, args: list[str], message: str) -> None:
     world.follow(1)
-    code, output = wxbot(config, "post", "add", *args)
+    when = [] if "--at" in args or "--cron" in args else ["--now"]
+    code, output = wxbot(config, "post", "add", *args, *when, "--yes")
     assert code == 2
     assert message in output
     assert "Traceback" not in output
@@ -82,14 +83,16 @@ def test_add_refuses_a_post_over_the_daily_quota(world: World, config: Path) -> 
     with world.sessions() as session:
         session.add(ApiUsage(day=beijing_day(world.now()), path="/cgi-bin/message/template/send", count=100_000))
         session.commit()
-    code, output = wxbot(config, "post", "add", *NOTICE)
+    code, output = wxbot(config, "post", "add", *NOTICE, "--now")
     assert code == 2 and "over quota: 2 of 2 recipients" in output
 
 
 def test_preview_sends_nothing_then_send_now_sends_and_show_reports(world: World, config: Path) -> None:
     talked = world.follow(1, interact="message", prefix="oTalk")
     silent = world.follow(2, prefix="oQuiet")
-    code, output = wxbot(config, "post", "add", "--content", UPDATE, "--by", "alice", "--at", "2099-01-01 09:00")
+    code, output = wxbot(
+        config, "post", "add", "--content", UPDATE, "--by", "alice", "--at", "2099-01-01 09:00", "--yes"
+    )
     assert code == 0, output
     post_id = output.split()[1]
     code, output = wxbot(config, "post", "preview", post_id)
@@ -112,7 +115,7 @@ def test_preview_sends_nothing_then_send_now_sends_and_show_reports(world: World
 
 def test_show_explains_a_closed_window_in_plain_words(world: World, config: Path) -> None:
     world.follow(1)
-    code, output = wxbot(config, "post", "add", "--content", UPDATE, "--channel", "custom_only")
+    code, output = wxbot(config, "post", "add", "--content", UPDATE, "--channel", "custom_only", "--now", "--yes")
     assert code == 0, output
     post_id = output.split()[1]
     assert wxbot(config, "post", "send-now", post_id)[0] == 0
@@ -122,7 +125,7 @@ def test_show_explains_a_closed_window_in_plain_words(world: World, config: Path
 
 def test_cancel_and_retry(world: World, config: Path) -> None:
     world.follow(1)
-    code, output = wxbot(config, "post", "add", "--content", UPDATE, "--at", "2099-01-01 09:00")
+    code, output = wxbot(config, "post", "add", "--content", UPDATE, "--at", "2099-01-01 09:00", "--yes")
     post_id = output.split()[1]
     assert wxbot(config, "post", "cancel", post_id)[0] == 0
     code, output = wxbot(config, "post", "cancel", post_id)
@@ -150,7 +153,7 @@ def test_wechat_menu_push_qr_create_and_reconcile_tags(world: World, config: Pat
 
 def test_show_reports_an_unknown_delivery_and_retry_leaves_it_for_the_operator(world: World, config: Path) -> None:
     (openid,) = world.follow(1, interact="message")
-    code, output = wxbot(config, "post", "add", "--content", UPDATE, "--channel", "custom_only")
+    code, output = wxbot(config, "post", "add", "--content", UPDATE, "--channel", "custom_only", "--now", "--yes")
     post_id = output.split()[1]
     world.platform.inject_fault("message/custom/send", "drop_answer", 1)
     assert wxbot(config, "post", "send-now", post_id)[0] == 0
@@ -178,7 +181,7 @@ def test_add_accepts_a_time_in_the_current_minute(world: World, config: Path, at
     late_in_the_minute = datetime(2027, 1, 31, 15, 59, 59, 900_000, tzinfo=UTC)  # 23:59:59.9 in Shanghai
     result = CliRunner().invoke(
         app,
-        ["--config", str(config), "post", "add", "--content", UPDATE, "--at", at],
+        ["--config", str(config), "post", "add", "--content", UPDATE, "--at", at, "--yes"],
         obj=AppContext(clock=lambda: late_in_the_minute),
     )
     if accepted:
@@ -195,15 +198,25 @@ def test_add_accepts_a_time_in_the_current_minute(world: World, config: Path, at
 def test_templates_are_refused_for_news_and_for_a_purpose_not_configured(world: World, config: Path) -> None:
     world.follow(2)
     code, output = wxbot(
-        config, "post", "add", "--content", UPDATE, "--channel", "template_only", "--purpose", "notice"
+        config,
+        "post",
+        "add",
+        "--content",
+        UPDATE,
+        "--channel",
+        "template_only",
+        "--purpose",
+        "notice",
+        "--now",
+        "--yes",
     )
     assert code == 2 and "template messages are for service notices, not news" in output
-    code, output = wxbot(config, "post", "add", *NOTICE[:-1], "other")
+    code, output = wxbot(config, "post", "add", *NOTICE[:-2], "other", "--now", "--yes")
     assert code == 2 and "no template for purpose 'other'" in output and "Traceback" not in output
-    code, output = wxbot(config, "post", "add", *NOTICE[:-2])
+    code, output = wxbot(config, "post", "add", *NOTICE[:-3], "--now", "--yes")
     assert code == 2 and "no template for purpose ''" in output
     long_title = ("--title", "周六专家答疑直播预告本周请准时观看欢迎转发")
-    code, output = wxbot(config, "post", "add", *NOTICE[:2], *long_title, *NOTICE[4:])
+    code, output = wxbot(config, "post", "add", *NOTICE[:2], *long_title, *NOTICE[4:], "--now")
     assert code == 2 and "template field thing1" in output and "cannot be cut at a word boundary" in output
 
 
@@ -228,7 +241,7 @@ def test_preview_shows_exactly_the_template_fields_that_are_sent(world: World, c
 def test_preview_says_who_is_not_reachable_this_month_and_when_they_are(world: World, config: Path) -> None:
     world.follow(1, interact="message", prefix="oTalk")
     world.follow(2, prefix="oQuiet")
-    code, output = wxbot(config, "post", "add", "--content", UPDATE, "--at", "2099-01-01 09:00")
+    code, output = wxbot(config, "post", "add", "--content", UPDATE, "--at", "2099-01-01 09:00", "--yes")
     post_id = output.split()[1]
     with world.sessions() as session:  # four mass sends already received by one of them this month
         quiet = session.scalars(select(Follower.openid).where(Follower.openid.like("oQuiet%"))).first()

@@ -25,6 +25,7 @@ from scheduler.recurrence import CronError, next_fire
 from scheduler.runner import LEASE_NAME, Engine
 from scheduler.sender import Sender
 from wxbot import runtime
+from wxbot.commands import post_checks
 from wxbot.context import app_context, console, fail
 
 app = typer.Typer(help="The push queue: add, list, show, preview, cancel, retry, send-now.", no_args_is_help=True)
@@ -68,10 +69,19 @@ def add(
     purpose: Annotated[
         str, typer.Option(help="template_only: the configured template purpose (wechat.templates.<purpose>).")
     ] = "",
+    now_: Annotated[bool, typer.Option("--now", help="Send as soon as it is queued (instead of --at/--cron).")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm in advance (scripts): no question asked.")] = False,
 ) -> None:
-    """Queue a post. Errors (unknown content or therapy, past time, empty audience, over quota) exit 2."""
+    """Queue a post. Errors (unknown content or therapy, past time, empty audience, over quota) exit 2.
+
+    A post to everyone, or one due now, asks for confirmation (audience size, channels, month quota) unless --yes.
+    """
     settings = app_context(ctx).settings
     tz = settings.scheduler.timezone
+    if now_ and (at or cron):
+        raise fail("--now sends at once: give it without --at or --cron")
+    if not (now_ or at or cron or draft):
+        raise fail("say when: --at 'YYYY-MM-DD HH:MM', --cron '...', or --now to send at once")
     with _runtime(ctx) as rt:
         ref = check_content(content, rt.catalog, text)
         target = parse_audience(f"test:{to}" if to else audience, rt.catalog.therapies, rt.catalog.scenes)
@@ -104,13 +114,22 @@ def add(
                     raise PostError(f"everyone in {target} already received {ref} ({len(plan.skipped)} skipped)")
                 if not plan.assignments:
                     raise PostError(f"the audience {target} is empty: nobody would receive this post")
+                post_checks.refuse_spent_month(plan, now)
                 blocked = [a for a in plan.assignments if a.code in BLOCKING_CODES]
                 if blocked:
                     raise PostError(
                         f"over quota: {len(blocked)} of {len(plan.assignments)} recipients — {blocked[0].reason}"
                     )
-            session.commit()
             when = f"every {cron!r}, first {_local(first, tz)}" if cron else f"at {_local(post.due_at, tz)}"
+            due_now = post.due_at is not None and post.due_at <= now
+            if not draft and (target.kind == "all" or due_now):
+                sender = Sender(settings, rt.sessions, None, rt.catalog, rt.renderer, clock=rt.clock)
+                plan, _ = sender.plan(session, post, now)
+                said = post_checks.statement(
+                    session, plan, str(target), "now" if due_now else when, settings.wechat.account_type, now
+                )
+                post_checks.confirm(said, yes)
+            session.commit()
             console.print(f"post {post.id} {post.status}: {ref} → {target} via {channel}, {when} ({tz})")
 
 
