@@ -206,7 +206,6 @@ class Sender:
             if post is None or post.status != "sending":
                 return
             message = Message(**{**post.data["message"], "updates": tuple(post.data["message"].get("updates", ()))})
-            policy = post.channel
             total = session.scalar(select(func.count()).where(Delivery.post_id == post_id)) or 0
         done = [self._finished_count(post_id)]
 
@@ -220,7 +219,7 @@ class Sender:
         self._stop = stop
         while self._alive():
             moved = self._mass(post_id, message, advance)
-            moved += self._custom(post_id, message, policy, advance)
+            moved += self._custom(post_id, message, advance)
             moved += self._template(post_id, message, advance)
             if not moved:
                 break
@@ -275,7 +274,7 @@ class Sender:
         if self.api is not None and self.api.broker is not None:
             self.api.broker.token()
 
-    def _custom(self, post_id: int, message: Message, policy: str, advance: Callable[[int], None]) -> int:
+    def _custom(self, post_id: int, message: Message, advance: Callable[[int], None]) -> int:
         moved = 0
         with self.sessions() as session:
             ids = ledger.ready(session, post_id, "custom", self.clock(), 200)
@@ -292,10 +291,10 @@ class Sender:
                     self._call(planner.CUSTOM, body)
                     self._sent(row, None)
                 except WeChatError as exc:
-                    self._failed(session, row, exc, policy)
+                    self._failed(session, row, exc)
                 session.commit()
             moved += 1
-            advance(0 if row.state == "planned" or row.channel == "template" else 1)
+            advance(0 if row.state == "planned" else 1)
             if not self._alive():
                 break
         return moved
@@ -331,7 +330,7 @@ class Sender:
                         answer = self._call(planner.TEMPLATE, body)
                         self._sent(row, answer.get("msgid"))
                     except WeChatError as exc:
-                        self._failed(session, row, exc, "template_only")
+                        self._failed(session, row, exc)
                     finished += row.state != "planned"
                 session.commit()
             moved += len(rows)
@@ -419,7 +418,7 @@ class Sender:
         row.errcode, row.reason = None, None
         row.msg_id = str(msg_id) if msg_id is not None else None
 
-    def _failed(self, session: Session, row: Delivery, exc: WeChatError, policy: str) -> None:
+    def _failed(self, session: Session, row: Delivery, exc: WeChatError) -> None:
         code, now = exc.errcode, self.clock()
         row.errcode = code
         act = errors.outcome(exc, CHANNEL_PATH[row.channel])
