@@ -54,10 +54,15 @@ def seed(sessions: Any, followers: int) -> None:
 
 
 def queue(sessions: Any, settings: Settings, channel: str) -> int:
+    """A post to everyone due now: the update (auto), or a service notice by template (template_only)."""
+    notice = channel == "template_only"
     with sessions() as session:
         post = add_post(
             session,
-            content=CONTENT,
+            content="text" if notice else CONTENT,
+            text="周六 20:00 专家答疑" if notice else "",
+            title="直播预告" if notice else "",
+            purpose="notice" if notice else "",
             audience="all",
             channel=channel,
             by="bench",
@@ -88,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
                     "app_secret": info["app_secret"],
                     "token": info["token"],
                     "api_base_url": info["url"],
-                    "template_ids": {"post": TEMPLATE_ID},
+                    "templates": {"notice": {"template_id": TEMPLATE_ID, "thing1": "title", "time2": "time"}},
                 },
                 scheduler={"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"},
             )

@@ -152,16 +152,6 @@ def window_used(session: Session, since: dict[str, datetime]) -> dict[str, int]:
     return dict(used)
 
 
-def mass_month(session: Session, month_start: datetime) -> dict[str, int]:
-    """Mass sends each follower received since ``month_start`` (WeChat allows 4 a natural month)."""
-    rows = session.execute(
-        select(Delivery.openid, func.count())
-        .where(Delivery.channel == "mass", Delivery.state == "sent", Delivery.sent_at >= month_start)
-        .group_by(Delivery.openid)
-    )
-    return {openid: count for openid, count in rows}
-
-
 def sendalls_since(session: Session, day_start: datetime) -> int:
     """Successful sendall calls (to everyone or a tag) since ``day_start``."""
     return (

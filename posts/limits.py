@@ -43,6 +43,10 @@ CS_WINDOW_EVENT_SECONDS: Final = 60
 CS_WINDOW_EVENT_QUOTA: Final = 3
 CS_WINDOW_OPENING_EVENTS: Final = frozenset({"subscribe", "click", "scan", "scancode_push", "scancode_waitmsg"})
 
+# Template messages (§4.7)
+TEMPLATE_FIELD_MAX_CHARS: Final = 20
+"""A category template's thing/keyword value: at most 20 characters, no line breaks (47003 or cut otherwise)."""
+
 # Mass send (§4.9)
 MASS_SENDS_PER_DAY_SUBSCRIPTION: Final = 1
 MASS_SENDS_PER_FOLLOWER_MONTH_SERVICE: Final = 4

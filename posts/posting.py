@@ -32,6 +32,7 @@ def add_post(
     text: str = "",
     title: str = "",
     draft: bool = False,
+    purpose: str = "",
 ) -> Post:
     """Queue a post (validated content and audience are the caller's job): at ``send_at`` or on ``cron``.
 
@@ -39,6 +40,10 @@ def add_post(
     """
     if channel not in CHANNEL_POLICIES:
         raise PostError(f"unknown channel {channel!r}: use {', '.join(CHANNEL_POLICIES)}")
+    if purpose and channel != "template_only":
+        raise PostError("--purpose is for template messages: use it with --channel template_only")
+    if channel == "template_only" and not content.startswith("text"):
+        raise PostError(f"template messages are for service notices, not news: {content} goes by auto or mass")
     if cron and send_at:
         raise PostError("give either a send time or a cron schedule, not both")
     if send_at is not None and send_at < minute_start(now):
@@ -52,7 +57,7 @@ def add_post(
         next_run_at=next_run_at,
         created_by=by,
         status="draft" if draft else "queued",
-        data={"title": title} if title else {},
+        data={k: v for k, v in (("title", title), ("purpose", purpose)) if v},
         created_at=now,
     )
     if not cron:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from posts import template_fields
+
 ENV_CONFIG = "WXBOT_CONFIG"
 ENV_PREFIX = "WXBOT_"
 
@@ -60,7 +62,9 @@ class WeChatSettings:
     """Where WeChat's API answers; empty means the real platform, or the built-in stand-in without credentials."""
     api_timeout: float = 10.0
     """Seconds to wait for WeChat's answer; a custom message whose answer does not come in time is "unknown"."""
-    template_ids: dict[str, str] = field(default_factory=dict)
+    templates: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Template messages by purpose: ``[wechat.templates.<purpose>]`` with ``template_id`` and one key per template
+    field naming what fills it (posts/template_fields.py). Never used for news: only posts given that purpose."""
 
     @property
     def configured(self) -> bool:
@@ -130,6 +134,10 @@ def _check_type(value: Any, hint: Any, where: str) -> Any:
             choices = ", ".join(repr(a) for a in allowed)
             raise SettingsError(f"{where}: must be one of {choices}, got {value!r}")
         return value
+    if origin is dict and typing.get_args(hint)[1] is not str:
+        if not isinstance(value, dict):
+            raise SettingsError(f"{where}: must be a table of tables")
+        return {key: _check_type(inner, dict[str, str], f"{where[:-1]}.{key}'") for key, inner in value.items()}
     if origin is dict:
         if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
             raise SettingsError(f"{where}: must be a table of strings")
@@ -204,6 +212,10 @@ def _validate(settings: Settings) -> None:
         )
     if wx.token and not re.fullmatch(r"[A-Za-z0-9]{3,32}", wx.token):
         raise SettingsError(f"{src}: 'wechat.token' must be 3-32 letters or digits")
+    for purpose, spec in wx.templates.items():
+        problem = template_fields.check_mapping(spec)
+        if problem:
+            raise SettingsError(f"{src}: 'wechat.templates.{purpose}': {problem}")
     for key in ("quiet_hours_start", "quiet_hours_end"):
         if not _TIME_RE.match(getattr(settings.scheduler, key)):
             raise SettingsError(f"{src}: 'scheduler.{key}' must be HH:MM, got {getattr(settings.scheduler, key)!r}")

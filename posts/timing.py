@@ -70,6 +70,13 @@ def beijing_month_start(moment: datetime) -> datetime:
     return datetime.combine(date(local.year, local.month, 1), time(0), tzinfo=BEIJING).astimezone(UTC)
 
 
+def beijing_next_month_start(moment: datetime) -> datetime:
+    """The first instant of the natural month after ``moment``'s, in Beijing, in UTC (when mass quotas renew)."""
+    local = moment.astimezone(BEIJING)
+    first = date(local.year + local.month // 12, local.month % 12 + 1, 1)
+    return datetime.combine(first, time(0), tzinfo=BEIJING).astimezone(UTC)
+
+
 def beijing_day_start(moment: datetime) -> datetime:
     """The first instant of ``moment``'s day in Beijing, in UTC."""
     local = moment.astimezone(BEIJING)

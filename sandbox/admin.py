@@ -73,6 +73,12 @@ class AdminApi:
             return "200 OK", {
                 "template_id": p.add_template(body.get("template_id"), body.get("title", "Sandbox template"))
             }
+        if path.startswith("/sandbox/templates/") and path.endswith("/block") and method == "POST":
+            template_id = unquote(path[len("/sandbox/templates/") : -len("/block")])
+            if template_id not in p.templates:
+                return "404 Not Found", {"error": f"no template {template_id}"}
+            p.block_template(template_id)
+            return "200 OK", {"template_id": template_id, "blocked": True}
         if path == "/sandbox/state" and method == "GET":
             return "200 OK", self.state()
         if path == "/sandbox/simulate" and method == "POST":

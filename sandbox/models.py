@@ -180,3 +180,5 @@ class Template:
     title: str = "Sandbox template"
     content: str = "{{thing1.DATA}}"
     example: str = ""
+    blocked: bool = False
+    """WeChat blocked it (misuse, e.g. news sent as templates): every send answers 40249."""

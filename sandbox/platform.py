@@ -316,6 +316,11 @@ class Platform:
             self.templates[template_id] = Template(template_id, title, content)
         return template_id
 
+    def block_template(self, template_id: str) -> None:
+        """WeChat blocks the template (as it does for misuse): sends then answer 40249."""
+        with self.lock:
+            self.templates[template_id].blocked = True
+
     def live_media(self, media_id: str) -> Media:
         """Temporary media within 3 days or permanent material; 40007 otherwise."""
         with self.lock:

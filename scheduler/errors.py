@@ -44,6 +44,8 @@ class Action(Enum):
     """The request may have reached WeChat and the answer was lost: record as unknown, never resend blindly."""
 
 
+TEMPLATE_BLOCKED = 40249
+"""WeChat blocked the template (misuse): permanent for the whole post, never retried."""
 TRANSIENT = frozenset({-1, 45009, 45011, 45066, None})
 WINDOW = frozenset({45015, 45047})
 RECIPIENT = frozenset({43004, 40003, 49003, 43101})
@@ -57,6 +59,7 @@ PLAIN = {
     40003: "无效 openid (40003): this openid does not belong to the account",
     40037: "模板无效 (40037): the template id is wrong or was deleted",
     40130: "群发至少两人 (40130): a list mass send needs at least two openids",
+    40249: "模板已被封禁 (40249): WeChat blocked this template; recorded as blocked and not retried",
     42001: "凭证过期 (42001): the access token expired even after one refresh",
     43004: "已取消关注 (43004): the follower no longer follows the account",
     45002: "内容过长 (45002): the message is too long",

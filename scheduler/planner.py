@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from posts import interactions, limits
 from posts.audience import Recipient
+from posts.timing import BEIJING, beijing_next_month_start
 
 CUSTOM = "/cgi-bin/message/custom/send"
 TEMPLATE = "/cgi-bin/message/template/send"
@@ -20,14 +21,44 @@ REASONS = {
     "unknown": "不是本号的关注者 (40003): this openid does not follow the account",
     "window_closed": "窗口已关闭 (45015): follower has not interacted in 48 hours",
     "window_used": "窗口内条数已用完 (45047): the follower's customer-service window has no messages left",
-    "no_template": "未配置模板 (wechat.template_ids): no template id is configured for pushes",
+    "no_template": "未配置该用途的模板 (wechat.templates.<purpose>): no template is configured for this purpose",
     "subscription_template": "订阅号不能发模板消息 (48001): template messages need a service account",
     "mass_month": "本月群发已满 4 条: the follower already received 4 mass sends this natural month",
     "mass_day": "今日群发额度已用完 (45028): a subscription account may mass-send once a day",
     "mass_no_tag": "无法群发 (no tag): this audience has no WeChat tag to mass-send to",
-    "mass_single": "群发至少两人 (40130): a list mass send needs at least two recipients",
+    "mass_single": (
+        "只剩一人无法群发: outside the customer-service window, and the only follower of this post left for a mass "
+        "send (a list mass send needs at least two; this audience has no tag to mass-send to)"
+    ),
     "quota": "今日接口额度已用完 (45009): the API's daily quota is used up",
 }
+"""Why a follower gets nothing, by code; ``reason`` adds when they can next be reached."""
+
+UNREACHABLE = frozenset({"window_closed", "window_used", "mass_month", "mass_day", "mass_no_tag", "mass_single"})
+"""Codes of followers who still follow but cannot be reached by this post."""
+NEXT_WRITE = "when they next write to the account"
+
+
+def next_reachable(code: str, now: datetime) -> str | None:
+    """When a follower left out for ``code`` can next be reached (dates in Asia/Shanghai, WeChat's calendar)."""
+    if code == "mass_month":
+        renew = beijing_next_month_start(now).astimezone(BEIJING)
+        return f"on {renew:%Y-%m-%d} (Asia/Shanghai; the month's mass sends renew) or {NEXT_WRITE}"
+    if code in ("mass_day", "quota"):
+        return f"on {_tomorrow(now):%Y-%m-%d} (Asia/Shanghai; the daily quota renews) or {NEXT_WRITE}"
+    if code in ("window_closed", "window_used", "mass_no_tag", "mass_single"):
+        return NEXT_WRITE
+    return None
+
+
+def reason(code: str, now: datetime) -> str:
+    """The operator's line for ``code``: what stops the send and when the follower can next be reached."""
+    when = next_reachable(code, now)
+    return REASONS[code] + (f"; reachable {when}" if when else "")
+
+
+def _tomorrow(now: datetime) -> date:
+    return now.astimezone(BEIJING).date() + timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -58,6 +89,8 @@ class Assignment:
     """custom, template, mass or none (undeliverable: see reason)."""
     reason: str | None = None
     slice_key: str | None = None
+    code: str | None = None
+    """The reason's key in REASONS (channel none)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +116,13 @@ class Plan:
 
     def reasons(self) -> Counter[str]:
         return Counter(a.reason for a in self.assignments if a.reason)
+
+    def codes(self) -> Counter[str]:
+        return Counter(a.code for a in self.assignments if a.code)
+
+    def unreachable(self) -> int:
+        """Followers who still follow but whom this post cannot reach (see the reasons for when they can)."""
+        return sum(1 for a in self.assignments if a.code in UNREACHABLE)
 
 
 def window(recipient: Recipient, now: datetime) -> interactions.Window:
@@ -122,6 +162,10 @@ def _template(account: Account, budget: _Budget) -> str | None:
     return None if budget.take(TEMPLATE) else "quota"
 
 
+def _none(r: Recipient, code: str, now: datetime) -> Assignment:
+    return Assignment(r.openid, r.follower_id, "none", reason(code, now), code=code)
+
+
 def plan(
     recipients: Iterable[Recipient],
     policy: str,
@@ -134,50 +178,48 @@ def plan(
 ) -> Plan:
     """Assign every recipient a channel under ``policy`` (auto, custom_only, template_only, mass).
 
+    ``auto``: a customer-service message inside the follower's window; otherwise a mass send if the month's
+    quota allows (an openid list on a service account, the tag or everyone on a subscription account); the rest
+    get nothing, with the reason and when they can next be reached. Templates are never a fallback: only
+    ``template_only`` (a post given a configured purpose) uses them.
     ``window_used``: customer-service messages each follower already got in the current window;
     ``mass_month``: mass sends each follower received this natural month. Nothing here does I/O.
     """
     window_used = window_used or {}
     mass_month = mass_month or {}
     budget = _Budget(account.remaining)
-    people = list(recipients)
     out: list[Assignment] = []
-    mass_people: list[Recipient] = []
     following = []
-    for r in people:
+    for r in recipients:
         if not r.subscribed:
-            out.append(
-                Assignment(
-                    r.openid, r.follower_id, "none", REASONS["unknown" if r.follower_id is None else "unfollowed"]
-                )
-            )
+            out.append(_none(r, "unknown" if r.follower_id is None else "unfollowed", now))
         else:
             following.append(r)
     service = account.account_type == "service"
     sendall = _sendall_possible(account, mass_target)
-    if policy == "mass" or (policy == "auto" and not service and sendall and _anyone_outside(following, now)):
-        return _mass_plan(following, out, account, budget, mass_month, mass_target)
+    if policy == "mass" or (
+        policy == "auto" and not service and sendall and _anyone_outside(following, now, window_used)
+    ):
+        return _mass_plan(following, out, account, budget, mass_month, mass_target, now, whole=True)
+    rest: list[Recipient] = []
     for r in following:
-        reason: str | None = "window_closed"
-        if policy in ("auto", "custom_only"):
-            reason = _custom(r, now, window_used.get(r.openid, 0), budget)
-            if reason is None:
-                out.append(Assignment(r.openid, r.follower_id, "custom"))
-                continue
-        if policy in ("auto", "template_only"):
-            template_reason = _template(account, budget)
-            if template_reason is None:
+        if policy == "template_only":
+            code = _template(account, budget)
+            if code is None:
                 out.append(Assignment(r.openid, r.follower_id, "template"))
                 continue
-            reason = template_reason if policy == "template_only" else reason
-            if policy == "auto" and service and template_reason == "no_template":
-                if mass_month.get(r.openid, 0) < limits.MASS_SENDS_PER_FOLLOWER_MONTH_SERVICE:
-                    mass_people.append(r)
-                    continue
-                reason = "mass_month"
-        out.append(Assignment(r.openid, r.follower_id, "none", REASONS[reason]))
-    if mass_people:
-        return _mass_plan(mass_people, out, account, budget, mass_month, None)
+        else:
+            code = _custom(r, now, window_used.get(r.openid, 0), budget)
+            if code is None:
+                out.append(Assignment(r.openid, r.follower_id, "custom"))
+                continue
+            if policy == "auto" and code != "quota":
+                rest.append(r)
+                continue
+        out.append(_none(r, code, now))
+    if rest:
+        whole = len(rest) == len(following)
+        return _mass_plan(rest, out, account, budget, mass_month, mass_target, now, whole=whole)
     return Plan(out, [], budget.calls)
 
 
@@ -189,8 +231,13 @@ def _sendall_possible(account: Account, target: MassTarget | None) -> bool:
     )
 
 
-def _anyone_outside(people: list[Recipient], now: datetime) -> bool:
-    return any(not window(r, now).is_open for r in people)
+def _anyone_outside(people: list[Recipient], now: datetime, used: Mapping[str, int]) -> bool:
+    """Whether someone cannot get a customer-service message: window closed, or its messages used up."""
+    for r in people:
+        found = window(r, now)
+        if not found.is_open or used.get(r.openid, 0) >= found.quota:
+            return True
+    return False
 
 
 def _mass_plan(
@@ -200,31 +247,35 @@ def _mass_plan(
     budget: _Budget,
     mass_month: Mapping[str, int],
     target: MassTarget | None,
+    now: datetime,
+    *,
+    whole: bool,
 ) -> Plan:
+    """Mass-send ``people``; ``whole``: they are every follower of the audience (a tag send then reaches no one
+    twice)."""
     slices: list[MassSlice] = []
     if account.account_type != "service":
-        reason = None
+        code = None
         if target is None:
-            reason = "mass_no_tag"
+            code = "mass_no_tag"
         elif account.mass_sends_today >= limits.MASS_SENDS_PER_DAY_SUBSCRIPTION:
-            reason = "mass_day"
+            code = "mass_day"
         elif not budget.take(MASS_SENDALL):
-            reason = "quota"
-        if reason is not None:
-            out.extend(Assignment(r.openid, r.follower_id, "none", REASONS[reason]) for r in people)
+            code = "quota"
+        if code is not None:
+            out.extend(_none(r, code, now) for r in people)
             return Plan(out, [], budget.calls)
-        key = "all" if target.to_all else f"tag:{target.tag_id}"  # type: ignore[union-attr]
-        slices.append(MassSlice(key, tuple(r.openid for r in people), target.to_all, target.tag_id))  # type: ignore[union-attr]
-        out.extend(Assignment(r.openid, r.follower_id, "mass", slice_key=key) for r in people)
-        return Plan(out, slices, budget.calls)
+        return _sendall(people, out, target, budget, slices)  # type: ignore[arg-type]
     eligible = []
     for r in people:
         if mass_month.get(r.openid, 0) >= limits.MASS_SENDS_PER_FOLLOWER_MONTH_SERVICE:
-            out.append(Assignment(r.openid, r.follower_id, "none", REASONS["mass_month"]))
+            out.append(_none(r, "mass_month", now))
         else:
             eligible.append(r)
-    if len(eligible) < limits.MASS_OPENID_LIST_MIN:
-        out.extend(Assignment(r.openid, r.follower_id, "none", REASONS["mass_single"]) for r in eligible)
+    if 0 < len(eligible) < limits.MASS_OPENID_LIST_MIN:
+        if whole and target is not None and budget.take(MASS_SENDALL):
+            return _sendall(eligible, out, target, budget, slices)  # WeChat itself filters those at 4 this month
+        out.extend(_none(r, "mass_single", now) for r in eligible)
         return Plan(out, [], budget.calls)
     size = limits.MASS_OPENID_LIST_MAX
     chunks = [eligible[i : i + size] for i in range(0, len(eligible), size)]
@@ -233,15 +284,17 @@ def _mass_plan(
     for n, chunk in enumerate(chunks, start=1):
         key = f"list:{n}"
         if not budget.take(MASS_SEND):
-            out.extend(Assignment(r.openid, r.follower_id, "none", REASONS["quota"]) for r in chunk)
+            out.extend(_none(r, "quota", now) for r in chunk)
             continue
         slices.append(MassSlice(key, tuple(r.openid for r in chunk)))
         out.extend(Assignment(r.openid, r.follower_id, "mass", slice_key=key) for r in chunk)
     return Plan(out, slices, budget.calls)
 
 
-def fallback(policy: str, account: Account) -> str | None:
-    """The channel to try when a customer-service message meets a closed window (45015/45047)."""
-    if policy == "auto" and account.account_type == "service" and account.template_id:
-        return "template"
-    return None
+def _sendall(
+    people: list[Recipient], out: list[Assignment], target: MassTarget, budget: _Budget, slices: list[MassSlice]
+) -> Plan:
+    key = "all" if target.to_all else f"tag:{target.tag_id}"
+    slices.append(MassSlice(key, tuple(r.openid for r in people), target.to_all, target.tag_id))
+    out.extend(Assignment(r.openid, r.follower_id, "mass", slice_key=key) for r in people)
+    return Plan(out, slices, budget.calls)

@@ -18,8 +18,6 @@ from scheduler.planner import CUSTOM, MASS_SEND, MASS_SENDALL, TEMPLATE, Account
 DAILY_LIMITS: dict[str, int] = {CUSTOM: 500_000, TEMPLATE: 100_000, MASS_SEND: 100, MASS_SENDALL: 100}
 """Documented defaults for a new account (reference §4.13); WeChat raises them with the follower count."""
 
-TEMPLATE_PURPOSES = ("post", "therapy_update")
-
 
 def used_today(session: Session, now: datetime) -> dict[str, int]:
     day = beijing_day(now)
@@ -53,22 +51,26 @@ def exhaust(session: Session, path: str, now: datetime) -> None:
     add_usage(session, {path: max(limit - used_today(session, now).get(path, 0), 1)}, now)
 
 
-def template_id(settings: Settings) -> str | None:
-    ids = settings.wechat.template_ids
-    for purpose in TEMPLATE_PURPOSES:
-        if ids.get(purpose):
-            return ids[purpose]
-    return next(iter(ids.values()), None)
+def template_id(settings: Settings, purpose: str | None) -> str | None:
+    """The template configured for ``purpose`` (wechat.templates.<purpose>), if any: never a default."""
+    spec = settings.wechat.templates.get(purpose or "")
+    return spec.get("template_id") if spec else None
 
 
-def account(session: Session, settings: Settings, now: datetime, limits: Mapping[str, int] | None = None) -> Account:
-    """The account's state for the planner: type, template, calls left today, sendalls today."""
+def account(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    limits: Mapping[str, int] | None = None,
+    purpose: str | None = None,
+) -> Account:
+    """The account's state for the planner: type, the template of the post's purpose, calls left, sendalls today."""
     used = used_today(session, now)
     limits = DAILY_LIMITS if limits is None else limits
     remaining = {path: max(limit - used.get(path, 0), 0) for path, limit in limits.items()}
     return Account(
         account_type=settings.wechat.account_type,
-        template_id=template_id(settings),
+        template_id=template_id(settings, purpose),
         remaining=remaining,
         mass_sends_today=ledger.sendalls_since(session, beijing_day_start(now)),
     )

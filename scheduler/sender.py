@@ -13,14 +13,15 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from posts import ledger, received
+from posts import ledger, mass_budget, received, template_fields
 from posts.audience import AudienceError, mass_tag_id, parse_audience, recipients
 from posts.catalog import Catalog
 from posts.clock import Clock, system_clock
 from posts.compose import ContentError, Message, Renderer, compose
 from posts.queue import Delivery, MassBatch, Post
 from posts.settings import Settings
-from posts.timing import beijing_day_start, beijing_month_start
+from posts.template_fields import TemplateFieldError
+from posts.timing import beijing_day_start
 from scheduler import errors, planner, quota
 from scheduler.errors import Action, WeChatError
 from scheduler.wechat_api import WeChatApi
@@ -90,6 +91,32 @@ class Sender:
             if not batch or not next_openid:
                 return members
 
+    def template_fields(self, post: Post, message: Message, now: datetime) -> dict[str, str]:
+        """The exact template fields a template_only post sends (its purpose's mapping), or TemplateFieldError.
+
+        Only text posts given a configured purpose: templates are for service notices, never for news content.
+        """
+        purpose = (post.data or {}).get("purpose") or ""
+        if not post.content.startswith("text"):
+            raise TemplateFieldError(
+                f"template messages are for service notices, not news: {post.content} goes by auto or mass"
+            )
+        spec = self.settings.wechat.templates.get(purpose)
+        if not spec:
+            known = ", ".join(sorted(self.settings.wechat.templates)) or "none configured"
+            raise TemplateFieldError(
+                f"no template for purpose {purpose!r} (wechat.templates.<purpose> in the config; known: {known}); "
+                "give --purpose"
+            )
+        return template_fields.fill(
+            spec,
+            title=message.title,
+            summary=message.summary,
+            text=post.text,
+            due=post.due_at or now,
+            tz=self.settings.scheduler.timezone,
+        )
+
     def plan(self, session: Session, post: Post, now: datetime) -> tuple[planner.Plan, Message | None]:
         """The plan for ``post`` at ``now`` (also what `wxbot post preview` shows); writes nothing."""
         message = self.message_for(post)
@@ -97,11 +124,12 @@ class Sender:
         people = recipients(session, audience, self.tag_members)
         skipped = received.already(session, post.content, (r.openid for r in people))
         people = [r for r in people if r.openid not in skipped]
-        account = quota.account(session, self.settings, now, self.daily_limits)
+        purpose = (post.data or {}).get("purpose")
+        account = quota.account(session, self.settings, now, self.daily_limits, purpose)
         opened = {r.openid: planner.window(r, now).opened_at for r in people}
         in_window = {openid: at for openid, at in opened.items() if at is not None}
         used = ledger.window_used(session, in_window)
-        month = ledger.mass_month(session, beijing_month_start(now)) if post.channel in ("mass", "auto") else {}
+        month = mass_budget.received_this_month(session, now) if post.channel in ("mass", "auto") else {}
         tag = mass_tag_id(session, audience)
         target = planner.MassTarget(to_all=True) if audience.kind == "all" else None
         if tag is not None:
@@ -121,7 +149,7 @@ class Sender:
             now = self.clock()
             try:
                 result, message = self.plan(session, post, now)
-            except (AudienceError, ContentError, WeChatError) as exc:
+            except (AudienceError, ContentError, WeChatError, TemplateFieldError) as exc:
                 post.status, post.finished_at = "failed", now
                 ledger.record(session, post, "scheduler", "failed", str(exc), at=now)
                 session.commit()
@@ -142,9 +170,21 @@ class Sender:
                 ledger.record(session, post, "scheduler", "failed", "the audience is empty", at=now)
                 session.commit()
                 return False
+            fields: dict[str, str] = {}
+            if post.channel == "template_only":
+                try:
+                    fields = self.template_fields(post, message, now)
+                except TemplateFieldError as exc:
+                    post.status, post.finished_at = "failed", now
+                    ledger.record(session, post, "scheduler", "failed", str(exc), at=now)
+                    session.commit()
+                    return False
             rows = [(a.openid, a.follower_id, a.channel, a.reason, a.slice_key) for a in result.assignments]
             ledger.materialize(session, post.id, rows, [s.key for s in result.slices])
             post.data = {**(post.data or {}), "message": asdict(message)}
+            if fields:
+                post.data["template_fields"] = fields
+
             post.status, post.started_at = "sending", now
             counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts().items()))
             skipped = f"; {len(result.skipped)} skipped: already received" if result.skipped else ""
@@ -166,7 +206,6 @@ class Sender:
             if post is None or post.status != "sending":
                 return
             message = Message(**{**post.data["message"], "updates": tuple(post.data["message"].get("updates", ()))})
-            policy = post.channel
             total = session.scalar(select(func.count()).where(Delivery.post_id == post_id)) or 0
         done = [self._finished_count(post_id)]
 
@@ -180,7 +219,7 @@ class Sender:
         self._stop = stop
         while self._alive():
             moved = self._mass(post_id, message, advance)
-            moved += self._custom(post_id, message, policy, advance)
+            moved += self._custom(post_id, message, advance)
             moved += self._template(post_id, message, advance)
             if not moved:
                 break
@@ -235,7 +274,7 @@ class Sender:
         if self.api is not None and self.api.broker is not None:
             self.api.broker.token()
 
-    def _custom(self, post_id: int, message: Message, policy: str, advance: Callable[[int], None]) -> int:
+    def _custom(self, post_id: int, message: Message, advance: Callable[[int], None]) -> int:
         moved = 0
         with self.sessions() as session:
             ids = ledger.ready(session, post_id, "custom", self.clock(), 200)
@@ -252,16 +291,20 @@ class Sender:
                     self._call(planner.CUSTOM, body)
                     self._sent(row, None)
                 except WeChatError as exc:
-                    self._failed(session, row, exc, policy)
+                    self._failed(session, row, exc)
                 session.commit()
             moved += 1
-            advance(0 if row.state == "planned" or row.channel == "template" else 1)
+            advance(0 if row.state == "planned" else 1)
             if not self._alive():
                 break
         return moved
 
     def _template(self, post_id: int, message: Message, advance: Callable[[int], None]) -> int:
-        template_id = quota.template_id(self.settings)
+        with self.sessions() as session:
+            post = session.get(Post, post_id)
+            data = dict(post.data or {}) if post is not None else {}
+        template_id = quota.template_id(self.settings, data.get("purpose"))
+        fields = data.get("template_fields") or {}
         moved = 0
         while self._alive():
             self._warm()
@@ -279,7 +322,7 @@ class Sender:
                         "touser": row.openid,
                         "template_id": template_id,
                         "client_msg_id": row.client_msg_id,
-                        "data": _template_data(message),
+                        "data": {name: {"value": value} for name, value in fields.items()},
                     }
                     if message.url:
                         body["url"] = message.url
@@ -287,7 +330,7 @@ class Sender:
                         answer = self._call(planner.TEMPLATE, body)
                         self._sent(row, answer.get("msgid"))
                     except WeChatError as exc:
-                        self._failed(session, row, exc, "template_only")
+                        self._failed(session, row, exc)
                     finished += row.state != "planned"
                 session.commit()
             moved += len(rows)
@@ -372,11 +415,10 @@ class Sender:
     # -- outcomes -----------------------------------------------------------------------------------
     def _sent(self, row: Delivery, msg_id: Any) -> None:
         row.state, row.sent_at = "sent", self.clock()
-        if errors.action(row.errcode) is not Action.FALLBACK:  # keep "45015 → template" as history
-            row.errcode, row.reason = None, None
+        row.errcode, row.reason = None, None
         row.msg_id = str(msg_id) if msg_id is not None else None
 
-    def _failed(self, session: Session, row: Delivery, exc: WeChatError, policy: str) -> None:
+    def _failed(self, session: Session, row: Delivery, exc: WeChatError) -> None:
         code, now = exc.errcode, self.clock()
         row.errcode = code
         act = errors.outcome(exc, CHANNEL_PATH[row.channel])
@@ -395,14 +437,15 @@ class Sender:
                 row.not_before = now + timedelta(seconds=60 if code in (45011, 45066) else 30 * row.attempts)
             row.reason = errors.describe(exc, CHANNEL_PATH[row.channel])
             return
-        if act is Action.FALLBACK and row.channel == "custom":
-            account = quota.account(session, self.settings, now, self.daily_limits)
-            if planner.fallback(policy, account) == "template":
-                row.channel, row.state, row.reason = "template", "planned", errors.plain(code) + " → 改发模板消息"
-                return
-            row.state, row.reason = "undeliverable", errors.plain(code, exc.errmsg)
+        if act is Action.FALLBACK:  # never a template instead: templates are not for news
+            row.state = "undeliverable"
+            row.reason = f"{errors.plain(code, exc.errmsg)}; reachable {planner.NEXT_WRITE}"
             return
         row.state, row.reason = "failed", errors.plain(code, exc.errmsg)
+        if code == errors.TEMPLATE_BLOCKED:
+            post = session.get(Post, row.post_id)
+            if post is not None:
+                ledger.record(session, post, "scheduler", "blocked", row.reason, at=now)
         if act is Action.POST:
             session.execute(
                 update(Delivery)
@@ -423,15 +466,6 @@ class Sender:
             .values(not_before=until)
             .execution_options(synchronize_session=False)
         )
-
-
-def _template_data(message: Message) -> dict[str, dict[str, str]]:
-    """thing1 title, time2 date, thing3 summary (thing values are cut to WeChat's 20 characters)."""
-    return {
-        "thing1": {"value": message.title[:20]},
-        "time2": {"value": message.day or "—"},
-        "thing3": {"value": (message.summary or "点击查看详情")[:20]},
-    }
 
 
 def _date(value: Any) -> Any:

@@ -66,6 +66,13 @@ def test_secrets_from_environment_override_file(tmp_path: Path) -> None:
         ("[wechat]\napi_timeout = 0\n", "'wechat.api_timeout': must be a positive number"),
         ("[wechat]\napi_timeout = 'soon'\n", "'wechat.api_timeout': must be a positive number"),
         ("server = 3\n", "'server' must be a table"),
+        ("[wechat.templates.notice]\nthing1 = 'title'\n", "'wechat.templates.notice': needs template_id"),
+        ("[wechat.templates.notice]\ntemplate_id = 'T'\n", "'wechat.templates.notice': needs at least one field"),
+        (
+            "[wechat.templates.notice]\ntemplate_id = 'T'\nthing1 = 'headline'\n",
+            "field thing1 = 'headline': must be one of title, summary, text, time",
+        ),
+        ("[wechat]\ntemplates = 'T'\n", "'wechat.templates': must be a table of tables"),
         ("[server\n", "not valid TOML"),
     ],
 )
@@ -76,6 +83,12 @@ def test_errors_name_the_key_and_the_file(tmp_path: Path, body: str, message: st
     assert message in str(err.value)
     assert str(path) in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_template_purposes_with_their_field_mapping(tmp_path: Path) -> None:
+    body = "[wechat.templates.event_notice]\ntemplate_id = 'T1'\nthing1 = 'title'\ntime2 = 'time'\n"
+    s = load_settings(write(tmp_path, body), env={})
+    assert s.wechat.templates == {"event_notice": {"template_id": "T1", "thing1": "title", "time2": "time"}}
 
 
 def test_bad_environment_value_names_the_variable() -> None:

@@ -9,7 +9,7 @@ import typer
 from sqlalchemy.exc import OperationalError
 
 from posts.settings import SettingsError
-from wxbot.commands import chat, content, db, demo, menu, post, qr, scheduler, serve, wechat
+from wxbot.commands import chat, content, db, demo, followers, menu, post, qr, scheduler, serve, wechat
 from wxbot.context import AppContext, fail
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.command(name="serve")(serve.serve)
 app.add_typer(menu.app, name="menu")
 app.add_typer(qr.app, name="qr")
 app.add_typer(post.app, name="post")
+app.add_typer(followers.app, name="followers")
 app.add_typer(scheduler.app, name="scheduler")
 menu.app.command(name="push")(wechat.menu_push)
 qr.app.command(name="create")(wechat.qr_create)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ApiError
@@ -13,6 +14,13 @@ if TYPE_CHECKING:
     from ..platform import Platform
 
 DROPPED_TEMPLATE_FIELDS = ("first", "remark")
+TEMPLATE_FIELD_MAX_CHARS = 20
+"""Category templates' thing values: longer ones are cut, line breaks dropped (the 2023 rule change)."""
+TIME_VALUE = re.compile(
+    r"^(\d{4}年\d{1,2}月\d{1,2}日|\d{4}-\d{2}-\d{2})?( ?\d{1,2}:\d{2})?"
+    r"(~(\d{4}年\d{1,2}月\d{1,2}日|\d{4}-\d{2}-\d{2})?( ?\d{1,2}:\d{2})?)?$"
+)
+"""A ``time`` keyword's value: 24-hour time, with the date if wanted, or a range joined by ~."""
 
 
 @route("/cgi-bin/message/custom/send")
@@ -35,6 +43,15 @@ def _template(platform: Platform, template_id: Any) -> Template:
     return template
 
 
+def _shown(name: str, value: str) -> str:
+    """What the follower sees of one field: 47003 for a time that is not a time, thing values cut to 20."""
+    if name.startswith("time") and (not value.strip() or not TIME_VALUE.match(value.strip())):
+        raise ApiError(47003, f"data.{name}.value invalid")
+    if name.startswith("thing"):
+        return value.replace("\n", "").replace("\r", "")[:TEMPLATE_FIELD_MAX_CHARS]
+    return value
+
+
 @route("/cgi-bin/message/template/send")
 def template_send(platform: Platform, req: Request) -> dict[str, Any]:
     """Template message to a follower; same openid+client_msg_id within 10 minutes is sent once."""
@@ -43,6 +60,8 @@ def template_send(platform: Platform, req: Request) -> dict[str, Any]:
     data = req.json()
     openid = str(need(data, "touser", 40003))
     template = _template(platform, data.get("template_id"))
+    if template.blocked:
+        raise ApiError(40249)
     follower = platform.follower_record(openid)
     if not follower.subscribed:
         raise ApiError(43004)
@@ -52,6 +71,7 @@ def template_send(platform: Platform, req: Request) -> dict[str, Any]:
     for name, value in fields.items():
         if not isinstance(value, dict) or not isinstance(value.get("value"), str):
             raise ApiError(47003, f"data.{name}.value")
+    cut = {k: {**v, "value": _shown(k, v["value"])} for k, v in fields.items() if k not in DROPPED_TEMPLATE_FIELDS}
     now = platform.now()
     client_msg_id = data.get("client_msg_id")
     if client_msg_id:
@@ -61,8 +81,7 @@ def template_send(platform: Platform, req: Request) -> dict[str, Any]:
     msgid = platform.next_id()
     if client_msg_id:
         platform.template_sends[(openid, str(client_msg_id))] = (msgid, now)
-    shown = {k: v for k, v in fields.items() if k not in DROPPED_TEMPLATE_FIELDS}
-    payload: dict[str, Any] = {"template_id": template.template_id, "data": shown, "msgid": msgid}
+    payload: dict[str, Any] = {"template_id": template.template_id, "data": cut, "msgid": msgid}
     for key in ("url", "miniprogram", "client_msg_id"):
         if data.get(key):
             payload[key] = data[key]

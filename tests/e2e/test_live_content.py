@@ -71,7 +71,9 @@ def test_reload_reaches_pages_replies_and_the_scheduler(settings: Settings, tmp_
         assert latest.reply is not None and NEW_TITLE in str(latest.reply.payload)
 
         update = f"update:nurown/{NEW_KEY}"
-        added = wxbot(demo.config_file, "post", "add", "--content", update, "--to", f"{follower},{reader}")
+        added = wxbot(
+            demo.config_file, "post", "add", "--content", update, "--to", f"{follower},{reader}", "--now", "--yes"
+        )
         assert "post 1 queued" in added
         assert "1 skipped: already received" in wxbot(demo.config_file, "post", "preview", "1")  # the reader
 

@@ -66,3 +66,27 @@ def test_job_finished_event_pushed(make_sandbox, make_bot) -> None:
     assert fields["Event"] == "TEMPLATESENDJOBFINISH" and fields["MsgID"] == str(msgid)
     assert fields["Status"] == "success" and fields["FromUserName"] == user
     assert len(sbx.platform.inbox(user)) == 1  # the event itself is not shown to the user
+
+
+def test_a_blocked_template_answers_40249(sbx: Sandbox) -> None:
+    (user,) = sbx.platform.add_followers(1)
+    tid = sbx.platform.add_template()
+    sbx.platform.block_template(tid)
+    assert send(sbx, user, tid)["errcode"] == 40249
+    assert sbx.platform.inbox(user) == []
+
+
+def test_time_fields_must_be_time_values_and_things_are_cut_to_20(sbx: Sandbox) -> None:
+    (user,) = sbx.platform.add_followers(1)
+    tid = sbx.platform.add_template()
+    for bad in ("—", "", "明天"):
+        answer = sbx.api.post(
+            "message/template/send", {"touser": user, "template_id": tid, "data": {"time2": {"value": bad}}}
+        )
+        assert answer["errcode"] == 47003 and "data.time2.value" in answer["errmsg"]
+    long = "一二三四五六七八九十\n一二三四五六七八九十一二"
+    data = {"time2": {"value": "2026年12月7日 09:00"}, "thing1": {"value": long}}
+    assert sbx.api.post("message/template/send", {"touser": user, "template_id": tid, "data": data})["errcode"] == 0
+    (record,) = sbx.platform.inbox(user)
+    assert record.payload["data"]["thing1"]["value"] == "一二三四五六七八九十一二三四五六七八九十"
+    assert record.payload["data"]["time2"]["value"] == "2026年12月7日 09:00"

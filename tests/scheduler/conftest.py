@@ -69,7 +69,7 @@ def point_at(settings: Settings, platform: Platform, url: str, **scheduler: obje
             "token": cfg.token,
             "api_base_url": url,
             "account_type": cfg.account_type,
-            "template_ids": {"post": TEMPLATE_ID},
+            "templates": {"notice": {"template_id": TEMPLATE_ID, "thing1": "title", "time2": "time", "thing3": "text"}},
         },
         scheduler={"quiet_hours_start": "22:00", "quiet_hours_end": "08:00", **scheduler},
     )

@@ -26,7 +26,7 @@ def main(db_url: str, api_url: str, post_id: int) -> None:
             "app_secret": cfg.app_secret,
             "token": cfg.token,
             "api_base_url": api_url,
-            "template_ids": {"post": TEMPLATE_ID},
+            "templates": {"notice": {"template_id": TEMPLATE_ID, "thing1": "title", "time2": "time", "thing3": "text"}},
         },
     )
     sessions = db.session_factory(db.make_engine(db_url))

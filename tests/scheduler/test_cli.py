@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from posts.models import Follower
-from posts.queue import ApiUsage, Post
+from posts.queue import ApiUsage, Delivery, Post
 from posts.settings import Settings
 from posts.timing import beijing_day
 from tests.scheduler.conftest import TEMPLATE_ID, World
@@ -18,6 +19,8 @@ from wxbot.cli import app
 from wxbot.context import AppContext
 
 UPDATE = "update:xs228/2025-09-15-first-dosing"
+NOTICE = ("--content", "text", "--title", "直播预告", "--text", "周六 20:00 专家答疑", "--channel", "template_only")
+NOTICE = (*NOTICE, "--purpose", "notice", "--yes")
 CLOCKS: dict[Path, Callable[[], datetime]] = {}
 """Each test's config file → the clock its commands run on."""
 
@@ -35,8 +38,11 @@ app_id = "{s.wechat.app_id}"
 app_secret = "{s.wechat.app_secret}"
 token = "{s.wechat.token}"
 api_base_url = "{s.wechat.api_base_url}"
-[wechat.template_ids]
-post = "{TEMPLATE_ID}"
+[wechat.templates.notice]
+template_id = "{TEMPLATE_ID}"
+thing1 = "title"
+time2 = "time"
+thing3 = "text"
 [scheduler]
 quiet_hours_start = "00:00"
 quiet_hours_end = "00:00"
@@ -65,7 +71,8 @@ def wxbot(config: Path, *args: str) -> tuple[int, str]:
 )
 def test_add_refuses_with_one_line_and_exit_2(world: World, config: Path, args: list[str], message: str) -> None:
     world.follow(1)
-    code, output = wxbot(config, "post", "add", *args)
+    when = [] if "--at" in args or "--cron" in args else ["--now"]
+    code, output = wxbot(config, "post", "add", *args, *when, "--yes")
     assert code == 2
     assert message in output
     assert "Traceback" not in output
@@ -76,39 +83,39 @@ def test_add_refuses_a_post_over_the_daily_quota(world: World, config: Path) -> 
     with world.sessions() as session:
         session.add(ApiUsage(day=beijing_day(world.now()), path="/cgi-bin/message/template/send", count=100_000))
         session.commit()
-    code, output = wxbot(config, "post", "add", "--content", UPDATE, "--channel", "template_only")
+    code, output = wxbot(config, "post", "add", *NOTICE, "--now")
     assert code == 2 and "over quota: 2 of 2 recipients" in output
 
 
 def test_preview_sends_nothing_then_send_now_sends_and_show_reports(world: World, config: Path) -> None:
     talked = world.follow(1, interact="message", prefix="oTalk")
     silent = world.follow(2, prefix="oQuiet")
-    with world.sessions() as session:
-        session.add(Follower(openid="oGoneAway0000000000000000000", subscribed=True, created_at=world.now()))
-        session.commit()
-    code, output = wxbot(config, "post", "add", "--content", UPDATE, "--by", "alice", "--at", "2099-01-01 09:00")
+    code, output = wxbot(
+        config, "post", "add", "--content", UPDATE, "--by", "alice", "--at", "2099-01-01 09:00", "--yes"
+    )
     assert code == 0, output
     post_id = output.split()[1]
     code, output = wxbot(config, "post", "preview", post_id)
     assert code == 0, output
     assert "XS228" in output and "nothing was sent" in output
-    assert "custom" in output and "template" in output and "quota: 3 calls of /cgi-bin/message/template/send" in output
+    assert "custom" in output and "mass" in output and "quota: 1 calls of /cgi-bin/message/mass/send" in output
+    assert "template" not in output
     assert not any(world.received(o) for o in talked + silent)
     code, output = wxbot(config, "post", "send-now", post_id, "--by", "bob")
     assert code == 0, output
-    assert "partly_sent" in output
-    assert [len(world.received(o)) for o in talked + silent] == [1, 1, 1]
+    assert "sent" in output
+    assert [[r.kind for r in world.received(o)] for o in talked + silent] == [["custom"], ["mass"], ["mass"]]
     code, output = wxbot(config, "post", "show", post_id)
     assert code == 0, output
     assert "alice" in output and "bob" in output and "send-now" in output
-    assert "无效 openid (40003)" in output
+    assert "mass batch list:1: sent" in output
     code, output = wxbot(config, "post", "list")
-    assert code == 0 and "partly" in output
+    assert code == 0 and "3/3" in output
 
 
 def test_show_explains_a_closed_window_in_plain_words(world: World, config: Path) -> None:
     world.follow(1)
-    code, output = wxbot(config, "post", "add", "--content", UPDATE, "--channel", "custom_only")
+    code, output = wxbot(config, "post", "add", "--content", UPDATE, "--channel", "custom_only", "--now", "--yes")
     assert code == 0, output
     post_id = output.split()[1]
     assert wxbot(config, "post", "send-now", post_id)[0] == 0
@@ -118,7 +125,7 @@ def test_show_explains_a_closed_window_in_plain_words(world: World, config: Path
 
 def test_cancel_and_retry(world: World, config: Path) -> None:
     world.follow(1)
-    code, output = wxbot(config, "post", "add", "--content", UPDATE, "--at", "2099-01-01 09:00")
+    code, output = wxbot(config, "post", "add", "--content", UPDATE, "--at", "2099-01-01 09:00", "--yes")
     post_id = output.split()[1]
     assert wxbot(config, "post", "cancel", post_id)[0] == 0
     code, output = wxbot(config, "post", "cancel", post_id)
@@ -146,7 +153,7 @@ def test_wechat_menu_push_qr_create_and_reconcile_tags(world: World, config: Pat
 
 def test_show_reports_an_unknown_delivery_and_retry_leaves_it_for_the_operator(world: World, config: Path) -> None:
     (openid,) = world.follow(1, interact="message")
-    code, output = wxbot(config, "post", "add", "--content", UPDATE, "--channel", "custom_only")
+    code, output = wxbot(config, "post", "add", "--content", UPDATE, "--channel", "custom_only", "--now", "--yes")
     post_id = output.split()[1]
     world.platform.inject_fault("message/custom/send", "drop_answer", 1)
     assert wxbot(config, "post", "send-now", post_id)[0] == 0
@@ -174,7 +181,7 @@ def test_add_accepts_a_time_in_the_current_minute(world: World, config: Path, at
     late_in_the_minute = datetime(2027, 1, 31, 15, 59, 59, 900_000, tzinfo=UTC)  # 23:59:59.9 in Shanghai
     result = CliRunner().invoke(
         app,
-        ["--config", str(config), "post", "add", "--content", UPDATE, "--at", at],
+        ["--config", str(config), "post", "add", "--content", UPDATE, "--at", at, "--yes"],
         obj=AppContext(clock=lambda: late_in_the_minute),
     )
     if accepted:
@@ -186,3 +193,69 @@ def test_add_accepts_a_time_in_the_current_minute(world: World, config: Path, at
             assert post.created_at == late_in_the_minute and post.events[0].at == late_in_the_minute
     else:
         assert result.exit_code == 2 and "is in the past" in result.output
+
+
+def test_templates_are_refused_for_news_and_for_a_purpose_not_configured(world: World, config: Path) -> None:
+    world.follow(2)
+    code, output = wxbot(
+        config,
+        "post",
+        "add",
+        "--content",
+        UPDATE,
+        "--channel",
+        "template_only",
+        "--purpose",
+        "notice",
+        "--now",
+        "--yes",
+    )
+    assert code == 2 and "template messages are for service notices, not news" in output
+    code, output = wxbot(config, "post", "add", *NOTICE[:-2], "other", "--now", "--yes")
+    assert code == 2 and "no template for purpose 'other'" in output and "Traceback" not in output
+    code, output = wxbot(config, "post", "add", *NOTICE[:-3], "--now", "--yes")
+    assert code == 2 and "no template for purpose ''" in output
+    long_title = ("--title", "周六专家答疑直播预告本周请准时观看欢迎转发")
+    code, output = wxbot(config, "post", "add", *NOTICE[:2], *long_title, *NOTICE[4:], "--now")
+    assert code == 2 and "template field thing1" in output and "cannot be cut at a word boundary" in output
+
+
+def test_preview_shows_exactly_the_template_fields_that_are_sent(world: World, config: Path) -> None:
+    (openid,) = world.follow(1)
+    code, output = wxbot(config, "post", "add", *NOTICE, "--at", "2026-12-01 10:00")  # the world's current minute
+    assert code == 0, output
+    post_id = output.split()[1]
+    code, output = wxbot(config, "post", "preview", post_id)
+    assert code == 0, output
+    assert "template message (notice)" in output
+    assert "thing1='直播预告'\n  time2='2026年12月1日 10:00'\n  thing3='周六 20:00 专家答疑'" in output
+    world.sender().run(int(post_id))
+    (record,) = world.received(openid)
+    assert {k: v["value"] for k, v in record.payload["data"].items()} == {
+        "thing1": "直播预告",
+        "time2": "2026年12月1日 10:00",
+        "thing3": "周六 20:00 专家答疑",
+    }
+
+
+def test_preview_says_who_is_not_reachable_this_month_and_when_they_are(world: World, config: Path) -> None:
+    world.follow(1, interact="message", prefix="oTalk")
+    world.follow(2, prefix="oQuiet")
+    code, output = wxbot(config, "post", "add", "--content", UPDATE, "--at", "2099-01-01 09:00", "--yes")
+    post_id = output.split()[1]
+    with world.sessions() as session:  # four mass sends already received by one of them this month
+        quiet = session.scalars(select(Follower.openid).where(Follower.openid.like("oQuiet%"))).first()
+        for _ in range(4):
+            post = Post(content=UPDATE, audience="all", channel="mass", status="sent", created_at=world.now())
+            session.add(post)
+            session.flush()
+            session.add(
+                Delivery(post_id=post.id, openid=quiet, channel="mass", state="sent", sent_at=world.now(), attempts=1)
+            )
+        session.commit()
+    code, output = wxbot(config, "post", "preview", post_id)
+    assert code == 0, output
+    assert "not reachable this month: 2 followers" in output
+    assert "本月群发已满 4 条" in output and "reachable on 2027-01-01" in output
+    assert "只剩一人无法群发" in output and "when they next write to the account" in output
+    assert "40130" not in output and "template" not in output

@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, select
 
 from posts.models import Follower
 from posts.queue import Delivery
-from tests.scheduler.test_send import World, queue, status
+from tests.scheduler.test_send import World, notice, status
 
 ROOT = Path(__file__).resolve().parents[2]
 RECIPIENTS = 5_000
@@ -32,7 +32,7 @@ def test_sigkill_mid_send_then_restart_delivers_each_recipient_exactly_once(worl
         rows = [{"openid": o, "subscribed": True, "created_at": world.now()} for o in openids]
         session.execute(insert(Follower), rows)
         session.commit()
-    post_id = queue(world, send_at=None)
+    post_id = notice(world, send_at=None)  # template sends: one call per recipient
     with world.sessions() as session:  # the worker runs on the real clock
         from datetime import UTC, datetime
 

@@ -17,10 +17,10 @@ from sandbox import FakeClock
 from scheduler import errors
 from scheduler.errors import Action, TransportError
 from scheduler.outbox import send_outbox
-from scheduler.planner import CUSTOM, REASONS, TEMPLATE
+from scheduler.planner import CUSTOM, TEMPLATE, reason
 from scheduler.wechat_api import WeChatApi, make_api
 from tests.scheduler.conftest import World
-from tests.scheduler.test_send import queue, rows
+from tests.scheduler.test_send import notice, queue, rows
 
 TIMEOUT = 0.5
 """The client's timeout in these tests (wechat.api_timeout); a "late" answer comes after LATE seconds."""
@@ -99,7 +99,7 @@ def test_the_window_count_treats_an_unknown_send_as_used(world: World) -> None:
         assert ledger.window_used(session, follower_since) == {openid: 3}
     post_id = queue(world, channel="custom_only")
     assert world.sender().run(post_id) == "failed"
-    assert rows(world, post_id)[openid].reason == REASONS["window_used"]
+    assert rows(world, post_id)[openid].reason == reason("window_used", world.now())
     assert custom_messages(world, openid) == 3
 
 
@@ -130,7 +130,7 @@ def test_a_crash_mid_send_leaves_an_outbox_custom_message_unknown(world: World) 
 
 def test_a_lost_answer_on_a_deduplicated_template_send_is_retried_and_delivered_once(quick: World) -> None:
     (openid,) = quick.follow(1)
-    post_id = queue(quick, channel="template_only")
+    post_id = notice(quick)
     quick.platform.inject_fault(TEMPLATE, "drop_answer", 1)
     assert quick.sender().run(post_id) == "sent"
     assert len(quick.received(openid)) == 1

@@ -91,8 +91,10 @@ def test_weekly_digest_creates_one_occurrence_per_firing(world: World, clock: Fa
         assert [c.status for c in children] == ["sent"]
         assert parent.next_run_at == first + timedelta(days=7)
         assert parent.status == "queued"
+        text = children[0].data["message"]["text"]
     (received,) = world.received(openid)
-    assert received.payload["data"]["thing3"]["value"].endswith("条新进展")
+    assert received.kind == "mass" and "进展汇总" in text  # a lone follower outside the window: a send to all
+    assert received.payload["content"].startswith("【进展汇总】")
 
 
 def test_only_the_lease_holder_sends(world: World) -> None:

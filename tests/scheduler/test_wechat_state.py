@@ -19,7 +19,7 @@ from sandbox import SandboxServer
 from scheduler import tags
 from scheduler.lease import RedisLeases
 from scheduler.token_broker import RedisTokenStore, TokenBroker
-from tests.scheduler.test_send import World, queue
+from tests.scheduler.test_send import World, notice, queue
 from wxbot.localserver import LocalServer
 
 
@@ -46,7 +46,7 @@ def test_job_finished_events_pushed_by_wechat_confirm_template_and_mass_deliveri
     world: World, server: SandboxServer
 ) -> None:
     openids = world.follow(2)
-    template_post = queue(world)
+    template_post = notice(world)
     mass_post = queue(world, channel="mass")
     with bot_for(world):
         world.engine().tick()  # the stand-in pushes TEMPLATESENDJOBFINISH and MASSSENDJOBFINISH as WeChat does
@@ -65,7 +65,7 @@ def test_job_finished_events_pushed_by_wechat_confirm_template_and_mass_deliveri
 
 def test_a_failed_template_job_marks_the_delivery_failed(world: World, server: SandboxServer) -> None:
     (blocked,) = world.follow(1)
-    post_id = queue(world, channel="template_only")
+    post_id = notice(world)
     world.engine().tick()  # no callback URL yet: the stand-in's own success event goes nowhere
     assert server.pusher.wait_idle()
     with world.sessions() as session:

@@ -18,19 +18,20 @@ from posts.audience import AudienceError, parse_audience
 from posts.compose import ContentError, check_content
 from posts.posting import PostError
 from posts.queue import Post, PostEvent
+from posts.template_fields import TemplateFieldError
 from posts.timing import TimingError, parse_local
-from scheduler.planner import REASONS
 from scheduler.quota import account
 from scheduler.recurrence import CronError, next_fire
 from scheduler.runner import LEASE_NAME, Engine
 from scheduler.sender import Sender
 from wxbot import runtime
+from wxbot.commands import post_checks
 from wxbot.context import app_context, console, fail
 
 app = typer.Typer(help="The push queue: add, list, show, preview, cancel, retry, send-now.", no_args_is_help=True)
 
-OPERATOR_ERRORS = (PostError, AudienceError, ContentError, TimingError, CronError)
-BLOCKING_REASONS = {REASONS["quota"], REASONS["mass_day"]}
+OPERATOR_ERRORS = (PostError, AudienceError, ContentError, TimingError, CronError, TemplateFieldError)
+BLOCKING_CODES = {"quota", "mass_day"}
 
 
 @contextlib.contextmanager
@@ -65,10 +66,22 @@ def add(
     title: Annotated[str, typer.Option(help="Title of a text post.")] = "",
     by: Annotated[str, typer.Option("--by", help="Who queues it (audit trail).")] = "operator",
     draft: Annotated[bool, typer.Option(help="Keep it as a draft (send-now queues it).")] = False,
+    purpose: Annotated[
+        str, typer.Option(help="template_only: the configured template purpose (wechat.templates.<purpose>).")
+    ] = "",
+    now_: Annotated[bool, typer.Option("--now", help="Send as soon as it is queued (instead of --at/--cron).")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm in advance (scripts): no question asked.")] = False,
 ) -> None:
-    """Queue a post. Errors (unknown content or therapy, past time, empty audience, over quota) exit 2."""
+    """Queue a post. Errors (unknown content or therapy, past time, empty audience, over quota) exit 2.
+
+    A post to everyone, or one due now, asks for confirmation (audience size, channels, month quota) unless --yes.
+    """
     settings = app_context(ctx).settings
     tz = settings.scheduler.timezone
+    if now_ and (at or cron):
+        raise fail("--now sends at once: give it without --at or --cron")
+    if not (now_ or at or cron or draft):
+        raise fail("say when: --at 'YYYY-MM-DD HH:MM', --cron '...', or --now to send at once")
     with _runtime(ctx) as rt:
         ref = check_content(content, rt.catalog, text)
         target = parse_audience(f"test:{to}" if to else audience, rt.catalog.therapies, rt.catalog.scenes)
@@ -90,21 +103,33 @@ def add(
                 text=text,
                 title=title,
                 draft=draft,
+                purpose=purpose,
             )
             if not cron:
-                plan, _ = Sender(settings, rt.sessions, None, rt.catalog, rt.renderer, clock=rt.clock).plan(
-                    session, post, now
-                )
+                sender = Sender(settings, rt.sessions, None, rt.catalog, rt.renderer, clock=rt.clock)
+                plan, message = sender.plan(session, post, now)
+                if channel == "template_only" and message is not None:
+                    sender.template_fields(post, message, now)
                 if not plan.assignments and plan.skipped:
                     raise PostError(f"everyone in {target} already received {ref} ({len(plan.skipped)} skipped)")
                 if not plan.assignments:
                     raise PostError(f"the audience {target} is empty: nobody would receive this post")
-                blocked = sum(n for reason, n in plan.reasons().items() if reason in BLOCKING_REASONS)
+                post_checks.refuse_spent_month(plan, now)
+                blocked = [a for a in plan.assignments if a.code in BLOCKING_CODES]
                 if blocked:
-                    reason = next(r for r in plan.reasons() if r in BLOCKING_REASONS)
-                    raise PostError(f"over quota: {blocked} of {len(plan.assignments)} recipients — {reason}")
-            session.commit()
+                    raise PostError(
+                        f"over quota: {len(blocked)} of {len(plan.assignments)} recipients — {blocked[0].reason}"
+                    )
             when = f"every {cron!r}, first {_local(first, tz)}" if cron else f"at {_local(post.due_at, tz)}"
+            due_now = post.due_at is not None and post.due_at <= now
+            if not draft and (target.kind == "all" or due_now):
+                sender = Sender(settings, rt.sessions, None, rt.catalog, rt.renderer, clock=rt.clock)
+                plan, _ = sender.plan(session, post, now)
+                said = post_checks.statement(
+                    session, plan, str(target), "now" if due_now else when, settings.wechat.account_type, now
+                )
+                post_checks.confirm(said, yes)
+            session.commit()
             console.print(f"post {post.id} {post.status}: {ref} → {target} via {channel}, {when} ({tz})")
 
 
@@ -183,19 +208,22 @@ def preview(ctx: typer.Context, post_id: Annotated[int, typer.Argument(metavar="
         sender = Sender(settings, rt.sessions, None, rt.catalog, rt.renderer, clock=rt.clock)
         plan, message = sender.plan(session, post, now)
         left = account(session, settings, now).remaining
+        fields = sender.template_fields(post, message, now) if message and post.channel == "template_only" else None
     if message is None:
         console.print("digest: no update since the previous digest — nothing would be sent")
         return
     console.print(f"[bold]custom / mass text ({len(message.text.encode())} bytes):[/bold]")
     console.print(message.text, markup=False, highlight=False)
-    console.print(
-        f"[bold]template message:[/bold] thing1={message.title[:20]!r} time2={message.day!r} "
-        f"thing3={(message.summary or '点击查看详情')[:20]!r} url={message.url or '—'}"
-    )
+    if fields is not None:
+        console.print(f"[bold]template message ({post.data.get('purpose')}), url {message.url or '—'}:[/bold]")
+        for name, value in fields.items():
+            console.print(f"  {name}={value!r}", markup=False, highlight=False)
     table = Table("channel", "recipients", title=f"audience {post.audience}: {len(plan.assignments)}")
     for channel, count in sorted(plan.counts().items()):
         table.add_row(channel, str(count))
     console.print(table)
+    if plan.unreachable():
+        console.print(f"not reachable this month: {plan.unreachable()} followers")
     for reason, count in plan.reasons().most_common():
         console.print(f"  {count} × {reason}")
     if plan.skipped:
