@@ -21,6 +21,9 @@ date: 2025-11-30
 title: "{NEW_TITLE}"
 source: "https://ir.brainstorm-cell.com/"
 sources: [4]
+reviewed_by: "本号编辑部"
+reviewed_on: 2025-12-01
+next_review: 2099-12-01
 ---
 **发生了什么：** 这是一条在系统运行中新增的更新[4]。
 
