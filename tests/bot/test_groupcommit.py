@@ -27,7 +27,7 @@ def serve(request: pytest.FixtureRequest, serve: Callable[..., LiveBot]) -> Call
 
 
 def _group(bot: LiveBot) -> GroupCommit:
-    dispatcher = bot.app.callback.dispatch
+    dispatcher = bot.app.dispatcher
     assert isinstance(dispatcher, Dispatcher) and dispatcher.group is not None
     return dispatcher.group
 
@@ -113,7 +113,7 @@ def test_a_copy_in_a_later_batch_gets_the_stored_reply(serve: Callable[..., Live
 
 def test_a_handler_error_rolls_back_only_its_own_push(serve: Callable[..., LiveBot]) -> None:
     bot = serve("plain")
-    routes = bot.app.callback.dispatch.routes
+    routes = bot.app.dispatcher.routes
 
     def explode(ctx: Context) -> Text:
         ctx.session.add(Follower(openid="oHalfWritten", subscribed=True, created_at=ctx.now))
@@ -137,7 +137,7 @@ def test_a_handler_error_rolls_back_only_its_own_push(serve: Callable[..., LiveB
 def test_a_failed_commit_answers_no_push_of_the_batch(serve: Callable[..., LiveBot]) -> None:
     """A reply is sent only after its transaction committed: if COMMIT fails, every push of the batch errs."""
     bot = serve("plain")
-    routes = bot.app.callback.dispatch.routes
+    routes = bot.app.dispatcher.routes
 
     def poison(ctx: Context) -> Text:
         # A deferred foreign-key violation passes the savepoint and fails only at COMMIT.
@@ -264,7 +264,7 @@ def test_a_batch_with_more_distinct_keys_than_one_lookup_takes(serve: Callable[.
 
 def test_a_reply_that_needs_no_database_is_worked_out_before_the_batch(serve: Callable[..., LiveBot]) -> None:
     bot = serve("plain")
-    dispatcher = bot.app.callback.dispatch
+    dispatcher = bot.app.dispatcher
     calls: list[str] = []
     in_batch: list[str] = []
 
