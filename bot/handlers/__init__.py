@@ -34,6 +34,8 @@ class Renderer(Protocol):
     def toc(self) -> Any: ...
     def subscriptions(self, therapy_keys: list[str]) -> Any: ...
     def page_url(self, path: str) -> str: ...
+    @property
+    def disclaimer_text(self) -> str: ...
 
 
 class Context:
@@ -75,9 +77,8 @@ class Context:
         return self._session if isinstance(self._session, Session) else None
 
     def say(self, template: str, /, **values: Any) -> Text:
-        """One of the bot's own texts (bot/templates/), ending with the pack's disclaimer."""
-        disclaimer = self.catalog.disclaimer.body.strip() if self.catalog.disclaimer else ""
-        return Text(self.texts.render(template, disclaimer=disclaimer, **values))
+        """One of the bot's own texts (posts/templates/text/bot/), ending with the footer every reply has."""
+        return Text(self.texts.render(template, disclaimer_text=self.renderer.disclaimer_text, **values))
 
     @property
     def outbox_key(self) -> str:

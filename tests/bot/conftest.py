@@ -23,7 +23,7 @@ from bot.credentials import Credentials, credentials_for
 from bot.rsgi import RsgiApp
 from posts.catalog import Catalog, KeywordRule, Scene, Section, Text, Therapy, Update
 from posts.loader import default_content_dir, load_catalog
-from posts.render import GroupCard
+from posts.render import GroupCard, Renderer
 from posts.settings import Settings, replace
 from tests.bot.wechat import GH, WeChat
 
@@ -98,6 +98,7 @@ class FakeRenderer:
     def __init__(self, catalog: Catalog, base_url: str = BASE_URL) -> None:
         self.catalog = catalog
         self.base_url = base_url
+        self.disclaimer_text = Renderer(catalog).disclaimer_text
 
     def _body(self, text: str, path: str) -> Body:
         size = len(text.encode("utf-8"))
