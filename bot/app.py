@@ -21,6 +21,7 @@ from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import Metrics
 from bot.pipeline import HTML, Pipeline, Response, TooLarge
 from bot.texts import Texts
+from posts.addresses import parse_page
 from posts.catalog import Catalog
 from posts.clock import Clock, system_clock
 from posts.limits import CALLBACK_MAX_BODY_BYTES
@@ -134,18 +135,19 @@ class WebApp:
         return Response(200) if route == "wechat" else Response(500, "internal error")
 
     def _page(self, path: str) -> Response:
-        parts = [p for p in path.split("/") if p][1:]
+        page = parse_page(path)
         html: str | None = None
-        if not parts:
+        kind, keys = (page.kind, page.keys) if page is not None else ("", ())
+        if kind == "index":
             html = self.renderer.index_page()
-        elif parts[0] == "s" and len(parts) == 2 and self.catalog.section(parts[1]):
-            html = self.renderer.section_page(parts[1])
-        elif parts[0] == "g" and len(parts) == 2 and self.catalog.group(parts[1]):
-            html = self.renderer.group_page(parts[1])
-        elif parts[0] == "t" and len(parts) == 2 and self.catalog.therapy(parts[1]):
-            html = self.renderer.therapy_page(parts[1])
-        elif parts[0] == "t" and len(parts) == 3 and self.catalog.update(parts[1], parts[2]):
-            html = self.renderer.update_page(parts[1], parts[2])
+        elif kind == "section" and self.catalog.section(keys[0]):
+            html = self.renderer.section_page(keys[0])
+        elif kind == "group" and self.catalog.group(keys[0]):
+            html = self.renderer.group_page(keys[0])
+        elif kind == "therapy" and self.catalog.therapy(keys[0]):
+            html = self.renderer.therapy_page(keys[0])
+        elif kind == "update" and self.catalog.update(keys[0], keys[1]):
+            html = self.renderer.update_page(keys[0], keys[1])
         return Response(200, html, HTML) if html is not None else self._not_found()
 
     def _not_found(self) -> Response:

@@ -15,14 +15,21 @@ from typing import Any
 from bot.handlers import Context, Handler, follow, jobs, menu, other, text
 from bot.message import Inbound
 from bot.replies import Reply
-from posts.catalog import COMMANDS, Catalog, KeywordRule, normalize, section_group
+from posts.addresses import clicks
+from posts.catalog import COMMANDS, Catalog, KeywordRule, normalize
 
 MEDIA = ("image", "voice", "video", "shortvideo", "location", "link")
 STATIC_CLICKS: dict[str, Handler] = {
-    "TOC": menu.toc,
-    "HELP": menu.help_,
-    "MY_SUBSCRIPTIONS": menu.mine,
-    "SUBSCRIBE": menu.subscribe_options,
+    "toc": menu.toc,
+    "help": menu.help_,
+    "mine": menu.mine,
+    "subscribe_options": menu.subscribe_options,
+}
+"""The handler of each fixed CLICK key's action (posts.addresses.STATIC_CLICKS)."""
+THERAPY_CLICKS = {
+    "latest": menu.therapy_latest,
+    "timeline": menu.therapy_timeline,
+    "subscribe": menu.therapy_subscribe,
 }
 
 
@@ -125,11 +132,6 @@ def text_routes(catalog: Catalog) -> TextRoutes:
     return TextRoutes(tuple(text_route(rule) for rule in (*catalog.commands, *keywords)), catalog)
 
 
-def key_part(key: str) -> str:
-    """A content key as it appears in a menu key: upper case, ``-`` as ``_`` (neuronata-r -> NEURONATA_R)."""
-    return re.sub(r"[^A-Z0-9]+", "_", key.upper()).strip("_")
-
-
 @dataclass(frozen=True)
 class Routes:
     table: dict[tuple[str, str], Handler] = field(default_factory=dict)
@@ -148,7 +150,7 @@ class Routes:
 
 
 def build_routes(catalog: Catalog) -> Routes:
-    """Every route, in one place; CLICK keys follow the catalog (sections, section groups, therapies)."""
+    """Every route, in one place; CLICK keys are the catalog's (posts.addresses: sections, groups, therapies)."""
     table: dict[tuple[str, str], Handler] = {
         ("text", ""): text_routes(catalog),
         ("event", "subscribe"): follow.followed,
@@ -158,17 +160,14 @@ def build_routes(catalog: Catalog) -> Routes:
         ("event", "templatesendjobfinish"): jobs.finished,
         ("event", "masssendjobfinish"): jobs.finished,
         **{(kind, ""): other.media for kind in MEDIA},
-        **{("click", key): handler for key, handler in STATIC_CLICKS.items()},
     }
-    groups: dict[str, int] = {}
-    for section in catalog.sections:
-        table["click", f"SECTION_{key_part(section.key)}"] = partial(menu.section, key=section.key)
-        groups[section_group(section.key)] = groups.get(section_group(section.key), 0) + 1
-    for prefix in groups:
-        table["click", f"GROUP_{key_part(prefix)}"] = partial(menu.group, prefix=prefix)
-    for key in catalog.therapies:
-        part = key_part(key)
-        table["click", f"THERAPY_{part}_LATEST"] = partial(menu.therapy_latest, key=key)
-        table["click", f"THERAPY_{part}_TIMELINE"] = partial(menu.therapy_timeline, key=key)
-        table["click", f"THERAPY_{part}_SUBSCRIBE"] = partial(menu.therapy_subscribe, key=key)
+    for key, click in clicks(catalog).items():
+        if click.kind == "static":
+            table["click", key] = STATIC_CLICKS[click.action]
+        elif click.kind == "section":
+            table["click", key] = partial(menu.section, key=click.target)
+        elif click.kind == "group":
+            table["click", key] = partial(menu.group, prefix=click.target)
+        else:
+            table["click", key] = partial(THERAPY_CLICKS[click.action], key=click.target)
     return Routes(table=table)

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from posts.addresses import section_group
+
 
 @dataclass(frozen=True)
 class Reference:
@@ -134,11 +136,6 @@ COMMAND_MATCHES = ("prefix", "affix", "number", "therapy")
 
 
 _SPACES = re.compile(r"\s+")
-
-
-def section_group(key: str) -> str:
-    """The group a section belongs to: its key up to the first ``-`` (research-models -> research)."""
-    return key.split("-", 1)[0]
 
 
 def normalize(text: str) -> str:

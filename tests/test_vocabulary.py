@@ -50,14 +50,14 @@ def test_the_guard_sees_a_chinese_literal(tmp_path: Path) -> None:
 
 def test_one_jinja_environment() -> None:
     makers = [
-        f"{path.relative_to(ROOT)}:{node.lineno}"
+        str(path.relative_to(ROOT))
         for package in PRODUCT
         for path in sorted((ROOT / package).rglob("*.py"))
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
         if isinstance(node, ast.Call)
         and getattr(node.func, "id", getattr(node.func, "attr", None)) in ("Environment", "Template")
     ]
-    assert makers == ["posts/render.py:58"]
+    assert makers == ["posts/render.py"]
 
 
 def test_bot_templates_end_with_the_one_footer() -> None:
