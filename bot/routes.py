@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from typing import Any
 
-from bot.handlers import Context, Handler, follow, jobs, menu, other, text
+from bot.handlers import Context, Handler, content_only, follow, jobs, menu, other, text
 from bot.message import Inbound
 from bot.replies import Reply
 from posts.addresses import clicks
@@ -20,31 +20,29 @@ from posts.catalog import COMMANDS, Catalog, KeywordRule, normalize
 
 MEDIA = ("image", "voice", "video", "shortvideo", "location", "link")
 STATIC_CLICKS: dict[str, Handler] = {
-    "toc": menu.toc,
-    "help": menu.help_,
+    "toc": content_only(menu.toc),
+    "help": content_only(menu.help_),
     "mine": menu.mine,
-    "subscribe_options": menu.subscribe_options,
+    "subscribe_options": content_only(menu.subscribe_options),
 }
-"""The handler of each fixed CLICK key's action (posts.addresses.STATIC_CLICKS)."""
-THERAPY_CLICKS = {
-    "latest": menu.therapy_latest,
-    "timeline": menu.therapy_timeline,
-    "subscribe": menu.therapy_subscribe,
-}
+"""The handler of each fixed CLICK key's action (posts.addresses.STATIC_CLICKS); content_only: no database."""
+THERAPY_CLICKS = {"latest": (menu.therapy_latest, True), "timeline": (menu.therapy_timeline, False)}
+THERAPY_CLICKS["subscribe"] = (menu.therapy_subscribe, True)
 
 
 TextAnswer = Callable[[Context, str], Reply]
 """A text route's answer: the context and what its rule captured."""
-COMMAND_ANSWERS: dict[str, TextAnswer] = {
-    "help": text.help_,
-    "toc": text.toc,
-    "mine": text.mine,
-    "section_number": text.section_number,
-    "subscribe": text.subscribe_to,
-    "unsubscribe": text.unsubscribe_from,
-    "timeline": text.timeline,
-    "therapy": text.therapy,
+COMMAND_ANSWERS: dict[str, tuple[TextAnswer, bool]] = {
+    "help": (text.help_, False),
+    "toc": (text.toc, False),
+    "mine": (text.mine, True),
+    "section_number": (text.section_number, False),
+    "subscribe": (text.subscribe_to, True),
+    "unsubscribe": (text.unsubscribe_from, True),
+    "timeline": (text.timeline, False),
+    "therapy": (text.therapy, True),
 }
+"""Each command's answer, and whether it uses the database (a therapy's latest update is recorded as received)."""
 assert set(COMMAND_ANSWERS) == set(COMMANDS), "every command of posts.catalog.COMMANDS has one answer"
 _NUMBER = re.compile(r"^\d{1,3}$")
 
@@ -57,6 +55,7 @@ class TextRoute:
     patterns: tuple[str, ...]
     """Normalised (posts.catalog.normalize), as the message is."""
     answer: TextAnswer
+    database: bool
 
     def capture(self, word: str, catalog: Any) -> str | None:
         """What the answer gets when the rule matches ``word`` (may be ""), else None."""
@@ -80,44 +79,61 @@ class TextRoute:
         return None if found is None else str(found.key)
 
 
-class TextRoutes:
-    """The handler of every text message: the first matching rule answers, else the default reply.
+class TextAnswerCall:
+    """A text route's answer with what its rule captured: the handler of one text."""
 
-    Which rule matches depends only on the text and this content version, so it is memoised per text (bounded:
-    the texts are what followers type).
+    __slots__ = ("answer", "captured", "database")
+
+    def __init__(self, answer: TextAnswer, captured: str, database: bool) -> None:
+        self.answer = answer
+        self.captured = captured
+        self.database = database
+
+    def __call__(self, ctx: Context) -> Reply:
+        return self.answer(ctx, self.captured)
+
+
+DEFAULT = content_only(text.default)
+UNKNOWN_CLICK = content_only(menu.unknown_click)
+UNKNOWN = content_only(other.unknown)
+
+
+class TextRoutes:
+    """The text messages' route: the first matching rule answers, else the default reply.
+
+    Which rule matches depends only on the text and this content version, so the handler is memoised per text
+    (bounded: the texts are what followers type).
     """
 
     def __init__(self, rules: tuple[TextRoute, ...], catalog: Catalog) -> None:
         self.rules = rules
         self._catalog = catalog
-        self._find = lru_cache(maxsize=4096)(self._first)
+        self._handler = lru_cache(maxsize=4096)(self._first)
+
+    def route(self, message: Inbound) -> Handler:
+        return self._handler(normalize(message.content.strip()))
 
     def __call__(self, ctx: Context) -> Reply:
-        word = normalize(ctx.message.content.strip())
-        if not word:
-            return text.default(ctx)
-        found = self._find(word)
-        if found is None:
-            return text.default(ctx)
-        rule, captured = found
-        return rule.answer(ctx, captured)
+        return self.route(ctx.message)(ctx)
 
-    def _first(self, word: str) -> tuple[TextRoute, str] | None:
-        for rule in self.rules:
-            captured = rule.capture(word, self._catalog)
-            if captured is not None:
-                return rule, captured
-        return None
+    def _first(self, word: str) -> Handler:
+        if word:
+            for rule in self.rules:
+                captured = rule.capture(word, self._catalog)
+                if captured is not None:
+                    return TextAnswerCall(rule.answer, captured, rule.database)
+        return DEFAULT
 
 
 def text_route(rule: KeywordRule) -> TextRoute:
     """A keywords.yaml rule as a route: a command's answer, or the rule's reply/ref."""
     answer: TextAnswer
     if rule.command is not None:
-        answer = COMMAND_ANSWERS[rule.command]
+        answer, database = COMMAND_ANSWERS[rule.command]
     else:
         answer = partial(_keyword, reply=rule.reply, ref=rule.ref)
-    return TextRoute(rule.match, tuple(normalize(p) for p in rule.patterns), answer)
+        database = (rule.ref or "").startswith("therapy:")  # a therapy's latest update is recorded as received
+    return TextRoute(rule.match, tuple(normalize(p) for p in rule.patterns), answer, database)
 
 
 def _keyword(ctx: Context, _: str, reply: str | None, ref: str | None) -> Reply:
@@ -135,14 +151,15 @@ def text_routes(catalog: Catalog) -> TextRoutes:
 @dataclass(frozen=True)
 class Routes:
     table: dict[tuple[str, str], Handler] = field(default_factory=dict)
-    fallback: Handler = other.unknown
+    fallback: Handler = UNKNOWN
 
     def resolve(self, message: Inbound) -> Handler:
         if message.is_event:
             if message.event == "click":
-                return self.table.get(("click", message.event_key), menu.unknown_click)
+                return self.table.get(("click", message.event_key), UNKNOWN_CLICK)
             return self.table.get(("event", message.event), self.fallback)
-        return self.table.get((message.msg_type, ""), self.fallback)
+        handler = self.table.get((message.msg_type, ""), self.fallback)
+        return handler.route(message) if isinstance(handler, TextRoutes) else handler
 
     @property
     def click_keys(self) -> frozenset[str]:
@@ -156,18 +173,20 @@ def build_routes(catalog: Catalog) -> Routes:
         ("event", "subscribe"): follow.followed,
         ("event", "scan"): follow.scanned,
         ("event", "unsubscribe"): follow.unfollowed,
-        ("event", "view"): menu.viewed,
+        ("event", "view"): content_only(menu.viewed),
         ("event", "templatesendjobfinish"): jobs.finished,
         ("event", "masssendjobfinish"): jobs.finished,
-        **{(kind, ""): other.media for kind in MEDIA},
+        **{(kind, ""): content_only(other.media) for kind in MEDIA},
     }
     for key, click in clicks(catalog).items():
         if click.kind == "static":
             table["click", key] = STATIC_CLICKS[click.action]
         elif click.kind == "section":
-            table["click", key] = partial(menu.section, key=click.target)
+            table["click", key] = content_only(partial(menu.section, key=click.target))
         elif click.kind == "group":
-            table["click", key] = partial(menu.group, prefix=click.target)
+            table["click", key] = content_only(partial(menu.group, prefix=click.target))
         else:
-            table["click", key] = partial(THERAPY_CLICKS[click.action], key=click.target)
+            handler, database = THERAPY_CLICKS[click.action]
+            bound = partial(handler, key=click.target)
+            table["click", key] = bound if database else content_only(bound)
     return Routes(table=table)

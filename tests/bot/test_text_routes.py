@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.handlers import text
-from bot.routes import TextRoutes, build_routes, text_routes
+from bot.routes import DEFAULT, TextRoutes, build_routes, text_routes
 from posts.catalog import KeywordRule
 from posts.loader import default_content_dir, load_catalog
 from tests.bot.conftest import small_catalog
@@ -15,7 +15,7 @@ from tests.bot.conftest import small_catalog
 
 def answer_for(catalog: object, word: str) -> tuple[object, str] | None:
     found = text_routes(catalog)._first(word)  # type: ignore[arg-type]
-    return None if found is None else (found[0].answer, found[1])
+    return None if found is DEFAULT else (found.answer, found.captured)  # type: ignore[attr-defined]
 
 
 def test_a_command_word_is_routed_only_because_the_pack_names_it() -> None:
@@ -35,11 +35,10 @@ def test_rules_are_tried_commands_then_exact_then_contains() -> None:
             KeywordRule("exact", ("订阅nurown",), reply="exact"),
         ),
     )
-    rule, captured = text_routes(catalog)._first("订阅nurown")  # type: ignore[misc]
-    assert (rule.answer, captured) == (text.subscribe_to, "nurown")
+    assert answer_for(catalog, "订阅nurown") == (text.subscribe_to, "nurown")
     only_keywords = replace(catalog, commands=())
-    rule, _ = text_routes(only_keywords)._first("订阅nurown")  # type: ignore[misc]
-    assert rule.answer.keywords == {"reply": "exact", "ref": None}  # type: ignore[attr-defined]
+    found = answer_for(only_keywords, "订阅nurown")
+    assert found is not None and found[0].keywords == {"reply": "exact", "ref": None}  # type: ignore[attr-defined]
 
 
 def test_captures_numbers_command_rests_and_therapies() -> None:
