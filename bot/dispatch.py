@@ -52,14 +52,16 @@ TOUCH = (
 )
 ADD_FOLLOWER = insert(_FOLLOWER)
 LOG = insert(_LOG)
+LOG_COLUMNS = ("openid", "msg_type", "event", "key", "received_at", "reply_kind", "dedup_key")
+SEEN_COLUMNS = ("dedup_key", "received_at", "reply_kind", "reply_xml")
 
 # The same bookkeeping on the SQLite group-commit path, as raw DB-API statements run once per batch (executemany;
 # sqlite3 keeps them compiled). The batch holds SQLite's only write lock for the whole batch, so looking the keys
 # up first and inserting the dedupe rows (with their replies) last cannot race; the unique key still guards it.
-SQL_SEEN = "INSERT INTO seen_message (dedup_key, received_at, reply_kind, reply_xml) VALUES "
-SQL_SEEN_ROW = "(?, ?, ?, ?)"
-SQL_LOG = "INSERT INTO inbound_event (openid, msg_type, event, key, received_at, reply_kind, dedup_key) VALUES "
-SQL_LOG_ROW = "(?, ?, ?, ?, ?, ?, ?)"
+SQL_SEEN = f"INSERT INTO seen_message ({', '.join(SEEN_COLUMNS)}) VALUES "
+SQL_SEEN_ROW = f"({', '.join('?' * len(SEEN_COLUMNS))})"
+SQL_LOG = f"INSERT INTO inbound_event ({', '.join(LOG_COLUMNS)}) VALUES "
+SQL_LOG_ROW = f"({', '.join('?' * len(LOG_COLUMNS))})"
 SQL_TOUCH = (
     "UPDATE follower SET last_interaction_at = ?, last_interaction_kind = ?,"
     " last_message_at = COALESCE(?, last_message_at), last_event_at = COALESCE(?, last_event_at) WHERE openid = ?"
@@ -119,6 +121,14 @@ def sqlite_time(value: datetime) -> str:
     """A datetime as posts.models.UTCDateTime stores it on SQLite (naive UTC, microseconds)."""
     v = value.astimezone(UTC)
     return f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
+
+
+def bookkeeping_rows(message: Inbound, at: Any, kind: str, plaintext: str) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """A push's inbound-log row (:data:`LOG_COLUMNS`) and its dedupe row with the stored reply (:data:`SEEN_COLUMNS`),
+    as both paths persist them; ``at`` is the time as the path binds it (a datetime, or SQLite's text)."""
+    key = message.dedup_key
+    log_row = (message.openid[:64], message.msg_type[:32], message.event[:64] or None, message.log_key, at, kind, key)
+    return log_row, (key, at, kind, plaintext)
 
 
 @dataclass(frozen=True)
@@ -231,18 +241,9 @@ class Dispatcher:
             stored[key] = (plaintext, kind)
             at = sqlite_time(now)
             touched[message.openid] = _Touch.of(message.interaction, at, touched.get(message.openid))
-            log_rows.append(
-                (
-                    message.openid[:64],
-                    message.msg_type[:32],
-                    message.event[:64] or None,
-                    message.log_key,
-                    at,
-                    kind,
-                    key,
-                )
-            )
-            seen_rows.append((key, at, kind, plaintext))
+            log_row, seen_row = bookkeeping_rows(message, at, kind, plaintext)
+            log_rows.append(log_row)
+            seen_rows.append(seen_row)
             out.append(Answer(plaintext, kind))
         # The follower of each push is touched (and created unless the push is "other"): the last push of the
         # batch is the last interaction, the last one of each window class that class's time.
@@ -328,19 +329,9 @@ class Dispatcher:
         )
         if touched.rowcount == 0 and interaction.kind != interactions.OTHER:
             conn.execute(ADD_FOLLOWER, {"openid": message.openid, "subscribed": True, **values, "created_at": now})
-        conn.execute(
-            LOG,
-            {
-                "openid": message.openid[:64],
-                "msg_type": message.msg_type[:32],
-                "event": message.event[:64] or None,
-                "key": message.log_key,
-                "received_at": now,
-                "reply_kind": kind,
-                "dedup_key": message.dedup_key,
-            },
-        )
-        conn.execute(STORE_REPLY, {"b_key": message.dedup_key, "b_kind": kind, "b_xml": plaintext})
+        log_row, (key, _, _, xml) = bookkeeping_rows(message, now, kind, plaintext)
+        conn.execute(LOG, dict(zip(LOG_COLUMNS, log_row, strict=True)))
+        conn.execute(STORE_REPLY, {"b_key": key, "b_kind": kind, "b_xml": xml})  # the row claimed before the handler
         return Answer(plaintext, kind)
 
     def _stored(self, session: Session, dedup_key: str) -> Answer:
