@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -12,16 +11,17 @@ from urllib.parse import parse_qsl
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.callback import Callback, Rejected
+from bot.callback import Callback
 from bot.credentials import credentials_for
 from bot.crypto import random_prefix
-from bot.dispatch import Answer, Dispatcher
+from bot.dispatch import Dispatcher
 from bot.handlers import Renderer
 from bot.livecontent import BotContent, bot_content, bot_content_builder
-from bot.message import Inbound
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import Metrics
+from bot.pipeline import HTML, Pipeline, Response, TooLarge
 from bot.texts import Texts
+from posts.addresses import parse_page
 from posts.catalog import Catalog
 from posts.clock import Clock, system_clock
 from posts.limits import CALLBACK_MAX_BODY_BYTES
@@ -42,31 +42,14 @@ _STATUS = {
     500: "500 Internal Server Error",
     503: "503 Service Unavailable",
 }
-_REJECTED = {"forbidden": 403, "bad_request": 400}
-XML = "application/xml; charset=utf-8"
-HTML = "text/html; charset=utf-8"
-PLAIN = "text/plain; charset=utf-8"
-
-
-class TooLarge(Exception):
-    """The body is longer than CALLBACK_MAX_BODY_BYTES."""
-
-
-class Response:
-    __slots__ = ("body", "content_type", "status")
-
-    def __init__(self, status: int, body: bytes | str = b"", content_type: str = PLAIN) -> None:
-        self.status = status
-        self.body = body.encode("utf-8") if isinstance(body, str) else body
-        self.content_type = content_type
 
 
 class WebApp:
     """The web app: a WSGI callable (the demo, tests, any WSGI server); :mod:`bot.rsgi` serves it under granian.
 
-    Build it with :func:`create_app`. Both faces share everything below ``__call__``: the routes, the /wechat
-    steps (preflight, parse, answer) and what a failure looks like; they differ only in how a push waits for its
-    commit (a blocked thread here, an awaited future there).
+    Build it with :func:`create_app`. Both faces share everything below ``__call__``: the routes, the one /wechat
+    path (:class:`bot.pipeline.Pipeline`) and what a failure looks like; they differ only in how a push waits for
+    its commit (a blocked thread here, an awaited future there).
     """
 
     def __init__(
@@ -74,23 +57,24 @@ class WebApp:
         sessions: sessionmaker[Session],
         catalog: Catalog,
         renderer: Renderer,
-        callback: Callback,
+        pipeline: Pipeline,
         texts: Texts,
-        metrics: Metrics,
+        clock: Clock,
         content: LiveContent[BotContent] | None = None,
     ) -> None:
         self.sessions = sessions
         self.catalog = catalog
         self.renderer = renderer
-        self.callback = callback
+        self.pipeline = pipeline
+        self.metrics = pipeline.metrics
         self.texts = texts
-        self.metrics = metrics
+        self.clock = clock
         self.content = content
         """The content version this app serves; :meth:`watch_content` follows the database's."""
 
     @property
     def dispatcher(self) -> Dispatcher:
-        return self.callback.dispatch  # type: ignore[return-value]
+        return self.pipeline.dispatcher
 
     def watch_content(self) -> WebApp:
         """Follow content reloads: within about a second, pages and replies come from the database's newest pack."""
@@ -102,9 +86,7 @@ class WebApp:
         """Stop group commit and the dispatch pool; no more pushes are answered."""
         if self.content is not None:
             self.content.close()
-        close = getattr(self.callback.dispatch, "close", None)
-        if close is not None:
-            close()
+        self.pipeline.close()
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or "/"
@@ -123,63 +105,14 @@ class WebApp:
 
     def _wechat(self, method: str, environ: Environ) -> Response:
         query = parse_query(environ.get("QUERY_STRING", ""))
-        started = time.perf_counter()
-        early = self.wechat_preflight(method, query, started)
+        early = self.pipeline.check(method, query)
         if early is not None:
             return early
         try:
-            body = _read_body(environ, CALLBACK_MAX_BODY_BYTES)
-        except TooLarge:
-            return self.wechat_too_large(started)
-        message = self.wechat_parse(query, body, started)
-        if isinstance(message, Response):
-            return message
-        try:
-            answer = self.callback.dispatch(message)
-        except BaseException:
-            self.metrics.observe(time.perf_counter() - started)
-            raise
-        return self.wechat_answer(query, answer, started)
-
-    # --- /wechat, step by step (both faces) ---
-
-    def wechat_preflight(self, method: str, query: dict[str, str], started: float) -> Response | None:
-        """GET (URL verification), a wrong method or a bad signature end here; ``None``: read the body next."""
-        try:
-            if method == "POST":
-                self.callback.check_origin(query)  # before a single byte of the body is read
-                return None
-            if method == "GET":
-                response = Response(200, self.callback.verify_url(query))
-            else:
-                response = Response(405, "method not allowed")
-        except Rejected as exc:
-            response = self._rejected(exc)
-        self.metrics.observe(time.perf_counter() - started)
-        return response
-
-    def wechat_too_large(self, started: float) -> Response:
-        self.metrics.observe(time.perf_counter() - started)
-        return Response(413, "payload too large")
-
-    def wechat_parse(self, query: dict[str, str], body: bytes, started: float) -> Inbound | Response:
-        """The push in ``body``, or the 400/403 answer to a bad one."""
-        try:
-            return self.callback.parse(query, body)
-        except Rejected as exc:
-            self.metrics.observe(time.perf_counter() - started)
-            return self._rejected(exc)
-
-    def wechat_answer(self, query: dict[str, str], answer: Answer, started: float) -> Response:
-        """The committed answer as WeChat receives it (encrypted in compat/safe), counted in the metrics."""
-        result = self.callback.seal(query, answer)
-        self.metrics.push(time.perf_counter() - started, result.kind, result.duplicate)
-        return Response(200, result.body, XML if result.body else PLAIN)
-
-    @staticmethod
-    def _rejected(exc: Rejected) -> Response:
-        log.info("rejected push: %s", exc)
-        return Response(_REJECTED[exc.status], exc.status.replace("_", " "))
+            body: bytes | TooLarge = _read_body(environ, CALLBACK_MAX_BODY_BYTES)
+        except TooLarge as exc:
+            body = exc
+        return self.pipeline.handle(query, body)
 
     # --- everything else ---
 
@@ -202,25 +135,26 @@ class WebApp:
         return Response(200) if route == "wechat" else Response(500, "internal error")
 
     def _page(self, path: str) -> Response:
-        parts = [p for p in path.split("/") if p][1:]
+        page = parse_page(path)
         html: str | None = None
-        if not parts:
+        kind, keys = (page.kind, page.keys) if page is not None else ("", ())
+        if kind == "index":
             html = self.renderer.index_page()
-        elif parts[0] == "s" and len(parts) == 2 and self.catalog.section(parts[1]):
-            html = self.renderer.section_page(parts[1])
-        elif parts[0] == "g" and len(parts) == 2 and self.catalog.group(parts[1]):
-            html = self.renderer.group_page(parts[1])
-        elif parts[0] == "t" and len(parts) == 2 and self.catalog.therapy(parts[1]):
-            html = self.renderer.therapy_page(parts[1])
-        elif parts[0] == "t" and len(parts) == 3 and self.catalog.update(parts[1], parts[2]):
-            html = self.renderer.update_page(parts[1], parts[2])
+        elif kind == "section" and self.catalog.section(keys[0]):
+            html = self.renderer.section_page(keys[0])
+        elif kind == "group" and self.catalog.group(keys[0]):
+            html = self.renderer.group_page(keys[0])
+        elif kind == "therapy" and self.catalog.therapy(keys[0]):
+            html = self.renderer.therapy_page(keys[0])
+        elif kind == "update" and self.catalog.update(keys[0], keys[1]):
+            html = self.renderer.update_page(keys[0], keys[1])
         return Response(200, html, HTML) if html is not None else self._not_found()
 
     def _not_found(self) -> Response:
         return Response(404, self.texts.page("not_found"), HTML)
 
     def _health(self) -> Response:
-        checked_at = self.dispatcher.clock().isoformat(timespec="seconds")
+        checked_at = self.clock().isoformat(timespec="seconds")
         try:
             with self.sessions() as session:
                 session.execute(text("SELECT 1"))
@@ -308,5 +242,5 @@ def create_app(
         clock=clock,
         threads=settings.server.threads,
     )
-    callback = Callback(credentials_for(settings.wechat), dispatcher, random=random)
-    return WebApp(sessions, current["pages"], current["renderer"], callback, texts, Metrics(), live)
+    pipeline = Pipeline(Callback(credentials_for(settings.wechat), random=random), dispatcher, Metrics())
+    return WebApp(sessions, current["pages"], current["renderer"], pipeline, texts, clock, live)

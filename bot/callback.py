@@ -36,17 +36,15 @@ class Result:
 
 
 class Callback:
-    """Everything between the HTTP request and the dispatcher; knows nothing about HTTP itself."""
+    """WeChat's side of a push: its signatures, XML and encryption; knows neither HTTP nor the dispatcher."""
 
     def __init__(
         self,
         credentials: Credentials,
-        dispatch: Callable[[Inbound], Answer],
         random: Callable[[], str] = random_prefix,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.credentials = credentials
-        self.dispatch = dispatch
         self.clock = clock
         self.crypto = (
             MessageCrypto(credentials.token, credentials.encoding_aes_key, credentials.app_id, random=random)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.groupcommit import GroupCommit
-from bot.handlers import Context, Renderer
+from bot.handlers import Context, Handler, Renderer, uses_database
 from bot.message import Inbound
 from bot.replies import kind_of, render
 from bot.routes import Routes
@@ -52,14 +52,16 @@ TOUCH = (
 )
 ADD_FOLLOWER = insert(_FOLLOWER)
 LOG = insert(_LOG)
+LOG_COLUMNS = ("openid", "msg_type", "event", "key", "received_at", "reply_kind", "dedup_key")
+SEEN_COLUMNS = ("dedup_key", "received_at", "reply_kind", "reply_xml")
 
 # The same bookkeeping on the SQLite group-commit path, as raw DB-API statements run once per batch (executemany;
 # sqlite3 keeps them compiled). The batch holds SQLite's only write lock for the whole batch, so looking the keys
 # up first and inserting the dedupe rows (with their replies) last cannot race; the unique key still guards it.
-SQL_SEEN = "INSERT INTO seen_message (dedup_key, received_at, reply_kind, reply_xml) VALUES "
-SQL_SEEN_ROW = "(?, ?, ?, ?)"
-SQL_LOG = "INSERT INTO inbound_event (openid, msg_type, event, key, received_at, reply_kind, dedup_key) VALUES "
-SQL_LOG_ROW = "(?, ?, ?, ?, ?, ?, ?)"
+SQL_SEEN = f"INSERT INTO seen_message ({', '.join(SEEN_COLUMNS)}) VALUES "
+SQL_SEEN_ROW = f"({', '.join('?' * len(SEEN_COLUMNS))})"
+SQL_LOG = f"INSERT INTO inbound_event ({', '.join(LOG_COLUMNS)}) VALUES "
+SQL_LOG_ROW = f"({', '.join('?' * len(LOG_COLUMNS))})"
 SQL_TOUCH = (
     "UPDATE follower SET last_interaction_at = ?, last_interaction_kind = ?,"
     " last_message_at = COALESCE(?, last_message_at), last_event_at = COALESCE(?, last_event_at) WHERE openid = ?"
@@ -119,6 +121,14 @@ def sqlite_time(value: datetime) -> str:
     """A datetime as posts.models.UTCDateTime stores it on SQLite (naive UTC, microseconds)."""
     v = value.astimezone(UTC)
     return f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
+
+
+def bookkeeping_rows(message: Inbound, at: Any, kind: str, plaintext: str) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """A push's inbound-log row (:data:`LOG_COLUMNS`) and its dedupe row with the stored reply (:data:`SEEN_COLUMNS`),
+    as both paths persist them; ``at`` is the time as the path binds it (a datetime, or SQLite's text)."""
+    key = message.dedup_key
+    log_row = (message.openid[:64], message.msg_type[:32], message.event[:64] or None, message.log_key, at, kind, key)
+    return log_row, (key, at, kind, plaintext)
 
 
 @dataclass(frozen=True)
@@ -184,19 +194,21 @@ class Dispatcher:
     # --- SQLite: a group-committed batch (bot.groupcommit, BEGIN IMMEDIATE already done) ---
 
     def _push(self, message: Inbound) -> Push:
-        """The push with its reply worked out ahead, outside the write lock, if its handler needs no database.
+        """The push with its handler, and its reply worked out ahead, outside the write lock, if its route is
+        content-only (bot.handlers.content_only: keywords, sections, the table of contents, help...).
 
-        Most pushes (keywords, sections, the table of contents, help) are answered from the content alone: their
-        reply is rendered here, before any lock, and the batch only records it. A handler that asks for a Session
-        stops at that point (:class:`_NeedsDatabase`) and runs whole in the batch; so does one that raises (the
-        batch then takes its error path).
+        A handler that uses the database runs once, whole, in the batch; a content-only one that raises is not run
+        again: the batch gives it the error path.
         """
+        handler = self.routes.resolve(message)
+        if uses_database(handler):
+            return Push(message, handler)
         now = self.clock()
         try:
-            plaintext, kind = self._reply(Context(_no_session, self.catalog, self.renderer, self.texts, message, now))
-        except (_NeedsDatabase, Exception):
-            return Push(message)
-        return Push(message, (plaintext, kind, now))
+            plaintext, kind = self._reply(handler, Context(None, self.catalog, self.renderer, self.texts, message, now))
+        except Exception as exc:
+            return Push(message, handler, error=exc)
+        return Push(message, handler, (plaintext, kind, now))
 
     def _batch(self, conn: Connection, pushes: list[Push]) -> list[Answer | Exception]:
         """Every push of the batch in order; the bookkeeping of all of them in one statement per table."""
@@ -214,31 +226,24 @@ class Dispatcher:
                 out.append(_stored_answer(*hit))
                 continue
             try:
+                if push.error is not None:
+                    raise push.error
                 if push.early is not None:
                     plaintext, kind, now = push.early
                 else:
                     try:
-                        plaintext, kind, now = self._run_handler(conn, message)
+                        plaintext, kind, now = self._run_handler(conn, push.handler, message)
                     except _HandlerConflict:
-                        plaintext, kind, now = self._run_handler(conn, message)
+                        plaintext, kind, now = self._run_handler(conn, push.handler, message)
             except Exception as exc:  # its writes are rolled back; it gets the error path, the batch goes on
                 out.append(exc)
                 continue
             stored[key] = (plaintext, kind)
             at = sqlite_time(now)
             touched[message.openid] = _Touch.of(message.interaction, at, touched.get(message.openid))
-            log_rows.append(
-                (
-                    message.openid[:64],
-                    message.msg_type[:32],
-                    message.event[:64] or None,
-                    message.log_key,
-                    at,
-                    kind,
-                    key,
-                )
-            )
-            seen_rows.append((key, at, kind, plaintext))
+            log_row, seen_row = bookkeeping_rows(message, at, kind, plaintext)
+            log_rows.append(log_row)
+            seen_rows.append(seen_row)
             out.append(Answer(plaintext, kind))
         # The follower of each push is touched (and created unless the push is "other"): the last push of the
         # batch is the last interaction, the last one of each window class that class's time.
@@ -253,33 +258,26 @@ class Dispatcher:
             insert_rows(raw, SQL_SEEN, SQL_SEEN_ROW, seen_rows)
         return out
 
-    def _run_handler(self, conn: Connection, message: Inbound) -> tuple[str, str, datetime]:
-        """The handler and its rendered reply; its ORM Session, if it opens one, is a savepoint of the batch."""
+    def _run_handler(self, conn: Connection, handler: Handler, message: Inbound) -> tuple[str, str, datetime]:
+        """The handler and its rendered reply; its ORM Session is a savepoint of the batch."""
         now = self.clock()
-        session: Session | None = None
-
-        def open_session() -> Session:
-            nonlocal session
-            if not conn.in_transaction():
-                conn.begin()  # joins the batch's BEGIN IMMEDIATE, so the Session below is a savepoint of it
-            session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
-            return session
-
-        ctx = Context(open_session, self.catalog, self.renderer, self.texts, message, now)
+        if not conn.in_transaction():
+            conn.begin()  # joins the batch's BEGIN IMMEDIATE, so the Session below is a savepoint of it
+        session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
         try:
-            plaintext, kind = self._reply(ctx)
-            if session is not None:
-                session.commit()  # flushes the handler's writes and releases its savepoint
+            plaintext, kind = self._reply(
+                handler, Context(session, self.catalog, self.renderer, self.texts, message, now)
+            )
+            session.commit()  # flushes the handler's writes and releases its savepoint
         except IntegrityError as exc:
             raise _HandlerConflict from exc
         finally:
-            if session is not None:
-                session.close()  # after a failure: rolls back to its savepoint, nothing of this push is kept
+            session.close()  # after a failure: rolls back to its savepoint, nothing of this push is kept
         return plaintext, kind, now
 
-    def _reply(self, ctx: Context) -> tuple[str, str]:
+    def _reply(self, handler: Handler, ctx: Context) -> tuple[str, str]:
         message = ctx.message
-        reply = self.routes.resolve(message)(ctx)
+        reply = handler(ctx)
         plaintext = render(
             reply,
             to_user=message.openid,
@@ -313,7 +311,8 @@ class Dispatcher:
             return answer
 
     def _handle(self, session: Session, message: Inbound, now: datetime) -> Answer:
-        plaintext, kind = self._reply(Context(session, self.catalog, self.renderer, self.texts, message, now))
+        handler = self.routes.resolve(message)
+        plaintext, kind = self._reply(handler, Context(session, self.catalog, self.renderer, self.texts, message, now))
         session.flush()  # the handler's ORM writes first; the bookkeeping below goes straight to the connection
         conn = session.connection()
         interaction = message.interaction
@@ -330,19 +329,9 @@ class Dispatcher:
         )
         if touched.rowcount == 0 and interaction.kind != interactions.OTHER:
             conn.execute(ADD_FOLLOWER, {"openid": message.openid, "subscribed": True, **values, "created_at": now})
-        conn.execute(
-            LOG,
-            {
-                "openid": message.openid[:64],
-                "msg_type": message.msg_type[:32],
-                "event": message.event[:64] or None,
-                "key": message.log_key,
-                "received_at": now,
-                "reply_kind": kind,
-                "dedup_key": message.dedup_key,
-            },
-        )
-        conn.execute(STORE_REPLY, {"b_key": message.dedup_key, "b_kind": kind, "b_xml": plaintext})
+        log_row, (key, _, _, xml) = bookkeeping_rows(message, now, kind, plaintext)
+        conn.execute(LOG, dict(zip(LOG_COLUMNS, log_row, strict=True)))
+        conn.execute(STORE_REPLY, {"b_key": key, "b_kind": kind, "b_xml": xml})  # the row claimed before the handler
         return Answer(plaintext, kind)
 
     def _stored(self, session: Session, dedup_key: str) -> Answer:
@@ -395,19 +384,13 @@ class _Touch:
 
 @dataclass(frozen=True, slots=True)
 class Push:
-    """A push on its way to group commit, with its (reply XML, kind, time) if worked out without the database."""
+    """A push on its way to group commit with its handler, and its (reply XML, kind, time) or the error of its
+    content-only handler if worked out ahead."""
 
     message: Inbound
+    handler: Handler
     early: tuple[str, str, datetime] | None = None
-
-
-class _NeedsDatabase(BaseException):
-    """A handler asked for a Session while its reply was worked out ahead (a BaseException: no handler's
-    ``except Exception`` may swallow it)."""
-
-
-def _no_session() -> Session:
-    raise _NeedsDatabase
+    error: Exception | None = None
 
 
 class _HandlerConflict(Exception):

@@ -15,6 +15,7 @@ class CachedRenderer:
 
     def __init__(self, renderer: Renderer, size: int = 1024) -> None:
         self._renderer = renderer
+        self.disclaimer_text: str = renderer.disclaimer_text
         for name in self._CACHED:
             setattr(self, name, lru_cache(maxsize=size)(getattr(renderer, name)))
 

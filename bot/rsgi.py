@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 
-from bot.app import Response, TooLarge, WebApp, parse_query, route_label
+from bot.app import WebApp, parse_query, route_label
+from bot.pipeline import Response, TooLarge
 from posts.limits import CALLBACK_MAX_BODY_BYTES
 
 log = logging.getLogger(__name__)
@@ -50,25 +50,16 @@ class RsgiApp:
         self.web.close()
 
     async def _wechat(self, method: str, scope: Any, protocol: Any) -> Response:
-        web = self.web
+        pipeline = self.web.pipeline
         query = parse_query(scope.query_string)
-        started = time.perf_counter()
-        early = web.wechat_preflight(method, query, started)
+        early = pipeline.check(method, query)
         if early is not None:
             return early
         try:
-            body = await read_body(scope, protocol, CALLBACK_MAX_BODY_BYTES)
-        except TooLarge:
-            return web.wechat_too_large(started)
-        message = web.wechat_parse(query, body, started)
-        if isinstance(message, Response):
-            return message
-        try:
-            answer = await web.dispatcher.submit(message)
-        except BaseException:
-            web.metrics.observe(time.perf_counter() - started)
-            raise
-        return web.wechat_answer(query, answer, started)
+            body: bytes | TooLarge = await read_body(scope, protocol, CALLBACK_MAX_BODY_BYTES)
+        except TooLarge as exc:
+            body = exc
+        return await pipeline.handle_async(query, body)
 
 
 async def read_body(scope: Any, protocol: Any, limit: int) -> bytes:

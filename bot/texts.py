@@ -1,30 +1,36 @@
-"""The bot's own short replies (confirmations, defaults), rendered from the text templates in bot/templates/."""
+"""The bot's own short replies (confirmations, defaults, reply titles): posts/templates/text/bot/, rendered by the
+one Jinja environment (posts.render.environment), with the same footer and disclaimer as every other reply."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from posts.render import environment
 
 TEMPLATES = Path(__file__).with_name("templates")
+FOLDER = "text/bot"
 
 
 class Texts:
-    """One Jinja environment for plain WeChat text (no autoescape), created by the composition root."""
+    """The bot's texts; a title (a few words, no footer) is rendered once per set of values."""
 
-    def __init__(self, folder: Path = TEMPLATES) -> None:
-        self._env = Environment(
-            loader=FileSystemLoader(str(folder)),
-            autoescape=False,
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=False,
-        )
+    def __init__(self) -> None:
+        self._env = environment()
+        self._titles: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
 
     def render(self, template: str, /, **values: Any) -> str:
-        return self._env.get_template(f"{template}.txt.j2").render(**values).strip()
+        return self._env.get_template(f"{FOLDER}/{template}.txt.j2").render(**values).strip()
+
+    def title(self, template: str, /, **values: str) -> str:
+        """A short title (``<template>_title.txt.j2``), e.g. of the one-article reply to a long body."""
+        key = (template, tuple(sorted(values.items())))
+        found = self._titles.get(key)
+        if found is None:
+            if len(self._titles) > 1024:  # bounded: values are therapy names, but never grow without limit
+                self._titles.clear()
+            found = self._titles[key] = self.render(f"{template}_title", **values)
+        return found
 
     def page(self, name: str) -> str:
         """A static HTML page shipped with the bot (the 404 page)."""

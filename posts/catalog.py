@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from posts.addresses import section_group
+
 
 @dataclass(frozen=True)
 class Review:
@@ -122,12 +124,17 @@ class Scene:
 
 @dataclass(frozen=True)
 class KeywordRule:
+    """One ordered entry of the bot's text routes (keywords.yaml): how it matches and what it answers with."""
+
     match: str
-    """"exact" or "contains"."""
-    patterns: tuple[str, ...]
+    """"exact" or "contains" (patterns), "prefix" or "affix" (a pattern then a name, or a name then the pattern),
+    "number" (a section number) or "therapy" (a therapy's name); the last four only with ``command``."""
+    patterns: tuple[str, ...] = ()
     reply: str | None = None
     ref: str | None = None
     """section:<key>, therapy:<key>, help or toc."""
+    command: str | None = None
+    """One of :data:`COMMANDS`: the bot's own answer (help, subscribe, ...) instead of ``reply`` or ``ref``."""
 
     def matches(self, text: str) -> bool:
         folded = normalize(text)
@@ -136,12 +143,15 @@ class KeywordRule:
         return any(normalize(p) in folded for p in self.patterns)
 
 
+COMMANDS = ("help", "toc", "mine", "section_number", "subscribe", "unsubscribe", "timeline", "therapy")
+"""The commands a keyword rule may name; the bot routes each of them to one handler."""
+PATTERN_MATCHES = ("exact", "contains", "prefix", "affix")
+"""The match kinds that need ``patterns``."""
+COMMAND_MATCHES = ("prefix", "affix", "number", "therapy")
+"""The match kinds only a ``command`` rule may use (they hand the command what they captured)."""
+
+
 _SPACES = re.compile(r"\s+")
-
-
-def section_group(key: str) -> str:
-    """The group a section belongs to: its key up to the first ``-`` (research-models -> research)."""
-    return key.split("-", 1)[0]
 
 
 def normalize(text: str) -> str:
@@ -157,6 +167,9 @@ class Catalog:
     welcomes: dict[str, Text] = field(default_factory=dict)
     scenes: dict[str, Scene] = field(default_factory=dict)
     keywords: tuple[KeywordRule, ...] = ()
+    """The rules of keywords.yaml that reply or point at content, in file order."""
+    commands: tuple[KeywordRule, ...] = ()
+    """The rules of keywords.yaml that name a command (help, subscribe, ...), in file order; tried first."""
     help: Text | None = None
     disclaimer: Text | None = None
 

@@ -75,7 +75,8 @@ class _Item:
 
 
 def content_items(catalog: Catalog) -> Iterator[_Item]:
-    """Every item of the catalog as a content_item row (kinds: section, therapy, welcome, scene, keyword, text)."""
+    """Every item of the catalog as a content_item row (kinds: section, therapy, welcome, scene, keyword,
+    command, text)."""
     for section in catalog.sections:
         yield _Item("section", section.key, section.order, section.title, section.body, to_json(section), section.path)
     for i, therapy in enumerate(catalog.therapies.values(), start=1):
@@ -86,6 +87,8 @@ def content_items(catalog: Catalog) -> Iterator[_Item]:
         yield _Item("scene", scene.key, i, scene.purpose, "", to_json(scene), "scenes.yaml")
     for i, rule in enumerate(catalog.keywords, start=1):
         yield _Item("keyword", str(i), i, " / ".join(rule.patterns), rule.reply or "", to_json(rule), "keywords.yaml")
+    for i, rule in enumerate(catalog.commands, start=1):
+        yield _Item("command", str(i), i, " / ".join(rule.patterns), "", to_json(rule), "keywords.yaml")
     for i, text in enumerate((catalog.help, catalog.disclaimer), start=1):
         if text is not None:
             yield _Item("text", text.key, i, text.title, text.body, to_json(text), text.path)

@@ -60,6 +60,7 @@ def catalog_from_db(session: Session) -> Catalog:
         welcomes={w.key: w for w in items("welcome", Text)},
         scenes={s.key: s for s in items("scene", Scene)},
         keywords=tuple(items("keyword", KeywordRule)),
+        commands=tuple(items("command", KeywordRule)),
         help=texts.get(1),
         disclaimer=texts.get(2),
     )

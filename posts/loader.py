@@ -11,7 +11,21 @@ from typing import Any
 
 import yaml
 
-from posts.catalog import Catalog, KeywordRule, Milestone, Reference, Review, Scene, Section, Text, Therapy, Update
+from posts.catalog import (
+    COMMAND_MATCHES,
+    COMMANDS,
+    PATTERN_MATCHES,
+    Catalog,
+    KeywordRule,
+    Milestone,
+    Reference,
+    Review,
+    Scene,
+    Section,
+    Text,
+    Therapy,
+    Update,
+)
 from posts.fields import (
     Field,
     FieldReader,
@@ -92,10 +106,11 @@ UPDATE = {
 TEXT = {"key": Field(key), "title": Field(text()), **REVIEW}
 SCENE = {"key": Field(key), "purpose": Field(text()), "welcome": Field(key), "therapy": Field(key, required=False)}
 KEYWORD = {
-    "match": Field(choice("exact", "contains")),
-    "patterns": Field(strings),
+    "match": Field(choice("exact", "contains", *COMMAND_MATCHES)),
+    "patterns": Field(strings, required=False),
     "reply": Field(text(), required=False),
     "ref": Field(text(), required=False),
+    "command": Field(choice(*COMMANDS), required=False),
 }
 _Build = Callable[[Path, Doc, int, dict[str, Any]], Any]
 _REVIEW_NAME = re.compile(r"^(\d+)-(.+)$")
@@ -247,7 +262,9 @@ class _PackLoader:
         if "default" not in welcomes:
             self.report("welcome/default.md", 1, "missing required text: the default welcome")
         scenes = self.load_scenes(welcomes, therapies)
-        keywords = self.load_keywords(sections, therapies)
+        rules = self.load_keywords(sections, therapies)
+        keywords = tuple(rule for rule in rules if rule.command is None)
+        commands = tuple(rule for rule in rules if rule.command is not None)
         by_order = {s.key: s.order for s in sections.values()}
         therapies = dict(sorted(therapies.items(), key=lambda kv: (by_order.get(kv[1].section, 10**6), kv[0])))
         catalog = Catalog(
@@ -257,6 +274,7 @@ class _PackLoader:
             welcomes=welcomes,
             scenes=scenes,
             keywords=keywords,
+            commands=commands,
             help=help_text,
             disclaimer=disclaimer,
         )
@@ -468,11 +486,17 @@ class _PackLoader:
 
     def load_keywords(self, sections: dict[str, Section], therapies: dict[str, Therapy]) -> tuple[KeywordRule, ...]:
         def build(path: Path, doc: Doc, i: int, values: dict[str, Any]) -> KeywordRule:
-            if ("reply" in values) == ("ref" in values):
+            if "command" in values and ("reply" in values or "ref" in values):
+                self.report(path, doc.line(i), "a keyword rule with a 'command' takes no 'reply' or 'ref'")
+                raise _Skip
+            if "command" not in values and ("reply" in values) == ("ref" in values):
                 self.report(path, doc.line(i), "a keyword rule needs exactly one of 'reply' or 'ref'")
                 raise _Skip
-            if not values["patterns"]:
+            if values["match"] in PATTERN_MATCHES and not values.get("patterns"):
                 self.report(path, doc.line(i, "patterns"), "field 'patterns' must not be empty")
+                raise _Skip
+            if values["match"] in COMMAND_MATCHES and "command" not in values:
+                self.report(path, doc.line(i, "match"), f"match '{values['match']}' needs a 'command'")
                 raise _Skip
             ref = values.get("ref")
             if ref is not None:

@@ -8,18 +8,19 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from posts import addresses
 from posts.catalog import Catalog, Reference, Section, Therapy, Update
 from posts.limits import TEXT_REPLY_MAX_BYTES, utf8_len
 from posts.plaintext import markdown, markdown_to_text
 from posts.textchecks import cited_ids
 
 TEMPLATES = Path(__file__).with_name("templates")
-INDEX_PATH = "/p/"
+INDEX_PATH = addresses.INDEX_PATH
 _CITE_HTML = re.compile(r"\[(\d{1,4})\]")
 
 
@@ -67,25 +68,13 @@ def environment() -> Environment:
 
 
 class Paths:
-    """Stable page paths: /p/, /p/s/<section>, /p/g/<group>, /p/t/<therapy>, /p/t/<therapy>/<update>."""
+    """Stable page paths (posts.addresses): /p/, /p/s/<section>, /p/g/<group>, /p/t/<therapy>[/<update>]."""
 
     index = INDEX_PATH
-
-    @staticmethod
-    def section(key: str) -> str:
-        return f"/p/s/{quote(key)}"
-
-    @staticmethod
-    def group(prefix: str) -> str:
-        return f"/p/g/{quote(prefix)}"
-
-    @staticmethod
-    def therapy(key: str) -> str:
-        return f"/p/t/{quote(key)}"
-
-    @staticmethod
-    def update(therapy: str, key: str) -> str:
-        return f"/p/t/{quote(therapy)}/{quote(key)}"
+    section = staticmethod(addresses.section_path)
+    group = staticmethod(addresses.group_path)
+    therapy = staticmethod(addresses.therapy_path)
+    update = staticmethod(addresses.update_path)
 
 
 def markdown_html(source: str) -> Markup:

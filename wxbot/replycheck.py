@@ -1,7 +1,7 @@
 """The passive replies a content pack makes, checked against WeChat's limits before it ships (`wxbot content check`).
 
 Every CLICK key of the menu and every keyword rule is run through the bot's own routes on the pack, content only
-(a handler that needs the database is left out: those answer with the bot's own short texts).
+(a route that declares it uses the database is left out: those answer with the bot's own short texts).
 """
 
 from __future__ import annotations
@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 
-from sqlalchemy.orm import Session
-
-from bot.handlers import Context
+from bot.handlers import Context, uses_database
 from bot.message import Inbound
 from bot.replies import News, Reply
 from bot.routes import Routes, build_routes
@@ -22,14 +20,6 @@ from posts.menu import Menu
 from posts.render import Renderer
 
 _ACCOUNT, _FOLLOWER = "gh_check", "o_content_check"
-
-
-class _NeedsDatabase(Exception):
-    """The handler asked for the database: its answer does not come from the pack."""
-
-
-def _no_session() -> Session:
-    raise _NeedsDatabase
 
 
 def _pushes(catalog: Catalog, menu: Menu) -> Iterator[tuple[str, Inbound]]:
@@ -54,11 +44,10 @@ def reply_problems(
     routes = routes if routes is not None else build_routes(catalog)
     texts, problems = Texts(), []
     for where, push in _pushes(catalog, menu):
-        ctx = Context(_no_session, catalog, renderer, texts, push, now)
-        try:
-            reply = routes.resolve(push)(ctx)
-        except _NeedsDatabase:
+        handler = routes.resolve(push)
+        if uses_database(handler):
             continue
+        reply = handler(Context(None, catalog, renderer, texts, push, now))
         count = _article_count(reply)
         if count > NEWS_ARTICLES_PER_REPLY:
             problems.append(

@@ -34,22 +34,22 @@ class Renderer(Protocol):
     def toc(self) -> Any: ...
     def subscriptions(self, therapy_keys: list[str]) -> Any: ...
     def page_url(self, path: str) -> str: ...
+    @property
+    def disclaimer_text(self) -> str: ...
 
 
 class Context:
-    """What a handler sees. ``session`` may be given as a callable: the Session is then opened on first use, so a
-    handler that never touches the database (most replies) costs no Session at all.
+    """What a handler sees: the content, the push, the time and, if its route uses the database, a real Session.
 
-    On SQLite the dispatcher first runs each handler without a database (bot.dispatch, ``Dispatcher._push``): one
-    that never asks for ``session`` is answered from the content before the write lock is taken; one that does is
-    stopped there and run again, whole, inside the batch. So a handler does nothing but compute before its first
-    use of ``session``: no writes elsewhere, no calls out."""
+    A route declares whether its handler uses the database (:func:`content_only` marks the ones that do not; the
+    default is that it does). On SQLite a content-only reply is worked out before the write lock is taken, and a
+    handler that uses the database runs once, whole, inside the batch (bot.dispatch)."""
 
     __slots__ = ("_session", "catalog", "message", "now", "renderer", "texts")
 
     def __init__(
         self,
-        session: Session | Callable[[], Session],
+        session: Session | None,
         catalog: Catalog,
         renderer: Renderer,
         texts: Texts,
@@ -65,19 +65,13 @@ class Context:
 
     @property
     def session(self) -> Session:
-        if not isinstance(self._session, Session):
-            self._session = self._session()
+        if self._session is None:
+            raise NoDatabase(f"the route of {self.message.dedup_key} is content-only but its handler used the database")
         return self._session
 
-    @property
-    def session_opened(self) -> Session | None:
-        """The Session if a handler used it, else None."""
-        return self._session if isinstance(self._session, Session) else None
-
     def say(self, template: str, /, **values: Any) -> Text:
-        """One of the bot's own texts (bot/templates/), ending with the pack's disclaimer."""
-        disclaimer = self.catalog.disclaimer.body.strip() if self.catalog.disclaimer else ""
-        return Text(self.texts.render(template, disclaimer=disclaimer, **values))
+        """One of the bot's own texts (posts/templates/text/bot/), ending with the footer every reply has."""
+        return Text(self.texts.render(template, disclaimer_text=self.renderer.disclaimer_text, **values))
 
     @property
     def outbox_key(self) -> str:
@@ -86,3 +80,30 @@ class Context:
 
 
 Handler = Callable[[Context], Reply]
+
+
+class NoDatabase(RuntimeError):
+    """A handler whose route is declared content-only asked for the database (a bug in the route table)."""
+
+
+class ContentOnly:
+    """A handler declared not to use the database: the dispatcher may answer it before any transaction."""
+
+    __slots__ = ("handler",)
+    database = False
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+
+    def __call__(self, ctx: Context) -> Reply:
+        return self.handler(ctx)
+
+
+def content_only(handler: Handler) -> Handler:
+    """Declare on the route that ``handler`` answers from the content alone."""
+    return ContentOnly(handler)
+
+
+def uses_database(handler: Handler) -> bool:
+    """Whether the route's handler reads or writes the database (undeclared handlers do)."""
+    return bool(getattr(handler, "database", True))

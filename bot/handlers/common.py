@@ -37,7 +37,7 @@ def unsubscribe(ctx: Context, therapy: Therapy) -> Reply:
 def my_subscriptions(ctx: Context) -> Reply:
     follower = followers.ensure(ctx.session, ctx.message.openid, ctx.now)
     keys = followers.active_therapies(ctx.session, follower)
-    return body_reply(ctx, ctx.renderer.subscriptions(keys), "我的订阅", "")
+    return body_reply(ctx, ctx.renderer.subscriptions(keys), ctx.texts.title("mine"), "")
 
 
 def therapy_list(ctx: Context) -> Reply:

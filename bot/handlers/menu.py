@@ -10,11 +10,11 @@ from posts.catalog import Section
 
 
 def toc(ctx: Context) -> Reply:
-    return body_reply(ctx, ctx.renderer.toc(), "目录", "")
+    return body_reply(ctx, ctx.renderer.toc(), ctx.texts.title("toc"), "")
 
 
 def help_(ctx: Context) -> Reply:
-    return body_reply(ctx, ctx.renderer.help(), "帮助", "")
+    return body_reply(ctx, ctx.renderer.help(), ctx.texts.title("help"), "")
 
 
 def section(ctx: Context, key: str) -> Reply:
@@ -61,7 +61,8 @@ def therapy_timeline(ctx: Context, key: str) -> Reply:
     therapy = ctx.catalog.therapy(key)
     if therapy is None:
         return therapy_list(ctx)
-    return body_reply(ctx, ctx.renderer.timeline(key), f"{therapy.name} 时间线", therapy.status)
+    title = ctx.texts.title("timeline", name=therapy.name)
+    return body_reply(ctx, ctx.renderer.timeline(key), title, therapy.status)
 
 
 def therapy_subscribe(ctx: Context, key: str) -> Reply:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -21,7 +22,8 @@ from bot.app import WebApp, create_app
 from bot.credentials import Credentials, credentials_for
 from bot.rsgi import RsgiApp
 from posts.catalog import Catalog, KeywordRule, Scene, Section, Text, Therapy, Update
-from posts.render import GroupCard
+from posts.loader import default_content_dir, load_catalog
+from posts.render import GroupCard, Renderer
 from posts.settings import Settings, replace
 from tests.bot.wechat import GH, WeChat
 
@@ -41,6 +43,12 @@ def _therapy(key: str, name: str, aliases: tuple[str, ...], updates: tuple[Updat
         phase="3", design="随机", enrolment="200", endpoints=("ALSFRS-R",), status=f"{name}状态",
         status_date=date(2025, 4, 10), section=f"clinical-{key}", sources=(1,), milestones=(), updates=updates,
     )  # fmt: skip
+
+
+@cache
+def pack_commands() -> tuple[KeywordRule, ...]:
+    """The command rules (help, subscribe, ...) of the shipped pack's keywords.yaml: the bot has no others."""
+    return load_catalog(default_content_dir())[0].commands
 
 
 def small_catalog() -> Catalog:
@@ -71,6 +79,7 @@ def small_catalog() -> Catalog:
             KeywordRule("contains", ("副作用",), ref="section:research-protection"),
             KeywordRule("contains", ("试验]]>",), reply="含有]]>的回复"),
         ),
+        commands=pack_commands(),
         help=Text("help", "帮助", "帮助正文"),
     )
 
@@ -89,6 +98,7 @@ class FakeRenderer:
     def __init__(self, catalog: Catalog, base_url: str = BASE_URL) -> None:
         self.catalog = catalog
         self.base_url = base_url
+        self.disclaimer_text = Renderer(catalog).disclaimer_text
 
     def _body(self, text: str, path: str) -> Body:
         size = len(text.encode("utf-8"))

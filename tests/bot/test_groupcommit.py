@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 
 from bot.dispatch import Dispatcher
 from bot.groupcommit import GroupCommit
-from bot.handlers import Context
+from bot.handlers import Context, content_only
 from bot.replies import Text
 from posts.models import Follower, InboundEvent, Outbox, SeenMessage, Subscription
 from tests.bot.conftest import LiveBot
@@ -27,7 +27,7 @@ def serve(request: pytest.FixtureRequest, serve: Callable[..., LiveBot]) -> Call
 
 
 def _group(bot: LiveBot) -> GroupCommit:
-    dispatcher = bot.app.callback.dispatch
+    dispatcher = bot.app.dispatcher
     assert isinstance(dispatcher, Dispatcher) and dispatcher.group is not None
     return dispatcher.group
 
@@ -113,7 +113,7 @@ def test_a_copy_in_a_later_batch_gets_the_stored_reply(serve: Callable[..., Live
 
 def test_a_handler_error_rolls_back_only_its_own_push(serve: Callable[..., LiveBot]) -> None:
     bot = serve("plain")
-    routes = bot.app.callback.dispatch.routes
+    routes = bot.app.dispatcher.routes
 
     def explode(ctx: Context) -> Text:
         ctx.session.add(Follower(openid="oHalfWritten", subscribed=True, created_at=ctx.now))
@@ -137,7 +137,7 @@ def test_a_handler_error_rolls_back_only_its_own_push(serve: Callable[..., LiveB
 def test_a_failed_commit_answers_no_push_of_the_batch(serve: Callable[..., LiveBot]) -> None:
     """A reply is sent only after its transaction committed: if COMMIT fails, every push of the batch errs."""
     bot = serve("plain")
-    routes = bot.app.callback.dispatch.routes
+    routes = bot.app.dispatcher.routes
 
     def poison(ctx: Context) -> Text:
         # A deferred foreign-key violation passes the savepoint and fails only at COMMIT.
@@ -264,7 +264,7 @@ def test_a_batch_with_more_distinct_keys_than_one_lookup_takes(serve: Callable[.
 
 def test_a_reply_that_needs_no_database_is_worked_out_before_the_batch(serve: Callable[..., LiveBot]) -> None:
     bot = serve("plain")
-    dispatcher = bot.app.callback.dispatch
+    dispatcher = bot.app.dispatcher
     calls: list[str] = []
     in_batch: list[str] = []
 
@@ -277,15 +277,18 @@ def test_a_reply_that_needs_no_database_is_worked_out_before_the_batch(serve: Ca
         ctx.session.add(Follower(openid="oWritten", subscribed=True, created_at=ctx.now))
         return Text("WROTE")
 
-    dispatcher.routes.table["click", "CONTENT"] = from_content
+    dispatcher.routes.table["click", "CONTENT"] = content_only(from_content)  # declared on the route
     dispatcher.routes.table["click", "DATABASE"] = with_database
     run_handler = dispatcher._run_handler
-    dispatcher._run_handler = lambda conn, message: (in_batch.append(message.event_key), run_handler(conn, message))[1]
+    dispatcher._run_handler = lambda conn, handler, message: (
+        in_batch.append(message.event_key),
+        run_handler(conn, handler, message),
+    )[1]
     assert bot.wechat.push(event_push("CLICK", "CONTENT", create_time=1_800_000_010)).content == "FROM CONTENT"
     assert bot.wechat.push(event_push("CLICK", "DATABASE", create_time=1_800_000_011)).content == "WROTE"
-    # The first never reached the writer's handler step; the second stopped at its Session and ran whole there.
+    # The first never reached the writer's handler step; the second (a database route) ran once, whole, there.
     assert in_batch == ["DATABASE"]
-    assert calls == ["content", "database", "database"]
+    assert calls == ["content", "database"]
     with bot.sessions() as s:
         assert s.scalar(select(func.count()).select_from(Follower).where(Follower.openid == "oWritten")) == 1
         assert s.scalar(select(func.count()).select_from(SeenMessage)) == 2
@@ -306,3 +309,29 @@ def test_a_database_that_cannot_be_opened_answers_the_batch_at_once(serve: Calla
     assert time.monotonic() - started < group.budget / 2  # not left to the budget
     del group._connection  # the class's own again
     assert bot.wechat.push(text_push("帮助", msg_id=31)).content == "HELP"  # nothing was kept: the retry runs
+
+
+def test_a_database_route_runs_once_so_a_follow_logs_its_unknown_scene_once(
+    serve: Callable[..., LiveBot], caplog: pytest.LogCaptureFixture
+) -> None:
+    bot = serve("plain")
+    _group(bot)  # group commit: no speculative run before the batch
+    assert bot.wechat.push(event_push("subscribe", "qrscene_nowhere")).content == "WELCOME default"
+    assert caplog.text.count("unknown QR scene 'nowhere'") == 1
+
+
+def test_a_content_only_route_that_uses_the_database_gets_the_error_path(serve: Callable[..., LiveBot]) -> None:
+    bot = serve("plain")
+    routes = bot.app.dispatcher.routes
+
+    def sneaky(ctx: Context) -> Text:
+        ctx.session.add(Follower(openid="oSneaky", subscribed=True, created_at=ctx.now))
+        return Text("sneaky")
+
+    routes.table["click", "SNEAKY"] = content_only(sneaky)
+    assert bot.wechat.push(event_push("CLICK", "SNEAKY")).empty  # declared content-only: no Session, no retry
+    with bot.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Follower).where(Follower.openid == "oSneaky")) == 0
+        assert s.scalar(select(func.count()).select_from(SeenMessage)) == 0
+    routes.table["click", "SNEAKY"] = sneaky  # undeclared: it uses the database, and gets a real Session
+    assert bot.wechat.push(event_push("CLICK", "SNEAKY")).content == "sneaky"

@@ -259,7 +259,7 @@ def test_handler_bug_answers_empty_200_and_logs(
     def broken(ctx: object) -> None:
         raise RuntimeError("handler bug")
 
-    bot.app.callback.dispatch.routes.table["text", ""] = broken  # type: ignore[attr-defined]
+    bot.app.dispatcher.routes.table["text", ""] = broken  # type: ignore[attr-defined]
     params = bot.wechat.query()
     resp = bot.wechat.post(bot.wechat.envelope(text_push("帮助"), params), params)
     assert (resp.status, resp.body) == (200, b"")

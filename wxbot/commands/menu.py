@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,11 +17,12 @@ if TYPE_CHECKING:
 app = typer.Typer(help="The custom menu (posts/content/menu.yaml).", no_args_is_help=True)
 
 FIXED = {
-    "TOC": "replies the table of contents",
-    "HELP": "replies the help text",
-    "MY_SUBSCRIPTIONS": "replies the follower's subscriptions",
-    "SUBSCRIBE": "replies the therapies one can subscribe to, and how",
+    "toc": "replies the table of contents",
+    "help": "replies the help text",
+    "mine": "replies the follower's subscriptions",
+    "subscribe_options": "replies the therapies one can subscribe to, and how",
 }
+"""What each fixed CLICK key's action (posts.addresses.STATIC_CLICKS) does, for `wxbot menu show`."""
 
 
 @app.command()
@@ -61,27 +61,26 @@ def show(
 
 def describe(button: Button, catalog: Catalog, base_url: str) -> str:
     """What a tap on ``button`` does, in words."""
-    from bot.routes import key_part, section_group
+    from posts.addresses import clicks
     from posts.menu import resolve_url
 
     if button.kind == "view":
         return f"opens {resolve_url(button.url, base_url)}"
-    key = button.key
-    if key in FIXED:
-        return FIXED[key]
-    sections = {f"SECTION_{key_part(s.key)}": s for s in catalog.sections}
-    if key in sections:
-        return f"replies section {sections[key].order}: {sections[key].title}"
-    group = [s for s in catalog.sections if f"GROUP_{key_part(section_group(s.key))}" == key]
-    if group:
+    click = clicks(catalog).get(button.key)
+    if click is None:
+        return f"CLICK {button.key} (no route)"
+    if click.kind == "static":
+        return FIXED[click.action]
+    if click.kind == "section":
+        section = catalog.section(click.target)
+        assert section is not None
+        return f"replies section {section.order}: {section.title}"
+    if click.kind == "group":
+        group = catalog.group(click.target)
         return f"replies one article linking to a page of {len(group)} section(s): " + "、".join(s.title for s in group)
-    therapies = {key_part(k): t for k, t in catalog.therapies.items()}
-    match = re.fullmatch(r"THERAPY_(.+)_(LATEST|TIMELINE|SUBSCRIBE)", key)
-    if match and match.group(1) in therapies:
-        name = therapies[match.group(1)].name
-        return {
-            "LATEST": f"replies {name}'s latest update, with how to ask for its timeline and subscribe",
-            "TIMELINE": f"replies {name}'s timeline",
-            "SUBSCRIBE": f"subscribes the follower to {name}",
-        }[match.group(2)]
-    return f"CLICK {key} (no route)"
+    name = catalog.therapies[click.target].name
+    return {
+        "latest": f"replies {name}'s latest update, with how to ask for its timeline and subscribe",
+        "timeline": f"replies {name}'s timeline",
+        "subscribe": f"subscribes the follower to {name}",
+    }[click.action]

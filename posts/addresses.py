@@ -1,0 +1,93 @@
+"""Where each piece of content is reached: its menu CLICK key, its section group and its page path.
+
+The one home of these names, used by the bot's routes, the menu validator, `wxbot menu` and the page server:
+
+- CLICK keys: the fixed ones (:data:`STATIC_CLICKS`), ``SECTION_<key>``, ``GROUP_<group>`` and
+  ``THERAPY_<key>_<LATEST|TIMELINE|SUBSCRIBE>``, a content key written by :func:`key_part`;
+- section groups: a section key up to its first ``-`` (research-models is in group research);
+- page paths: /p/, /p/s/<section>, /p/g/<group>, /p/t/<therapy>, /p/t/<therapy>/<update>.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+if TYPE_CHECKING:
+    from posts.catalog import Catalog
+
+STATIC_CLICKS = {"TOC": "toc", "HELP": "help", "MY_SUBSCRIPTIONS": "mine", "SUBSCRIBE": "subscribe_options"}
+"""The fixed CLICK keys and the action each one names."""
+THERAPY_ACTIONS = {"LATEST": "latest", "TIMELINE": "timeline", "SUBSCRIBE": "subscribe"}
+"""The three CLICK keys of every therapy: the key's suffix and the action it names."""
+INDEX_PATH = "/p/"
+
+
+def key_part(key: str) -> str:
+    """A content key as it appears in a menu key: upper case, ``-`` as ``_`` (neuronata-r -> NEURONATA_R)."""
+    return re.sub(r"[^A-Z0-9]+", "_", key.upper()).strip("_")
+
+
+def section_group(key: str) -> str:
+    """The group a section belongs to: its key up to the first ``-`` (research-models -> research)."""
+    return key.split("-", 1)[0]
+
+
+@dataclass(frozen=True)
+class Click:
+    """What a CLICK key names: ``kind`` static, section, group or therapy, an ``action`` and the content key."""
+
+    kind: str
+    action: str
+    target: str = ""
+
+
+def clicks(catalog: Catalog) -> dict[str, Click]:
+    """Every CLICK key this catalog routes, in menu-file-friendly order (fixed keys, sections, groups, therapies)."""
+    found = {key: Click("static", action) for key, action in STATIC_CLICKS.items()}
+    groups: dict[str, None] = {}
+    for section in catalog.sections:
+        found[f"SECTION_{key_part(section.key)}"] = Click("section", "section", section.key)
+        groups.setdefault(section_group(section.key), None)
+    for prefix in groups:
+        found[f"GROUP_{key_part(prefix)}"] = Click("group", "group", prefix)
+    for key in catalog.therapies:
+        for suffix, action in THERAPY_ACTIONS.items():
+            found[f"THERAPY_{key_part(key)}_{suffix}"] = Click("therapy", action, key)
+    return found
+
+
+def section_path(key: str) -> str:
+    return f"/p/s/{quote(key)}"
+
+
+def group_path(prefix: str) -> str:
+    return f"/p/g/{quote(prefix)}"
+
+
+def therapy_path(key: str) -> str:
+    return f"/p/t/{quote(key)}"
+
+
+def update_path(therapy: str, key: str) -> str:
+    return f"/p/t/{quote(therapy)}/{quote(key)}"
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page path read back: ``kind`` index, section, group, therapy or update, and its keys."""
+
+    kind: str
+    keys: tuple[str, ...] = ()
+
+
+def parse_page(path: str) -> Page | None:
+    """The page a /p/... path names (whether the content exists is the catalog's to say), or None."""
+    parts = [p for p in path.split("/") if p][1:]
+    if not parts:
+        return Page("index")
+    kinds = {("s", 2): "section", ("g", 2): "group", ("t", 2): "therapy", ("t", 3): "update"}
+    kind = kinds.get((parts[0], len(parts)))
+    return Page(kind, tuple(parts[1:])) if kind else None

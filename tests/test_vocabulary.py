@@ -1,0 +1,69 @@
+"""Each follower-facing word has one home: content and template files, rendered by the one Jinja environment."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PRODUCT = ("bot", "posts", "scheduler", "wxbot")
+CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    found: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                found.add(id(first.value))
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):  # attribute docstrings
+            found.add(id(node.value))
+    return found
+
+
+def cjk_literals(path: Path, root: Path = ROOT) -> list[str]:
+    """Every string literal of ``path`` holding a Chinese character, docstrings aside (f-strings included)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    docs = _docstrings(tree)
+    return [
+        f"{path.relative_to(root)}:{node.lineno}: {node.value!r}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docs
+        and CJK.search(node.value)
+    ]
+
+
+def test_no_follower_facing_string_literal_in_bot() -> None:
+    found = [line for path in sorted((ROOT / "bot").rglob("*.py")) for line in cjk_literals(path)]
+    assert found == []
+
+
+def test_the_guard_sees_a_chinese_literal(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text('"""Doc: 目录 is fine here."""\n\nTITLE = f"{1} 时间线"\n', encoding="utf-8")
+    assert cjk_literals(sample, tmp_path) == ["sample.py:3: ' 时间线'"]
+
+
+def test_one_jinja_environment() -> None:
+    makers = [
+        str(path.relative_to(ROOT))
+        for package in PRODUCT
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", getattr(node.func, "attr", None)) in ("Environment", "Template")
+    ]
+    assert makers == ["posts/render.py"]
+
+
+def test_bot_templates_end_with_the_one_footer() -> None:
+    folder = ROOT / "posts" / "templates" / "text" / "bot"
+    for path in sorted(folder.glob("*.txt.j2")):
+        if path.name.endswith("_title.txt.j2") or path.name == "therapy_hint.txt.j2":
+            continue  # a title or a line appended to a body that has its footer already
+        assert path.read_text(encoding="utf-8").rstrip().endswith('{% include "text/_footer.txt.j2" %}'), path.name
+    assert not (ROOT / "bot" / "templates" / "_footer.txt.j2").exists()
