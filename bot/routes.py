@@ -36,13 +36,14 @@ COMMAND_ANSWERS: dict[str, tuple[TextAnswer, bool]] = {
     "help": (text.help_, False),
     "toc": (text.toc, False),
     "mine": (text.mine, True),
-    "section_number": (text.section_number, False),
+    "section_number": (text.section_number, True),
     "subscribe": (text.subscribe_to, True),
     "unsubscribe": (text.unsubscribe_from, True),
     "timeline": (text.timeline, False),
     "therapy": (text.therapy, True),
 }
-"""Each command's answer, and whether it uses the database (a therapy's latest update is recorded as received)."""
+"""Each command's answer, and whether it uses the database (a section or a therapy's latest update is recorded as
+received, posts/received.py)."""
 assert set(COMMAND_ANSWERS) == set(COMMANDS), "every command of posts.catalog.COMMANDS has one answer"
 _NUMBER = re.compile(r"^\d{1,3}$")
 
@@ -132,7 +133,7 @@ def text_route(rule: KeywordRule) -> TextRoute:
         answer, database = COMMAND_ANSWERS[rule.command]
     else:
         answer = partial(_keyword, reply=rule.reply, ref=rule.ref)
-        database = (rule.ref or "").startswith("therapy:")  # a therapy's latest update is recorded as received
+        database = (rule.ref or "").startswith(("therapy:", "section:"))  # what it answers is recorded as received
     return TextRoute(rule.match, tuple(normalize(p) for p in rule.patterns), answer, database)
 
 
@@ -181,10 +182,11 @@ def build_routes(catalog: Catalog) -> Routes:
     for key, click in clicks(catalog).items():
         if click.kind == "static":
             table["click", key] = STATIC_CLICKS[click.action]
-        elif click.kind == "section":
-            table["click", key] = content_only(partial(menu.section, key=click.target))
-        elif click.kind == "group":
-            table["click", key] = content_only(partial(menu.group, prefix=click.target))
+        elif click.kind == "section":  # the section is recorded as received
+            table["click", key] = partial(menu.section, key=click.target)
+        elif click.kind == "group":  # a group of one answers with (and records) its section
+            grouped = partial(menu.group, prefix=click.target)
+            table["click", key] = grouped if len(catalog.group(click.target)) == 1 else content_only(grouped)
         else:
             handler, database = THERAPY_CLICKS[click.action]
             bound = partial(handler, key=click.target)
