@@ -18,7 +18,8 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 WXBOT = str(Path(sys.executable).with_name("wxbot"))
-TEMPLATE_ID = "tmpl_als_update_0000000000000000000000000001"
+TEMPLATE_ID = "tmpl_als_notice_0000000000000000000000000001"
+"""The service-notice template of deploy/config.production.toml (wechat.templates.event_notice)."""
 CONFIG = ROOT / "deploy" / "config.production.toml"
 SECRETS = {
     "WXBOT_WECHAT_APP_SECRET": "sandbox-secret-0000000000000001",

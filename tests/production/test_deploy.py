@@ -39,7 +39,9 @@ def test_documented_topology_answers_and_sends(stack: Stack) -> None:
     result = stack.admin("POST", "/sandbox/simulate", action="send_text", openid="oDeploy0001", text="订阅 NurOwn")
     assert result["status"] == "delivered" and result["reply_kind"] == "message", result
 
-    out = procs.wxbot(stack.env, "post", "add", "--content", "digest", "--audience", "test:oDeploy0001")
+    out = procs.wxbot(
+        stack.env, "post", "add", "--content", "digest", "--audience", "test:oDeploy0001", "--now", "--yes"
+    )
     assert "post 1" in out, out
     procs.wait_for(lambda: len(stack.inbox("oDeploy0001")) >= 3, 30, "the post in the follower's inbox", first)
     time.sleep(0.5)

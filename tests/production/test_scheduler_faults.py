@@ -18,13 +18,19 @@ from tests.production.db import dsn, rows, scalar
 TEMPLATE_SEND = "message/template/send"
 
 
+def notice(text: str) -> tuple[str, ...]:
+    """`post add` arguments of a service notice to everyone: templates carry only a configured purpose's notices."""
+    body = ("--content", "text", "--title", "线上答疑", "--text", text, "--audience", "all")
+    return (*body, "--channel", "template_only", "--purpose", "event_notice", "--now", "--yes")
+
+
 def openids(count: int) -> list[str]:
     """The openids `python -m sandbox --followers N` creates."""
     return [f"oSbx{i:024d}" for i in range(count)]
 
 
 def add_followers(url: str, ids: list[str]) -> None:
-    """The same followers on our side; none has interacted, so a post goes out as a template message."""
+    """The same followers on our side; a service notice goes out to each of them as a template message."""
     with psycopg.connect(dsn(url)) as conn, conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO follower (openid, subscribed, created_at) VALUES (%s, true, now())", [(o,) for o in ids]
@@ -70,7 +76,7 @@ def test_kill_the_active_scheduler_mid_send_the_standby_finishes_exactly_once(cr
     standby = second if active is first else first
     assert lease_pid(url) == active.pid
 
-    out = procs.wxbot(crowd.env, "post", "add", "--content", "section:opening", "--audience", "all")
+    out = procs.wxbot(crowd.env, "post", "add", *notice("周六 20:00 专家答疑"))
     post_id = int(out.split()[1])
     sent = "SELECT count(*) FROM delivery WHERE post_id = %s AND state = 'sent'"
     procs.wait_for(lambda: scalar(url, sent, post_id) >= 200, 60, "200 sends", active)
@@ -94,14 +100,14 @@ def test_busy_and_timeouts_are_retried_nothing_lost_or_doubled(crowd: Stack) -> 
     scheduler = crowd.scheduler("scheduler-a")
 
     crowd.admin("POST", "/sandbox/faults", path=TEMPLATE_SEND, kind="busy", count=2)  # errcode -1 twice
-    out = procs.wxbot(crowd.env, "post", "add", "--content", "section:opening", "--audience", "all")
+    out = procs.wxbot(crowd.env, "post", "add", *notice("周六 20:00 专家答疑"))
     first = int(out.split()[1])
     procs.wait_for(lambda: post_status(url, first) == "sent", 60, "the first post despite -1", scheduler)
     assert crowd.admin("GET", "/sandbox/faults")["faults"] == []
 
     # One call answered only after the client's 10 s timeout: WeChat did send it; the retry must not double it.
     crowd.admin("POST", "/sandbox/faults", path=TEMPLATE_SEND, kind="slow", delay=10.5, count=1)
-    out = procs.wxbot(crowd.env, "post", "add", "--content", "section:outlook", "--audience", "all")
+    out = procs.wxbot(crowd.env, "post", "add", *notice("周日 10:00 康复讲座"))
     second = int(out.split()[1])
     procs.wait_for(lambda: post_status(url, second) == "sent", 60, "the second post despite a timeout", scheduler)
     assert crowd.admin("GET", "/sandbox/faults")["faults"] == []  # the slow answer did happen

@@ -42,7 +42,9 @@ def test_serve_and_scheduler_never_log_secrets(tmp_path: Path, pg_url: str, serv
         assert simulate(action="follow", openid="oSecret0001")["reply_kind"] == "message"
         assert simulate(action="send_text", openid="oSecret0001", text="帮助")["reply_kind"] == "message"
         requests.post(f"http://127.0.0.1:{port}/wechat?signature=bad&timestamp=1&nonce=2", data=b"<xml/>", timeout=5)
-        out = procs.wxbot(env, "--verbose", "post", "add", "--content", "section:opening", "--to", "oSecret0001")
+        out = procs.wxbot(
+            env, "--verbose", "post", "add", "--content", "section:opening", "--to", "oSecret0001", "--now", "--yes"
+        )
         post_id = int(out.split()[1])
         status = "SELECT status FROM post WHERE id = %s"
         procs.wait_for(lambda: scalar(pg_url, status, post_id) == "sent", 45, "the post", scheduler)

@@ -105,7 +105,9 @@ def test_redis_down_bot_answers_and_token_broker_falls_back_to_the_database(redi
     services.stop_redis()
     result = stack.admin("POST", "/sandbox/simulate", action="follow", openid="oNoRedis0001")
     assert result["status"] == "delivered" and result["reply_kind"] == "message", result
-    out = procs.wxbot(stack.env, "post", "add", "--content", "section:opening", "--audience", "test:oNoRedis0001")
+    out = procs.wxbot(
+        stack.env, "post", "add", "--content", "section:opening", "--audience", "test:oNoRedis0001", "--now", "--yes"
+    )
     post_id = int(out.split()[1])
     status = "SELECT status FROM post WHERE id = %s"
     procs.wait_for(lambda: scalar(url, status, post_id) == "sent", 45, "the post sent without Redis", scheduler)
