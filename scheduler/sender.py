@@ -22,7 +22,7 @@ from posts.queue import Delivery, MassBatch, Post
 from posts.settings import Settings
 from posts.template_fields import TemplateFieldError
 from posts.timing import beijing_day_start
-from scheduler import errors, planner, quota
+from scheduler import errors, planner, quota, tags
 from scheduler.errors import Action, WeChatError
 from scheduler.wechat_api import WeChatApi
 
@@ -81,15 +81,7 @@ class Sender:
     def tag_members(self, tag_id: int) -> list[str]:
         if self.api is None:
             raise AudienceError(f"tag {tag_id} mirrors no therapy; only WeChat knows its members")
-        members: list[str] = []
-        next_openid = ""
-        while True:
-            page = self.api.call("/cgi-bin/user/tag/get", {"tagid": tag_id, "next_openid": next_openid})
-            batch = (page.get("data") or {}).get("openid") or []
-            members += batch
-            next_openid = page.get("next_openid") or ""
-            if not batch or not next_openid:
-                return members
+        return sorted(tags.members(self.api, tag_id))
 
     def template_fields(self, post: Post, message: Message, now: datetime) -> dict[str, str]:
         """The exact template fields a template_only post sends (its purpose's mapping), or TemplateFieldError.
