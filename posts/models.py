@@ -243,5 +243,3 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None]
     """When WeChat took it; for an unknown one, when it was tried (it counts in the follower's window)."""
 
-
-import posts.queue  # noqa: E402, F401 — the queue tables (posts/queue.py), so the metadata sees them

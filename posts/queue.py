@@ -1,4 +1,4 @@
-"""The push queue: posts, their audit trail, the exactly-once delivery ledger, leases, tokens and API usage."""
+"""The push queue: posts, their audit trail, the exactly-once delivery ledger, mass batches, therapy tags."""
 
 from __future__ import annotations
 
@@ -127,41 +127,6 @@ class Delivery(Base):
     def client_msg_id(self) -> str:
         """Idempotency key for template messages (WeChat dedups openid + id for 10 minutes)."""
         return f"wxbot-{self.id}"
-
-
-class Lease(Base):
-    """A named lease: the holder does the work until expires_at; an expired lease may be taken over."""
-
-    __tablename__ = "lease"
-
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(128))
-    expires_at: Mapped[datetime]
-    acquired_at: Mapped[datetime]
-
-
-class AccessToken(Base):
-    """The one access token every process shares (when Redis is not configured)."""
-
-    __tablename__ = "access_token"
-
-    app_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    token: Mapped[str] = mapped_column(Text)
-    expires_at: Mapped[datetime]
-    refreshed_at: Mapped[datetime]
-    refreshed_by: Mapped[str] = mapped_column(String(128), default="")
-
-
-class ApiUsage(Base):
-    """Calls per WeChat API path per Beijing day, to plan within the daily quotas."""
-
-    __tablename__ = "api_usage"
-    __table_args__ = (UniqueConstraint("day", "path"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    day: Mapped[str] = mapped_column(String(10))
-    path: Mapped[str] = mapped_column(String(128))
-    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class TherapyTag(Base):

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from posts.clock import Clock, system_clock
-from posts.queue import AccessToken
+from posts.coordination import AccessToken
 from scheduler.errors import WeChatError
 from scheduler.lease import Leases, new_holder
 

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from posts.models import Follower
-from posts.queue import ApiUsage, Delivery, Post
+from posts.coordination import ApiUsage
+from posts.queue import Delivery, Post
 from posts.settings import Settings
 from posts.timing import beijing_day
 from tests.scheduler.conftest import TEMPLATE_ID, World

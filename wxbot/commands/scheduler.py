@@ -5,7 +5,8 @@ from __future__ import annotations
 import typer
 from sqlalchemy import func, select
 
-from posts.queue import Lease, Post
+from posts.coordination import Lease
+from posts.queue import Post
 from scheduler.runner import LEASE_NAME, run_forever
 from wxbot import runtime
 from wxbot.context import app_context, console
