@@ -242,4 +242,3 @@ class Outbox(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     """When WeChat took it; for an unknown one, when it was tried (it counts in the follower's window)."""
-

@@ -58,7 +58,6 @@ def test_every_module_has_a_docstring() -> None:
     assert missing == []
 
 
-
 def _type_checking_only(tree: ast.Module) -> set[int]:
     """Ids of the import nodes under ``if TYPE_CHECKING:`` (annotations only: no import at run time)."""
     out: set[int] = set()

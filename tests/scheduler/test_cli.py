@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from posts.models import Follower
 from posts.coordination import ApiUsage
+from posts.models import Follower
 from posts.queue import Delivery, Post
 from posts.settings import Settings
 from posts.timing import beijing_day
