@@ -94,39 +94,196 @@ def ready(session: Session, post_id: int, channel: str, now: datetime, limit: in
     return list(session.scalars(query))
 
 
-def recover(session: Session, now: datetime, resend_within: timedelta) -> tuple[int, int]:
-    """After a crash: rows left in "sending". Template rows claimed within ``resend_within`` go back to planned
-    (resent with the same client_msg_id, which WeChat deduplicates); the rest become "unknown" for the operator.
-    Returns (requeued, unknown)."""
-    recent = now - resend_within
-    requeued = session.execute(
+def postpone(session: Session, post_id: int, channel: str, until: datetime) -> None:
+    """Every planned row of one channel of a post waits until ``until`` (a daily quota used up)."""
+    session.execute(
         update(Delivery)
-        .where(Delivery.state == "sending", Delivery.channel == "template", Delivery.claimed_at >= recent)
+        .where(Delivery.post_id == post_id, Delivery.channel == channel, Delivery.state == "planned")
+        .values(not_before=until)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def fail_channel(session: Session, post_id: int, channel: str, errcode: int | None, reason: str, *, but: int) -> None:
+    """Every open row of one channel of a post fails with the same error (permanent for all of them)."""
+    session.execute(
+        update(Delivery)
+        .where(
+            Delivery.post_id == post_id,
+            Delivery.channel == channel,
+            Delivery.state.in_(("planned", "sending")),
+            Delivery.id != but,
+        )
+        .values(state="failed", errcode=errcode, reason=reason)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def next_retry(session: Session, post_id: int) -> datetime | None:
+    """When the post's earliest waiting row (planned, retry time not yet come) may be tried again."""
+    return session.scalar(
+        select(func.min(Delivery.not_before)).where(
+            Delivery.post_id == post_id, Delivery.state == "planned", Delivery.not_before.is_not(None)
+        )
+    )
+
+
+def ready_batches(session: Session, post_id: int, now: datetime, limit: int) -> list[int]:
+    """Ids of a post's planned mass batches none of whose followers waits for a retry time."""
+    waiting = select(Delivery.id).where(Delivery.batch_id == MassBatch.id, Delivery.not_before > now)
+    return list(
+        session.scalars(
+            select(MassBatch.id)
+            .where(MassBatch.post_id == post_id, MassBatch.state == "planned", ~waiting.exists())
+            .order_by(MassBatch.id)
+            .limit(limit)
+        )
+    )
+
+
+def claim_batches(session: Session, ids: Sequence[int], now: datetime) -> list[MassBatch]:
+    """Move planned batches (and their followers' rows) to "sending"; returns the batches won."""
+    won = []
+    for batch_id in ids:
+        moved = session.execute(
+            update(MassBatch)
+            .where(MassBatch.id == batch_id, MassBatch.state == "planned")
+            .values(state="sending", claimed_at=now, attempts=MassBatch.attempts + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        if not moved:
+            continue
+        session.execute(
+            update(Delivery)
+            .where(Delivery.batch_id == batch_id, Delivery.state == "planned")
+            .values(state="sending", claimed_at=now, not_before=None)
+            .execution_options(synchronize_session=False)
+        )
+        won.append(batch_id)
+    if not won:
+        return []
+    query = select(MassBatch).where(MassBatch.id.in_(won)).order_by(MassBatch.id)
+    return list(session.scalars(query.execution_options(populate_existing=True)))
+
+
+def release_batch(session: Session, batch: MassBatch) -> None:
+    """A claimed batch that was not called: back to planned with its followers' rows."""
+    if batch.state != "sending":
+        return
+    batch.state, batch.attempts = "planned", max(batch.attempts - 1, 0)
+    session.execute(
+        update(Delivery)
+        .where(Delivery.batch_id == batch.id, Delivery.state == "sending")
         .values(state="planned")
         .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    unknown = session.execute(
-        update(Delivery)
-        .where(Delivery.state == "sending", Delivery.channel != "mass")
-        .values(state="unknown", reason=UNKNOWN_REASON)
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    session.execute(
-        update(MassBatch).where(MassBatch.state == "sending").values(state="planned")
-    )  # resent with the same clientmsgid: WeChat answers 45065 with the original msg_id
-    session.execute(
+    )
+
+
+@dataclass
+class Recovery:
+    """What ``recover`` found left in "sending" by a process that stopped, per post."""
+
+    requeued: Counter[int] = field(default_factory=Counter)
+    """Template deliveries back to planned (resent with the same client_msg_id)."""
+    unknown: Counter[int] = field(default_factory=Counter)
+    """Custom deliveries now unknown (never resent automatically)."""
+    batches: dict[int, list[str]] = field(default_factory=dict)
+    """Mass batches back to planned (resent with the same clientmsgid), by slice key."""
+    outbox_requeued: int = 0
+    outbox_unknown: int = 0
+
+    def detail(self, post_id: int) -> str:
+        parts = []
+        if self.requeued[post_id]:
+            parts.append(f"{self.requeued[post_id]} template deliveries requeued (same client_msg_id)")
+        if self.unknown[post_id]:
+            parts.append(f"{self.unknown[post_id]} custom messages unknown, not resent")
+        if self.batches.get(post_id):
+            parts.append(f"mass batch {', '.join(self.batches[post_id])} requeued (same clientmsgid)")
+        return "after a stop mid-send: " + "; ".join(parts)
+
+    def posts(self) -> list[int]:
+        return sorted(set(self.requeued) | set(self.unknown) | set(self.batches))
+
+    def lines(self) -> list[str]:
+        """One line per post, then the outbox: what the log says."""
+        out = [f"post {post_id}: {self.detail(post_id)}" for post_id in self.posts()]
+        if self.outbox_requeued or self.outbox_unknown:
+            out.append(f"outbox: {self.outbox_requeued} tag changes requeued, {self.outbox_unknown} messages unknown")
+        return out
+
+
+def recover(session: Session, now: datetime, resend_within: timedelta) -> Recovery:
+    """After a crash: rows left in "sending". Template rows claimed within ``resend_within`` go back to planned
+    (resent with the same client_msg_id, which WeChat deduplicates); custom ones become "unknown" for the operator;
+    mass batches go back to planned (the same clientmsgid: WeChat answers 45065 with the original msg_id). Each post
+    concerned gets a "recovered" line in its history."""
+    found = Recovery()
+    recent = now - resend_within
+    stuck = select(Delivery.id, Delivery.post_id, Delivery.channel, Delivery.claimed_at).where(
+        Delivery.state == "sending", Delivery.channel != "mass"
+    )
+    requeue, unknown = [], []
+    for row_id, post_id, channel, claimed_at in session.execute(stuck):
+        if channel == "template" and claimed_at is not None and claimed_at >= recent:
+            requeue.append(row_id)
+            found.requeued[post_id] += 1
+        else:
+            unknown.append(row_id)
+            found.unknown[post_id] += 1
+    for start in range(0, len(requeue), 500):
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(requeue[start : start + 500]))
+            .values(state="planned")
+            .execution_options(synchronize_session=False)
+        )
+    for start in range(0, len(unknown), 500):
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(unknown[start : start + 500]))
+            .values(state="unknown", reason=UNKNOWN_REASON)
+            .execution_options(synchronize_session=False)
+        )
+    for batch in session.scalars(select(MassBatch).where(MassBatch.state == "sending").order_by(MassBatch.id)):
+        batch.state = "planned"
+        found.batches.setdefault(batch.post_id, []).append(batch.slice_key)
+        session.execute(
+            update(Delivery)
+            .where(Delivery.batch_id == batch.id, Delivery.state == "sending")
+            .values(state="planned")
+            .execution_options(synchronize_session=False)
+        )
+    found.outbox_requeued = session.execute(
         update(Outbox)
         .where(Outbox.status == "sending", Outbox.kind != "custom_message")
         .values(status="pending")
         .execution_options(synchronize_session=False)
-    )
-    session.execute(
+    ).rowcount  # type: ignore[attr-defined]
+    found.outbox_unknown = session.execute(
         update(Outbox)
         .where(Outbox.status == "sending")
         .values(status="unknown", last_error=OUTBOX_UNKNOWN_REASON)
         .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    for post_id in found.posts():
+        post = session.get(Post, post_id)
+        if post is not None:
+            record(session, post, "scheduler", "recovered", found.detail(post_id), at=now)
+    return found
+
+
+def has_work(session: Session, post_id: int, now: datetime) -> bool:
+    """Whether a sending post has something to do now: a row whose retry time has come, or nothing left open
+    (it only needs closing)."""
+    if not open_rows(session, post_id):
+        return True
+    due = select(Delivery.id).where(
+        Delivery.post_id == post_id,
+        Delivery.state == "planned",
+        or_(Delivery.not_before.is_(None), Delivery.not_before <= now),
     )
-    return requeued, unknown
+    return session.scalar(select(due.exists())) or False
 
 
 def window_used(session: Session, since: dict[str, datetime]) -> dict[str, int]:

@@ -1,4 +1,9 @@
-"""The WeChat API client: every call (the token fetch included) goes to settings.wechat.api_base_url."""
+"""The one WeChat API client: every /cgi-bin path and payload shape, as typed calls.
+
+Every call (the token fetch included) goes to settings.wechat.api_base_url. Nothing else in the product spells
+a path or builds a request body: channels, tags, provisioning and the token broker call the methods below. A new
+API is one path constant and one method here.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,24 @@ from scheduler.token_broker import DbTokenStore, FallbackTokenStore, RedisTokenS
 
 REAL_BASE_URL = "https://api.weixin.qq.com"
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
+
+STABLE_TOKEN = "/cgi-bin/stable_token"
+CUSTOM_SEND = "/cgi-bin/message/custom/send"
+TEMPLATE_SEND = "/cgi-bin/message/template/send"
+MASS_SEND = "/cgi-bin/message/mass/send"
+MASS_SENDALL = "/cgi-bin/message/mass/sendall"
+TAGS_GET = "/cgi-bin/tags/get"
+TAGS_CREATE = "/cgi-bin/tags/create"
+TAGS_TAG = "/cgi-bin/tags/members/batchtagging"
+TAGS_UNTAG = "/cgi-bin/tags/members/batchuntagging"
+TAG_MEMBERS = "/cgi-bin/user/tag/get"
+USER_INFO = "/cgi-bin/user/info"
+MENU_CREATE = "/cgi-bin/menu/create"
+QRCODE_CREATE = "/cgi-bin/qrcode/create"
+
+MASS_DUPLICATE = 45065
+"""A mass send WeChat already has (same clientmsgid, 24 h): the answer carries the original msg_id."""
+TAG_EXISTS = 45157
 
 
 class WeChatApi:
@@ -69,7 +92,7 @@ class WeChatApi:
             "secret": self.app_secret,
             "force_refresh": force_refresh,
         }
-        data = self._request("POST", "/cgi-bin/stable_token", {}, body)
+        data = self._request("POST", STABLE_TOKEN, {}, body)
         return str(data["access_token"]), int(data.get("expires_in", 7200))
 
     # -- API -------------------------------------------------------------------------------------
@@ -93,6 +116,88 @@ class WeChatApi:
         token = self.broker.refused(token)
         return self._request(method, path, {**(params or {}), "access_token": token}, body)
 
+    # -- messages --------------------------------------------------------------------------------
+    def send_custom(self, openid: str, message: dict[str, Any]) -> None:
+        """A customer-service message; ``message`` is its msgtype and body, e.g. ``text_message(...)``."""
+        self.call(CUSTOM_SEND, {"touser": openid, **message})
+
+    def send_template(
+        self, openid: str, template_id: str, fields: dict[str, str], client_msg_id: str, url: str | None = None
+    ) -> str | None:
+        """A template message (WeChat deduplicates openid + client_msg_id for 10 minutes); its msgid."""
+        body: dict[str, Any] = {
+            "touser": openid,
+            "template_id": template_id,
+            "client_msg_id": client_msg_id,
+            "data": {name: {"value": value} for name, value in fields.items()},
+        }
+        if url:
+            body["url"] = url
+        return _text(self.call(TEMPLATE_SEND, body).get("msgid"))
+
+    def send_mass(
+        self, message: dict[str, Any], clientmsgid: str, *, openids: list[str] | None = None, tag_id: int | None = None
+    ) -> str | None:
+        """A mass send to an openid list (``openids``), one tag (``tag_id``) or everyone (neither); its msg_id.
+
+        WeChat deduplicates by clientmsgid for 24 hours: a repeat answers 45065 with the original msg_id, which is
+        the same success.
+        """
+        body: dict[str, Any] = {**message, "clientmsgid": clientmsgid, "send_ignore_reprint": 0}
+        if openids is not None:
+            path, body["touser"] = MASS_SEND, list(openids)
+        else:
+            path = MASS_SENDALL
+            body["filter"] = {"is_to_all": True} if tag_id is None else {"is_to_all": False, "tag_id": tag_id}
+        try:
+            return _text(self.call(path, body).get("msg_id"))
+        except WeChatError as exc:
+            if exc.errcode == MASS_DUPLICATE:
+                return _text(exc.data.get("msg_id"))
+            raise
+
+    # -- tags and users ----------------------------------------------------------------------------
+    def tags(self) -> dict[str, int]:
+        """The account's user tags, name → id."""
+        return {str(t["name"]): int(t["id"]) for t in self.call(TAGS_GET, method="GET").get("tags", [])}
+
+    def create_tag(self, name: str) -> int:
+        """A new tag's id; an existing name (45157) is looked up instead."""
+        try:
+            return int(self.call(TAGS_CREATE, {"tag": {"name": name}})["tag"]["id"])
+        except WeChatError as exc:
+            if exc.errcode != TAG_EXISTS:
+                raise
+            return self.tags()[name]
+
+    def tag_users(self, tag_id: int, openids: list[str], *, add: bool = True) -> None:
+        """Add (or remove) up to 50 followers to (from) a tag in one call."""
+        self.call(TAGS_TAG if add else TAGS_UNTAG, {"openid_list": list(openids), "tagid": tag_id})
+
+    def tag_members_page(self, tag_id: int, next_openid: str = "") -> tuple[list[str], str]:
+        """One page of a tag's members and the openid to continue from ("" at the end)."""
+        page = self.call(TAG_MEMBERS, {"tagid": tag_id, "next_openid": next_openid})
+        return list((page.get("data") or {}).get("openid") or []), str(page.get("next_openid") or "")
+
+    def user_info(self, openid: str) -> dict[str, Any]:
+        """One follower's profile as WeChat has it (subscribe, subscribe_time, tagid_list...)."""
+        return self.call(USER_INFO, method="GET", params={"openid": openid, "lang": "zh_CN"})
+
+    # -- account set-up ----------------------------------------------------------------------------
+    def create_menu(self, body: dict[str, Any]) -> None:
+        """Replace the custom menu with ``body`` (posts.menu builds it)."""
+        self.call(MENU_CREATE, body)
+
+    def create_qrcode(self, scene: str, expire_seconds: int | None = None) -> tuple[str, str]:
+        """A QR ticket for a string scene, permanent unless ``expire_seconds``: (ticket, url)."""
+        if expire_seconds is None:
+            body: dict[str, Any] = {"action_name": "QR_LIMIT_STR_SCENE"}
+        else:
+            body = {"action_name": "QR_STR_SCENE", "expire_seconds": expire_seconds}
+        body["action_info"] = {"scene": {"scene_str": scene}}
+        answer = self.call(QRCODE_CREATE, body)
+        return str(answer["ticket"]), str(answer.get("url", ""))
+
     def take_usage(self) -> Counter[str]:
         """Calls made since the last take, per path (the tick adds them to the api_usage table)."""
         with self._usage_lock:
@@ -101,6 +206,15 @@ class WeChatApi:
 
     def close(self) -> None:
         self.http.close()
+
+
+def text_message(content: str) -> dict[str, Any]:
+    """The body of a text message, for custom and mass sends."""
+    return {"msgtype": "text", "text": {"content": content}}
+
+
+def _text(value: Any) -> str | None:
+    return str(value) if value is not None else None
 
 
 def _before_sending(exc: Exception) -> bool:

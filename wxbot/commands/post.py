@@ -20,10 +20,10 @@ from posts.posting import PostError
 from posts.queue import Post, PostEvent
 from posts.template_fields import TemplateFieldError
 from posts.timing import TimingError, parse_local
+from scheduler.preview import Preview
 from scheduler.quota import account
 from scheduler.recurrence import CronError, next_fire
 from scheduler.runner import LEASE_NAME, Engine
-from scheduler.sender import Sender
 from wxbot import runtime
 from wxbot.commands import post_checks
 from wxbot.context import app_context, console, fail
@@ -106,10 +106,10 @@ def add(
                 purpose=purpose,
             )
             if not cron:
-                sender = Sender(settings, rt.sessions, None, rt.catalog, rt.renderer, clock=rt.clock)
-                plan, message = sender.plan(session, post, now)
+                preview = Preview(settings, rt.catalog, rt.renderer)
+                plan, message = preview.plan(session, post, now)
                 if channel == "template_only" and message is not None:
-                    sender.template_fields(post, message, now)
+                    preview.template_fields(post, message, now)
                 if not plan.assignments and plan.skipped:
                     raise PostError(f"everyone in {target} already received {ref} ({len(plan.skipped)} skipped)")
                 if not plan.assignments:
@@ -123,8 +123,7 @@ def add(
             when = f"every {cron!r}, first {_local(first, tz)}" if cron else f"at {_local(post.due_at, tz)}"
             due_now = post.due_at is not None and post.due_at <= now
             if not draft and (target.kind == "all" or due_now):
-                sender = Sender(settings, rt.sessions, None, rt.catalog, rt.renderer, clock=rt.clock)
-                plan, _ = sender.plan(session, post, now)
+                plan, _ = Preview(settings, rt.catalog, rt.renderer).plan(session, post, now)
                 said = post_checks.statement(
                     session, plan, str(target), "now" if due_now else when, settings.wechat.account_type, now
                 )
@@ -205,10 +204,10 @@ def preview(ctx: typer.Context, post_id: Annotated[int, typer.Argument(metavar="
     with _runtime(ctx) as rt, rt.sessions() as session:
         post = posting.get_post(session, post_id)
         now = rt.clock()
-        sender = Sender(settings, rt.sessions, None, rt.catalog, rt.renderer, clock=rt.clock)
-        plan, message = sender.plan(session, post, now)
+        preview = Preview(settings, rt.catalog, rt.renderer)
+        plan, message = preview.plan(session, post, now)
         left = account(session, settings, now).remaining
-        fields = sender.template_fields(post, message, now) if message and post.channel == "template_only" else None
+        fields = preview.template_fields(post, message, now) if message and post.channel == "template_only" else None
     if message is None:
         console.print("digest: no update since the previous digest — nothing would be sent")
         return
