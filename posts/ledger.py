@@ -6,12 +6,14 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from posts.models import InboundEvent, Outbox
-from posts.queue import Delivery, MassBatch, Post, PostEvent
+from posts.models import Outbox
+from posts.queue import Delivery, JobFinished, MassBatch, Post, PostEvent
+from posts.timing import BEIJING, beijing_next_month_start
 
 UNKNOWN_REASON = (
     "结果未知: the process stopped between sending and recording this custom message; WeChat does not "
@@ -331,15 +333,42 @@ def open_rows(session: Session, post_id: int) -> int:
     )
 
 
+class BatchReport(NamedTuple):
+    """One mass batch: what the API call said, and what WeChat's MASSSENDJOBFINISH counted (None: not yet)."""
+
+    key: str
+    state: str
+    msg_id: str | None
+    reason: str | None
+    confirmed: bool = False
+    total: int | None = None
+    """TotalCount: followers the send was for."""
+    accepted: int | None = None
+    """FilterCount: left after WeChat's filtering (the month's 4, refusals)."""
+    sent: int | None = None
+    """SentCount: received."""
+    errors: int | None = None
+
+    @property
+    def filtered(self) -> int | None:
+        return None if self.total is None or self.accepted is None else max(self.total - self.accepted, 0)
+
+
 @dataclass
 class Report:
-    """A post's delivery report: counts per state and channel, and failures grouped by their reason."""
+    """A post's delivery report: counts per state and channel, failures grouped by their reason, and WeChat's own
+    word on what was received (its job-finished events) beside what the API calls answered."""
 
     states: Counter[str] = field(default_factory=Counter)
     channels: Counter[tuple[str, str]] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
-    batches: list[tuple[str, str, str | None, str | None]] = field(default_factory=list)
+    batches: list[BatchReport] = field(default_factory=list)
     confirmed: int = 0
+    received: Counter[str] = field(default_factory=Counter)
+    """Per channel, received as WeChat says: custom messages its API accepted (no job event exists for them),
+    template messages its TEMPLATESENDJOBFINISH confirmed, the SentCount of each mass job."""
+    unconfirmed: Counter[str] = field(default_factory=Counter)
+    """Per channel, recipients sent by the API whose job-finished event has not come yet."""
 
     @property
     def total(self) -> int:
@@ -359,8 +388,31 @@ def report(session: Session, post_id: int) -> Report:
         out.confirmed += confirmed
         if reason and state in ("failed", "undeliverable", "unknown"):
             out.reasons[reason] += count
+        if channel == "custom" and state == "sent":
+            out.received["custom"] += count
+        elif channel == "template" and state == "sent":
+            out.received["template"] += confirmed
+            out.unconfirmed["template"] += count - confirmed
     for batch in session.scalars(select(MassBatch).where(MassBatch.post_id == post_id).order_by(MassBatch.id)):
-        out.batches.append((batch.slice_key, batch.state, batch.msg_id, batch.reason))
+        result = batch.result or {}
+        found = BatchReport(
+            batch.slice_key,
+            batch.state,
+            batch.msg_id,
+            batch.reason,
+            confirmed=bool(result.get("Status")),
+            total=result.get("TotalCount"),
+            accepted=result.get("FilterCount"),
+            sent=result.get("SentCount"),
+            errors=result.get("ErrorCount"),
+        )
+        out.batches.append(found)
+        if found.sent is not None:
+            out.received["mass"] += found.sent
+        elif batch.msg_id is not None:
+            out.unconfirmed["mass"] += (
+                session.scalar(select(func.count()).where(Delivery.batch_id == batch.id, Delivery.state == "sent")) or 0
+            )
     return out
 
 
@@ -377,36 +429,77 @@ TEMPLATE_SUCCESS = "success"
 MASS_COUNTS = ("TotalCount", "FilterCount", "SentCount", "ErrorCount")
 
 
+MONTH_FILTERED = (
+    "本月群发已满 (WeChat filtered every recipient of this mass send: MASSSENDJOBFINISH sent 0 of {total}): they "
+    "already had 4 mass sends this month, some sent outside the product; reachable on {renew} (Asia/Shanghai) or "
+    "when they next write to the account"
+)
+
+
 def record_job_finished(session: Session, event: str, msg_id: str, fields: dict[str, str], now: datetime) -> int:
     """WeChat's TEMPLATESENDJOBFINISH / MASSSENDJOBFINISH for ``msg_id`` (its ``MsgID``), as the bot received it.
 
-    Success confirms the delivery (or the batch and its deliveries). A failed template (``failed:user block``,
-    ``failed: system failed``) or mass job (``send fail``, ``err(<code>)``) marks them failed with WeChat's status
-    as the reason. The batch keeps ``Status`` and the counts. Returns the deliveries changed; an unknown MsgID
-    (another system's send, or a duplicate) changes nothing.
+    Kept as a ``job_finished`` row (a repeat of the same push changes nothing), then applied if the delivery or
+    batch is known (else the tick's ``reconcile`` applies it later). Returns the deliveries changed.
     """
-    status = fields.get("Status", "").strip()
-    if event == "templatesendjobfinish":
-        rows = select(Delivery).where(Delivery.channel == "template", Delivery.msg_id == msg_id)
-        changed = 0
-        for row in session.scalars(rows.where(Delivery.confirmed_at.is_(None), Delivery.state == "sent")):
-            _finish(row, status == TEMPLATE_SUCCESS, f"TEMPLATESENDJOBFINISH {status}", now)
-            changed += 1
-        return changed
-    batch = session.scalar(select(MassBatch).where(MassBatch.msg_id == msg_id, MassBatch.confirmed_at.is_(None)))
-    if batch is None:
+    known = session.scalar(select(JobFinished).where(JobFinished.event == event, JobFinished.msg_id == msg_id))
+    if known is not None:
         return 0
-    ok = status == MASS_SUCCESS
-    counts = {name: int(fields[name]) for name in MASS_COUNTS if fields.get(name, "").strip().isdigit()}
-    batch.result = {**(batch.result or {}), "Status": status, **counts}
-    batch.confirmed_at = now
+    counts = {name: int(fields[name]) for name in MASS_COUNTS if str(fields.get(name, "")).strip().isdigit()}
+    job = JobFinished(event=event, msg_id=msg_id, status=str(fields.get("Status", "")).strip(), counts=counts)
+    job.received_at = now
+    session.add(job)
+    session.flush()
+    return apply_job(session, job, now)
+
+
+def apply_job(session: Session, job: JobFinished, now: datetime) -> int:
+    """Apply one job-finished event to our ledger: success confirms; a failed template (``failed:user block``) or
+    mass job (``send fail``, ``err(<code>)``) fails the deliveries with WeChat's status as the reason; a mass job
+    that reached nobody (SentCount 0: WeChat filtered them all, the month's 4 used) makes them undeliverable. The
+    post's history gets the counts, and a finished post's status follows."""
+    if job.event == "templatesendjobfinish":
+        rows = session.scalars(
+            select(Delivery).where(Delivery.channel == "template", Delivery.msg_id == job.msg_id)
+        ).all()
+        if rows:
+            job.applied_at = now
+        changed = 0
+        for row in rows:
+            if row.state == "sent" and row.confirmed_at is None:
+                _finish(row, job.status == TEMPLATE_SUCCESS, f"TEMPLATESENDJOBFINISH {job.status}", now)
+                changed += 1
+        return changed
+    batch = session.scalar(select(MassBatch).where(MassBatch.msg_id == job.msg_id))
+    if batch is None:
+        return 0  # a send made outside the product (posts.mass_budget counts it), or our answer not yet recorded
+    job.applied_at = now
+    if (batch.result or {}).get("Status"):
+        return 0
+    ok = job.status == MASS_SUCCESS
+    batch.result = {**(batch.result or {}), "Status": job.status, **job.counts}
+    batch.confirmed_at = batch.confirmed_at or now
+    total, sent = job.counts.get("TotalCount"), job.counts.get("SentCount")
+    nobody = ok and bool(total) and sent == 0
     if not ok:
-        batch.reason = f"MASSSENDJOBFINISH {status}"
-    members = session.scalars(
-        select(Delivery).where(Delivery.batch_id == batch.id, Delivery.confirmed_at.is_(None), Delivery.state == "sent")
-    ).all()
+        batch.reason = f"MASSSENDJOBFINISH {job.status}"
+    if nobody:
+        renew = beijing_next_month_start(now).astimezone(BEIJING)
+        batch.reason = MONTH_FILTERED.format(total=total, renew=f"{renew:%Y-%m-%d}")
+    members = session.scalars(select(Delivery).where(Delivery.batch_id == batch.id, Delivery.state == "sent")).all()
     for row in members:
-        _finish(row, ok, f"MASSSENDJOBFINISH {status}", now)
+        if nobody:
+            row.state, row.reason, row.confirmed_at = "undeliverable", batch.reason, now
+        elif ok:
+            row.confirmed_at = row.confirmed_at or now
+        else:
+            row.state, row.reason = "failed", batch.reason
+    post = session.get(Post, batch.post_id)
+    if post is not None:
+        said = ", ".join(f"{name} {job.counts[name]}" for name in MASS_COUNTS if name in job.counts)
+        record(session, post, "wechat", "job_finished", f"mass batch {batch.slice_key}: {job.status}; {said}", at=now)
+        if post.status in ("sent", "partly_sent", "failed") and not open_rows(session, post.id):
+            post.status = final_status(report(session, post.id))
     return len(members)
 
 
@@ -418,42 +511,9 @@ def _finish(row: Delivery, ok: bool, reason: str, now: datetime) -> None:
 
 
 def reconcile(session: Session, since: datetime) -> int:
-    """Confirm deliveries and mass batches whose TEMPLATESENDJOBFINISH / MASSSENDJOBFINISH the bot logged."""
-    template_events = select(func.min(InboundEvent.received_at)).where(
-        InboundEvent.msg_type == "event",
-        InboundEvent.event == "templatesendjobfinish",
-        InboundEvent.key == Delivery.msg_id,
-    )
-    done = session.execute(
-        update(Delivery)
-        .where(
-            Delivery.confirmed_at.is_(None),
-            Delivery.msg_id.is_not(None),
-            Delivery.channel == "template",
-            Delivery.state == "sent",
-            Delivery.sent_at >= since,
-            template_events.exists(),
-        )
-        .values(confirmed_at=template_events.scalar_subquery())
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    mass_events = select(func.min(InboundEvent.received_at)).where(
-        InboundEvent.msg_type == "event",
-        InboundEvent.event == "masssendjobfinish",
-        InboundEvent.key == MassBatch.msg_id,
-    )
-    for batch in session.scalars(
-        select(MassBatch).where(MassBatch.confirmed_at.is_(None), MassBatch.msg_id.is_not(None), mass_events.exists())
-    ):
-        batch.confirmed_at = session.scalar(
-            select(func.min(InboundEvent.received_at)).where(
-                InboundEvent.event == "masssendjobfinish", InboundEvent.key == batch.msg_id
-            )
-        )
-        done += session.execute(
-            update(Delivery)
-            .where(and_(Delivery.batch_id == batch.id, Delivery.confirmed_at.is_(None)))
-            .values(confirmed_at=batch.confirmed_at)
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
+    """Apply the job-finished events received since ``since`` that found no delivery or batch when they came."""
+    done = 0
+    pending = select(JobFinished).where(JobFinished.applied_at.is_(None), JobFinished.received_at >= since)
+    for job in session.scalars(pending.order_by(JobFinished.id)).all():
+        done += apply_job(session, job, job.received_at)
     return done

@@ -138,3 +138,25 @@ class TherapyTag(Base):
     tag_id: Mapped[int] = mapped_column(Integer, unique=True)
     name: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+
+
+class JobFinished(Base):
+    """WeChat's word on a send: each TEMPLATESENDJOBFINISH / MASSSENDJOBFINISH as pushed, with its counts.
+
+    Kept even when no delivery or batch has its MsgID yet (the push can arrive before the sender records the
+    call's answer): the tick applies it once one does (``posts.ledger.reconcile``).
+    """
+
+    __tablename__ = "job_finished"
+    __table_args__ = (UniqueConstraint("event", "msg_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event: Mapped[str] = mapped_column(String(32))
+    """templatesendjobfinish or masssendjobfinish."""
+    msg_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(Text, default="")
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """TotalCount, FilterCount (after WeChat's filtering), SentCount, ErrorCount of a mass job."""
+    received_at: Mapped[datetime]
+    applied_at: Mapped[datetime | None]
+    """When it was applied to our delivery or batch; None: not ours (yet)."""

@@ -66,8 +66,8 @@ NEXT_WRITE = "when they next write to the account"
 
 MAX_ATTEMPTS = 5
 """Tries per row (a delivery, a mass batch, an outbox row) for a transient error; then it is failed."""
-BACKOFF_SECONDS = 5.0
-"""The n-th retry of a row waits BACKOFF_SECONDS × 2^(n-1): 5, 10, 20, 40 s."""
+BACKOFF_SECONDS = 1.0
+"""The n-th retry of a row waits BACKOFF_SECONDS × 2^(n-1): 1, 2, 4, 8 s (WeChat busy is brief)."""
 RATE_LIMIT_SECONDS = 60.0
 """45011 / 45066 (per-minute limits): the row waits a minute."""
 

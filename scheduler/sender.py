@@ -170,9 +170,10 @@ class Sender:
         now = self.clock()
         if due is None or due - now > RETRY_WAIT:
             return False
-        if due > now:
-            self.sleep((due - now).total_seconds())
-        return self._alive() and self.clock() >= due  # a clock that did not move: the tick comes back later
+        if due <= now:
+            return self._alive()
+        self.sleep((due - now).total_seconds())
+        return self._alive() and self.clock() > now  # a clock that did not move: the tick comes back later
 
     def _alive(self) -> bool:
         return not (self._stop is not None and self._stop.is_set()) and self.keepalive()

@@ -177,9 +177,9 @@ def test_the_retry_policy_per_error_class_and_api(now: Callable[[], datetime]) -
     assert errors.describe(not_sent, deduplicated=False) == errors.plain(None)
     at = now()
     first = errors.decide(busy, deduplicated=False, attempts=1, now=at)
-    assert (first.state, first.retry_at) == ("planned", at + timedelta(seconds=5))
+    assert (first.state, first.retry_at) == ("planned", at + timedelta(seconds=1))
     fourth = errors.decide(busy, deduplicated=False, attempts=4, now=at)
-    assert fourth.retry_at == at + timedelta(seconds=40)
+    assert fourth.retry_at == at + timedelta(seconds=8)
     assert errors.decide(busy, deduplicated=False, attempts=errors.MAX_ATTEMPTS, now=at).state == "failed"
     rate = errors.decide(errors.WeChatError(45011), deduplicated=True, attempts=1, now=at)
     assert rate.retry_at == at + timedelta(seconds=60)

@@ -98,7 +98,7 @@ def test_busy_minus_one_is_retried_and_sent_once(world: World) -> None:
 
 
 def test_persistent_busy_is_tried_five_times_with_backoff_then_fails(world: World) -> None:
-    """The one retry policy (scheduler/errors.py): 5 tries, waiting 5, 10, 20 and 40 s between them."""
+    """The one retry policy (scheduler/errors.py): 5 tries, waiting 1, 2, 4 and 8 s between them."""
     (openid,) = world.follow(1)
     world.platform.inject_fault("message/template/send", "busy", count=None)
     post_id = notice(world)
@@ -108,7 +108,7 @@ def test_persistent_busy_is_tried_five_times_with_backoff_then_fails(world: Worl
     assert (row.state, row.errcode, row.attempts) == ("failed", -1, errors.MAX_ATTEMPTS)
     assert "系统繁忙 (-1)" in (row.reason or "") and "gave up after 5 tries" in (row.reason or "")
     assert world.api.usage["/cgi-bin/message/template/send"] == 5
-    assert (world.now() - started).total_seconds() == 5 + 10 + 20 + 40
+    assert (world.now() - started).total_seconds() == 1 + 2 + 4 + 8
 
 
 def test_a_retry_not_due_soon_ends_the_send_and_a_later_one_finishes_it(world: World) -> None:

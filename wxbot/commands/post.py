@@ -187,10 +187,13 @@ def show(ctx: typer.Context, post_id: Annotated[int, typer.Argument(metavar="ID"
     console.print(table)
     if rep.confirmed:
         console.print(f"confirmed by WeChat's job-finished events: {rep.confirmed}")
-    for key, state, msg_id, reason in rep.batches:
-        console.print(
-            f"mass batch {key}: {state}" + (f", msg_id {msg_id}" if msg_id else "") + (f" — {reason}" if reason else "")
-        )
+    for batch in rep.batches:
+        console.print(_batch_line(batch), markup=False, highlight=False)
+    if rep.received or rep.unconfirmed:
+        said = ", ".join(f"{channel} {count}" for channel, count in sorted(rep.received.items())) or "none yet"
+        line = f"received, as WeChat says: {said}"
+        waiting = ", ".join(f"{channel} {count}" for channel, count in sorted(rep.unconfirmed.items()) if count)
+        console.print(line + (f" (not yet confirmed by a job-finished event: {waiting})" if waiting else ""))
     for reason, count in rep.reasons.most_common():
         console.print(f"  {count} × {reason}")
     if rep.states.get("unknown"):
@@ -273,6 +276,19 @@ def retry(
     console.print(f"post {post_id}: {count} deliveries requeued")
     if left:
         console.print(_unknown_hint(post_id, left))
+
+
+def _batch_line(batch: ledger.BatchReport) -> str:
+    """A mass batch: the API call's answer, then WeChat's job-finished counts (or that they have not come)."""
+    line = f"mass batch {batch.key}: {batch.state}" + (f", msg_id {batch.msg_id}" if batch.msg_id else "")
+    if batch.confirmed and batch.total is not None:
+        line += (
+            f"; WeChat: sent {batch.sent} of {batch.total}, filtered {batch.filtered} "
+            f"(month limit or refused), errors {batch.errors}"
+        )
+    elif batch.state == "sent":
+        line += "; unconfirmed: no job-finished event from WeChat yet"
+    return line + (f" — {batch.reason}" if batch.reason else "")
 
 
 def _unknown_hint(post_id: int, count: int) -> str:
