@@ -511,9 +511,16 @@ def _finish(row: Delivery, ok: bool, reason: str, now: datetime) -> None:
 
 
 def reconcile(session: Session, since: datetime) -> int:
-    """Apply the job-finished events received since ``since`` that found no delivery or batch when they came."""
+    """Apply the job-finished events received since ``since`` that found no delivery or batch when they came, then
+    settle the status of finished posts whose mass batches WeChat confirmed since (an event applied while the post
+    was being closed)."""
     done = 0
     pending = select(JobFinished).where(JobFinished.applied_at.is_(None), JobFinished.received_at >= since)
     for job in session.scalars(pending.order_by(JobFinished.id)).all():
         done += apply_job(session, job, job.received_at)
+    confirmed = select(MassBatch.post_id).where(MassBatch.confirmed_at >= since)
+    finished = select(Post).where(Post.id.in_(confirmed), Post.status.in_(("sent", "partly_sent", "failed")))
+    for post in session.scalars(finished):
+        if not open_rows(session, post.id):
+            post.status = final_status(report(session, post.id))
     return done

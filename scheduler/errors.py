@@ -60,6 +60,12 @@ RATE_LIMITED = frozenset({45011, 45066})
 TRANSIENT = frozenset({BUSY, DAILY_QUOTA, *RATE_LIMITED, None})
 WINDOW = frozenset({45015, 45047})
 RECIPIENT = frozenset({43004, 40003, 49003, 43101})
+TOKEN_ERRORS = frozenset({40001, 40014, 42001})
+"""The access token was refused: the client refreshes it once and repeats the call once (scheduler/wechat_api.py)."""
+MASS_DUPLICATE = 45065
+"""A mass send WeChat already has (same clientmsgid, 24 h): the answer carries the original msg_id, a success."""
+TAG_EXISTS = 45157
+UNKNOWN_TAG = 45159
 
 NEXT_WRITE = "when they next write to the account"
 """When a follower outside the customer-service window can next be reached."""

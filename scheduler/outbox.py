@@ -15,13 +15,11 @@ from posts.models import Outbox
 from posts.outbox import CUSTOM_MESSAGE, TAG_ADD, TAG_REMOVE
 from scheduler import delivery, tags
 from scheduler.channels import CustomMessages, TagChanges
-from scheduler.errors import WeChatError
+from scheduler.errors import UNKNOWN_TAG, WeChatError
 from scheduler.rows import OutboxRows
 from scheduler.wechat_api import WeChatApi
 
 KINDS = (CUSTOM_MESSAGE, TAG_ADD, TAG_REMOVE)
-UNKNOWN_THERAPY = 45159
-"""What WeChat answers for a tag it does not have; used for a row naming a therapy the content pack lacks."""
 
 
 def send_outbox(
@@ -32,7 +30,7 @@ def send_outbox(
     def tag_for(therapy: str) -> int:
         found = catalog.therapy(therapy)
         if found is None:
-            raise WeChatError(UNKNOWN_THERAPY, f"unknown therapy {therapy!r}")
+            raise WeChatError(UNKNOWN_TAG, f"unknown therapy {therapy!r}")  # what WeChat says of a tag it lacks
         with sessions() as session:
             return tags.ensure_tag(session, api, therapy, found.name, clock())
 

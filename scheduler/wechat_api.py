@@ -19,12 +19,11 @@ from urllib3.exceptions import ConnectTimeoutError
 
 from posts.clock import Clock, system_clock
 from posts.settings import Settings
-from scheduler.errors import TransportError, WeChatError
+from scheduler.errors import MASS_DUPLICATE, TAG_EXISTS, TOKEN_ERRORS, TransportError, WeChatError
 from scheduler.lease import leases_for, redis_client
 from scheduler.token_broker import DbTokenStore, FallbackTokenStore, RedisTokenStore, TokenBroker
 
 REAL_BASE_URL = "https://api.weixin.qq.com"
-TOKEN_ERRORS = frozenset({40001, 40014, 42001})
 
 STABLE_TOKEN = "/cgi-bin/stable_token"
 CUSTOM_SEND = "/cgi-bin/message/custom/send"
@@ -39,10 +38,6 @@ TAG_MEMBERS = "/cgi-bin/user/tag/get"
 USER_INFO = "/cgi-bin/user/info"
 MENU_CREATE = "/cgi-bin/menu/create"
 QRCODE_CREATE = "/cgi-bin/qrcode/create"
-
-MASS_DUPLICATE = 45065
-"""A mass send WeChat already has (same clientmsgid, 24 h): the answer carries the original msg_id."""
-TAG_EXISTS = 45157
 
 
 class WeChatApi:

@@ -128,3 +128,19 @@ def test_the_cycle_finder_sees_deferred_imports_and_ignores_type_checking_ones(t
     (pkg / "c.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from cyc.d import y\n")
     (pkg / "d.py").write_text("import cyc.c\ny = 1\n")
     assert import_cycles(tmp_path, "cyc") == [["cyc.a", "cyc.b", "cyc.a"]]
+
+
+def test_only_the_wechat_client_spells_api_paths_or_makes_raw_calls() -> None:
+    """scheduler/wechat_api.py owns every /cgi-bin path and payload; the rest use its typed calls."""
+    problems = []
+    owner = ROOT / "scheduler" / "wechat_api.py"
+    for package in ("scheduler", "wxbot"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if path == owner:
+                continue
+            source = path.read_text(encoding="utf-8")
+            if "/cgi-bin" in source:
+                problems.append(f"{path.relative_to(ROOT)} spells a /cgi-bin path")
+            if "api.call(" in source or "._request(" in source:
+                problems.append(f"{path.relative_to(ROOT)} makes a raw API call")
+    assert problems == []
