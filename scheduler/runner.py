@@ -180,6 +180,10 @@ class Engine:
         forgotten = retention.forget_seen(self.sessions, before, keep_going=self.keepalive)
         if forgotten:
             log.info("forgot %d dedupe rows received before %s", forgotten, before.isoformat())
+        old_jobs = now - timedelta(days=retention.JOB_EVENTS_KEEP_DAYS)
+        jobs = retention.forget_job_events(self.sessions, old_jobs, keep_going=self.keepalive)
+        if jobs:
+            log.info("forgot %d job-finished events received before %s", jobs, old_jobs.isoformat())
         return forgotten
 
     def outbox(self) -> int:

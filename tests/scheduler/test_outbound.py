@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from posts import ledger, mass_budget
 from posts.limits import MASS_SENDS_PER_FOLLOWER_MONTH_SERVICE
-from posts.queue import Delivery, MassBatch, Post, PostEvent
+from posts.queue import Delivery, JobFinished, MassBatch, Post, PostEvent
 from posts.settings import replace
 from sandbox import FakeClock, SandboxServer
 from scheduler.runner import build
@@ -181,3 +181,16 @@ def test_a_long_send_runs_as_its_own_job_and_never_makes_the_tick_skip(
     assert len([m for m in messages if m.startswith('Running job "send post')]) == 1  # a job of its own
     assert len([m for m in messages if m.startswith(f"post {post_id} started")]) == 1  # logged once
     assert len(ticks) >= 3  # the tick went on every 2 s while the send waited 5 s for its answer
+
+
+def test_job_finished_events_are_kept_a_week_then_forgotten(world: World) -> None:
+    now = world.now()
+    with world.sessions() as session:
+        for n, days in enumerate((8, 10, 6, 1)):
+            fields = {"Status": "success"}
+            ledger.record_job_finished(session, "templatesendjobfinish", f"77{n}", fields, now - timedelta(days=days))
+        session.commit()
+    assert world.engine().tick()  # the hourly housekeeping runs on the first tick
+    with world.sessions() as session:
+        kept = sorted(session.scalars(select(JobFinished.msg_id)))
+    assert kept == ["772", "773"]
