@@ -247,10 +247,12 @@ class Engine:
         return made
 
     def due(self) -> list[int]:
-        """Queued posts whose time has come; those later than the grace period are marked missed."""
+        """Queued posts whose time has come; those later than the grace period are marked missed (not one whose
+        send job is already started and waits for the one before it)."""
         now = self.clock()
         grace = timedelta(seconds=self.settings.scheduler.misfire_grace_seconds)
         ready = []
+        started = self.running_sends
         with self.sessions() as session:
             posts = session.scalars(
                 select(Post)
@@ -258,6 +260,8 @@ class Engine:
                 .order_by(Post.due_at, Post.id)
             ).all()
             for post in posts:
+                if post.id in started:
+                    continue
                 late = now - post.due_at  # type: ignore[operator]
                 if late > grace:
                     post.status, post.finished_at = "missed", now

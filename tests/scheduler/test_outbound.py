@@ -194,3 +194,17 @@ def test_job_finished_events_are_kept_a_week_then_forgotten(world: World) -> Non
     with world.sessions() as session:
         kept = sorted(session.scalars(select(JobFinished.msg_id)))
     assert kept == ["772", "773"]
+
+
+def test_a_post_whose_send_job_waits_behind_another_is_not_marked_missed(world: World, clock: FakeClock) -> None:
+    (openid,) = world.follow(1, interact="message")
+    post_id = queue(world, channel="custom_only")
+    engine = world.engine()
+    waiting: list[int] = []
+    engine.launch = waiting.append  # the sends executor is busy with a long send: this job waits its turn
+    engine.tick()
+    assert waiting == [post_id]
+    clock.advance(2 * world.settings.scheduler.misfire_grace_seconds)
+    engine.tick()
+    assert status(world, post_id) == "queued" and waiting == [post_id]  # neither missed nor started twice
+    assert engine.send(post_id) == "sent" and len(world.received(openid)) == 1
