@@ -97,10 +97,11 @@ def ready(session: Session, post_id: int, channel: str, now: datetime, limit: in
 
 
 def postpone(session: Session, post_id: int, channel: str, until: datetime) -> None:
-    """Every planned row of one channel of a post waits until ``until`` (a daily quota used up)."""
+    """Every open row of one channel of a post waits until ``until`` (a daily quota used up); the rows of the
+    current claim that were not called go back to planned afterwards and wait too."""
     session.execute(
         update(Delivery)
-        .where(Delivery.post_id == post_id, Delivery.channel == channel, Delivery.state == "planned")
+        .where(Delivery.post_id == post_id, Delivery.channel == channel, Delivery.state.in_(("planned", "sending")))
         .values(not_before=until)
         .execution_options(synchronize_session=False)
     )

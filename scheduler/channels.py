@@ -66,14 +66,15 @@ class Channel(Protocol):
 
 
 def _each(items: Sequence[Item], call: Callable[[Item], str | None]) -> list[Outcome]:
-    """Call once per item; stop after an error that is permanent for the whole channel (no point going on)."""
+    """Call once per item; stop after an error that holds for every row of the channel (permanent, or the API's
+    daily quota used up): no point making the other calls."""
     out: list[Outcome] = []
     for item in items:
         try:
             out.append(Outcome(msg_id=call(item)))
         except WeChatError as exc:
             out.append(Outcome(error=exc))
-            if errors.action(exc.errcode) is Action.POST:
+            if errors.action(exc.errcode) is Action.POST or exc.errcode == errors.DAILY_QUOTA:
                 break
     return out
 

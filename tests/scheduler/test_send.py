@@ -133,6 +133,7 @@ def test_daily_quota_45009_postpones_the_channel_to_tomorrow(world: World) -> No
     assert {got[o].state for o in openids} == {"planned"}
     assert all(got[o].not_before and got[o].not_before > world.now() for o in openids)
     assert not any(world.received(o) for o in openids)
+    assert world.api.usage["/cgi-bin/message/template/send"] == 1  # the quota is gone for all: one call says so
 
 
 def test_unfollowed_43004_and_bad_openid_40003_are_recorded_per_follower(world: World) -> None:
