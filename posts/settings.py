@@ -56,11 +56,18 @@ class NoticeSettings:
 
     long_term: bool = False
     """Whether the account's notices are long-term (public medical services only): a send does not use the consent."""
+    simulate: bool = False
+    """The stand-in plays WeChat (demo, tests): pages offer a plain link that simulates the consent popup."""
     purposes: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def configured(self) -> bool:
         return bool(self.purposes)
+
+    def offered(self) -> str | None:
+        """The template id therapy pages offer ("notify me of the next update"): the notice serving updates."""
+        found = self.for_post("update:")
+        return found[1]["template_id"] if found else None
 
     def for_post(self, content: str, purpose: str | None = None) -> tuple[str, dict[str, str]] | None:
         """The notice announcing a post of ``content`` (section:…, update:…, digest, text): the one its purpose
@@ -156,14 +163,16 @@ def _table_type(name: str) -> type:
 def _notices(value: Any, where: str) -> NoticeSettings:
     if not isinstance(value, dict):
         raise SettingsError(f"{where}: must be a table ([wechat.notices])")
-    long_term = value.get("long_term", False)
-    if not isinstance(long_term, bool):
-        raise SettingsError(f"{where[:-1]}.long_term': must be true or false, got {long_term!r}")
+    flags = {}
+    for key in ("long_term", "simulate"):
+        flags[key] = value.get(key, False)
+        if not isinstance(flags[key], bool):
+            raise SettingsError(f"{where[:-1]}.{key}': must be true or false, got {flags[key]!r}")
     purposes = {}
     for key, inner in value.items():
-        if key != "long_term":
+        if key not in flags:
             purposes[key] = _check_type(inner, dict[str, str], f"{where[:-1]}.{key}'")
-    return NoticeSettings(long_term=long_term, purposes=purposes)
+    return NoticeSettings(purposes=purposes, **flags)
 
 
 def _check_type(value: Any, hint: Any, where: str) -> Any:
