@@ -18,6 +18,16 @@ NOTICE_EVENTS = {
     "subscribe_msg_sent_event": "SubscribeMsgSentEvent",
 }
 """Subscribe-notice events and the field holding their ``List`` items (no EventKey)."""
+SENT_EVENT = "subscribe_msg_sent_event"
+
+
+def sent_key(entries: list[dict[str, str]]) -> str | None:
+    """What the inbound log keeps of a notice's result, for the scheduler to reconcile (posts.notices.reconcile):
+    the MsgID, with ``!<ErrorCode>`` when it failed."""
+    if not entries or not entries[0].get("MsgID"):
+        return None
+    code = entries[0].get("ErrorCode", "").strip()
+    return entries[0]["MsgID"].strip() + ("" if code in ("", "0") else f"!{code}")
 
 
 class MalformedPush(ValueError):
@@ -114,6 +124,8 @@ class Inbound:
         """What the inbound log keeps: the event key (a job result's MsgID), or the first characters of a text."""
         if self.event in JOB_FINISHED:
             return self.job_msg_id or None
+        if self.event == SENT_EVENT:
+            return sent_key(self.notice_items)
         if self.is_event:
             return self.event_key or None
         if self.msg_type == "text":

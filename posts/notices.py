@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from posts import limits
-from posts.models import NoticeConsent
+from posts.models import InboundEvent, NoticeConsent
 from posts.queue import Delivery
 
 ACCEPTED, USED, GONE, WITHDRAWN, REJECTED = "accepted", "used", "gone", "withdrawn", "rejected"
@@ -198,3 +198,45 @@ def record_sent(
         if row.errcode == limits.NOTICE_CONSENT_ERRCODE:
             mark_gone(session, openid, template_id, row.id, now)
     return 1
+
+
+SENT_EVENT = "subscribe_msg_sent_event"
+
+
+def reconcile(session: Session, since: datetime) -> int:
+    """Apply the ``subscribe_msg_sent_event`` results the bot logged before the sender had recorded the send (the
+    event can overtake the answer): the log keeps ``<MsgID>`` or ``<MsgID>!<ErrorCode>``. Returns rows changed."""
+    open_rows = session.scalars(
+        select(Delivery).where(
+            Delivery.channel == "notice",
+            Delivery.state == "sent",
+            Delivery.confirmed_at.is_(None),
+            Delivery.msg_id.is_not(None),
+            Delivery.sent_at >= since,
+        )
+    ).all()
+    changed = 0
+    for row in open_rows:
+        logged = session.execute(
+            select(InboundEvent.key, InboundEvent.received_at)
+            .where(
+                InboundEvent.event == SENT_EVENT,
+                or_(InboundEvent.key == row.msg_id, InboundEvent.key.like(f"{row.msg_id}!%")),
+            )
+            .limit(1)
+        ).first()
+        if logged is None:
+            continue
+        key, at = logged
+        if key == row.msg_id:
+            row.confirmed_at = at
+        else:
+            code = key.split("!", 1)[1]
+            row.state, row.errcode = "failed", int(code) if code.lstrip("-").isdigit() else None
+            row.reason = f"subscribe_msg_sent_event {code}"
+            if row.errcode == limits.NOTICE_CONSENT_ERRCODE:
+                consent = session.scalar(select(NoticeConsent).where(NoticeConsent.delivery_id == row.id))
+                if consent is not None:
+                    mark_gone(session, row.openid, consent.template_id, row.id, at)
+        changed += 1
+    return changed
