@@ -253,3 +253,46 @@ def test_release_reopens_only_the_consent_of_that_delivery(sessions: sessionmake
         assert notices.consume(session, "oRel", NOTICE_ID, 4, NOW) == first
         session.commit()
         assert session.scalar(select(Delivery.id)) is None  # nothing else touched
+
+
+def test_post_preview_shows_the_notice_fields_and_its_recipients(world: World, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from wxbot.cli import app
+    from wxbot.context import AppContext
+
+    world = with_notices(world)
+    (agreed,) = world.follow(1, prefix="oYes")
+    world.follow(2, prefix="oSil")
+    consent(world, agreed)
+    s = world.settings
+    config = tmp_path / "notices.toml"
+    config.write_text(
+        f"""
+[database]
+url = "{s.database.url}"
+[wechat]
+app_id = "{s.wechat.app_id}"
+app_secret = "{s.wechat.app_secret}"
+token = "{s.wechat.token}"
+api_base_url = "{s.wechat.api_base_url}"
+[wechat.notices.therapy_update]
+template_id = "{NOTICE_ID}"
+thing1 = "therapy"
+time2 = "time"
+""",
+        encoding="utf-8",
+    )
+
+    def run(*args: str) -> str:
+        result = CliRunner().invoke(app, ["--config", str(config), *args], obj=AppContext(clock=world.now))
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    post_id = run("post", "add", "--content", NUROWN, "--at", "2099-01-01 09:00", "--yes", "--by", "王医生").split()[1]
+    output = run("post", "preview", post_id)
+    assert "subscribe notice (therapy_update), page" in output and "/p/t/nurown/2025-04-10-ind-amendment:" in output
+    assert "thing1='NurOwn'\n  time2='2099年1月1日 09:00'" in output
+    assert "notice" in output and "quota: 1 calls of /cgi-bin/message/subscribe/bizsend" in output
+    assert "template" not in output and "nothing was sent" in output
+    assert world.received(agreed) == [] and states(world, agreed) == ["accepted"]
