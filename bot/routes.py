@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from typing import Any
 
-from bot.handlers import Context, Handler, content_only, follow, jobs, menu, other, text
+from bot.handlers import Context, Handler, content_only, follow, jobs, menu, notices, other, text
 from bot.message import Inbound
 from bot.replies import Reply
 from posts.addresses import clicks
@@ -177,6 +177,9 @@ def build_routes(catalog: Catalog) -> Routes:
         ("event", "view"): content_only(menu.viewed),
         ("event", "templatesendjobfinish"): jobs.finished,
         ("event", "masssendjobfinish"): jobs.finished,
+        ("event", "subscribe_msg_popup_event"): notices.popup,
+        ("event", "subscribe_msg_change_event"): notices.changed,
+        ("event", "subscribe_msg_sent_event"): notices.sent,
         **{(kind, ""): content_only(other.media) for kind in MEDIA},
     }
     for key, click in clicks(catalog).items():
