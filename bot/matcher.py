@@ -1,0 +1,193 @@
+"""Matching a question by meaning: the pack's intents (questions.yaml), scored by cue words and by character
+bigram similarity to their example questions.
+
+Pure and compiled once per content version (bot.routes builds it with the text routes). A message is folded
+(full/half width, case, punctuation and spaces), its filler words are dropped (请问, 吗, 呢...: the pack's list),
+then each intent scores ``1 - (1 - cues) * (1 - similarity)``:
+
+- cues: the sum (at most 1) of the weights of the intent's cue words found in the message; for an intent pointing
+  at a therapy, its key, name and aliases count with ``name_weight``, a name of letters also typed with one typo
+  (two in a long name; a code such as STR03 never).
+  A cue right after a negation (不是, 没有...) still counts, unless the intent says ``negated: drop``.
+- similarity: the cosine, weighted by how few intents use each bigram, between the message's character bigrams
+  and those of the intent's closest example question.
+
+A message holding a ``hold`` word (breathing trouble, thoughts of suicide...) matches nothing. The best intent at
+``answer_at`` or above answers, unless it ``yields`` and another intent is also sure (a therapy's name and its cost:
+the cost answers); a best score at ``suggest_at`` or above offers the two closest intents instead.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from posts.catalog import Intent, QuestionRules
+
+_NOT_WORD = re.compile(r"[\W_]+")
+_LATIN = re.compile(r"[a-z0-9]+")
+_LETTERS = re.compile(r"[a-z]+")
+NEGATION_REACH = 1
+"""A cue counts as negated when a negation ends at most this many characters before it (不想再打干细胞)."""
+
+
+def fold(text: str) -> str:
+    """Full/half width, case, punctuation and spaces folded away: ``ＮｕｒＯｗｎ，多少钱？`` -> ``nurown多少钱``."""
+    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+def bigrams(text: str) -> frozenset[str]:
+    return frozenset(text[i : i + 2] for i in range(len(text) - 1)) if len(text) > 1 else frozenset((text,))
+
+
+def typos(a: str, b: str) -> int:
+    """Edits (insert, delete, substitute, swap two neighbours) from ``a`` to ``b`` (restricted Damerau)."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def allowed_typos(name: str) -> int:
+    return 0 if len(name) < 5 else 1 if len(name) < 9 else 2
+
+
+@dataclass(frozen=True)
+class Scored:
+    intent: Intent
+    score: float
+
+
+@dataclass(frozen=True)
+class Match:
+    """What a question matched: the intent that answers it, or the closest intents to offer (both may be empty)."""
+
+    answer: Intent | None = None
+    close: tuple[Intent, ...] = ()
+
+
+NO_MATCH = Match()
+
+
+class _Compiled:
+    __slots__ = ("cues", "examples", "index", "intent", "names")
+
+    def __init__(self, index: int, intent: Intent, cues: tuple[tuple[str, float], ...], names: tuple[str, ...]):
+        self.index = index
+        self.intent = intent
+        self.cues = cues
+        self.names = names
+        """Latin names matched with typos (a Chinese name is a cue, matched as typed)."""
+        self.examples: list[tuple[frozenset[str], float]] = []
+        """Each example's bigrams and their weighted norm."""
+
+
+class Matcher:
+    """The pack's intents, compiled; :meth:`match` is pure and takes well under a millisecond."""
+
+    def __init__(self, rules: QuestionRules, therapy_names: dict[str, tuple[str, ...]]) -> None:
+        self.rules = rules
+        fillers = sorted({f for f in (fold(w) for w in rules.fillers) if f}, key=len, reverse=True)
+        self._fillers = re.compile("|".join(map(re.escape, fillers))) if fillers else None
+        self._negations = tuple(n for n in (self.clean(w) for w in rules.negations) if n)
+        self._hold = tuple(h for h in (fold(w) for w in rules.hold) if h)
+        self._intents: list[_Compiled] = []
+        for i, intent in enumerate(rules.intents):
+            cues = {self.clean(c.term): c.weight for c in intent.cues}
+            kind, _, target = intent.ref.partition(":")
+            names = therapy_names.get(target, ()) if kind == "therapy" else ()
+            for name in names:
+                cues.setdefault(name, rules.name_weight)
+            latin = tuple(n for n in names if _LETTERS.fullmatch(n) and allowed_typos(n))  # never a code (str03)
+            self._intents.append(_Compiled(i, intent, tuple((c, w) for c, w in cues.items() if c), latin))
+        examples = [(c, bigrams(self.clean(q))) for c in self._intents for q in c.intent.questions if self.clean(q)]
+        spread: dict[str, set[int]] = {}
+        for compiled, grams in examples:
+            for g in grams:
+                spread.setdefault(g, set()).add(compiled.index)
+        count = max(len(self._intents), 1)
+        self._weight = {g: math.log(1 + count / len(users)) ** 2 for g, users in spread.items()}
+        self._unknown = math.log(1 + count) ** 2
+        """The weight of a bigram no example uses: as telling as the rarest (it makes the message different)."""
+        self._index: dict[str, list[tuple[_Compiled, int]]] = {}
+        for compiled, grams in examples:
+            position = len(compiled.examples)
+            compiled.examples.append((grams, sum(self._weight[g] for g in grams)))
+            for g in grams:
+                self._index.setdefault(g, []).append((compiled, position))
+
+    def clean(self, text: str) -> str:
+        """The folded text without its filler words."""
+        folded = fold(text)
+        return self._fillers.sub("", folded) if self._fillers else folded
+
+    def scores(self, text: str) -> list[Scored]:
+        """Every intent's score for ``text``, best first (file order breaks ties); empty for a held message."""
+        folded = fold(text)
+        if not folded or any(h in folded for h in self._hold):
+            return []
+        cleaned = self._fillers.sub("", folded) if self._fillers else folded
+        if not cleaned:
+            return []
+        grams = bigrams(cleaned)
+        norm = sum(self._weight.get(g, self._unknown) for g in grams)
+        shared: dict[tuple[int, int], float] = {}
+        for g in grams:
+            for compiled, position in self._index.get(g, ()):
+                key = (compiled.index, position)
+                shared[key] = shared.get(key, 0.0) + self._weight[g]
+        best_similarity: dict[int, float] = {}
+        for (index, position), overlap in shared.items():
+            similarity = overlap / math.sqrt(norm * self._intents[index].examples[position][1])
+            if similarity > best_similarity.get(index, 0.0):
+                best_similarity[index] = similarity
+        tokens = _LATIN.findall(cleaned)
+        out = []
+        for compiled in self._intents:
+            cue = min(1.0, self._cues(compiled, cleaned, tokens))
+            similarity = best_similarity.get(compiled.index, 0.0)
+            out.append(Scored(compiled.intent, 1 - (1 - cue) * (1 - similarity)))
+        return sorted(out, key=lambda s: -s.score)
+
+    def _cues(self, compiled: _Compiled, text: str, tokens: list[str]) -> float:
+        total = 0.0
+        for term, weight in compiled.cues:
+            at = text.find(term)
+            if at < 0:
+                continue
+            if compiled.intent.negated == "drop" and self._negated(text, at):
+                continue
+            total += weight
+        typed = compiled.names and not any(name in text for name in compiled.names)
+        if typed and any(self._close(token, name) for token in tokens for name in compiled.names):
+            total += self.rules.name_weight
+        return total
+
+    def _negated(self, text: str, at: int) -> bool:
+        before = text[max(0, at - NEGATION_REACH - 3) : at]
+        return any(n in before[-(len(n) + NEGATION_REACH) :] for n in self._negations)
+
+    @staticmethod
+    def _close(token: str, name: str) -> bool:
+        limit = allowed_typos(name)
+        return abs(len(token) - len(name)) <= limit and typos(token, name) <= limit
+
+    def match(self, text: str) -> Match:
+        ranked = self.scores(text)
+        if not ranked:
+            return NO_MATCH
+        sure = [s for s in ranked if s.score >= self.rules.answer_at]
+        if sure:
+            firm = next((s for s in sure if not s.intent.yields), sure[0])
+            return Match(answer=firm.intent)
+        if ranked[0].score >= self.rules.suggest_at:
+            return Match(close=tuple(s.intent for s in ranked[:2] if s.score > 0))
+        return NO_MATCH
