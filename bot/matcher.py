@@ -56,6 +56,10 @@ def typos(a: str, b: str) -> int:
     return prev[-1]
 
 
+MIN_TYPED_NAME = 4
+"""A shorter Latin word is never taken for a therapy's name with a typo."""
+
+
 def allowed_typos(name: str) -> int:
     return 0 if len(name) < 5 else 1 if len(name) < 9 else 2
 
@@ -108,6 +112,14 @@ class Matcher:
                 cues.setdefault(name, rules.name_weight)
             latin = tuple(n for n in names if _LETTERS.fullmatch(n) and allowed_typos(n))  # never a code (str03)
             self._intents.append(_Compiled(i, intent, tuple((c, w) for c, w in cues.items() if c), latin))
+        self._cue_table: dict[str, list[tuple[int, float]]] = {}
+        """Each cue word: the intents it hints at and how strongly (one dictionary look-up per substring)."""
+        for compiled in self._intents:
+            for term, weight in compiled.cues:
+                self._cue_table.setdefault(term, []).append((compiled.index, weight))
+        self._cue_lengths = sorted({len(term) for term in self._cue_table})
+        self._typed = any(c.names for c in self._intents)
+        self._dropping = frozenset(c.index for c in self._intents if c.intent.negated == "drop")
         examples = [(c, bigrams(self.clean(q))) for c in self._intents for q in c.intent.questions if self.clean(q)]
         spread: dict[str, set[int]] = {}
         for compiled, grams in examples:
@@ -149,31 +161,43 @@ class Matcher:
             similarity = overlap / math.sqrt(norm * self._intents[index].examples[position][1])
             if similarity > best_similarity.get(index, 0.0):
                 best_similarity[index] = similarity
-        tokens = _LATIN.findall(cleaned)
+        cues = self._cues(cleaned)
+        tokens = [t for t in _LATIN.findall(cleaned) if len(t) >= MIN_TYPED_NAME] if self._typed else []
         out = []
         for compiled in self._intents:
-            cue = min(1.0, self._cues(compiled, cleaned, tokens))
+            cue = cues.get(compiled.index, 0.0)
+            if tokens and compiled.names and self._typo_of_name(compiled.names, cleaned, tokens):
+                cue += self.rules.name_weight
             similarity = best_similarity.get(compiled.index, 0.0)
-            out.append(Scored(compiled.intent, 1 - (1 - cue) * (1 - similarity)))
+            out.append(Scored(compiled.intent, 1 - (1 - min(cue, 1.0)) * (1 - similarity)))
         return sorted(out, key=lambda s: -s.score)
 
-    def _cues(self, compiled: _Compiled, text: str, tokens: list[str]) -> float:
-        total = 0.0
-        for term, weight in compiled.cues:
-            at = text.find(term)
-            if at < 0:
-                continue
-            if compiled.intent.negated == "drop" and self._negated(text, at):
-                continue
-            total += weight
-        typed = compiled.names and not any(name in text for name in compiled.names)
-        if typed and any(self._close(token, name) for token in tokens for name in compiled.names):
-            total += self.rules.name_weight
+    def _cues(self, text: str) -> dict[int, float]:
+        """Each intent's summed cue weights in ``text`` (each cue word once; a refused one not, for "drop")."""
+        seen: set[str] = set()
+        total: dict[int, float] = {}
+        for at in range(len(text)):
+            for length in self._cue_lengths:
+                term = text[at : at + length]
+                if len(term) < length:
+                    break
+                hits = self._cue_table.get(term)
+                if hits is None or term in seen:
+                    continue
+                seen.add(term)
+                negated = self._dropping and self._negated(text, at)
+                for index, weight in hits:
+                    if not (negated and index in self._dropping):
+                        total[index] = total.get(index, 0.0) + weight
         return total
 
     def _negated(self, text: str, at: int) -> bool:
         before = text[max(0, at - NEGATION_REACH - 3) : at]
         return any(n in before[-(len(n) + NEGATION_REACH) :] for n in self._negations)
+
+    def _typo_of_name(self, names: tuple[str, ...], text: str, tokens: list[str]) -> bool:
+        """A name typed with a typo (not as it is spelt: that is a cue already)."""
+        return not any(n in text for n in names) and any(self._close(t, n) for t in tokens for n in names)
 
     @staticmethod
     def _close(token: str, name: str) -> bool:

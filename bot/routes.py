@@ -145,6 +145,20 @@ class TextRoutes:
     def __call__(self, ctx: Context) -> Reply:
         return self.route(ctx.message)(ctx)
 
+    def target(self, text: str) -> str:
+        """Where ``text`` goes, in words: a ref (section:<key>, therapy:<key>, help, toc), reply:<text>,
+        command:<name>, suggest:<intent>,<intent> or default (for checks and tests)."""
+        handler = self._handler(normalize(text.strip()))
+        if handler is DEFAULT:
+            return "default"
+        if isinstance(handler, TextAnswerCall):
+            answer = handler.answer
+            if isinstance(answer, partial) and answer.func is _keyword:
+                return str(answer.keywords["ref"] or f"reply:{answer.keywords['reply']}")
+            return "command:" + next(name for name, (a, _) in COMMAND_ANSWERS.items() if a is answer)
+        suggested = getattr(getattr(handler, "handler", None), "keywords", {}).get("topics", ())
+        return "suggest:" + ",".join(t.key for t in suggested)
+
     def _first(self, word: str) -> Handler:
         if word:
             for rule in self.rules:

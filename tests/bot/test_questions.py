@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import time
 from dataclasses import replace
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -14,13 +15,15 @@ import yaml
 from bot.handlers import ContentOnly, Context
 from bot.handlers import text as text_answers
 from bot.matcher import Matcher, fold, typos
-from bot.routes import COMMAND_ANSWERS, DEFAULT, QuestionRoute, TextAnswerCall, TextRoutes, _keyword, text_routes
+from bot.routes import QuestionRoute, TextRoutes, text_routes
 from bot.texts import Texts
 from posts.catalog import Catalog, Cue, Intent, QuestionRules, normalize
 from posts.content_sync import to_json
 from posts.live import from_json
 from posts.loader import default_content_dir, load_catalog
+from posts.menu import load_menu, menu_path
 from posts.render import Renderer
+from wxbot.replycheck import reply_problems
 
 HERE = Path(__file__).resolve().parent
 QUESTIONS = yaml.safe_load((HERE / "questions.yaml").read_text(encoding="utf-8"))
@@ -54,17 +57,12 @@ def routes(catalog: Catalog) -> TextRoutes:
 
 def target(routes: TextRoutes, message: str) -> str:
     """Where a message goes, in the notation of tests/bot/questions.yaml."""
-    handler = routes._first(normalize(message.strip()))
-    if handler is DEFAULT:
-        return "default"
-    if isinstance(handler, ContentOnly) and isinstance(handler.handler, partial):
+    found = routes.target(message)
+    if found.startswith("suggest:"):
+        handler = routes._first(normalize(message.strip()))
+        assert isinstance(handler, ContentOnly) and isinstance(handler.handler, partial)
         assert handler.handler.func is text_answers.did_you_mean
-        return "suggest:" + ",".join(t.key for t in handler.handler.keywords["topics"])
-    assert isinstance(handler, TextAnswerCall)
-    answer = handler.answer
-    if isinstance(answer, partial) and answer.func is _keyword:
-        return answer.keywords["ref"] or f"reply:{answer.keywords['reply']}"
-    return "command:" + next(name for name, (a, _) in COMMAND_ANSWERS.items() if a is answer)
+    return found
 
 
 def expected(routes: TextRoutes, expect: str) -> str:
@@ -222,3 +220,22 @@ def test_the_loader_reports_a_bad_intent_and_keeps_the_others(tmp_path: Path, ca
     assert len(problems) == 1 and message in problems[0].message and problems[0].path == "questions.yaml"
     if case != "thresholds the wrong way":
         assert found.questions is not None and len(found.questions.intents) == 11
+
+
+def test_content_check_runs_every_intent_and_refuses_a_word_that_misses_it(tmp_path: Path) -> None:
+    pack = pack_with_targets(tmp_path)
+    now = datetime(2026, 12, 1, 9, tzinfo=UTC)
+
+    def problems_of(catalog: Catalog) -> list[str]:
+        return reply_problems(catalog, load_menu(menu_path(pack)), Renderer(catalog, "http://bot.test"), now)
+
+    catalog, _ = load_catalog(pack)
+    assert problems_of(catalog) == []
+    path = pack / "questions.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("word: 费用", "word: 你好", 1), encoding="utf-8")
+    catalog, _ = load_catalog(pack)
+    assert [p for p in problems_of(catalog) if "intent 'cost'" in p] == [
+        "questions.yaml intent 'cost': its word '你好' reaches reply:"
+        + next(r.reply for r in catalog.keywords if "你好" in r.patterns)  # type: ignore[operator]
+        + ", not section:cost-and-access; choose a word that reaches it"
+    ]
