@@ -146,8 +146,9 @@ class TextRoutes:
         return self.route(ctx.message)(ctx)
 
     def target(self, text: str) -> str:
-        """Where ``text`` goes, in words: a ref (section:<key>, therapy:<key>, help, toc), reply:<text>,
-        command:<name>, suggest:<intent>,<intent> or default (for checks and tests)."""
+        """Where ``text`` goes, in words: a ref (section:<key>, therapy:<key>, help, toc: also for the commands
+        giving the same answer), reply:<text>, command:<name>, suggest:<intent>,<intent> or default (for checks
+        and tests)."""
         handler = self._handler(normalize(text.strip()))
         if handler is DEFAULT:
             return "default"
@@ -155,7 +156,10 @@ class TextRoutes:
             answer = handler.answer
             if isinstance(answer, partial) and answer.func is _keyword:
                 return str(answer.keywords["ref"] or f"reply:{answer.keywords['reply']}")
-            return "command:" + next(name for name, (a, _) in COMMAND_ANSWERS.items() if a is answer)
+            command = next(name for name, (a, _) in COMMAND_ANSWERS.items() if a is answer)
+            if command in ("help", "toc"):  # the same answers as the refs help, toc and therapy:<key>
+                return command
+            return f"therapy:{handler.captured}" if command == "therapy" else f"command:{command}"
         suggested = getattr(getattr(handler, "handler", None), "keywords", {}).get("topics", ())
         return "suggest:" + ",".join(t.key for t in suggested)
 

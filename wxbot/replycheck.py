@@ -53,7 +53,7 @@ def _intent_words(catalog: Catalog, routes: Routes) -> Iterator[str]:
         kind, _, word = intent.ref.partition(":")
         own = texts.target(word) if kind == "keyword" else intent.ref
         reached = texts.target(intent.word)
-        if reached != own and not (kind == "therapy" and reached == "command:therapy"):
+        if reached != own:
             yield (
                 f"questions.yaml intent {intent.key!r}: its word {intent.word!r} reaches {reached}, not {own}; "
                 "choose a word that reaches it"
