@@ -82,7 +82,7 @@ NO_MATCH = Match()
 
 
 class _Compiled:
-    __slots__ = ("cues", "examples", "index", "intent", "names")
+    __slots__ = ("cues", "index", "intent", "names")
 
     def __init__(self, index: int, intent: Intent, cues: tuple[tuple[str, float], ...], names: tuple[str, ...]):
         self.index = index
@@ -90,8 +90,6 @@ class _Compiled:
         self.cues = cues
         self.names = names
         """Latin names matched with typos (a Chinese name is a cue, matched as typed)."""
-        self.examples: list[tuple[frozenset[str], float]] = []
-        """Each example's bigrams and their weighted norm."""
 
 
 class Matcher:
@@ -129,12 +127,16 @@ class Matcher:
         self._weight = {g: math.log(1 + count / len(users)) ** 2 for g, users in spread.items()}
         self._unknown = math.log(1 + count) ** 2
         """The weight of a bigram no example uses: as telling as the rarest (it makes the message different)."""
-        self._index: dict[str, list[tuple[_Compiled, int]]] = {}
-        for compiled, grams in examples:
-            position = len(compiled.examples)
-            compiled.examples.append((grams, sum(self._weight[g] for g in grams)))
+        self._owner = [compiled.index for compiled, _ in examples]
+        """Each example question's intent (examples are numbered in file order)."""
+        self._root = [math.sqrt(sum(self._weight[g] for g in grams)) for _, grams in examples]
+        """Each example's weighted norm (the root of its bigrams' summed weights)."""
+        users: dict[str, list[int]] = {}
+        for number, (_, grams) in enumerate(examples):
             for g in grams:
-                self._index.setdefault(g, []).append((compiled, position))
+                users.setdefault(g, []).append(number)
+        self._index = {g: (self._weight[g], tuple(numbers)) for g, numbers in users.items()}
+        """Each bigram: its weight and the examples using it."""
 
     def clean(self, text: str) -> str:
         """The folded text without its filler words."""
@@ -150,15 +152,18 @@ class Matcher:
         if not cleaned:
             return []
         grams = bigrams(cleaned)
-        norm = sum(self._weight.get(g, self._unknown) for g in grams)
-        shared: dict[tuple[int, int], float] = {}
+        root = math.sqrt(sum(self._weight.get(g, self._unknown) for g in grams))
+        shared: dict[int, float] = {}
         for g in grams:
-            for compiled, position in self._index.get(g, ()):
-                key = (compiled.index, position)
-                shared[key] = shared.get(key, 0.0) + self._weight[g]
+            found = self._index.get(g)
+            if found is not None:
+                weight, numbers = found
+                for number in numbers:
+                    shared[number] = shared.get(number, 0.0) + weight
         best_similarity: dict[int, float] = {}
-        for (index, position), overlap in shared.items():
-            similarity = overlap / math.sqrt(norm * self._intents[index].examples[position][1])
+        for number, overlap in shared.items():
+            similarity = overlap / (root * self._root[number])
+            index = self._owner[number]
             if similarity > best_similarity.get(index, 0.0):
                 best_similarity[index] = similarity
         cues = self._cues(cleaned)

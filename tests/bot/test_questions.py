@@ -102,12 +102,12 @@ def test_matching_takes_well_under_a_millisecond(catalog: Catalog) -> None:
     words = [normalize(item["q"]) for item in QUESTIONS]
     route.matcher.match(words[0])
     rounds = 20
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: the figure does not depend on how busy the machine is
     for _ in range(rounds):
         for word in words:
             route.matcher.match(word)
-    each = (time.perf_counter() - started) / (rounds * len(words))
-    print(f"\nmatch: {each * 1e6:.1f} µs per question over {len(words)} questions (uncached)")
+    each = (time.process_time() - started) / (rounds * len(words))
+    print(f"\nmatch: {each * 1e6:.1f} µs of CPU per question over {len(words)} questions (uncached)")
     assert each < 0.001
 
 
