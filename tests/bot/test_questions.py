@@ -11,18 +11,23 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.handlers import ContentOnly, Context
 from bot.handlers import text as text_answers
 from bot.matcher import Matcher, fold, typos
 from bot.routes import QuestionRoute, TextRoutes, text_routes
 from bot.texts import Texts
+from posts import received
 from posts.catalog import Catalog, Cue, Intent, QuestionRules, normalize
 from posts.content_sync import to_json
 from posts.live import from_json
 from posts.loader import default_content_dir, load_catalog
 from posts.menu import load_menu, menu_path
 from posts.render import Renderer
+from posts.settings import Settings
+from tests.bot.conftest import serve_with
+from tests.bot.wechat import OPENID, text_push
 from wxbot.replycheck import reply_problems
 
 HERE = Path(__file__).resolve().parent
@@ -239,3 +244,17 @@ def test_content_check_runs_every_intent_and_refuses_a_word_that_misses_it(tmp_p
         + next(r.reply for r in catalog.keywords if "你好" in r.patterns)  # type: ignore[operator]
         + ", not section:cost-and-access; choose a word that reaches it"
     ]
+
+
+def test_over_http_a_question_gets_its_section_recorded_and_a_vague_one_the_closest_topics(
+    settings: Settings, sessions: sessionmaker[Session], catalog: Catalog
+) -> None:
+    with serve_with(settings, sessions, catalog, "plain") as live:
+        reply = live.wechat.push(text_push("请问台湾能做吗？"))
+        with live.sessions() as s:
+            assert received.already(s, received.section_ref("cost-and-access"), [OPENID]) == {OPENID}
+        assert reply.msg_type in ("text", "news")
+        suggested = live.wechat.push(text_push("干细胞"))
+        assert suggested.content.startswith("您是想问：")
+        urgent = live.wechat.push(text_push("我妈妈喘不上气，干细胞能治好吗"))
+        assert urgent.content.startswith("没有找到")
