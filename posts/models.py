@@ -244,4 +244,5 @@ class Outbox(Base):
     """When WeChat took it; for an unknown one, when it was tried (it counts in the follower's window)."""
 
 
+import posts.account_models  # noqa: E402 — articles, capability profile, alerts, follower sync
 import posts.queue  # noqa: E402, F401 — the queue tables (posts/queue.py), so the metadata sees them
