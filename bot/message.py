@@ -11,6 +11,10 @@ SCENE_PREFIX = "qrscene_"
 USER_MESSAGES = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link"})
 JOB_FINISHED = frozenset({"templatesendjobfinish", "masssendjobfinish"})
 """Results of a send: they carry ``MsgID`` (capital D, the send's msg_id) and ``Status``, no EventKey."""
+PUBLISH_FINISHED = frozenset({"publishjobfinish", "freepublishjobfinish"})
+"""Result of a publish job: ``PublishEventInfo`` with publish_id, publish_status, article_id, article_detail (the
+doc once spelled it FREEPUBLISHJOBFINISH: both are accepted)."""
+PUBLISH_INFO = "PublishEventInfo"
 
 
 class MalformedPush(ValueError):
@@ -93,10 +97,23 @@ class Inbound:
         return self.fields.get("MsgID", "").strip() if self.event in JOB_FINISHED else ""
 
     @property
+    def publish_id(self) -> str:
+        """The publish_id of a PUBLISHJOBFINISH, else empty."""
+        if self.event not in PUBLISH_FINISHED:
+            return ""
+        return self.fields.get(f"{PUBLISH_INFO}/publish_id", "").strip()
+
+    def publish_info(self, name: str) -> str:
+        """One field of a PUBLISHJOBFINISH's PublishEventInfo (``article_detail/item/article_url``...)."""
+        return self.fields.get(f"{PUBLISH_INFO}/{name}", "").strip()
+
+    @property
     def log_key(self) -> str | None:
-        """What the inbound log keeps: the event key (a job result's MsgID), or the first characters of a text."""
+        """What the inbound log keeps: the event key (a job result's MsgID or publish_id), or a text's start."""
         if self.event in JOB_FINISHED:
             return self.job_msg_id or None
+        if self.event in PUBLISH_FINISHED:
+            return self.publish_id or None
         if self.is_event:
             return self.event_key or None
         if self.msg_type == "text":

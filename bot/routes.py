@@ -177,6 +177,10 @@ def build_routes(catalog: Catalog) -> Routes:
         ("event", "view"): content_only(menu.viewed),
         ("event", "templatesendjobfinish"): jobs.finished,
         ("event", "masssendjobfinish"): jobs.finished,
+        ("event", "publishjobfinish"): jobs.published,
+        ("event", "freepublishjobfinish"): jobs.published,
+        ("event", "annual_renew"): jobs.account_notice,
+        ("event", "verify_expired"): jobs.account_notice,
         **{(kind, ""): content_only(other.media) for kind in MEDIA},
     }
     for key, click in clicks(catalog).items():

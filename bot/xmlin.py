@@ -33,7 +33,21 @@ def parse_fields(body: bytes | str) -> dict[str, str]:
         raise BadXml(f"not acceptable XML: {type(exc).__name__}") from None
     if root.tag != "xml":
         raise BadXml("root element is not <xml>")
-    return {child.tag: _text(child) for child in root}
+    fields = {child.tag: _text(child) for child in root}
+    for child in root:
+        if len(child):
+            _flatten(child, child.tag, fields)
+    return fields
+
+
+def _flatten(element: Element, prefix: str, into: dict[str, str]) -> None:
+    """Nested fields (PUBLISHJOBFINISH's PublishEventInfo) as ``Parent/child`` keys; the first repeat wins."""
+    for child in element:
+        key = f"{prefix}/{child.tag}"
+        if len(child):
+            _flatten(child, key, into)
+        else:
+            into.setdefault(key, (child.text or "").strip())
 
 
 def _text(element: Element) -> str:
