@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from posts.models import Base
 
-ARTICLE_STATES = ("queued", "publishing", "published", "failed")
+ARTICLE_STATES = ("queued", "submitting", "publishing", "published", "failed")
 
 
 class Article(Base):
@@ -30,7 +30,8 @@ class Article(Base):
     """The content version (posts.live) it was asked for: a newer version is a new article."""
     title: Mapped[str] = mapped_column(Text, default="")
     state: Mapped[str] = mapped_column(String(16), default="queued")
-    """queued, publishing (submitted, waiting for PUBLISHJOBFINISH or freepublish/get), published, failed."""
+    """queued, submitting (claimed: uploading, adding the draft, submitting), publishing (submitted, waiting for
+    PUBLISHJOBFINISH or freepublish/get), published, failed."""
     draft_media_id: Mapped[str | None] = mapped_column(String(128))
     publish_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     article_id: Mapped[str | None] = mapped_column(String(128))
@@ -41,7 +42,7 @@ class Article(Base):
     requested_at: Mapped[datetime]
     submitted_at: Mapped[datetime | None]
     checked_at: Mapped[datetime | None]
-    """The last freepublish/get poll."""
+    """When it was claimed for submitting, then the last freepublish/get poll."""
     published_at: Mapped[datetime | None]
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from posts.account_models import Article, PublishResult
@@ -110,6 +110,31 @@ def listing(session: Session) -> Sequence[Article]:
 
 def queued(session: Session) -> Sequence[Article]:
     return session.scalars(select(Article).where(Article.state == "queued").order_by(Article.id)).all()
+
+
+def claim(session: Session, article_id: int, now: datetime) -> bool:
+    """Take a queued article for publishing (queued → submitting); False when another process took it."""
+    taken = session.execute(
+        update(Article)
+        .where(Article.id == article_id, Article.state == "queued")
+        .values(state="submitting", checked_at=now)
+    ).rowcount  # type: ignore[attr-defined]
+    return bool(taken)
+
+
+def give_up_interrupted(session: Session, claimed_before: datetime) -> int:
+    """Articles left submitting by a process that stopped: failed with what to check (WeChat may have published
+    them, so they are never submitted again without the operator)."""
+    rows = session.scalars(
+        select(Article).where(Article.state == "submitting", Article.checked_at < claimed_before)
+    ).all()
+    for row in rows:
+        row.state = "failed"
+        row.error = (
+            "interrupted while publishing: check the MP console's 发表记录 (it may be published), then "
+            "`wxbot publish` again"
+        )
+    return len(rows)
 
 
 def publishing(session: Session) -> Sequence[Article]:

@@ -26,8 +26,11 @@ Progress = Callable[[int, int], None]
 class SyncResult:
     total: int
     seen: int
+    """Followers listed so far in this run (a resumed run counts what it did before)."""
     imported: int
+    """Followers new to the database, in this run."""
     subscriptions: int
+    """Therapy subscriptions made from tags by this call."""
     resumed: bool
     pages: int
 

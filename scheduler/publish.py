@@ -35,6 +35,8 @@ SUBMIT = "/cgi-bin/freepublish/submit"
 GET = "/cgi-bin/freepublish/get"
 POLL_AFTER = timedelta(seconds=30)
 MAX_ATTEMPTS = 5
+INTERRUPTED_AFTER = timedelta(minutes=10)
+"""A row claimed this long ago and still submitting was interrupted (a crash): failed, never resubmitted blindly."""
 RETRIED = frozenset({-1, 45009, 45011})
 WECHAT_IMAGES = ("http://mmbiz.qpic.cn/", "https://mmbiz.qpic.cn/")
 _IMG = re.compile(r'<img\b[^>]*?\ssrc="([^"]*)"[^>]*>', re.IGNORECASE)
@@ -135,6 +137,8 @@ class Publisher:
         """Publish what is queued, finish what was submitted; how many rows changed state."""
         changed = 0
         with self.sessions() as session:
+            changed += articles.give_up_interrupted(session, self.clock() - INTERRUPTED_AFTER)
+            session.commit()
             queued = [a.id for a in articles.queued(session)]
             waiting = [a.id for a in articles.publishing(session)]
         for article_id in queued:
@@ -147,9 +151,11 @@ class Publisher:
     def publish(self, article_id: int) -> bool:
         """Render, upload, add the draft and submit it; the row records each step (a crash resumes after it)."""
         with self.sessions() as session:
+            if not articles.claim(session, article_id, self.clock()):
+                return False  # another process has it, or it is no longer queued
+            session.commit()
             article = session.get(Article, article_id)
-            if article is None or article.state != "queued":
-                return False
+            assert article is not None
             profile = capabilities.current(session)
             if not (profile.has(capabilities.PUBLISH) and profile.has(capabilities.DRAFT)):
                 return self._fail(session, article, NO_PUBLISH)
@@ -248,6 +254,7 @@ class Publisher:
                 "console's 发表记录 before `wxbot publish` again",
             )
         if (exc.errcode in RETRIED or isinstance(exc, TransportError)) and article.attempts < MAX_ATTEMPTS:
+            article.state = "queued"
             article.error = plain(exc.errcode, exc.errmsg) + f" (attempt {article.attempts} of {MAX_ATTEMPTS})"
             session.commit()
             return False
