@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -63,7 +64,9 @@ def _publish_now(rt: runtime.Runtime, row_id: int) -> None:
     api = make_api(rt.settings, rt.sessions, rt.clock)
     try:
         root = runtime.default_content_dir(rt.settings.content.path)
-        publisher = Publisher(rt.sessions, api, rt.renderer, clock=rt.clock, read_image=content_images(root))
+        publisher = Publisher(
+            rt.sessions, api, rt.renderer, clock=rt.clock, read_image=content_images(root), poll_after=timedelta(0)
+        )
         publisher.publish(row_id)
         publisher.reconcile(row_id)
     except WeChatError as exc:
