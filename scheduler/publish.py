@@ -112,6 +112,27 @@ def check_article(body: ArticleBody) -> str | None:
     return None
 
 
+def add_draft(api: WeChatApi, body: ArticleBody, read_image: ImageReader, cover: str | None = None) -> tuple[str, str]:
+    """Upload the article's images (and the cover, unless ``cover`` is its media_id), add it to the draft box;
+    returns (the draft's media_id, the cover's)."""
+    html, images = upload_images(api, body.html, read_image)
+    if cover is None:
+        cover = add_image_material(api, "cover.png", cover_png())
+    entry: dict[str, Any] = {
+        "article_type": "news",
+        "title": body.title,
+        "digest": body.digest[: limits.DRAFT_DIGEST_MAX_CHARS],
+        "content": html,
+        "content_source_url": body.source_url,
+        "thumb_media_id": cover,
+        "need_open_comment": 0,
+        "only_fans_can_comment": 0,
+    }
+    media_id = str(api.call(DRAFT_ADD, {"articles": [entry]})["media_id"])
+    log.info("draft %s added (%d images uploaded)", media_id, images)
+    return media_id, cover
+
+
 class Publisher:
     """Publishes queued articles and finishes submitted ones; one call of :meth:`run` per scheduler tick."""
 
@@ -184,21 +205,7 @@ class Publisher:
             return True
 
     def _draft(self, body: ArticleBody) -> str:
-        html, images = upload_images(self.api, body.html, self.read_image)
-        if self._cover is None:
-            self._cover = add_image_material(self.api, "cover.png", cover_png())
-        entry: dict[str, Any] = {
-            "article_type": "news",
-            "title": body.title,
-            "digest": body.digest[: limits.DRAFT_DIGEST_MAX_CHARS],
-            "content": html,
-            "content_source_url": body.source_url,
-            "thumb_media_id": self._cover,
-            "need_open_comment": 0,
-            "only_fans_can_comment": 0,
-        }
-        media_id = str(self.api.call(DRAFT_ADD, {"articles": [entry]})["media_id"])
-        log.info("draft %s added (%d images uploaded)", media_id, images)
+        media_id, self._cover = add_draft(self.api, body, self.read_image, self._cover)
         return media_id
 
     def reconcile(self, article_id: int) -> bool:
@@ -259,3 +266,13 @@ class Publisher:
             session.commit()
             return False
         return self._fail(session, article, plain(exc.errcode, exc.errmsg))
+
+
+def mpnews(api: WeChatApi, renderer: Renderer, ref: str, read_image: ImageReader | None = None) -> dict[str, Any]:
+    """A mass send of ``ref`` as an article: a new draft (images and cover uploaded), as the mpnews payload."""
+    body = renderer.article(ref)
+    problem = check_article(body)
+    if problem:
+        raise WeChatError(45003, problem)
+    media_id, _cover = add_draft(api, body, read_image or (lambda _src: None))
+    return {"msgtype": "mpnews", "mpnews": {"media_id": media_id}}

@@ -11,6 +11,7 @@ from posts import alerts, articles, capabilities
 from posts.account_models import Article, CapabilityProfile, FollowerSync, PublishResult
 from posts.menu import load_menu, menu_body
 from posts.models import Follower, Outbox, Subscription
+from posts.posting import PostError
 from posts.queue import Post, TherapyTag
 from sandbox import Platform, SandboxServer
 from scheduler import account_check, followers_sync
@@ -265,3 +266,21 @@ def test_followers_sync_pages_resumes_and_imports_nothing_twice(paged: World) ->
     assert (again.resumed, again.seen, again.imported, again.subscriptions) == (False, 250, 0, 0)
     assert world.platform.api_calls("/cgi-bin/user/info/batchget") == 3 + 3  # 100 a call
     assert known[0] in {f for f in world.platform.subscribed_openids()}
+
+
+def test_a_post_can_mass_send_the_article_as_mpnews(world: World) -> None:
+    openids = world.follow(3)
+    post_id = queue(world, channel="mass", content=SECTION, as_article=True)
+    assert world.sender().run(post_id) == "sent"
+    for openid in openids:
+        (record,) = world.received(openid)
+        assert record.msgtype == "mpnews"  # type: ignore[attr-defined]
+        assert record.payload["articles"][0]["title"] == "2025年干细胞与渐冻症：一年回顾"  # type: ignore[attr-defined]
+    assert world.platform.drafts == {}  # the draft went with the mass send
+
+
+def test_only_a_section_or_update_goes_as_an_article(world: World) -> None:
+    with pytest.raises(PostError, match="--as-article"):
+        queue(world, channel="mass", content="digest", as_article=True)
+    with pytest.raises(PostError, match="--as-article"):
+        queue(world, channel="custom_only", content=SECTION, as_article=True)
