@@ -61,3 +61,14 @@ def test_an_address_off_the_whitelist_is_one_line_with_the_egress_address(world:
     assert code == 2
     assert "WeChat saw this server as 127.0.0.1" in out and "Do not whitelist 0.0.0.0/0" in out
     assert "the access token was refused (40164" in out and "Traceback" not in out
+
+
+def test_menu_push_and_qr_create_explain_what_the_account_cannot_do(world: World, config: Path) -> None:
+    world.platform.config.account_type = "subscription"
+    world.platform.config.verified = False
+    assert wxbot(config, "account", "check")[0] == 0
+    code, out = wxbot(config, "menu", "push")
+    assert code == 2 and "this account cannot push the menu (unauthorized (48001)" in out and "MP console" in out
+    code, out = wxbot(config, "qr", "create", "therapy-xs228")
+    assert code == 2 and "cannot create QR codes" in out and "keyword welcome" in out
+    assert world.platform.api_calls("/cgi-bin/menu/create") == 0
