@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from posts import capabilities
+from posts.settings import Settings, replace
 from tests.scheduler.conftest import World
 from tests.scheduler.test_cli import config, wxbot
 
@@ -72,3 +74,19 @@ def test_menu_push_and_qr_create_explain_what_the_account_cannot_do(world: World
     code, out = wxbot(config, "qr", "create", "therapy-xs228")
     assert code == 2 and "cannot create QR codes" in out and "keyword welcome" in out
     assert world.platform.api_calls("/cgi-bin/menu/create") == 0
+
+
+def test_the_demo_can_play_an_unverified_account(settings: Settings, tmp_path: Path) -> None:
+    from wxbot.demo import Demo
+
+    unverified = replace(settings, wechat={"account_type": "subscription"})
+    demo = Demo(unverified, port=0, database=tmp_path / "demo.db", scheduler=False, verified=False).start()
+    try:
+        assert demo.platform is not None and demo.platform.menu()  # set as by hand: no menu API
+        assert not demo.platform.tickets  # no QR codes
+        assert demo.runtime is not None
+        with demo.runtime.sessions() as session:
+            profile = capabilities.current(session)
+        assert profile.checked_at is not None and not profile.has("publish") and not profile.has("qr")
+    finally:
+        demo.stop()
