@@ -90,3 +90,13 @@ def test_the_demo_can_play_an_unverified_account(settings: Settings, tmp_path: P
         assert profile.checked_at is not None and not profile.has("publish") and not profile.has("qr")
     finally:
         demo.stop()
+
+
+def test_post_add_refuses_what_the_account_cannot_send(world: World, config: Path) -> None:
+    world.follow(2)
+    world.platform.config.account_type = "subscription"
+    world.platform.config.verified = False
+    assert wxbot(config, "account", "check")[0] == 0
+    code, out = wxbot(config, "post", "add", "--content", "update:xs228/2025-09-15-first-dosing", "--now", "--yes")
+    assert code == 2 and "this account cannot send it to any of the 2 recipients: 无群发权限 (48001)" in out
+    assert "wxbot publish" in out

@@ -119,6 +119,7 @@ def add(
                 if not plan.assignments:
                     raise PostError(f"the audience {target} is empty: nobody would receive this post")
                 post_checks.refuse_spent_month(plan, now)
+                post_checks.refuse_what_the_account_cannot(plan)
                 blocked = [a for a in plan.assignments if a.code in BLOCKING_CODES]
                 if blocked:
                     raise PostError(
