@@ -86,7 +86,7 @@ class Profile:
         out = {}
         for name, state in self.states.items():
             if not self.has(name):
-                out[name] = f"{state.get('state')} ({state.get('errcode')}): {state.get('detail', '')}".strip()
+                out[name] = f"{state.get('errcode')} {state.get('detail', '')}".strip()
         return out
 
     def degradations(self) -> list[str]:

@@ -17,14 +17,14 @@ def followed(ctx: Context) -> Reply:
     """subscribe, plain or through a QR scene (``qrscene_`` already stripped by Inbound.scene).
 
     The account's capability profile decides what follows the welcome: without QR codes every follower gets the
-    keyword welcome, without customer-service messages no latest update is queued, without tags none is mirrored.
+    keyword welcome, without customer-service messages no latest update is queued (tags: bot.handlers.common).
     """
     profile = capabilities.current(ctx.session)
     scene = _known_scene(ctx) if profile.has(capabilities.QR) else None
     follower, returning = followers.record_follow(
         ctx.session, ctx.message.openid, ctx.now, scene.key if scene else None
     )
-    if returning and profile.has(capabilities.TAGS):
+    if returning:
         for therapy_key in followers.active_therapies(ctx.session, follower):
             mirror_tag(ctx, outbox.TAG_ADD, therapy_key)
     if scene is not None and scene.therapy:

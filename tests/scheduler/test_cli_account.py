@@ -25,7 +25,7 @@ def test_account_check_on_an_unverified_subscription_account_and_the_degraded_pr
     assert "no publishing (unverified accounts lost it in July 2025)" in out
     assert "no QR codes: every follower gets the keyword welcome" in out
     code, out = wxbot(config, "publish", "section:opening")
-    assert code == 2 and "this account cannot publish (unauthorized (48001)" in out
+    assert code == 2 and "this account cannot publish (48001 api unauthorized)" in out
     assert "Traceback" not in out
     code, out = wxbot(config, "followers", "sync")
     assert code == 2 and "cannot list its followers" in out
@@ -70,7 +70,7 @@ def test_menu_push_and_qr_create_explain_what_the_account_cannot_do(world: World
     world.platform.config.verified = False
     assert wxbot(config, "account", "check")[0] == 0
     code, out = wxbot(config, "menu", "push")
-    assert code == 2 and "this account cannot push the menu (unauthorized (48001)" in out and "MP console" in out
+    assert code == 2 and "this account cannot push the menu (48001 api unauthorized)" in out and "MP console" in out
     code, out = wxbot(config, "qr", "create", "therapy-xs228")
     assert code == 2 and "cannot create QR codes" in out and "keyword welcome" in out
     assert world.platform.api_calls("/cgi-bin/menu/create") == 0

@@ -284,3 +284,14 @@ def test_only_a_section_or_update_goes_as_an_article(world: World) -> None:
         queue(world, channel="mass", content="digest", as_article=True)
     with pytest.raises(PostError, match="--as-article"):
         queue(world, channel="custom_only", content=SECTION, as_article=True)
+
+
+def test_without_tags_a_subscription_stays_in_the_database(world: World, server: SandboxServer) -> None:
+    (openid,) = world.follow(1)
+    kind(world.platform, "subscription", verified=False)
+    check(world)
+    with bot_for(world):
+        assert server.pusher.send_text(openid, "订阅 XS228").ok
+    with world.sessions() as session:
+        assert session.scalars(select(Subscription.therapy_key)).all() == ["xs228"]
+        assert session.scalar(select(func.count()).select_from(Outbox)) == 0  # no tag change to queue
