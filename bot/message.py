@@ -28,6 +28,10 @@ def sent_key(entries: list[dict[str, str]]) -> str | None:
         return None
     code = entries[0].get("ErrorCode", "").strip()
     return entries[0]["MsgID"].strip() + ("" if code in ("", "0") else f"!{code}")
+PUBLISH_FINISHED = frozenset({"publishjobfinish", "freepublishjobfinish"})
+"""Result of a publish job: ``PublishEventInfo`` with publish_id, publish_status, article_id, article_detail (the
+doc once spelled it FREEPUBLISHJOBFINISH: both are accepted)."""
+PUBLISH_INFO = "PublishEventInfo"
 
 
 class MalformedPush(ValueError):
@@ -118,14 +122,25 @@ class Inbound:
         ErrorCode, ErrorStatus), else empty."""
         name = NOTICE_EVENTS.get(self.event)
         return items(self.fields.get(name, "")) if name else []
+    def publish_id(self) -> str:
+        """The publish_id of a PUBLISHJOBFINISH, else empty."""
+        if self.event not in PUBLISH_FINISHED:
+            return ""
+        return self.fields.get(f"{PUBLISH_INFO}/publish_id", "").strip()
+
+    def publish_info(self, name: str) -> str:
+        """One field of a PUBLISHJOBFINISH's PublishEventInfo (``article_detail/item/article_url``...)."""
+        return self.fields.get(f"{PUBLISH_INFO}/{name}", "").strip()
 
     @property
     def log_key(self) -> str | None:
-        """What the inbound log keeps: the event key (a job result's MsgID), or the first characters of a text."""
+        """What the inbound log keeps: the event key (a job result's MsgID or publish_id), or a text's start."""
         if self.event in JOB_FINISHED:
             return self.job_msg_id or None
         if self.event == SENT_EVENT:
             return sent_key(self.notice_items)
+        if self.event in PUBLISH_FINISHED:
+            return self.publish_id or None
         if self.is_event:
             return self.event_key or None
         if self.msg_type == "text":

@@ -258,6 +258,10 @@ def build_routes(catalog: Catalog) -> Routes:
         ("event", "subscribe_msg_popup_event"): notices.popup,
         ("event", "subscribe_msg_change_event"): notices.changed,
         ("event", "subscribe_msg_sent_event"): notices.sent,
+        ("event", "publishjobfinish"): jobs.published,
+        ("event", "freepublishjobfinish"): jobs.published,
+        ("event", "annual_renew"): jobs.account_notice,
+        ("event", "verify_expired"): jobs.account_notice,
         **{(kind, ""): content_only(other.media) for kind in MEDIA},
     }
     for key, click in clicks(catalog).items():

@@ -38,7 +38,11 @@ def parse_fields(body: bytes | str) -> dict[str, str]:
         raise BadXml(f"not acceptable XML: {type(exc).__name__}") from None
     if root.tag != "xml":
         raise BadXml("root element is not <xml>")
-    return {child.tag: _list(child) if child.tag in LIST_FIELDS else _text(child) for child in root}
+    fields = {child.tag: _list(child) if child.tag in LIST_FIELDS else _text(child) for child in root}
+    for child in root:
+        if len(child) and child.tag not in LIST_FIELDS:
+            _flatten(child, child.tag, fields)
+    return fields
 
 
 def items(value: str) -> list[dict[str, str]]:
@@ -55,6 +59,16 @@ def items(value: str) -> list[dict[str, str]]:
 def _list(element: Element) -> str:
     rows = [{field.tag: (field.text or "").strip() for field in item} for item in element if item.tag == "List"]
     return json.dumps(rows, ensure_ascii=False, sort_keys=True)
+
+
+def _flatten(element: Element, prefix: str, into: dict[str, str]) -> None:
+    """Nested fields (PUBLISHJOBFINISH's PublishEventInfo) as ``Parent/child`` keys; the first repeat wins."""
+    for child in element:
+        key = f"{prefix}/{child.tag}"
+        if len(child):
+            _flatten(child, key, into)
+        else:
+            into.setdefault(key, (child.text or "").strip())
 
 
 def _text(element: Element) -> str:

@@ -73,6 +73,16 @@ MASS_CALLS_PER_MINUTE: Final = 60
 MASS_OPENID_LIST_MIN: Final = 2
 MASS_OPENID_LIST_MAX: Final = 10_000
 
+# Drafts and publishing (§4.10, §4.11)
+DRAFT_TITLE_MAX_CHARS: Final = 32
+DRAFT_DIGEST_MAX_CHARS: Final = 120
+ARTICLE_IMAGE_MAX_BYTES: Final = 1 << 20
+"""media/uploadimg takes JPG/PNG under 1 MB (images inside article HTML; external URLs are filtered out)."""
+
+# Followers (§4.4)
+USER_LIST_PAGE_MAX: Final = 10_000
+USER_BATCHGET_MAX: Final = 100
+
 
 def utf8_len(text: str) -> int:
     return len(text.encode("utf-8"))

@@ -270,4 +270,5 @@ class NoticeConsent(Base):
     changed_at: Mapped[datetime]
 
 
+import posts.account_models  # noqa: E402 — articles, capability profile, alerts, follower sync
 import posts.queue  # noqa: E402, F401 — the queue tables (posts/queue.py), so the metadata sees them

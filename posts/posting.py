@@ -33,6 +33,7 @@ def add_post(
     title: str = "",
     draft: bool = False,
     purpose: str = "",
+    as_article: bool = False,
 ) -> Post:
     """Queue a post (validated content and audience are the caller's job): at ``send_at`` or on ``cron``.
 
@@ -46,6 +47,10 @@ def add_post(
         raise PostError(f"template messages are for service notices, not news: {content} goes by auto or mass")
     if cron and send_at:
         raise PostError("give either a send time or a cron schedule, not both")
+    if as_article and (channel not in ("auto", "mass") or content.partition(":")[0] not in ("section", "update")):
+        raise PostError(
+            "--as-article mass-sends a section or update as an article (mpnews): use --channel mass or auto"
+        )
     if send_at is not None and send_at < minute_start(now):
         raise PostError(f"the send time {send_at.isoformat()} is in the past")
     post = Post(
@@ -57,7 +62,7 @@ def add_post(
         next_run_at=next_run_at,
         created_by=by,
         status="draft" if draft else "queued",
-        data={k: v for k, v in (("title", title), ("purpose", purpose)) if v},
+        data={k: v for k, v in (("title", title), ("purpose", purpose), ("mass_as", as_article and "article")) if v},
         created_at=now,
     )
     if not cron:

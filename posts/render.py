@@ -44,6 +44,19 @@ class GroupCard:
     page_path: str
 
 
+@dataclass(frozen=True)
+class ArticleBody:
+    """A section or update as a WeChat article: title, digest, inline-safe HTML, the page it mirrors."""
+
+    title: str
+    digest: str
+    html: str
+    source_url: str
+
+
+_CITE_ARTICLE = re.compile(r'<a class="cite" href="#ref-(\d{1,4})">\[\d{1,4}\]</a>')
+
+
 def host(url: str) -> str:
     """The host of ``url`` without a leading www., for short source labels."""
     try:
@@ -304,3 +317,42 @@ class Renderer:
             body_html=markdown_html(update.body),
             sources=self._sources([*update.sources, *cited_ids(update.body)]),
         )
+
+    # ----- WeChat articles (draft/add content) ------------------------------------------------------------------
+
+    def article(self, ref: str) -> ArticleBody:
+        """``section:<key>`` or ``update:<therapy>/<key>`` as article HTML WeChat keeps: no script, style or class
+        (citations stay as plain [n]); KeyError for unknown content, ValueError for another kind."""
+        kind, _, value = ref.partition(":")
+        if kind == "section":
+            section = self._section(value)
+            source = self._section_source(section)
+            extra: dict[str, Any] = {"disclaimer_html": Markup("")} if section.body_from == "disclaimer" else {}
+            html = self._page(
+                "article_section.html.j2",
+                section=section,
+                body_html=_article_html(source),
+                references=sorted(self.catalog.references.values(), key=lambda r: r.id),
+                sources=[] if section.body_from else self._sources([*section.sources, *cited_ids(source)]),
+                review=section.review,
+                **extra,
+            )
+            return ArticleBody(section.title, section.summary, html, self.page_url(Paths.section(value)))
+        if kind == "update":
+            therapy_key, _, key = value.partition("/")
+            therapy, update = self._update(therapy_key, key)
+            html = self._page(
+                "article_update.html.j2",
+                therapy=therapy,
+                update=update,
+                body_html=_article_html(update.body),
+                sources=self._sources([*update.sources, *cited_ids(update.body)]),
+                review=update.review,
+            )
+            return ArticleBody(update.title, therapy.name, html, self.page_url(Paths.update(therapy_key, key)))
+        raise ValueError(f"only sections and updates become articles, not {ref!r}")
+
+
+def _article_html(source: str) -> Markup:
+    """Markdown as article HTML: the page's citation links become plain [n] (an article has no anchors)."""
+    return Markup(_CITE_ARTICLE.sub(r"[\1]", str(markdown_html(source))))

@@ -23,6 +23,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--aes-key", default=d.encoding_aes_key, help="EncodingAESKey (43 chars)")
     ap.add_argument("--original-id", default=d.original_id)
     ap.add_argument("--account-type", choices=["service", "subscription"], default=d.account_type)
+    ap.add_argument("--unverified", action="store_true", help="an unverified account (48001 on most APIs)")
+    ap.add_argument("--ip-whitelist", action="append", default=[], help="allowed caller address (repeatable)")
     ap.add_argument("--mode", choices=["plain", "compat", "safe"], default=d.message_mode)
     ap.add_argument("--callback-url", default=None)
     ap.add_argument("--followers", type=int, default=0, help="pre-create N followers")
@@ -45,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         encoding_aes_key=args.aes_key,
         original_id=args.original_id,
         account_type=args.account_type,
+        verified=not args.unverified,
+        ip_whitelist=tuple(args.ip_whitelist),
         message_mode=args.mode,
         callback_url=args.callback_url,
         notices_enabled=not args.no_notices,

@@ -130,6 +130,8 @@ class AdminApi:
                     "app_id": p.config.app_id,
                     "original_id": p.config.original_id,
                     "account_type": p.config.account_type,
+                    "verified": p.config.verified,
+                    "ip_whitelist": list(p.config.ip_whitelist),
                     "message_mode": p.config.message_mode,
                     "callback_url": p.config.callback_url,
                 },

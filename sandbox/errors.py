@@ -29,6 +29,7 @@ ERRMSG: dict[int, str] = {
     40053: "invalid action info, please check document",
     40125: "invalid appsecret",
     40130: "invalid openid list size, at least two openid",
+    40164: "invalid ip",
     40249: "template is blocked",
     41001: "access_token missing",
     41002: "appid missing",

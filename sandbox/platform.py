@@ -13,6 +13,7 @@ from typing import Any
 from .config import PlatformConfig
 from .errors import ApiError, SandboxError
 from .faults import Fault, FaultInjector, FaultKind
+from .limits import capability_of
 from .models import (
     CsWindow,
     Draft,
@@ -95,6 +96,19 @@ class Platform:
             sink = self._event_sink
         if sink is not None:
             sink(fields)
+
+    # ---- account kind and IP whitelist --------------------------------------------------------------------
+    def check_caller(self, address: str) -> None:
+        """40164 naming the caller when an IP whitelist is set and ``address`` is not on it (token calls too)."""
+        allowed = self.config.ip_whitelist
+        if allowed and address not in allowed:
+            raise ApiError(40164, f"{address} ipv6 ::ffff:{address}, not in whitelist")
+
+    def check_capability(self, path: str) -> None:
+        """48001 when this kind of account (type, verification) may not call ``path``."""
+        needed = capability_of(path)
+        if needed is not None and not self.config.allowed(needed):
+            raise ApiError(48001)
 
     # ---- faults -------------------------------------------------------------------------------------
     def inject_fault(

@@ -32,10 +32,18 @@ REASONS = {
         "send (a list mass send needs at least two; this audience has no tag to mass-send to)"
     ),
     "quota": "今日接口额度已用完 (45009): the API's daily quota is used up",
+    "no_custom": "无客服消息权限 (48001): `wxbot account check` found this account cannot send custom messages",
+    "no_template_api": "无模板消息权限 (48001): `wxbot account check` found this account cannot send templates",
+    "no_mass": (
+        "无群发权限 (48001): `wxbot account check` found this account cannot mass-send; publish the content as an "
+        "article (`wxbot publish`) and the menu links to it"
+    ),
 }
 """Why a follower gets nothing, by code; ``reason`` adds when they can next be reached."""
 
-UNREACHABLE = frozenset({"window_closed", "window_used", "mass_month", "mass_day", "mass_no_tag", "mass_single"})
+UNREACHABLE = frozenset(
+    {"window_closed", "window_used", "mass_month", "mass_day", "mass_no_tag", "mass_single", "no_custom", "no_mass"}
+)
 """Codes of followers who still follow but cannot be reached by this post."""
 NEXT_WRITE = "when they next write to the account"
 
@@ -74,6 +82,8 @@ class Account:
     """Successful sendall calls today (a subscription account has one a day)."""
     notice_template_id: str | None = None
     """The subscribe notice (订阅通知) that announces this post, when one is configured and its fields fit."""
+    unavailable: frozenset[str] = frozenset()
+    """Capabilities the account check found refused (posts/capabilities.py: custom, template, mass...)."""
 
 
 @dataclass(frozen=True)
@@ -151,8 +161,10 @@ class _Budget:
         return True
 
 
-def _custom(r: Recipient, now: datetime, used: int, budget: _Budget) -> str | None:
+def _custom(r: Recipient, now: datetime, used: int, budget: _Budget, account: Account) -> str | None:
     """None if a customer-service message is possible (and reserves the call), else the reason key."""
+    if "custom" in account.unavailable:
+        return "no_custom"
     found = window(r, now)
     if not found.is_open:
         return "window_closed"
@@ -164,6 +176,8 @@ def _custom(r: Recipient, now: datetime, used: int, budget: _Budget) -> str | No
 def _template(account: Account, budget: _Budget) -> str | None:
     if account.account_type != "service":
         return "subscription_template"
+    if "template" in account.unavailable:
+        return "no_template_api"
     if not account.template_id:
         return "no_template"
     return None if budget.take(TEMPLATE) else "quota"
@@ -220,7 +234,7 @@ def plan(
                 out.append(Assignment(r.openid, r.follower_id, "template"))
                 continue
         else:
-            code = _custom(r, now, window_used.get(r.openid, 0), budget)
+            code = _custom(r, now, window_used.get(r.openid, 0), budget, account)
             if code is None:
                 out.append(Assignment(r.openid, r.follower_id, "custom"))
                 continue
@@ -238,13 +252,20 @@ def plan(
 
 
 def _notice(r: Recipient, account: Account, consents: Collection[str], budget: _Budget) -> bool:
-    """Whether a subscribe notice reaches ``r`` (and reserves the call): a notice is configured, they consented."""
-    return bool(account.notice_template_id) and r.openid in consents and budget.take(NOTICE)
+    """Whether a subscribe notice reaches ``r`` (and reserves the call): a notice is configured, the account may send
+    notices, they consented."""
+    return (
+        bool(account.notice_template_id)
+        and "notices" not in account.unavailable
+        and r.openid in consents
+        and budget.take(NOTICE)
+    )
 
 
 def _sendall_possible(account: Account, target: MassTarget | None) -> bool:
     return (
         target is not None
+        and "mass" not in account.unavailable
         and account.mass_sends_today < limits.MASS_SENDS_PER_DAY_SUBSCRIPTION
         and account.remaining.get(MASS_SENDALL, 1) > 0
     )
@@ -273,6 +294,9 @@ def _mass_plan(
     """Mass-send ``people``; ``whole``: they are every follower of the audience (a tag send then reaches no one
     twice)."""
     slices: list[MassSlice] = []
+    if "mass" in account.unavailable:
+        out.extend(_none(r, "no_mass", now) for r in people)
+        return Plan(out, [], budget.calls)
     if account.account_type != "service":
         code = None
         if target is None:

@@ -21,12 +21,14 @@ from posts.catalog import Catalog
 from posts.clock import Clock, system_clock
 from posts.compose import Renderer
 from posts.live import Content, Current, LiveContent, content_builder
+from posts.loader import default_content_dir
 from posts.queue import Post
 from posts.settings import Settings
 from posts.timing import hold_for_quiet_hours
 from scheduler import quota
 from scheduler.lease import Leases, leases_for, new_holder
 from scheduler.outbox import send_outbox
+from scheduler.publish import Publisher, content_images
 from scheduler.recurrence import next_fire, trigger
 from scheduler.sender import TEMPLATE_RESEND_WINDOW, Sender
 from scheduler.wechat_api import WeChatApi, make_api
@@ -73,6 +75,13 @@ class Engine:
         self.sender = Sender(
             settings, sessions, self.api, catalog, renderer, clock=clock, keepalive=self.keepalive, **sender_options
         )
+        self.publisher = Publisher(
+            sessions,
+            self.api,
+            renderer,
+            clock=clock,
+            read_image=content_images(default_content_dir(settings.content.path)),
+        )
         self._lock = threading.Lock()
         self._held_until = 0.0
         self._recovered = False
@@ -114,6 +123,7 @@ class Engine:
             if not self._recovered:
                 self.recover()
             self.outbox()
+            self.publisher.run()
             self.spawn_recurring()
             for post_id in self.due():
                 if not self.keepalive():

@@ -23,7 +23,7 @@ from posts.queue import Delivery, MassBatch, Post
 from posts.settings import Settings
 from posts.template_fields import TemplateFieldError
 from posts.timing import beijing_day_start
-from scheduler import errors, notice_channel, planner, quota, tags
+from scheduler import errors, notice_channel, planner, publish, quota, tags
 from scheduler.errors import Action, WeChatError
 from scheduler.wechat_api import WeChatApi
 
@@ -376,8 +376,7 @@ class Sender:
                 batch = session.get(MassBatch, batch_row.id)
                 assert batch is not None
                 body: dict[str, Any] = {
-                    "msgtype": "text",
-                    "text": {"content": message.text},
+                    **self._mass_payload(session, post_id, message),
                     "clientmsgid": batch.clientmsgid,
                     "send_ignore_reprint": 0,
                 }
@@ -425,6 +424,14 @@ class Sender:
             moved += 1
             advance(count if state != "planned" else 0)
         return moved
+
+    def _mass_payload(self, session: Session, post_id: int, message: Message) -> dict[str, Any]:
+        """The text, or for a post sent as an article (``--as-article``) a fresh draft as mpnews (a draft is
+        consumed by its mass send, so each batch gets its own)."""
+        post = session.get(Post, post_id)
+        if post is not None and (post.data or {}).get("mass_as") == "article":
+            return publish.mpnews(self.api, self.renderer, post.content)  # type: ignore[arg-type]
+        return {"msgtype": "text", "text": {"content": message.text}}
 
     # -- outcomes -----------------------------------------------------------------------------------
     def _sent(self, row: Delivery, msg_id: Any) -> None:

@@ -9,7 +9,21 @@ import typer
 from sqlalchemy.exc import OperationalError
 
 from posts.settings import SettingsError
-from wxbot.commands import chat, content, db, demo, followers, menu, post, qr, scheduler, serve, wechat
+from wxbot.commands import (
+    account,
+    chat,
+    content,
+    db,
+    demo,
+    followers,
+    menu,
+    post,
+    publish,
+    qr,
+    scheduler,
+    serve,
+    wechat,
+)
 from wxbot.context import AppContext, fail
 
 app = typer.Typer(
@@ -28,6 +42,8 @@ app.add_typer(menu.app, name="menu")
 app.add_typer(qr.app, name="qr")
 app.add_typer(post.app, name="post")
 app.add_typer(followers.app, name="followers")
+app.add_typer(account.app, name="account")
+app.command(name="publish")(publish.publish)
 app.add_typer(scheduler.app, name="scheduler")
 menu.app.command(name="push")(wechat.menu_push)
 qr.app.command(name="create")(wechat.qr_create)

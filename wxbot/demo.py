@@ -87,6 +87,8 @@ class Demo:
     scheduler: bool = True
     limits: Limits | None = None
     """The stand-in's limits (tests shorten the callback timeout)."""
+    verified: bool = True
+    """The stand-in plays a verified account; False: an unverified one (try `wxbot account check`)."""
     clock: Clock = system_clock
     """The product's clock (the stand-in keeps its own)."""
     platform: Platform | None = field(default=None, init=False)
@@ -124,6 +126,7 @@ class Demo:
                 encoding_aes_key=DEMO.encoding_aes_key,
                 original_id=DEMO.original_id,
                 account_type=self.settings.wechat.account_type,
+                verified=self.verified,
                 message_mode=self.mode,  # type: ignore[arg-type]
                 limits=self.limits or Limits(),
             )
@@ -154,7 +157,10 @@ class Demo:
         self.app = create_app(settings, rt.sessions, rt.catalog, rt.renderer, clock=self.clock).watch_content()
         self.content = self.app.content
         self.platform.config.callback_url = self.bot.url + "/wechat"
-        provision.provision(settings, rt.sessions, rt.catalog, base_url=self.bot.url, clock=self.clock)
+        if self.verified:
+            provision.provision(settings, rt.sessions, rt.catalog, base_url=self.bot.url, clock=self.clock)
+        else:
+            provision.unverified(settings, rt.sessions, self.platform, base_url=self.bot.url, clock=self.clock)
         if self.scheduler:
             self.handle = start_embedded(settings, rt.sessions, rt.catalog, rt.renderer, clock=self.clock)
         log.info("demo ready in %.1f s", time.monotonic() - started)

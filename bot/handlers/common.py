@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.handlers import Context, TextBody
 from bot.replies import Article, News, Reply, Text
-from posts import followers, outbox
+from posts import capabilities, followers, outbox
 from posts.catalog import Therapy
 from posts.limits import TEXT_REPLY_MAX_BYTES, utf8_len
 
@@ -45,7 +45,10 @@ def therapy_list(ctx: Context) -> Reply:
 
 
 def mirror_tag(ctx: Context, kind: str, therapy_key: str) -> None:
-    """Queue the WeChat tag change that mirrors a subscription change (the scheduler calls the API)."""
+    """Queue the WeChat tag change that mirrors a subscription change (the scheduler calls the API); none when the
+    account check found the account has no tags API (the subscription is kept in the database only)."""
+    if not capabilities.current(ctx.session).has(capabilities.TAGS):
+        return
     outbox.enqueue(
         ctx.session,
         kind,

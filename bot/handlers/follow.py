@@ -7,15 +7,20 @@ import logging
 from bot.handlers import Context
 from bot.handlers.common import body_reply, mirror_tag
 from bot.replies import Empty, Reply
-from posts import followers, outbox
+from posts import capabilities, followers, outbox
 from posts.catalog import Scene
 
 log = logging.getLogger(__name__)
 
 
 def followed(ctx: Context) -> Reply:
-    """subscribe, plain or through a QR scene (``qrscene_`` already stripped by Inbound.scene)."""
-    scene = _known_scene(ctx)
+    """subscribe, plain or through a QR scene (``qrscene_`` already stripped by Inbound.scene).
+
+    The account's capability profile decides what follows the welcome: without QR codes every follower gets the
+    keyword welcome, without customer-service messages no latest update is queued (tags: bot.handlers.common).
+    """
+    profile = capabilities.current(ctx.session)
+    scene = _known_scene(ctx) if profile.has(capabilities.QR) else None
     follower, returning = followers.record_follow(
         ctx.session, ctx.message.openid, ctx.now, scene.key if scene else None
     )
@@ -24,7 +29,8 @@ def followed(ctx: Context) -> Reply:
             mirror_tag(ctx, outbox.TAG_ADD, therapy_key)
     if scene is not None and scene.therapy:
         _subscribe_for_scene(ctx, scene, returning)
-        _queue_latest_update(ctx, scene.therapy)
+        if profile.has(capabilities.CUSTOM):
+            _queue_latest_update(ctx, scene.therapy)
     return _welcome(ctx, scene)
 
 

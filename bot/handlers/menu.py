@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.handlers import Context
 from bot.handlers.common import body_reply, my_subscriptions, subscribe, therapy_list
 from bot.replies import Article, Empty, News, Reply
-from posts import received
+from posts import articles, received
 from posts.addresses import therapy_path
 from posts.catalog import Section
 
@@ -26,9 +26,18 @@ def section(ctx: Context, key: str) -> Reply:
 
 
 def section_reply(ctx: Context, found: Section) -> Reply:
-    """The section as a reply; a later post of this section skips the follower (posts/received.py)."""
-    received.record(ctx.session, ctx.message.openid, received.section_ref(found.key), received.REPLY, ctx.now)
-    return body_reply(ctx, ctx.renderer.section(found.key), found.title, found.summary)
+    """The section as a reply (a link to its article once published); a later post of it skips the follower."""
+    ref = received.section_ref(found.key)
+    received.record(ctx.session, ctx.message.openid, ref, received.REPLY, ctx.now)
+    return article_or(ctx, ref, found.title, found.summary) or body_reply(
+        ctx, ctx.renderer.section(found.key), found.title, found.summary
+    )
+
+
+def article_or(ctx: Context, ref: str, title: str, description: str) -> Reply | None:
+    """A one-article news reply linking to the published WeChat article of ``ref``, if there is one."""
+    url = articles.published_url(ctx.session, ref)
+    return News((Article(title=title, description=description, url=url),)) if url else None
 
 
 def group(ctx: Context, prefix: str) -> Reply:
@@ -56,8 +65,11 @@ def therapy_latest(ctx: Context, key: str) -> Reply:
     latest = therapy.latest
     if latest is None:
         return body_reply(ctx, ctx.renderer.therapy(key), therapy.name, therapy.status, extra=hint)
-    received.record(ctx.session, ctx.message.openid, received.update_ref(key, latest.key), received.REPLY, ctx.now)
-    return body_reply(ctx, ctx.renderer.update(key, latest.key), latest.title, therapy.name, extra=hint)
+    ref = received.update_ref(key, latest.key)
+    received.record(ctx.session, ctx.message.openid, ref, received.REPLY, ctx.now)
+    return article_or(ctx, ref, latest.title, therapy.name) or body_reply(
+        ctx, ctx.renderer.update(key, latest.key), latest.title, therapy.name, extra=hint
+    )
 
 
 def therapy_timeline(ctx: Context, key: str) -> Reply:

@@ -18,6 +18,9 @@ def demo(
     port: Annotated[int, typer.Option("--port", "-p", help="Port of the phone page and the stand-in.")] = 8000,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     mode: Annotated[str, typer.Option("--mode", help="Callback encryption: plain, compat or safe.")] = "safe",
+    unverified: Annotated[
+        bool, typer.Option("--unverified", help="The stand-in plays an unverified account (see `wxbot account check`).")
+    ] = False,
 ) -> None:
     """Run the whole product on embedded defaults and open a phone-like chat page in the browser."""
     if mode not in ("plain", "compat", "safe"):
@@ -26,7 +29,14 @@ def demo(
 
     started = time.monotonic()
     with console.status("starting the stand-in, the bot and the scheduler…"):
-        running = Demo(app_context(ctx).settings, host=host, port=port, mode=mode, clock=app_context(ctx).clock).start()
+        running = Demo(
+            app_context(ctx).settings,
+            host=host,
+            port=port,
+            mode=mode,
+            clock=app_context(ctx).clock,
+            verified=not unverified,
+        ).start()
     console.print(f"[bold green]demo ready[/] in {time.monotonic() - started:.1f} s")
     console.print(f"  phone page   {running.phone_url}   ← open this in a browser")
     console.print(f"  bot          {running.bot_url}/wechat (callback), {running.bot_url}/p/ (content pages)")
