@@ -19,6 +19,10 @@ NOTICE_EVENTS = {
 }
 """Subscribe-notice events and the field holding their ``List`` items (no EventKey)."""
 SENT_EVENT = "subscribe_msg_sent_event"
+PUBLISH_FINISHED = frozenset({"publishjobfinish", "freepublishjobfinish"})
+"""Result of a publish job: ``PublishEventInfo`` with publish_id, publish_status, article_id, article_detail (the
+doc once spelled it FREEPUBLISHJOBFINISH: both are accepted)."""
+PUBLISH_INFO = "PublishEventInfo"
 
 
 def sent_key(entries: list[dict[str, str]]) -> str | None:
@@ -28,10 +32,6 @@ def sent_key(entries: list[dict[str, str]]) -> str | None:
         return None
     code = entries[0].get("ErrorCode", "").strip()
     return entries[0]["MsgID"].strip() + ("" if code in ("", "0") else f"!{code}")
-PUBLISH_FINISHED = frozenset({"publishjobfinish", "freepublishjobfinish"})
-"""Result of a publish job: ``PublishEventInfo`` with publish_id, publish_status, article_id, article_detail (the
-doc once spelled it FREEPUBLISHJOBFINISH: both are accepted)."""
-PUBLISH_INFO = "PublishEventInfo"
 
 
 class MalformedPush(ValueError):
@@ -122,6 +122,8 @@ class Inbound:
         ErrorCode, ErrorStatus), else empty."""
         name = NOTICE_EVENTS.get(self.event)
         return items(self.fields.get(name, "")) if name else []
+
+    @property
     def publish_id(self) -> str:
         """The publish_id of a PUBLISHJOBFINISH, else empty."""
         if self.event not in PUBLISH_FINISHED:
