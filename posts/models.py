@@ -244,4 +244,5 @@ class Outbox(Base):
     """When WeChat took it; for an unknown one, when it was tried (it counts in the follower's window)."""
 
 
+import posts.operators  # noqa: E402 — the console tables (posts/operators.py)
 import posts.queue  # noqa: E402, F401 — the queue tables (posts/queue.py), so the metadata sees them
