@@ -6,21 +6,28 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.testclient import TestClient
 
+from console.app import Console
 from posts import accounts
 from posts.content_sync import sync_catalog
 from posts.loader import default_content_dir, load_catalog
+from posts.operators import OperatorUser
 from posts.settings import Settings, replace
-from console.app import Console
 from wxbot import consoleapp
 
 PASSWORD = "correct horse battery"
 USERS = {"editor1": "editor", "editor2": "editor", "reviewer1": "reviewer", "sender1": "sender", "admin1": "admin"}
 START = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai, outside the quiet hours
+
+
+@cache
+def _hash() -> str:
+    return accounts.hash_password(PASSWORD)
 
 
 class FakeClock:
@@ -69,7 +76,8 @@ def site(settings: Settings, sessions: sessionmaker[Session]) -> Site:
     catalog, _ = load_catalog(default_content_dir())
     with sessions() as session:
         sync_catalog(session, catalog, clock())
-        for name, role in USERS.items():
-            accounts.add_user(session, name, role, PASSWORD, by="test", now=clock())
+        for name, role in USERS.items():  # one argon2 hash for all: hashing is slow by design
+            session.add(OperatorUser(username=name, role=role, password_hash=_hash(), created_at=clock()))
+            accounts.audit(session, "test", "user-add", f"user:{name}", at=clock(), after={"role": role})
         session.commit()
     return Site(consoleapp.build(settings, sessions, catalog, clock), sessions, clock, settings)
