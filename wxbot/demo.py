@@ -7,13 +7,20 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import secrets
+import socket
+import subprocess
+import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.app import create_app
 from bot.credentials import DEMO
+from posts import accounts
 from posts.clock import Clock, system_clock
 from posts.settings import Settings, replace, setting_keys
 from sandbox import Limits, Platform, PlatformConfig, SandboxServer
@@ -24,6 +31,13 @@ from wxbot.localserver import LocalServer
 log = logging.getLogger("wxbot.demo")
 
 DEMO_APP_SECRET = "sandbox-secret-0000000000000001"
+DEMO_STAFF = (
+    ("editor", "editor", "编辑小李"),
+    ("reviewer", "reviewer", "审核人王医生"),
+    ("sender", "sender", "发送人小张"),
+    ("admin", "admin", "管理员"),
+)
+"""(user name, role, display name) of the demo's console accounts; their passwords are made afresh each run."""
 
 
 def write_config(settings: Settings, path: Path) -> Path:
@@ -80,6 +94,14 @@ class Demo:
     """The bot's live content (it follows `wxbot content reload`); stopped with the demo."""
     config_file: Path | None = field(default=None, init=False)
     """Settings of this run, for operator commands: `wxbot --config var/demo.toml post add ...`."""
+    console: bool = False
+    """Also run the operator console (`wxbot console`, its own process) with one demo account per role."""
+    console_port: int = 8090
+    """Its port; 0 picks a free one."""
+    staff: dict[str, str] = field(default_factory=dict, init=False)
+    """The demo accounts' passwords by user name (printed by `wxbot demo`, demo only)."""
+    console_process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    console_url: str = field(default="", init=False)
 
     @property
     def phone_url(self) -> str:
@@ -134,8 +156,40 @@ class Demo:
         provision.provision(settings, rt.sessions, rt.catalog, base_url=self.bot.url, clock=self.clock)
         if self.scheduler:
             self.handle = start_embedded(settings, rt.sessions, rt.catalog, rt.renderer, clock=self.clock)
+        if self.console:
+            self._start_console(settings)
         log.info("demo ready in %.1f s", time.monotonic() - started)
         return self
+
+    def _start_console(self, settings: Settings) -> None:
+        """Demo accounts (fresh passwords), then `wxbot console` on this run's settings, waited for."""
+        assert self.runtime is not None and self.config_file is not None
+        with self.runtime.sessions() as session:
+            for username, role, name in DEMO_STAFF:
+                password = secrets.token_urlsafe(9)
+                accounts.add_user(session, username, role, password, by="demo", now=self.clock(), display_name=name)
+                self.staff[username] = password
+            session.commit()
+        port = self.console_port or _free_port(self.host)
+        self.console_url = f"http://{self.host}:{port}"
+        command = [sys.executable, "-m", "wxbot", "--config", str(self.config_file), "console"]
+        command += ["--host", self.host, "--port", str(port)]
+        log_file = self.config_file.with_suffix(".console.log").open("wb")
+        self.console_process = subprocess.Popen(
+            command, stdout=log_file, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        )
+        log_file.close()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(self.console_url + "/signin", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                pass
+            if self.console_process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the console did not start (see {self.config_file.with_suffix('.console.log')})")
+            time.sleep(0.2)
 
     def _serve_bot(self, environ: dict[str, Any], start_response: Any) -> Any:
         if self.app is None:
@@ -144,6 +198,13 @@ class Demo:
         return self.app(environ, start_response)
 
     def stop(self) -> None:
+        if self.console_process is not None:
+            self.console_process.terminate()
+            try:
+                self.console_process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.console_process.kill()
+                self.console_process.wait()
         if self.handle is not None:
             self.handle.stop()
         if self.bot is not None:
@@ -160,3 +221,9 @@ class Demo:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
