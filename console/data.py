@@ -50,7 +50,7 @@ def content_title(catalog: Catalog, ref: str, post: Post | None = None) -> str:
     if kind == "update":
         therapy, _, key = value.partition("/")
         if (update := catalog.update(therapy, key)) and (t := catalog.therapy(therapy)):
-            return f"{t.name}：{update.title}"
+            return update.title if t.name in update.title else f"{t.name}：{update.title}"
     if kind == "text" and post is not None and (post.data or {}).get("title"):
         return str(post.data["title"])
     return say("content_kinds", kind or ref)
