@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -58,7 +59,7 @@ class Ctx:
     form: dict[str, str] = field(default_factory=dict)
 
 
-Handler = Callable[[Any, Ctx], Awaitable[Response] | Response]
+Handler = Callable[[Any, Ctx], Response]
 
 
 class Console:
@@ -144,34 +145,38 @@ class Console:
             if request.method == "POST":
                 raw = await request.form()
                 form = {key: str(value) for key, value in raw.items()}
-            with self.sessions() as db:
-                now = self.clock()
-                found = accounts.current(db, self._cookie_token(request), now=now, rules=self.rules)
-                if found is None:
-                    db.rollback()
-                    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-                    return RedirectResponse(f"/signin?next={quote(target)}", status_code=303)
-                user, signed = found
-                if request.method == "POST":
-                    given = form.get("csrf") or request.headers.get("x-csrf-token") or ""
-                    if not hmac.compare_digest(given.encode(), signed.csrf_token.encode()):
-                        db.rollback()
-                        return PlainTextResponse(say("errors", "csrf"), status_code=403, headers=_SECURITY_HEADERS)
-                db.commit()  # the session's last use
-                ctx = Ctx(request, db, user, signed, now, form)
-                result = handler(self, ctx)
-                if not isinstance(result, Response):
-                    result = await result
-                return result
+            return await run_in_threadpool(self._handle, request, form, handler)  # database work off the loop
 
         return endpoint
 
-    async def not_found(self, request: Request, exc: Exception) -> Response:
+    def _handle(self, request: Request, form: dict[str, str], handler: Handler) -> Response:
         with self.sessions() as db:
-            found = accounts.current(db, self._cookie_token(request), now=self.clock(), rules=self.rules)
+            now = self.clock()
+            found = accounts.current(db, self._cookie_token(request), now=now, rules=self.rules)
             if found is None:
-                return RedirectResponse("/signin", status_code=303)
-            return PlainTextResponse("没有这个页面。", status_code=404, headers=_SECURITY_HEADERS)
+                db.rollback()
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                return RedirectResponse(f"/signin?next={quote(target)}", status_code=303)
+            user, signed = found
+            if request.method == "POST":
+                given = form.get("csrf") or request.headers.get("x-csrf-token") or ""
+                if not hmac.compare_digest(given.encode(), signed.csrf_token.encode()):
+                    db.rollback()
+                    return PlainTextResponse(say("errors", "csrf"), status_code=403, headers=_SECURITY_HEADERS)
+            db.commit()  # the session's last use
+            return handler(self, Ctx(request, db, user, signed, now, form))
+
+    async def not_found(self, request: Request, exc: Exception) -> Response:
+        signed = await run_in_threadpool(self._signed_in, request)
+        if not signed:
+            return RedirectResponse("/signin", status_code=303)
+        return PlainTextResponse(say("errors", "no_page"), status_code=404, headers=_SECURITY_HEADERS)
+
+    def _signed_in(self, request: Request) -> bool:
+        with self.sessions() as db:
+            found = accounts.current(db, self._cookie_token(request), now=self.clock(), rules=self.rules) is not None
+            db.commit()
+            return found
 
     def refuse(self, ctx: Ctx, code: str, status: int = 403) -> Response:
         return self.render("refused", ctx.request, status=status, ctx=ctx, message=say("errors", code))
@@ -197,23 +202,18 @@ class Console:
             return PlainTextResponse(say("errors", "csrf"), status_code=403, headers=_SECURITY_HEADERS)
         username = form.get("username", "").strip()
         address = request.client.host if request.client else "?"
-        with self.sessions() as db:
-            now = self.clock()
-            try:
-                signed = accounts.sign_in(db, username, form.get("password", ""), address, now=now, rules=self.rules)
-            except AccountError as exc:
-                db.commit()  # the attempt counts
-                until = exc.details.get("until")
-                message = say(
-                    "errors", exc.code, max=self.rules.max_failures, until=data.local(until, self.tz) if until else ""
-                )
-                return await self.signin_page(request, message, status=401 if exc.code == "bad_credentials" else 429,
-                                              username=username)  # fmt: skip
-            db.commit()
+        outcome = await run_in_threadpool(self._sign_in, username, form.get("password", ""), address)
+        if isinstance(outcome, AccountError):
+            until = outcome.details.get("until")
+            message = say(
+                "errors", outcome.code, max=self.rules.max_failures, until=data.local(until, self.tz) if until else ""
+            )
+            status = 401 if outcome.code == "bad_credentials" else 429
+            return await self.signin_page(request, message, status=status, username=username)
         response = RedirectResponse(_local_path(form.get("next", "/")), status_code=303)
         response.set_cookie(
             COOKIE,
-            signed.token,
+            outcome.token,
             httponly=True,
             samesite="lax",
             secure=self.rules.https,
@@ -222,6 +222,17 @@ class Console:
         )
         response.delete_cookie(SIGNIN_COOKIE, path="/signin")
         return response
+
+    def _sign_in(self, username: str, password: str, address: str) -> accounts.SignedIn | AccountError:
+        """The attempt is recorded (and committed) whether it succeeds or not."""
+        with self.sessions() as db:
+            try:
+                signed = accounts.sign_in(db, username, password, address, now=self.clock(), rules=self.rules)
+            except AccountError as exc:
+                db.commit()
+                return exc
+            db.commit()
+            return signed
 
     def signout(self, ctx: Ctx) -> Response:
         accounts.sign_out(ctx.db, self._cookie_token(ctx.request), now=ctx.now)
@@ -444,7 +455,7 @@ class Console:
         post = self._post(ctx)
         if post is None:
             return self.refuse(ctx, "not_found", 404)
-        shown = self.planner(ctx.db, post, ctx.now) if self.planner else failed("no planner")
+        shown = self.planner(ctx.db, post, ctx.now) if self.planner else failed("unavailable")
         ctx.db.rollback()  # a dry run: nothing it touched is kept
         return self.render("preview", ctx.request, ctx=ctx, post=post, preview=shown)
 

@@ -62,7 +62,8 @@ class Preview:
     nothing: bool = False
     """A digest with nothing new: it would send nothing."""
     problem: str = ""
-    """Why no plan could be made (an audience WeChat alone knows...), one line."""
+    """Why no plan could be made, as a code: audience (one only WeChat knows), content (gone from the pack),
+    template (no template for its purpose, or a field that does not fit), unavailable (no planner)."""
 
 
 Planner = Callable[[Session, Post, datetime], Preview]
@@ -99,4 +100,5 @@ def summarize(
 
 
 def failed(problem: str) -> Preview:
+    """A preview that could not be made, and why (a code of Preview.problem)."""
     return Preview(problem=problem)

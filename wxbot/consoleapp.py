@@ -32,8 +32,12 @@ def planner(settings: Settings, sessions: sessionmaker[Session], catalog: Catalo
             fields = None
             if message is not None and post.channel == "template_only":
                 fields = sender.template_fields(post, message, now)
-        except (AudienceError, ContentError, TemplateFieldError) as exc:
-            return preview.failed(str(exc))
+        except AudienceError:
+            return preview.failed("audience")
+        except ContentError:
+            return preview.failed("content")
+        except TemplateFieldError:
+            return preview.failed("template")
         left = account(session, settings, now).remaining
         return preview.summarize(
             plan, message, disclaimer_text=renderer.disclaimer_text, template_fields=fields, left_today=left

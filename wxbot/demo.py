@@ -162,23 +162,24 @@ class Demo:
         return self
 
     def _start_console(self, settings: Settings) -> None:
-        """Demo accounts (fresh passwords), then `wxbot console` on this run's settings, waited for."""
+        """`wxbot console` on this run's settings (its own process), demo accounts with fresh passwords while it
+        starts, then wait until it answers."""
         assert self.runtime is not None and self.config_file is not None
+        port = self.console_port or _free_port(self.host)
+        self.console_url = f"http://{self.host}:{port}"
+        command = [sys.executable, "-m", "wxbot", "--config", str(self.config_file), "console"]
+        command += ["--host", self.host, "--port", str(port)]
+        log_path = self.config_file.with_suffix(".console.log")
+        with log_path.open("wb") as log_file:
+            self.console_process = subprocess.Popen(
+                command, stdout=log_file, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+            )
         with self.runtime.sessions() as session:
             for username, role, name in DEMO_STAFF:
                 password = secrets.token_urlsafe(9)
                 accounts.add_user(session, username, role, password, by="demo", now=self.clock(), display_name=name)
                 self.staff[username] = password
             session.commit()
-        port = self.console_port or _free_port(self.host)
-        self.console_url = f"http://{self.host}:{port}"
-        command = [sys.executable, "-m", "wxbot", "--config", str(self.config_file), "console"]
-        command += ["--host", self.host, "--port", str(port)]
-        log_file = self.config_file.with_suffix(".console.log").open("wb")
-        self.console_process = subprocess.Popen(
-            command, stdout=log_file, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
-        )
-        log_file.close()
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -188,8 +189,8 @@ class Demo:
             except OSError:
                 pass
             if self.console_process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the console did not start (see {self.config_file.with_suffix('.console.log')})")
-            time.sleep(0.2)
+                raise RuntimeError(f"the console did not start (see {log_path})")
+            time.sleep(0.1)
 
     def _serve_bot(self, environ: dict[str, Any], start_response: Any) -> Any:
         if self.app is None:

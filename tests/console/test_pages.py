@@ -197,3 +197,29 @@ def test_the_calendar_shades_the_quiet_hours_and_shows_the_week_and_month(site: 
     month = editor.get("/calendar?view=month&start=2026-12-01").text
     assert "2026 年 12 月" in month and "09:15" in month
     assert "上个月" in month
+
+
+def test_a_preview_that_cannot_be_made_says_why_in_plain_words(site: Site) -> None:
+    editor = site.signed_in("editor1")
+    assert compose(editor, audience="tag", audience_value="999").status_code == 303
+    page = editor.get("/posts/1/preview").text
+    assert "成员只有微信知道" in page and "mirrors no therapy" not in page
+
+
+def test_the_month_budget_counts_subscribers_who_still_have_a_mass_send(site: Site) -> None:
+    subscriber(site, "oBudgetFull")
+    subscriber(site, "oBudgetFree")
+    with site.sessions() as session:
+        post = Post(content=UPDATE, audience="therapy:nurown", status="sent", created_at=START, data={})
+        session.add(post)
+        session.flush()
+        for n in range(4):
+            extra = Post(content=f"section:s{n}", audience="all", status="sent", created_at=START, data={})
+            session.add(extra)
+            session.flush()
+            session.add(Delivery(post_id=extra.id, openid="oBudgetFull", channel="mass", state="sent", sent_at=START))
+        session.commit()
+    page = site.signed_in("sender1").get("/").text
+    row = re.search(r"<tr><td>NurOwn</td><td>(\d+)</td><td>(\d+)", page)
+    assert row is not None and row.groups() == ("2", "1")
+    assert "2027-01-01 恢复" in page

@@ -40,9 +40,9 @@ def demo(
     console.print(f"  phone page   {running.phone_url}   ← open this in a browser")
     console.print(f"  bot          {running.bot_url}/wechat (callback), {running.bot_url}/p/ (content pages)")
     console.print(f"  terminal     wxbot chat --url {running.phone_url.rstrip('/')}")
-    console.print(f"  console      {running.console_url}/   ← operators: compose, preview, approve, queue")
-    accounts = ", ".join(f"{name} / {password}" for name, password in running.staff.items())
-    console.print(f"               demo sign-in (user / password, this run only): {accounts}")
+    console.print(f"  console      {running.console_url}/   ← staff: compose, preview, approve, queue, reports")
+    for name, password in running.staff.items():  # demo accounts only: a real console's passwords are never shown
+        console.print(f"               sign in as {name:<9} password {password}   (this run only)")
     console.print(f"  scripts      wxbot --config {running.config_file} post add …   (see docs/operators.md)")
     if in_quiet_hours(running.clock(), running.settings.scheduler):
         quiet = running.settings.scheduler
