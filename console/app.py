@@ -299,6 +299,7 @@ class Console:
             "scenes": scenes,
             "everyone": data.audience_count(ctx.db, self.catalog, "all"),
             "channels": list(table()["channels"]),
+            "purposes": sorted(self.settings.wechat.templates),
         }
 
     def compose_page(self, ctx: Ctx) -> Response:
@@ -314,7 +315,7 @@ class Console:
     def compose(self, ctx: Ctx) -> Response:
         if not approval.can(ctx.user.role, "compose"):
             return self.refuse(ctx, "forbidden")
-        checked = forms.check(ctx.form, self.catalog, ctx.now, self.tz)
+        checked = forms.check(ctx.form, self.catalog, ctx.now, self.tz, self.settings.wechat.templates)
         if not checked.ok:
             return self.render("compose", ctx.request, status=400, ctx=ctx, values=checked.values,
                                errors=checked.errors, post=None, **self._compose_values(ctx))  # fmt: skip
@@ -330,6 +331,7 @@ class Console:
             scheduling=self.settings.scheduler,
             text=checked.values["text"],
             title=checked.values["title"],
+            purpose=checked.values["purpose"],
         )
         done = "draft"
         if ctx.form.get("then") == "submit":
@@ -377,6 +379,7 @@ class Console:
             "audience_value": typed,
             "send_at": f"{send_at:%Y-%m-%dT%H:%M}" if send_at else "",
             "channel": post.channel,
+            "purpose": str((post.data or {}).get("purpose", "")),
         }
 
     def edit_page(self, ctx: Ctx) -> Response:
@@ -394,7 +397,7 @@ class Console:
             return self.refuse(ctx, "not_found", 404)
         if not approval.moves(post, ctx.user).edit:
             return self.refuse(ctx, "forbidden" if not approval.can(ctx.user.role, "compose") else "wrong_state")
-        checked = forms.check(ctx.form, self.catalog, ctx.now, self.tz)
+        checked = forms.check(ctx.form, self.catalog, ctx.now, self.tz, self.settings.wechat.templates)
         if not checked.ok:
             return self.render("compose", ctx.request, status=400, ctx=ctx, values=checked.values,
                                errors=checked.errors, post=post, **self._compose_values(ctx))  # fmt: skip
@@ -412,6 +415,7 @@ class Console:
             send_at=checked.send_at,
             text=checked.values["text"],
             title=checked.values["title"],
+            purpose=checked.values["purpose"],
         )
         ctx.db.commit()
         done = "edited_review" if was in ("in_review", "approved") else "edited"

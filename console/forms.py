@@ -3,6 +3,7 @@ with each problem in plain words next to its field."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,7 +16,7 @@ from posts.compose import ContentError, check_content
 from posts.queue import CHANNEL_POLICIES
 from posts.timing import TimingError, minute_start, parse_local
 
-FIELDS = ("content", "text", "title", "audience", "audience_value", "send_at", "channel")
+FIELDS = ("content", "text", "title", "audience", "audience_value", "send_at", "channel", "purpose")
 TYPED = ("test", "tag")
 """Audiences whose value is typed (a test list of openids, a WeChat tag number) rather than picked."""
 
@@ -45,6 +46,7 @@ def blank(now: datetime, tz: str) -> dict[str, str]:
         "audience_value": "",
         "send_at": f"{local:%Y-%m-%d}T{local:%H:%M}",
         "channel": "auto",
+        "purpose": "",
     }
 
 
@@ -53,7 +55,8 @@ def audience_of(picked: str, typed: str = "") -> str:
     return f"{picked}:{typed.strip()}" if picked in TYPED else picked
 
 
-def check(form: Any, catalog: Catalog, now: datetime, tz: str) -> Compose:
+def check(form: Any, catalog: Catalog, now: datetime, tz: str, purposes: Iterable[str] = ()) -> Compose:
+    """The form checked; ``purposes``: the template purposes configured (wechat.templates.<purpose>)."""
     values = {name: str(form.get(name, "") or "").strip() for name in FIELDS}
     result = Compose(values)
     errors = result.errors
@@ -91,6 +94,10 @@ def check(form: Any, catalog: Catalog, now: datetime, tz: str) -> Compose:
         errors["channel"] = say("errors", "channel_bad")
     elif values["channel"] == "template_only" and not ref.startswith("text"):
         errors["channel"] = say("errors", "template_not_news")
+    elif values["channel"] == "template_only" and values["purpose"] not in set(purposes):
+        errors["purpose"] = say("errors", "purpose_missing")
+    if values["channel"] != "template_only":
+        values["purpose"] = ""
     return result
 
 

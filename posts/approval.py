@@ -101,6 +101,7 @@ def compose(
     scheduling: SchedulerSettings,
     text: str = "",
     title: str = "",
+    purpose: str = "",
 ) -> Post:
     """A new draft (validated content and audience are the caller's job)."""
     _require(user, "compose")
@@ -116,6 +117,7 @@ def compose(
         text=text,
         title=title,
         draft=True,
+        purpose=purpose,
     )
     post.data = {**(post.data or {}), "review": True}
     audit(session, user.username, "draft", f"post:{post.id}", at=now, after=_state(post))
@@ -135,6 +137,7 @@ def edit(
     send_at: datetime,
     text: str = "",
     title: str = "",
+    purpose: str = "",
 ) -> Post:
     """Change a waiting post; one under review or approved goes back to review (its approval no longer holds)."""
     _require(user, "compose")
@@ -145,8 +148,8 @@ def edit(
     post.content, post.audience, post.channel, post.text = content, audience, channel, text
     post.send_at = send_at
     post.due_at = hold_for_quiet_hours(max(send_at, now), scheduling)
-    data = {k: v for k, v in (post.data or {}).items() if k not in ("approved_by", "title")}
-    post.data = {**data, **({"title": title} if title else {})}
+    data = {k: v for k, v in (post.data or {}).items() if k not in ("approved_by", "title", "purpose")}
+    post.data = {**data, **{k: v for k, v in (("title", title), ("purpose", purpose)) if v}}
     if post.status in ("in_review", "approved"):
         post.status = "in_review"
     _step(session, post, user, "edited", before, now, "back to review" if post.status == "in_review" else "")

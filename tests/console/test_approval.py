@@ -200,3 +200,17 @@ def test_an_editor_withdraws_their_own_waiting_post_but_not_a_queued_one(site: S
             approval.cancel(session, other, user(session, "editor1"), site.clock())
         approval.cancel(session, other, user(session, "sender1"), site.clock())
         assert other.status == "cancelled"
+
+
+def test_the_command_line_cannot_send_a_console_post_before_its_approval(site: Site) -> None:
+    with site.sessions() as session:
+        post = draft(session, site)
+        with pytest.raises(posting.PostError, match="waits for a reviewer's approval"):
+            posting.send_now(session, post.id, "cli", site.clock())
+        approval.submit(session, post, user(session, "editor1"), site.clock())
+        with pytest.raises(posting.PostError, match="waits for a reviewer's approval"):
+            posting.send_now(session, post.id, "cli", site.clock())
+        with pytest.raises(posting.PostError, match="nothing to retry"):
+            posting.retry(session, post.id, "cli", site.clock())
+        approval.approve(session, post, user(session, "reviewer1"), site.clock())
+        assert posting.send_now(session, post.id, "cli", site.clock()).status == "queued"

@@ -11,7 +11,9 @@ from starlette.testclient import TestClient
 from posts import followers
 from posts.interactions import classify
 from posts.queue import Delivery, Post
-from tests.console.conftest import START, Site, csrf_of
+from posts.settings import replace
+from tests.console.conftest import PASSWORD, START, Site, csrf_of
+from wxbot import consoleapp
 
 UPDATE = "update:nurown/2025-04-10-ind-amendment"
 
@@ -223,3 +225,24 @@ def test_the_month_budget_counts_subscribers_who_still_have_a_mass_send(site: Si
     row = re.search(r"<tr><td>NurOwn</td><td>(\d+)</td><td>(\d+)", page)
     assert row is not None and row.groups() == ("2", "1")
     assert "2027-01-01 恢复" in page
+
+
+def test_a_service_notice_by_template_names_its_purpose_and_previews_its_fields(site: Site) -> None:
+    templates = {"event_notice": {"template_id": "T1", "thing1": "title", "time2": "time"}}
+    settings = replace(site.settings, wechat={"templates": templates})
+    console = consoleapp.build(settings, site.sessions, site.console.catalog, site.clock)
+    client = TestClient(console.app, base_url="http://console.test", follow_redirects=False)
+    token = csrf_of(client.get("/signin").text)
+    client.post("/signin", data={"csrf": token, "username": "editor1", "password": PASSWORD})
+    notice = {"content": "text", "title": "直播预告", "text": "周六 20:00 专家答疑", "channel": "template_only"}
+    response = compose(client, **notice)
+    assert response.status_code == 400 and 'id="purpose-error"' in response.text
+    assert "event_notice" in response.text
+    response = compose(client, **notice, purpose="event_notice")
+    assert response.status_code == 303
+    with site.sessions() as session:
+        post = session.get(Post, 1)
+        assert post is not None and post.data["purpose"] == "event_notice" and post.channel == "template_only"
+    subscriber(site, "oNotice1")
+    page = client.get("/posts/1/preview").text
+    assert "服务通知（模板消息）" in page and "thing1" in page and "直播预告" in page
