@@ -73,8 +73,10 @@ def sign_in(browser: WebDriver, demo: Demo, username: str, password: str | None 
     browser.delete_all_cookies()
     browser.get(demo.console_url + "/signin")
     browser.find_element(By.ID, "username").send_keys(username)
-    browser.find_element(By.ID, "password").send_keys(password or demo.staff[username])
+    field = browser.find_element(By.ID, "password")
+    field.send_keys(password or demo.staff[username])
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    WebDriverWait(browser, 20).until(ec.staleness_of(field))  # the answer page replaced the form
 
 
 def signed_in(browser: WebDriver, demo: Demo, username: str) -> None:
