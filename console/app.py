@@ -117,7 +117,9 @@ class Console:
 
     def render(self, name: str, request: Request, status: int = 200, ctx: Ctx | None = None, **values: Any) -> Response:
         user = ctx.user if ctx else None
+        names = {u.username: u.name for u in accounts.list_users(ctx.db)} if ctx else {}
         context = {
+            "name_of": lambda username: names.get(username, username),
             "user": user,
             "csrf": ctx.signed.csrf_token if ctx else values.pop("csrf", ""),
             "path": request.url.path,

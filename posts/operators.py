@@ -33,8 +33,6 @@ class OperatorUser(Base):
     failed_signins: Mapped[int] = mapped_column(Integer, default=0)
     """Wrong passwords in a row since the last good sign-in."""
     locked_until: Mapped[datetime | None]
-    openid: Mapped[str | None] = mapped_column(String(64))
-    """The operator's own WeChat account, once bound ("send to me")."""
     created_at: Mapped[datetime]
     password_changed_at: Mapped[datetime | None]
 

@@ -33,7 +33,6 @@ def upgrade() -> None:
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("failed_signins", sa.Integer(), nullable=False),
         sa.Column("locked_until", posts.models.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("openid", sa.String(length=64), nullable=True),
         sa.Column("created_at", posts.models.UTCDateTime(timezone=True), nullable=False),
         sa.Column("password_changed_at", posts.models.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_operator_user")),
