@@ -111,7 +111,7 @@ def retry(session: Session, post_id: int, by: str, now: datetime, *, resend_unkn
     """Put failed rows back to planned; unknown rows too only with ``resend_unknown`` (they may then reach
     someone twice: WeChat does not deduplicate custom messages)."""
     post = get_post(session, post_id)
-    if post.status in ("draft", "queued", "cancelled"):
+    if post.status in ("draft", "in_review", "approved", "queued", "cancelled", "expired"):
         raise PostError(f"post {post_id} is {post.status}: nothing to retry")
     states = ("failed", "unknown") if resend_unknown else ("failed",)
     count = session.execute(
@@ -132,9 +132,14 @@ def retry(session: Session, post_id: int, by: str, now: datetime, *, resend_unkn
 
 
 def send_now(session: Session, post_id: int, by: str, now: datetime) -> Post:
-    """Make a queued (or draft) post due immediately, ignoring the quiet hours: the operator decided."""
+    """Make a queued (or draft) post due immediately, ignoring the quiet hours: the operator decided.
+
+    A post composed in the console goes only once approved (posts/approval.py): never a draft or one in review.
+    """
     post = get_post(session, post_id)
-    if post.status not in ("draft", "queued"):
+    if (post.data or {}).get("review") and post.status in ("draft", "in_review"):
+        raise PostError(f"post {post_id} is {post.status}: it waits for a reviewer's approval in the console")
+    if post.status not in ("draft", "approved", "queued"):
         raise PostError(f"post {post_id} is {post.status}")
     if post.cron:
         raise PostError(f"post {post_id} is recurring; cancel it or wait for its next occurrence")

@@ -20,6 +20,8 @@ from posts.plaintext import markdown, markdown_to_text
 from posts.textchecks import cited_ids
 
 TEMPLATES = Path(__file__).with_name("templates")
+CONSOLE_TEMPLATES = Path(__file__).resolve().parents[1] / "console" / "templates"
+"""The operator console's pages (console/templates/console/*.html.j2): found by the same environment, autoescaped."""
 INDEX_PATH = addresses.INDEX_PATH
 _CITE_HTML = re.compile(r"\[(\d{1,4})\]")
 
@@ -68,10 +70,10 @@ def host(url: str) -> str:
 
 @cache
 def environment() -> Environment:
-    """The one Jinja2 environment: text/ templates unescaped, html/ templates autoescaped."""
+    """The one Jinja2 environment: text/ templates unescaped, html/ and console/ templates autoescaped."""
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=lambda name: bool(name) and name.startswith("html/"),
+        loader=FileSystemLoader([TEMPLATES, CONSOLE_TEMPLATES]),
+        autoescape=lambda name: bool(name) and name.startswith(("html/", "console/")),
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=StrictUndefined,

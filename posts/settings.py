@@ -130,6 +130,30 @@ class RedisSettings:
 
 
 @dataclass(frozen=True)
+class ConsoleSettings:
+    host: str = "127.0.0.1"
+    """Address `wxbot console` listens on: staff only, it need not face the internet."""
+    port: int = 8090
+    https: bool = False
+    """The console is reached over HTTPS (a proxy in front): its cookie is then marked Secure."""
+    idle_minutes: int = 30
+    """A session unused this long ends."""
+    session_hours: int = 12
+    """A session ends this long after sign-in, however active."""
+    max_failures: int = 5
+    """Wrong passwords in a row that lock an account."""
+    lockout_minutes: int = 15
+    """How long a locked account stays locked (an admin's reset-password unlocks it at once)."""
+    address_max_failures: int = 20
+    """Wrong passwords from one address within address_window_minutes before that address is refused."""
+    address_window_minutes: int = 15
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.https else 'http'}://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -137,6 +161,7 @@ class Settings:
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     content: ContentSettings = field(default_factory=ContentSettings)
     redis: RedisSettings = field(default_factory=RedisSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
     source: str = "<defaults>"
     """Where these settings came from (file path or <defaults>); not a TOML key."""
 
@@ -286,6 +311,19 @@ def _validate(settings: Settings) -> None:
         raise SettingsError(f"{src}: 'server.port' must be between 1 and 65535")
     if settings.server.workers < 1 or settings.server.threads < 1:
         raise SettingsError(f"{src}: 'server.workers' and 'server.threads' must be at least 1")
+    con = settings.console
+    if not (0 < con.port < 65536):
+        raise SettingsError(f"{src}: 'console.port' must be between 1 and 65535")
+    for key in (
+        "idle_minutes",
+        "session_hours",
+        "max_failures",
+        "lockout_minutes",
+        "address_max_failures",
+        "address_window_minutes",
+    ):
+        if getattr(con, key) < 1:
+            raise SettingsError(f"{src}: 'console.{key}' must be at least 1")
 
 
 def load_settings(path: str | os.PathLike[str] | None = None, env: typing.Mapping[str, str] | None = None) -> Settings:

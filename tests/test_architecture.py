@@ -1,4 +1,4 @@
-"""Import rules: posts/ is the core; bot/ and scheduler/ are edges that never import each other."""
+"""Import rules: posts/ is the core; bot/, scheduler/ and console/ are edges that never import each other."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 FORBIDDEN = {
-    "posts": {"bot", "scheduler", "sandbox", "wxbot", "wechatpy", "apscheduler"},
-    "bot": {"scheduler", "sandbox", "wxbot", "apscheduler"},
-    "scheduler": {"bot", "sandbox", "wxbot"},
+    "posts": {"bot", "console", "scheduler", "sandbox", "wxbot", "wechatpy", "apscheduler"},
+    "bot": {"console", "scheduler", "sandbox", "wxbot", "apscheduler"},
+    "scheduler": {"bot", "console", "sandbox", "wxbot"},
     "sandbox": {"bot", "posts", "scheduler", "wxbot"},
+    "console": {"bot", "scheduler", "sandbox", "wxbot", "wechatpy", "requests", "apscheduler"},
 }
 
 
@@ -49,10 +50,21 @@ def test_bot_never_calls_wechat_api() -> None:
 
 def test_every_module_has_a_docstring() -> None:
     missing = []
-    for package in ("bot", "posts", "scheduler", "sandbox", "wxbot"):
+    for package in ("bot", "console", "posts", "scheduler", "sandbox", "wxbot"):
         for path in sorted((ROOT / package).rglob("*.py")):
             if "versions" in path.parts or (path.name == "__init__.py" and not path.read_text().strip()):
                 continue
             if ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) is None:
                 missing.append(str(path.relative_to(ROOT)))
     assert missing == []
+
+
+def test_console_never_calls_wechat_api() -> None:
+    """console/ turns what staff ask for into rows of posts/: no WeChat API client, no HTTP client."""
+    problems = []
+    for path in sorted((ROOT / "console").rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        for needle in ("WeChatClient", "import requests", "import httpx", "urllib.request", "api_base_url"):
+            if needle in source:
+                problems.append(f"{path.relative_to(ROOT)} uses {needle}")
+    assert problems == []

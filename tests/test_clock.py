@@ -8,7 +8,7 @@ from pathlib import Path
 from posts.models import Base, UTCDateTime
 
 ROOT = Path(__file__).resolve().parents[1]
-PRODUCT = ("bot", "posts", "scheduler", "wxbot")
+PRODUCT = ("bot", "console", "posts", "scheduler", "wxbot")
 WALL_CLOCK = re.compile(r"datetime\.now\(|datetime\.utcnow\(|date\.today\(|time\.time\(|\butcnow\(")
 
 

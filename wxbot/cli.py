@@ -12,6 +12,7 @@ from posts.settings import SettingsError
 from wxbot.commands import (
     account,
     chat,
+    console_cmd,
     content,
     db,
     demo,
@@ -22,6 +23,7 @@ from wxbot.commands import (
     qr,
     scheduler,
     serve,
+    users,
     wechat,
 )
 from wxbot.context import AppContext, fail
@@ -38,6 +40,8 @@ app.add_typer(content.app, name="content")
 app.command(name="demo")(demo.demo)
 app.command(name="chat")(chat.chat)
 app.command(name="serve")(serve.serve)
+app.command(name="console")(console_cmd.serve_console)
+app.add_typer(users.app, name="users")
 app.add_typer(menu.app, name="menu")
 app.add_typer(qr.app, name="qr")
 app.add_typer(post.app, name="post")
