@@ -110,6 +110,8 @@ class Text:
     body: str
     path: str = ""
     review: Review | None = None
+    short: str = ""
+    """The disclaimer's one-line form that closes a short reply and points to the full text (disclaimer.md only)."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ class KeywordRule:
         return any(normalize(p) in folded for p in self.patterns)
 
 
-COMMANDS = ("help", "toc", "mine", "section_number", "subscribe", "unsubscribe", "timeline", "therapy")
+COMMANDS = ("help", "toc", "mine", "section_number", "subscribe", "unsubscribe", "timeline", "therapy", "latest")
 """The commands a keyword rule may name; the bot routes each of them to one handler."""
 PATTERN_MATCHES = ("exact", "contains", "prefix", "affix")
 """The match kinds that need ``patterns``."""

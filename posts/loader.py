@@ -103,7 +103,7 @@ UPDATE = {
     "sources": Field(ids),
     **REVIEW,
 }
-TEXT = {"key": Field(key), "title": Field(text()), **REVIEW}
+TEXT = {"key": Field(key), "title": Field(text()), "short": Field(text(), required=False), **REVIEW}
 SCENE = {"key": Field(key), "purpose": Field(text()), "welcome": Field(key), "therapy": Field(key, required=False)}
 KEYWORD = {
     "match": Field(choice("exact", "contains", *COMMAND_MATCHES)),
@@ -437,7 +437,14 @@ class _PackLoader:
         if not doc.body.strip():
             self.report(path, doc.body_line, "body is empty")
             raise _Skip
-        return Text(key=values["key"], title=values["title"], body=doc.body, path=self.rel(path), review=review)
+        return Text(
+            key=values["key"],
+            title=values["title"],
+            body=doc.body,
+            path=self.rel(path),
+            review=review,
+            short=values.get("short", ""),
+        )
 
     def load_text(self, name: str, expected_key: str) -> Text | None:
         path = self.root / name

@@ -19,6 +19,7 @@ class TextBody(Protocol):
     size: int
     fits: bool
     page_path: str | None
+    core: str
 
 
 class Renderer(Protocol):
@@ -34,6 +35,8 @@ class Renderer(Protocol):
     def toc(self) -> Any: ...
     def subscriptions(self, therapy_keys: list[str]) -> Any: ...
     def page_url(self, path: str) -> str: ...
+    def close(self, body: str) -> str: ...
+    def with_extra(self, body: Any, extra: str) -> Any: ...
     @property
     def disclaimer_text(self) -> str: ...
 
@@ -70,8 +73,8 @@ class Context:
         return self._session
 
     def say(self, template: str, /, **values: Any) -> Text:
-        """One of the bot's own texts (posts/templates/text/bot/), ending with the footer every reply has."""
-        return Text(self.texts.render(template, disclaimer_text=self.renderer.disclaimer_text, **values))
+        """One of the bot's own texts (posts/templates/text/bot/), closed by the footer every reply has."""
+        return Text(self.renderer.close(self.texts.render(template, **values)))
 
     @property
     def outbox_key(self) -> str:

@@ -44,15 +44,24 @@ def group(ctx: Context, prefix: str) -> Reply:
     return News((Article(card.title, card.description, ctx.renderer.page_url(card.page_path)),))
 
 
-def therapy_latest(ctx: Context, key: str) -> Reply:
-    """The therapy's latest update, with the typed commands for its timeline and subscription."""
+def therapy_card(ctx: Context, key: str) -> Reply:
+    """The therapy's card (what it is, its phase, size and status, the caveats), pointing to its latest update."""
     therapy = ctx.catalog.therapy(key)
     if therapy is None:
         return therapy_list(ctx)
     hint = ctx.texts.render("therapy_hint", therapy=therapy)
+    return body_reply(ctx, ctx.renderer.therapy(key), therapy.name, therapy.status, extra=hint)
+
+
+def therapy_latest(ctx: Context, key: str) -> Reply:
+    """The therapy's latest update (its card when it has none), pointing back to the card and the timeline."""
+    therapy = ctx.catalog.therapy(key)
+    if therapy is None:
+        return therapy_list(ctx)
     latest = therapy.latest
     if latest is None:
-        return body_reply(ctx, ctx.renderer.therapy(key), therapy.name, therapy.status, extra=hint)
+        return therapy_card(ctx, key)
+    hint = ctx.texts.render("update_hint", therapy=therapy)
     received.record(ctx.session, ctx.message.openid, received.update_ref(key, latest.key), received.REPLY, ctx.now)
     return body_reply(ctx, ctx.renderer.update(key, latest.key), latest.title, therapy.name, extra=hint)
 

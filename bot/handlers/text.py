@@ -11,7 +11,7 @@ import logging
 from bot.handlers import Context
 from bot.handlers import menu as m
 from bot.handlers.common import my_subscriptions, subscribe, therapy_list, unsubscribe
-from bot.replies import Reply, Text
+from bot.replies import Reply
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,10 @@ def timeline(ctx: Context, therapy_key: str) -> Reply:
 
 
 def therapy(ctx: Context, therapy_key: str) -> Reply:
+    return m.therapy_card(ctx, therapy_key)
+
+
+def latest(ctx: Context, therapy_key: str) -> Reply:
     return m.therapy_latest(ctx, therapy_key)
 
 
@@ -68,14 +72,14 @@ def keyword(ctx: Context, reply: str | None, ref: str | None) -> Reply:
         if kind == "section" and ctx.catalog.section(key):
             return m.section(ctx, key)
         if kind == "therapy" and ctx.catalog.therapy(key):
-            return m.therapy_latest(ctx, key)
+            return m.therapy_card(ctx, key)
         if kind == "help":
             return m.help_(ctx)
         if kind == "toc":
             return m.toc(ctx)
         log.warning("keyword rule points at unknown %r", ref)
     if reply:
-        return Text(reply.strip())
+        return ctx.say("keyword", reply=reply.strip())
     return default(ctx)
 
 
