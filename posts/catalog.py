@@ -212,6 +212,21 @@ class Catalog:
                     return rule
         return None
 
+    def reviewed_items(self) -> list[tuple[str, Review | None]]:
+        """(file, review) of every item that carries review dates: sections, therapies, updates, welcomes, texts."""
+        found = [(s.path, s.review) for s in self.sections]
+        for therapy in self.therapies.values():
+            found.append((therapy.path, therapy.review))
+            found += [(u.path, u.review) for u in therapy.updates]
+        found += [(t.path, t.review) for t in self.welcomes.values()]
+        found += [(t.path, t.review) for t in (self.help, self.disclaimer) if t is not None]
+        return found
+
+    def overdue_reviews(self, today: date) -> list[tuple[str, Review]]:
+        """The items whose next_review is before ``today``, the longest overdue first (the one rule for "overdue")."""
+        found = [(path, r) for path, r in self.reviewed_items() if r is not None and r.next_review < today]
+        return sorted(found, key=lambda item: (item[1].next_review, item[0]))
+
     def welcome_for(self, scene_key: str | None) -> Text | None:
         scene = self.scenes.get(scene_key) if scene_key else None
         key = scene.welcome if scene else "default"

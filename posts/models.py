@@ -77,6 +77,9 @@ class Follower(Base):
     last_event_at: Mapped[datetime | None]
     """The last follow, QR scan or click/scancode_* menu tap: it opens the 1-minute window."""
     created_at: Mapped[datetime]
+    script: Mapped[str] = mapped_column(String(8), default="s", server_default="s")
+    """The script replies, pushes and pages are written in for this follower: "s" Simplified, "t" Traditional
+    (posts.script)."""
 
     subscriptions: Mapped[list[Subscription]] = relationship(back_populates="follower")
 
@@ -242,6 +245,22 @@ class Outbox(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     """When WeChat took it; for an unknown one, when it was tried (it counts in the follower's window)."""
+
+
+class OperatorAlert(Base):
+    """Something an operator must act on, raised by the product (posts.alerts): one row per kind and day."""
+
+    __tablename__ = "operator_alert"
+    __table_args__ = (UniqueConstraint("kind", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    """review_overdue: content items past their next_review date."""
+    day: Mapped[date] = mapped_column(Date)
+    """The local day (scheduler timezone) the check ran for."""
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[list[Any]] = mapped_column(default=list)
+    raised_at: Mapped[datetime]
 
 
 import posts.queue  # noqa: E402, F401 — the queue tables (posts/queue.py), so the metadata sees them

@@ -9,7 +9,7 @@ import typer
 from sqlalchemy.exc import OperationalError
 
 from posts.settings import SettingsError
-from wxbot.commands import chat, content, db, demo, followers, menu, post, qr, scheduler, serve, wechat
+from wxbot.commands import alerts, chat, content, db, demo, followers, menu, post, qr, scheduler, serve, wechat
 from wxbot.context import AppContext, fail
 
 app = typer.Typer(
@@ -29,6 +29,7 @@ app.add_typer(qr.app, name="qr")
 app.add_typer(post.app, name="post")
 app.add_typer(followers.app, name="followers")
 app.add_typer(scheduler.app, name="scheduler")
+app.add_typer(alerts.app, name="alerts")
 menu.app.command(name="push")(wechat.menu_push)
 qr.app.command(name="create")(wechat.qr_create)
 app.add_typer(wechat.tags_app, name="tags")
