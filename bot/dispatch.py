@@ -16,14 +16,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.groupcommit import GroupCommit
 from bot.handlers import Context, Handler, Renderer, uses_database
 from bot.message import Inbound
-from bot.replies import kind_of, render
+from bot.replies import Empty, in_script, kind_of, render
 from bot.routes import Routes
 from bot.texts import Texts
 from bot.writelock import FileWriteLock, write_lock_for
-from posts import db, interactions
+from posts import db, followers, interactions
 from posts.catalog import Catalog
 from posts.clock import Clock, system_clock
 from posts.models import Follower, InboundEvent, SeenMessage
+from posts.script import TRADITIONAL, converter, page_link
 
 log = logging.getLogger(__name__)
 
@@ -204,11 +205,17 @@ class Dispatcher:
         if uses_database(handler):
             return Push(message, handler)
         now = self.clock()
+        ctx = Context(None, self.catalog, self.renderer, self.texts, message, now, self._script_of)
         try:
-            plaintext, kind = self._reply(handler, Context(None, self.catalog, self.renderer, self.texts, message, now))
+            plaintext, kind = self._reply(handler, ctx)
         except Exception as exc:
             return Push(message, handler, error=exc)
         return Push(message, handler, (plaintext, kind, now))
+
+    def _script_of(self, openid: str) -> str:
+        """The follower's script for a content-only reply worked out before the batch (a read, no write lock)."""
+        with self.sessions() as session:
+            return followers.script_for(session, openid)
 
     def _batch(self, conn: Connection, pushes: list[Push]) -> list[Answer | Exception]:
         """Every push of the batch in order; the bookkeeping of all of them in one statement per table."""
@@ -278,6 +285,9 @@ class Dispatcher:
     def _reply(self, handler: Handler, ctx: Context) -> tuple[str, str]:
         message = ctx.message
         reply = handler(ctx)
+        if not isinstance(reply, Empty) and ctx.script == TRADITIONAL:
+            convert = converter(self.catalog.script)
+            reply = in_script(reply, convert.to_traditional, lambda url: page_link(url, TRADITIONAL))
         plaintext = render(
             reply,
             to_user=message.openid,

@@ -46,6 +46,8 @@ COMMAND_ANSWERS: dict[str, tuple[TextAnswer, bool]] = {
     "timeline": (text.timeline, False),
     "therapy": (text.therapy, False),
     "latest": (text.latest, True),
+    "traditional": (text.traditional, True),
+    "simplified": (text.simplified, True),
 }
 """Each command's answer, and whether it uses the database (a section or a therapy's latest update is recorded as
 received, posts/received.py; a therapy's card is not)."""

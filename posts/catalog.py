@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from posts.addresses import section_group
+from posts.script import ScriptTerms, to_simplified
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,8 @@ class Scene:
     purpose: str
     welcome: str
     therapy: str | None = None
+    script: str | None = None
+    """"t": a follower who comes through this scene reads Traditional (posts.script); None: as they chose."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,19 @@ class KeywordRule:
         return any(normalize(p) in folded for p in self.patterns)
 
 
-COMMANDS = ("help", "toc", "mine", "section_number", "subscribe", "unsubscribe", "timeline", "therapy", "latest")
+COMMANDS = (
+    "help",
+    "toc",
+    "mine",
+    "section_number",
+    "subscribe",
+    "unsubscribe",
+    "timeline",
+    "therapy",
+    "latest",
+    "traditional",
+    "simplified",
+)
 """The commands a keyword rule may name; the bot routes each of them to one handler."""
 PATTERN_MATCHES = ("exact", "contains", "prefix", "affix")
 """The match kinds that need ``patterns``."""
@@ -157,8 +172,9 @@ _SPACES = re.compile(r"\s+")
 
 
 def normalize(text: str) -> str:
-    """Case- and space-insensitive form used for keyword and therapy-name matching."""
-    return _SPACES.sub("", text).casefold()
+    """Case-, space- and script-insensitive form used for keyword and therapy-name matching (Traditional input is
+    folded to Simplified, posts.script)."""
+    return to_simplified(_SPACES.sub("", text).casefold())
 
 
 @dataclass(frozen=True)
@@ -174,6 +190,8 @@ class Catalog:
     """The rules of keywords.yaml that name a command (help, subscribe, ...), in file order; tried first."""
     help: Text | None = None
     disclaimer: Text | None = None
+    script: ScriptTerms = field(default_factory=ScriptTerms)
+    """Overrides for the Traditional rendering (script.yaml)."""
 
     def section(self, key: str) -> Section | None:
         return next((s for s in self.sections if s.key == key), None)

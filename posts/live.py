@@ -25,6 +25,7 @@ from posts.catalog import Catalog, KeywordRule, Reference, Scene, Section, Text,
 from posts.content_sync import CONTENT_VERSION_ID
 from posts.models import ContentItem, ContentVersion
 from posts.render import Renderer
+from posts.script import ScriptTerms
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ def catalog_from_db(session: Session) -> Catalog:
         commands=tuple(items("command", KeywordRule)),
         help=texts.get(1),
         disclaimer=texts.get(2),
+        script=next(iter(items("script", ScriptTerms)), ScriptTerms()),
     )
 
 

@@ -43,6 +43,7 @@ from posts.fields import (
 from posts.limits import NEWS_DESCRIPTION_MAX_BYTES, NEWS_TITLE_MAX_BYTES
 from posts.packfile import Doc, PackFileError, read_markdown, read_yaml
 from posts.problems import Problem
+from posts.script import SCRIPTS, ScriptTerms, Term
 from posts.textchecks import citations, cure_promises
 
 __all__ = ["Problem", "default_content_dir", "load_catalog"]
@@ -104,7 +105,16 @@ UPDATE = {
     **REVIEW,
 }
 TEXT = {"key": Field(key), "title": Field(text()), "short": Field(text(), required=False), **REVIEW}
-SCENE = {"key": Field(key), "purpose": Field(text()), "welcome": Field(key), "therapy": Field(key, required=False)}
+SCENE = {
+    "key": Field(key),
+    "purpose": Field(text()),
+    "welcome": Field(key),
+    "therapy": Field(key, required=False),
+    "script": Field(choice(*SCRIPTS), required=False),
+}
+SCRIPT_FILE = "script.yaml"
+SCRIPT = {"keep": Field(strings, required=False), "terms": Field(lambda v: v, required=False)}
+TERM = {"simplified": Field(text()), "traditional": Field(text())}
 KEYWORD = {
     "match": Field(choice("exact", "contains", *COMMAND_MATCHES)),
     "patterns": Field(strings, required=False),
@@ -263,6 +273,7 @@ class _PackLoader:
             self.report("welcome/default.md", 1, "missing required text: the default welcome")
         scenes = self.load_scenes(welcomes, therapies)
         rules = self.load_keywords(sections, therapies)
+        script = self.load_script()
         keywords = tuple(rule for rule in rules if rule.command is None)
         commands = tuple(rule for rule in rules if rule.command is not None)
         by_order = {s.key: s.order for s in sections.values()}
@@ -277,8 +288,26 @@ class _PackLoader:
             commands=commands,
             help=help_text,
             disclaimer=disclaimer,
+            script=script,
         )
         return catalog, sorted(self.problems)
+
+    def load_script(self) -> ScriptTerms:
+        """The overrides of the Traditional rendering (optional file script.yaml: keep, terms)."""
+        path = self.root / SCRIPT_FILE
+        if not path.is_file():
+            return ScriptTerms()
+
+        def read(path: Path, doc: Doc) -> ScriptTerms:
+            values = self.fields(path, doc, doc.data, SCRIPT)
+            raw = values.get("terms") or []
+            if not isinstance(raw, list):
+                self.report(path, doc.line("terms"), "terms must be a list of {simplified, traditional}")
+                raise _Skip
+            terms = tuple(Term(**self.fields(path, doc, item, TERM, "terms", i)) for i, item in enumerate(raw))
+            return ScriptTerms(keep=values.get("keep", ()), terms=terms)
+
+        return self.guarded(path, read) or ScriptTerms()
 
     def each(self, paths: Iterable[Path], read: Callable[[Path, Doc], Any], kind: str) -> list[Any]:
         """Read every file, dropping failures and duplicate keys (the first file, by name, wins)."""

@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from bot.message import Inbound
 from bot.replies import Reply, Text
 from bot.texts import Texts
+from posts import followers
 from posts.catalog import Catalog
+from posts.script import SIMPLIFIED, converter
 
 
 class TextBody(Protocol):
@@ -48,7 +50,7 @@ class Context:
     default is that it does). On SQLite a content-only reply is worked out before the write lock is taken, and a
     handler that uses the database runs once, whole, inside the batch (bot.dispatch)."""
 
-    __slots__ = ("_session", "catalog", "message", "now", "renderer", "texts")
+    __slots__ = ("_script", "_script_lookup", "_session", "catalog", "message", "now", "renderer", "texts")
 
     def __init__(
         self,
@@ -58,6 +60,7 @@ class Context:
         texts: Texts,
         message: Inbound,
         now: datetime,
+        script_lookup: Callable[[str], str] | None = None,
     ) -> None:
         self._session = session
         self.catalog = catalog
@@ -65,6 +68,30 @@ class Context:
         self.texts = texts
         self.message = message
         self.now = now
+        self._script: str | None = None
+        self._script_lookup = script_lookup
+        """How a content-only route reads the follower's script (a read outside the push's transaction)."""
+
+    @property
+    def script(self) -> str:
+        """The script the follower reads ("s" or "t", posts.script): the reply is converted to it (bot.dispatch)."""
+        if self._script is None:
+            if self._session is not None:
+                self._script = followers.script_for(self._session, self.message.openid)
+            elif self._script_lookup is not None:
+                self._script = self._script_lookup(self.message.openid)
+            else:
+                self._script = SIMPLIFIED
+        return self._script
+
+    @script.setter
+    def script(self, value: str) -> None:
+        """A handler that changes the follower's script (繁體 / 简体, a scene's preset) sets it for its reply."""
+        self._script = value
+
+    def in_script(self, text: str) -> str:
+        """``text`` as this follower reads it (for messages queued for later, e.g. a scene's latest update)."""
+        return converter(self.catalog.script).in_script(text, self.script)
 
     @property
     def session(self) -> Session:

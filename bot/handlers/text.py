@@ -12,6 +12,8 @@ from bot.handlers import Context
 from bot.handlers import menu as m
 from bot.handlers.common import my_subscriptions, subscribe, therapy_list, unsubscribe
 from bot.replies import Reply
+from posts import followers
+from posts.script import SIMPLIFIED, TRADITIONAL
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,21 @@ def therapy(ctx: Context, therapy_key: str) -> Reply:
 
 def latest(ctx: Context, therapy_key: str) -> Reply:
     return m.therapy_latest(ctx, therapy_key)
+
+
+def traditional(ctx: Context, _: str) -> Reply:
+    return _choose_script(ctx, TRADITIONAL)
+
+
+def simplified(ctx: Context, _: str) -> Reply:
+    return _choose_script(ctx, SIMPLIFIED)
+
+
+def _choose_script(ctx: Context, script: str) -> Reply:
+    """The follower's script from now on: replies, pushes and pages (this confirmation already in it)."""
+    followers.choose_script(ctx.session, ctx.message.openid, script, ctx.now)
+    ctx.script = script
+    return ctx.say("script_chosen", traditional=script == TRADITIONAL)
 
 
 def keyword(ctx: Context, reply: str | None, ref: str | None) -> Reply:

@@ -22,6 +22,7 @@ from posts.limits import utf8_len
 from posts.loader import default_content_dir, load_catalog
 from posts.models import Outbox
 from posts.render import SHORT_BODY_MAX_BYTES, Renderer
+from posts.script import converter
 from posts.settings import Settings
 from tests.bot.conftest import BASE_URL, LiveBot, serve_with
 from tests.bot.wechat import Reply, event_push, media_push, text_push
@@ -46,13 +47,20 @@ def real(settings: Settings, sessions: sessionmaker[Session], pack: Catalog, ren
 
 
 def ends_with_disclaimer(text: str, renderer: Renderer) -> bool:
-    """The text's last lines are the footer: the full disclaimer, or the one-line form for a short body."""
+    """The text's last lines are the footer: the full disclaimer, or the one-line form for a short body (in
+    Simplified, or in Traditional for a follower who reads it)."""
     text = text.rstrip()
-    full, short = renderer.disclaimer_text.strip(), renderer.disclaimer_short
-    if text.endswith(full):
-        return True
-    body = text[: -len(short)].rstrip().removesuffix("——").rstrip()
-    return text.endswith(short) and utf8_len(body) <= SHORT_BODY_MAX_BYTES
+    convert = converter(renderer.catalog.script).to_traditional
+    for full, short in (
+        (renderer.disclaimer_text.strip(), renderer.disclaimer_short),
+        (convert(renderer.disclaimer_text.strip()), convert(renderer.disclaimer_short)),
+    ):
+        if text.endswith(full):
+            return True
+        body = text[: -len(short)].rstrip().removesuffix("——").rstrip()
+        if text.endswith(short) and utf8_len(body) <= SHORT_BODY_MAX_BYTES:
+            return True
+    return False
 
 
 def check(reply: Reply, what: str, renderer: Renderer, pack: Catalog) -> None:
