@@ -11,7 +11,6 @@ standard characters, s2tw, without phrase changes, so no medical term is reworde
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -115,6 +114,9 @@ def page_link(url: str, script: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}{PAGE_PARAM}={TRADITIONAL}"
 
 
-def scripts_in(values: Iterable[str | None]) -> set[str]:
-    """The scripts of a set of followers (for a push to a mixed audience)."""
-    return {script_of(v) for v in values}
+def text_links(text: str, base_url: str, script: str) -> str:
+    """The content-page URLs (under ``base_url``/p/) written in a text (a digest's list) for a reader of ``script``."""
+    if script != TRADITIONAL or not base_url:
+        return text
+    pattern = re.compile(re.escape(base_url.rstrip("/")) + r"/p/[^\s?#]*")
+    return pattern.sub(lambda m: page_link(m[0], script), text)

@@ -19,7 +19,7 @@ from posts.catalog import Catalog
 from posts.clock import Clock, system_clock
 from posts.compose import ContentError, Message, Renderer, compose
 from posts.queue import Delivery, MassBatch, Post
-from posts.script import SIMPLIFIED, converter, page_link
+from posts.script import SIMPLIFIED, converter, page_link, text_links
 from posts.settings import Settings
 from posts.template_fields import TemplateFieldError
 from posts.timing import beijing_day_start
@@ -410,8 +410,10 @@ class Sender:
 
     # -- the follower's script (posts.script) ----------------------------------------------------------
     def _in_script(self, text: str, script: str) -> str:
-        """A push's text as a follower reading ``script`` gets it (each custom message, each list slice)."""
-        return converter(self.catalog.script).in_script(text, script)
+        """A push's text as a follower reading ``script`` gets it (each custom message, each list slice), its
+        content-page links included."""
+        converted = converter(self.catalog.script).in_script(text, script)
+        return text_links(converted, getattr(self.renderer, "base_url", ""), script)
 
     def _field_in_script(self, value: str, script: str) -> str:
         """A template field in the follower's script, unless the Traditional form would not fit the field."""

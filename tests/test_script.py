@@ -11,7 +11,16 @@ import pytest
 from posts.catalog import normalize
 from posts.loader import default_content_dir, load_catalog
 from posts.render import Renderer
-from posts.script import Converter, ScriptTerms, Term, converter, page_link, script_of, to_simplified
+from posts.script import (
+    Converter,
+    ScriptTerms,
+    Term,
+    converter,
+    page_link,
+    script_of,
+    text_links,
+    to_simplified,
+)
 
 
 @pytest.mark.parametrize(
@@ -48,6 +57,12 @@ def test_overrides_keep_names_and_fix_terms() -> None:
 def test_a_longer_kept_name_wins_over_a_shorter_term() -> None:
     terms = ScriptTerms(keep=("国家药监局药品审评中心",), terms=(Term("国家药监局", "中國國家藥監局"),))
     assert Converter(terms).to_traditional("国家药监局药品审评中心") == "国家药监局药品审评中心"
+
+
+def test_page_links_in_a_text() -> None:
+    text = "1. 进展 https://x.org/p/t/nurown/2025-04-10-ind\n原文：https://other.org/p/a"
+    assert text_links(text, "https://x.org", "t") == text.replace("2025-04-10-ind", "2025-04-10-ind?script=t")
+    assert text_links(text, "https://x.org", "s") == text
 
 
 def test_page_links_and_scripts() -> None:

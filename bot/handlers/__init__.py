@@ -50,7 +50,7 @@ class Context:
     default is that it does). On SQLite a content-only reply is worked out before the write lock is taken, and a
     handler that uses the database runs once, whole, inside the batch (bot.dispatch)."""
 
-    __slots__ = ("_script", "_script_lookup", "_session", "catalog", "message", "now", "renderer", "texts")
+    __slots__ = ("_script", "_session", "catalog", "message", "now", "renderer", "texts")
 
     def __init__(
         self,
@@ -60,7 +60,7 @@ class Context:
         texts: Texts,
         message: Inbound,
         now: datetime,
-        script_lookup: Callable[[str], str] | None = None,
+        script: str | None = None,
     ) -> None:
         self._session = session
         self.catalog = catalog
@@ -68,20 +68,18 @@ class Context:
         self.texts = texts
         self.message = message
         self.now = now
-        self._script: str | None = None
-        self._script_lookup = script_lookup
-        """How a content-only route reads the follower's script (a read outside the push's transaction)."""
+        self._script = script
+        """Given when the caller knows it already (the SQLite batch reads its followers' scripts at once)."""
 
     @property
     def script(self) -> str:
-        """The script the follower reads ("s" or "t", posts.script): the reply is converted to it (bot.dispatch)."""
+        """The script the follower reads ("s" or "t", posts.script): the reply is converted to it (bot.dispatch).
+
+        Read from the push's session when not given; a content-only reply worked out before its batch is written
+        in Simplified and converted in the batch (bot.dispatch)."""
         if self._script is None:
-            if self._session is not None:
-                self._script = followers.script_for(self._session, self.message.openid)
-            elif self._script_lookup is not None:
-                self._script = self._script_lookup(self.message.openid)
-            else:
-                self._script = SIMPLIFIED
+            found = followers.script_for(self._session, self.message.openid) if self._session is not None else None
+            self._script = found or SIMPLIFIED
         return self._script
 
     @script.setter
