@@ -69,7 +69,8 @@ def check(reply: Reply, what: str, renderer: Renderer, pack: Catalog) -> None:
         assert ends_with_disclaimer(reply.content, renderer), f"{what}: {reply.content[-80:]!r}"
         return
     (article,) = reply.articles
-    page = parse_page(article["Url"].removeprefix(BASE_URL))
+    path, _, query = article["Url"].removeprefix(BASE_URL).partition("?")
+    page = parse_page(path)
     assert page is not None, what
     html = {
         "index": lambda: renderer.index_page(),
@@ -78,7 +79,11 @@ def check(reply: Reply, what: str, renderer: Renderer, pack: Catalog) -> None:
         "therapy": lambda: renderer.therapy_page(*page.keys),
         "update": lambda: renderer.update_page(*page.keys),
     }[page.kind]()
-    assert pack.disclaimer is not None and pack.disclaimer.body.strip()[:30] in html, what
+    assert pack.disclaimer is not None
+    snippet = pack.disclaimer.body.strip()[:30]
+    if query == "script=t":  # a Traditional reader's link: the page they get is converted
+        html, snippet = converter(pack.script).page(html), converter(pack.script).to_traditional(snippet)
+    assert snippet in html, what
 
 
 def typed_words(pack: Catalog) -> list[str]:
@@ -102,6 +107,24 @@ def test_every_typed_reply_ends_with_the_disclaimer(real: LiveBot, renderer: Ren
         check(real.wechat.push(text_push(word)), f"typed {word!r}", renderer, pack)
     check(real.wechat.push(text_push("订阅 NurOwn")), "subscribed", renderer, pack)
     check(real.wechat.push(text_push("我的订阅")), "my subscriptions", renderer, pack)
+
+
+def test_every_reply_in_traditional_ends_with_the_disclaimer(real: LiveBot, renderer: Renderer, pack: Catalog) -> None:
+    reader = "oHant0000000000000000000000"
+    check(real.wechat.push(text_push("繁體", openid=reader)), "繁體", renderer, pack)
+    back = {p for rule in pack.commands if rule.command == "simplified" for p in rule.patterns}
+    convert = converter(pack.script).to_traditional
+    for word in typed_words(pack):
+        if word in back:
+            continue
+        reply = real.wechat.push(text_push(word, openid=reader))
+        check(reply, f"typed {word!r} (Traditional)", renderer, pack)
+        if reply.msg_type == "text":
+            assert reply.content.rstrip().endswith(
+                (convert(renderer.disclaimer_text.strip()), convert(renderer.disclaimer_short))
+            ), word
+    for key in clicks(pack):
+        check(real.wechat.push(event_push("CLICK", key, openid=reader)), f"click {key} (Traditional)", renderer, pack)
 
 
 def test_every_menu_key_scene_and_media_reply_ends_with_the_disclaimer(
