@@ -28,6 +28,7 @@ from posts.limits import CALLBACK_MAX_BODY_BYTES
 from posts.live import Current, LiveContent
 from posts.render import Renderer as PackRenderer
 from posts.render import notice_offer
+from posts.script import PAGE_PARAM, SIMPLIFIED, TRADITIONAL, converter, script_of
 from posts.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,10 @@ class WebApp:
         method = environ.get("REQUEST_METHOD", "GET")
         route = route_label(path)
         try:
-            response = self._wechat(method, environ) if route == "wechat" else self.respond(route, method, path)
+            if route == "wechat":
+                response = self._wechat(method, environ)
+            else:
+                response = self.respond(route, method, path, environ.get("QUERY_STRING", ""))
         except Exception:
             response = self.failure(route, method, path)
         self.metrics.count_request(route, response.status)
@@ -118,12 +122,12 @@ class WebApp:
 
     # --- everything else ---
 
-    def respond(self, route: str, method: str, path: str) -> Response:
-        """Pages, health, metrics, 404 and 405: every route but /wechat."""
+    def respond(self, route: str, method: str, path: str, query: str = "") -> Response:
+        """Pages, health, metrics, 404 and 405: every route but /wechat. A page with ``?script=t`` is in Traditional."""
         if method not in ("GET", "HEAD"):
             return Response(405, "method not allowed")
         if route == "page":
-            return self._page(path)
+            return self._page(path, script_of(parse_query(query).get(PAGE_PARAM)) if query else SIMPLIFIED)
         if route == "healthz":
             return self._health()
         if route == "metrics":
@@ -136,7 +140,7 @@ class WebApp:
         # An empty 200 means "no reply" to WeChat and stops its retries.
         return Response(200) if route == "wechat" else Response(500, "internal error")
 
-    def _page(self, path: str) -> Response:
+    def _page(self, path: str, script: str = SIMPLIFIED) -> Response:
         page = parse_page(path)
         html: str | None = None
         kind, keys = (page.kind, page.keys) if page is not None else ("", ())
@@ -150,6 +154,8 @@ class WebApp:
             html = self.renderer.therapy_page(keys[0])
         elif kind == "update" and self.catalog.update(keys[0], keys[1]):
             html = self.renderer.update_page(keys[0], keys[1])
+        if html is not None and script == TRADITIONAL:
+            html = converter(self.catalog.script).page(html)
         return Response(200, html, HTML) if html is not None else self._not_found()
 
     def _not_found(self) -> Response:

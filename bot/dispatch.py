@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.groupcommit import GroupCommit
 from bot.handlers import Context, Handler, Renderer, uses_database
 from bot.message import Inbound
-from bot.replies import kind_of, render
+from bot.replies import Empty, Reply, in_script, kind_of, render
 from bot.routes import Routes
 from bot.texts import Texts
 from bot.writelock import FileWriteLock, write_lock_for
@@ -24,6 +24,7 @@ from posts import db, interactions
 from posts.catalog import Catalog
 from posts.clock import Clock, system_clock
 from posts.models import Follower, InboundEvent, SeenMessage
+from posts.script import SIMPLIFIED, TRADITIONAL, converter, page_link
 
 log = logging.getLogger(__name__)
 
@@ -204,16 +205,20 @@ class Dispatcher:
         if uses_database(handler):
             return Push(message, handler)
         now = self.clock()
+        ctx = Context(None, self.catalog, self.renderer, self.texts, message, now, SIMPLIFIED)
         try:
-            plaintext, kind = self._reply(handler, Context(None, self.catalog, self.renderer, self.texts, message, now))
+            reply = handler(ctx)
+            plaintext, kind = self._xml(reply, message, now, SIMPLIFIED)
         except Exception as exc:
             return Push(message, handler, error=exc)
-        return Push(message, handler, (plaintext, kind, now))
+        return Push(message, handler, (plaintext, kind, now), reply=reply)
 
     def _batch(self, conn: Connection, pushes: list[Push]) -> list[Answer | Exception]:
         """Every push of the batch in order; the bookkeeping of all of them in one statement per table."""
         raw: Any = conn.connection.driver_connection
         stored = _stored_many(raw, [p.message.dedup_key for p in pushes])
+        scripts = _traditional_readers(raw, [p.message.openid for p in pushes])
+        """The batch's followers who read Traditional; a handler that changes a script updates it."""
         out: list[Answer | Exception] = []
         seen_rows: list[tuple[Any, ...]] = []
         log_rows: list[tuple[Any, ...]] = []
@@ -228,13 +233,17 @@ class Dispatcher:
             try:
                 if push.error is not None:
                     raise push.error
+                script = scripts.get(message.openid, SIMPLIFIED)
                 if push.early is not None:
                     plaintext, kind, now = push.early
+                    if script == TRADITIONAL and push.reply is not None:  # worked out ahead in Simplified
+                        plaintext, kind = self._xml(push.reply, message, now, script)
                 else:
                     try:
-                        plaintext, kind, now = self._run_handler(conn, push.handler, message)
+                        plaintext, kind, now, script = self._run_handler(conn, push.handler, message, script)
                     except _HandlerConflict:
-                        plaintext, kind, now = self._run_handler(conn, push.handler, message)
+                        plaintext, kind, now, script = self._run_handler(conn, push.handler, message, script)
+                    scripts[message.openid] = script
             except Exception as exc:  # its writes are rolled back; it gets the error path, the batch goes on
                 out.append(exc)
                 continue
@@ -258,32 +267,35 @@ class Dispatcher:
             insert_rows(raw, SQL_SEEN, SQL_SEEN_ROW, seen_rows)
         return out
 
-    def _run_handler(self, conn: Connection, handler: Handler, message: Inbound) -> tuple[str, str, datetime]:
-        """The handler and its rendered reply; its ORM Session is a savepoint of the batch."""
+    def _run_handler(
+        self, conn: Connection, handler: Handler, message: Inbound, script: str
+    ) -> tuple[str, str, datetime, str]:
+        """The handler and its rendered reply (and the follower's script after it); its ORM Session is a savepoint
+        of the batch."""
         now = self.clock()
         if not conn.in_transaction():
             conn.begin()  # joins the batch's BEGIN IMMEDIATE, so the Session below is a savepoint of it
         session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        ctx = Context(session, self.catalog, self.renderer, self.texts, message, now, script)
         try:
-            plaintext, kind = self._reply(
-                handler, Context(session, self.catalog, self.renderer, self.texts, message, now)
-            )
+            plaintext, kind = self._reply(handler, ctx)
             session.commit()  # flushes the handler's writes and releases its savepoint
         except IntegrityError as exc:
             raise _HandlerConflict from exc
         finally:
             session.close()  # after a failure: rolls back to its savepoint, nothing of this push is kept
-        return plaintext, kind, now
+        return plaintext, kind, now, ctx.script
 
     def _reply(self, handler: Handler, ctx: Context) -> tuple[str, str]:
-        message = ctx.message
         reply = handler(ctx)
-        plaintext = render(
-            reply,
-            to_user=message.openid,
-            from_user=message.to_user,
-            create_time=int(ctx.now.timestamp()),
-        )
+        return self._xml(reply, ctx.message, ctx.now, ctx.script if not isinstance(reply, Empty) else SIMPLIFIED)
+
+    def _xml(self, reply: Reply, message: Inbound, now: datetime, script: str) -> tuple[str, str]:
+        """The reply XML (plaintext) and its kind; in Traditional for a follower who reads it (posts.script)."""
+        if script == TRADITIONAL and not isinstance(reply, Empty):
+            convert = converter(self.catalog.script)
+            reply = in_script(reply, convert.to_traditional, lambda url: page_link(url, TRADITIONAL))
+        plaintext = render(reply, to_user=message.openid, from_user=message.to_user, create_time=int(now.timestamp()))
         return plaintext, (kind_of(reply) if plaintext else "empty")
 
     # --- PostgreSQL (concurrent writers) and in-memory SQLite: one transaction per push ---
@@ -355,6 +367,19 @@ def _stored_many(raw: Any, keys: list[str]) -> dict[str, tuple[str, str]]:
     return found
 
 
+def _traditional_readers(raw: Any, openids: list[str]) -> dict[str, str]:
+    """The followers among ``openids`` who read Traditional (one statement for a batch's followers)."""
+    unique = list(dict.fromkeys(openids))
+    found: dict[str, str] = {}
+    for start in range(0, len(unique), 256):
+        chunk = unique[start : start + 256]
+        size = 1 << (len(chunk) - 1).bit_length()  # padded to a power of two, as _stored_many
+        marks = ", ".join("?" * size)
+        sql = f"SELECT openid FROM follower WHERE script = '{TRADITIONAL}' AND openid IN ({marks})"
+        found.update((row[0], TRADITIONAL) for row in raw.execute(sql, chunk + [chunk[0]] * (size - len(chunk))))
+    return found
+
+
 def _stored_answer(reply_xml: str, reply_kind: str) -> Answer:
     if reply_kind == "pending":
         return Answer("", "empty", duplicate=True)
@@ -391,6 +416,8 @@ class Push:
     handler: Handler
     early: tuple[str, str, datetime] | None = None
     error: Exception | None = None
+    reply: Reply | None = None
+    """The content-only reply worked out ahead (in Simplified: the batch converts it for a Traditional reader)."""
 
 
 class _HandlerConflict(Exception):

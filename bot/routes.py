@@ -29,7 +29,11 @@ STATIC_CLICKS: dict[str, Handler] = {
     "subscribe_options": content_only(menu.subscribe_options),
 }
 """The handler of each fixed CLICK key's action (posts.addresses.STATIC_CLICKS); content_only: no database."""
-THERAPY_CLICKS = {"latest": (menu.therapy_latest, True), "timeline": (menu.therapy_timeline, False)}
+THERAPY_CLICKS = {
+    "card": (menu.therapy_card, False),
+    "latest": (menu.therapy_latest, True),
+    "timeline": (menu.therapy_timeline, False),
+}
 THERAPY_CLICKS["subscribe"] = (menu.therapy_subscribe, True)
 
 
@@ -43,10 +47,13 @@ COMMAND_ANSWERS: dict[str, tuple[TextAnswer, bool]] = {
     "subscribe": (text.subscribe_to, True),
     "unsubscribe": (text.unsubscribe_from, True),
     "timeline": (text.timeline, False),
-    "therapy": (text.therapy, True),
+    "therapy": (text.therapy, False),
+    "latest": (text.latest, True),
+    "traditional": (text.traditional, True),
+    "simplified": (text.simplified, True),
 }
 """Each command's answer, and whether it uses the database (a section or a therapy's latest update is recorded as
-received, posts/received.py)."""
+received, posts/received.py; a therapy's card is not)."""
 assert set(COMMAND_ANSWERS) == set(COMMANDS), "every command of posts.catalog.COMMANDS has one answer"
 _NUMBER = re.compile(r"^\d{1,3}$")
 
@@ -179,7 +186,7 @@ def text_route(rule: KeywordRule) -> TextRoute:
         answer, database = COMMAND_ANSWERS[rule.command]
     else:
         answer = partial(_keyword, reply=rule.reply, ref=rule.ref)
-        database = (rule.ref or "").startswith(("therapy:", "section:"))  # what it answers is recorded as received
+        database = (rule.ref or "").startswith("section:")  # a section it answers is recorded as received
     return TextRoute(rule.match, tuple(normalize(p) for p in rule.patterns), answer, database)
 
 

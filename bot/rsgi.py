@@ -39,7 +39,7 @@ class RsgiApp:
             elif route == "healthz":  # a database round trip: off the loop
                 response = await asyncio.get_running_loop().run_in_executor(None, web.respond, route, method, path)
             else:
-                response = web.respond(route, method, path)
+                response = web.respond(route, method, path, scope.query_string)
         except Exception:
             response = web.failure(route, method, path)
         web.metrics.count_request(route, response.status)

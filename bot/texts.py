@@ -1,5 +1,5 @@
 """The bot's own short replies (confirmations, defaults, reply titles): posts/templates/text/bot/, rendered by the
-one Jinja environment (posts.render.environment), with the same footer and disclaimer as every other reply."""
+one Jinja environment (posts.render.environment); Context.say closes them with the one footer (Renderer.close)."""
 
 from __future__ import annotations
 

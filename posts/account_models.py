@@ -1,5 +1,5 @@
 """Tables of what the account may do and what it published: articles, publish results, the capability profile,
-operator alerts and the follower import cursor."""
+and the follower import cursor (operator alerts: posts.models.OperatorAlert)."""
 
 from __future__ import annotations
 
@@ -78,19 +78,6 @@ class CapabilityProfile(Base):
     api_ips: Mapped[list[Any]] = mapped_column(default=list)
     egress_ip: Mapped[str | None] = mapped_column(String(64))
     """This server's address as WeChat saw it, when a 40164 named it."""
-
-
-class OperatorAlert(Base):
-    """Something the operator must act on (an annual renewal, a lapsed verification); raised once per key."""
-
-    __tablename__ = "operator_alert"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    dedup_key: Mapped[str] = mapped_column(String(255), unique=True)
-    detail: Mapped[str] = mapped_column(Text, default="")
-    raised_at: Mapped[datetime]
-    acknowledged_at: Mapped[datetime | None]
 
 
 class FollowerSync(Base):

@@ -3,7 +3,7 @@
 The one home of these names, used by the bot's routes, the menu validator, `wxbot menu` and the page server:
 
 - CLICK keys: the fixed ones (:data:`STATIC_CLICKS`), ``SECTION_<key>``, ``GROUP_<group>`` and
-  ``THERAPY_<key>_<LATEST|TIMELINE|SUBSCRIBE>``, a content key written by :func:`key_part`;
+  ``THERAPY_<key>_<CARD|LATEST|TIMELINE|SUBSCRIBE>``, a content key written by :func:`key_part`;
 - section groups: a section key up to its first ``-`` (research-models is in group research);
 - page paths: /p/, /p/s/<section>, /p/g/<group>, /p/t/<therapy>, /p/t/<therapy>/<update>.
 """
@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
 STATIC_CLICKS = {"TOC": "toc", "HELP": "help", "MY_SUBSCRIPTIONS": "mine", "SUBSCRIBE": "subscribe_options"}
 """The fixed CLICK keys and the action each one names."""
-THERAPY_ACTIONS = {"LATEST": "latest", "TIMELINE": "timeline", "SUBSCRIBE": "subscribe"}
-"""The three CLICK keys of every therapy: the key's suffix and the action it names."""
+THERAPY_ACTIONS = {"CARD": "card", "LATEST": "latest", "TIMELINE": "timeline", "SUBSCRIBE": "subscribe"}
+"""The CLICK keys of every therapy: the key's suffix and the action it names (the card, its latest update...)."""
 INDEX_PATH = "/p/"
 
 

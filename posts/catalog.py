@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from posts.addresses import section_group
+from posts.script import ScriptTerms, to_simplified
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,8 @@ class Text:
     body: str
     path: str = ""
     review: Review | None = None
+    short: str = ""
+    """The disclaimer's one-line form that closes a short reply and points to the full text (disclaimer.md only)."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,8 @@ class Scene:
     purpose: str
     welcome: str
     therapy: str | None = None
+    script: str | None = None
+    """"t": a follower who comes through this scene reads Traditional (posts.script); None: as they chose."""
 
 
 @dataclass(frozen=True)
@@ -187,7 +192,19 @@ class QuestionRules:
     """The cue weight of a therapy's name (and of a name typed with one typo) for an intent pointing at it."""
 
 
-COMMANDS = ("help", "toc", "mine", "section_number", "subscribe", "unsubscribe", "timeline", "therapy")
+COMMANDS = (
+    "help",
+    "toc",
+    "mine",
+    "section_number",
+    "subscribe",
+    "unsubscribe",
+    "timeline",
+    "therapy",
+    "latest",
+    "traditional",
+    "simplified",
+)
 """The commands a keyword rule may name; the bot routes each of them to one handler."""
 PATTERN_MATCHES = ("exact", "contains", "prefix", "affix")
 """The match kinds that need ``patterns``."""
@@ -199,8 +216,9 @@ _SPACES = re.compile(r"\s+")
 
 
 def normalize(text: str) -> str:
-    """Case- and space-insensitive form used for keyword and therapy-name matching."""
-    return _SPACES.sub("", text).casefold()
+    """Case-, space- and script-insensitive form used for keyword and therapy-name matching (Traditional input is
+    folded to Simplified, posts.script)."""
+    return to_simplified(_SPACES.sub("", text).casefold())
 
 
 @dataclass(frozen=True)
@@ -218,6 +236,8 @@ class Catalog:
     disclaimer: Text | None = None
     questions: QuestionRules | None = None
     """questions.yaml: the intents tried after the keyword rules."""
+    script: ScriptTerms = field(default_factory=ScriptTerms)
+    """Overrides for the Traditional rendering (script.yaml)."""
 
     def section(self, key: str) -> Section | None:
         return next((s for s in self.sections if s.key == key), None)
@@ -265,6 +285,21 @@ class Catalog:
         return tuple(
             i for i in self.questions.intents if i.ref.startswith("section:") and i.ref.partition(":")[2] not in keys
         )
+
+    def reviewed_items(self) -> list[tuple[str, Review | None]]:
+        """(file, review) of every item that carries review dates: sections, therapies, updates, welcomes, texts."""
+        found = [(s.path, s.review) for s in self.sections]
+        for therapy in self.therapies.values():
+            found.append((therapy.path, therapy.review))
+            found += [(u.path, u.review) for u in therapy.updates]
+        found += [(t.path, t.review) for t in self.welcomes.values()]
+        found += [(t.path, t.review) for t in (self.help, self.disclaimer) if t is not None]
+        return found
+
+    def overdue_reviews(self, today: date) -> list[tuple[str, Review]]:
+        """The items whose next_review is before ``today``, the longest overdue first (the one rule for "overdue")."""
+        found = [(path, r) for path, r in self.reviewed_items() if r is not None and r.next_review < today]
+        return sorted(found, key=lambda item: (item[1].next_review, item[0]))
 
     def welcome_for(self, scene_key: str | None) -> Text | None:
         scene = self.scenes.get(scene_key) if scene_key else None

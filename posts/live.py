@@ -25,6 +25,7 @@ from posts.catalog import Catalog, KeywordRule, QuestionRules, Reference, Scene,
 from posts.content_sync import CONTENT_VERSION_ID
 from posts.models import ContentItem, ContentVersion
 from posts.render import Renderer
+from posts.script import ScriptTerms
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ def catalog_from_db(session: Session) -> Catalog:
         help=texts.get(1),
         disclaimer=texts.get(2),
         questions=next(iter(items("questions", QuestionRules)), None),
+        script=next(iter(items("script", ScriptTerms)), ScriptTerms()),
     )
 
 

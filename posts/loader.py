@@ -48,6 +48,7 @@ from posts.fields import (
 from posts.limits import NEWS_DESCRIPTION_MAX_BYTES, NEWS_TITLE_MAX_BYTES
 from posts.packfile import Doc, PackFileError, read_markdown, read_yaml
 from posts.problems import Problem
+from posts.script import SCRIPTS, ScriptTerms, Term
 from posts.textchecks import citations, cure_promises
 
 __all__ = ["Problem", "default_content_dir", "load_catalog"]
@@ -108,8 +109,17 @@ UPDATE = {
     "sources": Field(ids),
     **REVIEW,
 }
-TEXT = {"key": Field(key), "title": Field(text()), **REVIEW}
-SCENE = {"key": Field(key), "purpose": Field(text()), "welcome": Field(key), "therapy": Field(key, required=False)}
+TEXT = {"key": Field(key), "title": Field(text()), "short": Field(text(), required=False), **REVIEW}
+SCENE = {
+    "key": Field(key),
+    "purpose": Field(text()),
+    "welcome": Field(key),
+    "therapy": Field(key, required=False),
+    "script": Field(choice(*SCRIPTS), required=False),
+}
+SCRIPT_FILE = "script.yaml"
+SCRIPT = {"keep": Field(strings, required=False), "terms": Field(lambda v: v, required=False)}
+TERM = {"simplified": Field(text()), "traditional": Field(text())}
 KEYWORD = {
     "match": Field(choice("exact", "contains", *COMMAND_MATCHES)),
     "patterns": Field(strings, required=False),
@@ -291,6 +301,7 @@ class _PackLoader:
         scenes = self.load_scenes(welcomes, therapies)
         before = len(self.problems)
         rules = self.load_keywords(sections, therapies)
+        script = self.load_script()
         keywords = tuple(rule for rule in rules if rule.command is None)
         commands = tuple(rule for rule in rules if rule.command is not None)
         questions = self.load_questions(sections, therapies, keywords, len(self.problems) == before)
@@ -307,8 +318,26 @@ class _PackLoader:
             help=help_text,
             disclaimer=disclaimer,
             questions=questions,
+            script=script,
         )
         return catalog, sorted(self.problems)
+
+    def load_script(self) -> ScriptTerms:
+        """The overrides of the Traditional rendering (optional file script.yaml: keep, terms)."""
+        path = self.root / SCRIPT_FILE
+        if not path.is_file():
+            return ScriptTerms()
+
+        def read(path: Path, doc: Doc) -> ScriptTerms:
+            values = self.fields(path, doc, doc.data, SCRIPT)
+            raw = values.get("terms") or []
+            if not isinstance(raw, list):
+                self.report(path, doc.line("terms"), "terms must be a list of {simplified, traditional}")
+                raise _Skip
+            terms = tuple(Term(**self.fields(path, doc, item, TERM, "terms", i)) for i, item in enumerate(raw))
+            return ScriptTerms(keep=values.get("keep", ()), terms=terms)
+
+        return self.guarded(path, read) or ScriptTerms()
 
     def each(self, paths: Iterable[Path], read: Callable[[Path, Doc], Any], kind: str) -> list[Any]:
         """Read every file, dropping failures and duplicate keys (the first file, by name, wins)."""
@@ -467,7 +496,14 @@ class _PackLoader:
         if not doc.body.strip():
             self.report(path, doc.body_line, "body is empty")
             raise _Skip
-        return Text(key=values["key"], title=values["title"], body=doc.body, path=self.rel(path), review=review)
+        return Text(
+            key=values["key"],
+            title=values["title"],
+            body=doc.body,
+            path=self.rel(path),
+            review=review,
+            short=values.get("short", ""),
+        )
 
     def load_text(self, name: str, expected_key: str) -> Text | None:
         path = self.root / name

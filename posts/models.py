@@ -77,6 +77,9 @@ class Follower(Base):
     last_event_at: Mapped[datetime | None]
     """The last follow, QR scan or click/scancode_* menu tap: it opens the 1-minute window."""
     created_at: Mapped[datetime]
+    script: Mapped[str] = mapped_column(String(8), default="s", server_default="s")
+    """The script replies, pushes and pages are written in for this follower: "s" Simplified, "t" Traditional
+    (posts.script)."""
 
     subscriptions: Mapped[list[Subscription]] = relationship(back_populates="follower")
 
@@ -268,6 +271,24 @@ class NoticeConsent(Base):
     """The delivery row that used it (posts.queue.Delivery.id)."""
     granted_at: Mapped[datetime]
     changed_at: Mapped[datetime]
+
+
+class OperatorAlert(Base):
+    """Something an operator must act on, raised by the product (posts.alerts) once per ``dedup_key``: the daily
+    review check (one per kind and local day), an annual renewal or a lapsed verification (one per expiry)."""
+
+    __tablename__ = "operator_alert"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    """review_overdue, annual_renew, verify_expired."""
+    dedup_key: Mapped[str] = mapped_column(String(255), unique=True)
+    day: Mapped[date | None] = mapped_column(Date)
+    """The local day (scheduler timezone) a daily check ran for; None for an event's alert."""
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[list[Any]] = mapped_column(default=list)
+    raised_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
 
 
 import posts.account_models  # noqa: E402 — articles, capability profile, alerts, follower sync

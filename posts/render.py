@@ -24,6 +24,10 @@ CONSOLE_TEMPLATES = Path(__file__).resolve().parents[1] / "console" / "templates
 """The operator console's pages (console/templates/console/*.html.j2): found by the same environment, autoescaped."""
 INDEX_PATH = addresses.INDEX_PATH
 _CITE_HTML = re.compile(r"\[(\d{1,4})\]")
+SHORT_BODY_MAX_BYTES = 400
+"""The one rule for the footer: a message whose body (everything before the footer) is at most this many UTF-8 bytes
+closes with the disclaimer's one-line form (disclaimer.md ``short``, which points to the full text); a longer one
+closes with the full disclaimer. See :meth:`Renderer.close`."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,8 @@ class TextBody:
     fits: bool
     page_path: str | None = None
     """The content page with the same content (send a link to it when the text does not fit)."""
+    core: str = ""
+    """The text before the footer: a reply that adds a line adds it here and closes again (Renderer.close)."""
 
 
 @dataclass(frozen=True)
@@ -131,23 +137,45 @@ class Renderer:
 
     @property
     def disclaimer_text(self) -> str:
+        """The full disclaimer as plain text."""
         found = self.catalog.disclaimer
         return markdown_to_text(found.body) if found else ""
 
-    def _text(self, template: str, page_path: str | None = None, **ctx: Any) -> TextBody:
-        name = template if template.startswith("text/") else f"text/{template}"
-        context = {
-            "disclaimer_text": self.disclaimer_text,
-            "catalog": self.catalog,
-            "notice_offer": self.notice_offer,
-            **ctx,
-        }
-        text = self.env.get_template(name).render(**context).strip() + "\n"
+    @property
+    def disclaimer_short(self) -> str:
+        """The disclaimer's one-line form (the full text when the pack gives none)."""
+        found = self.catalog.disclaimer
+        return found.short.strip() if found and found.short.strip() else self.disclaimer_text
+
+    def closing(self, body: str) -> str:
+        """The disclaimer that closes ``body``: the one-line form for a short body, else the full text."""
+        return self.disclaimer_short if utf8_len(body.strip()) <= SHORT_BODY_MAX_BYTES else self.disclaimer_text
+
+    def close(self, body: str) -> str:
+        """``body`` with the one footer (templates/text/_footer.txt.j2): the disclaimer is always the last thing.
+
+        Every follower-facing text goes through here: reply bodies, the bot's own texts (Context.say), keyword
+        replies and pushes."""
+        footer = self.env.get_template("text/_footer.txt.j2").render(disclaimer_text=self.closing(body))
+        return (body.strip() + "\n" + footer).strip()
+
+    def _body(self, core: str, page_path: str | None, close: bool = True) -> TextBody:
+        core = core.strip() + "\n"
+        text = self.close(core) + "\n" if close else core
         size = utf8_len(text)
-        return TextBody(text=text, size=size, fits=size <= TEXT_REPLY_MAX_BYTES, page_path=page_path)
+        return TextBody(text=text, size=size, fits=size <= TEXT_REPLY_MAX_BYTES, page_path=page_path, core=core)
+
+    def with_extra(self, body: TextBody, extra: str) -> TextBody:
+        """``body`` with ``extra`` lines added before its footer (the disclaimer stays last)."""
+        return self._body(f"{body.core.strip()}\n\n{extra.strip()}", body.page_path)
+
+    def _text(self, template: str, page_path: str | None = None, close: bool = True, **ctx: Any) -> TextBody:
+        name = template if template.startswith("text/") else f"text/{template}"
+        context = {"catalog": self.catalog, "notice_offer": self.notice_offer, **ctx}
+        return self._body(self.env.get_template(name).render(**context), page_path, close)
 
     def render_text(self, template: str, **ctx: Any) -> TextBody:
-        """Any text template (name relative to templates/text/) for free text posts; ``disclaimer_text`` is set."""
+        """Any text template (name relative to templates/text/) for free text posts, closed with the footer."""
         return self._text(template, None, **ctx)
 
     def _page(self, template: str, **ctx: Any) -> str:
@@ -213,7 +241,7 @@ class Renderer:
             source = self._section_source(section)
             body, sources = markdown_to_text(source), self._sources([*section.sources, *cited_ids(source)])
         if section.body_from == "disclaimer":
-            extra["disclaimer_text"] = ""  # the body is the disclaimer: not twice
+            extra["close"] = False  # the body is the disclaimer: it is already last, not twice
         return self._text("section.txt.j2", Paths.section(key), section=section, body=body, sources=sources, **extra)
 
     def group(self, prefix: str) -> GroupCard:

@@ -115,6 +115,8 @@ class SchedulerSettings:
     """Run the scheduler inside `wxbot serve` (single-machine default)."""
     dedupe_keep_hours: int = 48
     """How long the bot's dedupe rows and stored replies are kept (posts.retention); WeChat redelivers for ~15 s."""
+    review_check_time: str = "09:00"
+    """Local time (HH:MM, ``timezone``) of the daily check for content past its next_review date (posts.alerts)."""
 
 
 @dataclass(frozen=True)
@@ -296,7 +298,7 @@ def _validate(settings: Settings) -> None:
         problem = notice_fields.check_mapping(spec)
         if problem:
             raise SettingsError(f"{src}: 'wechat.notices.{purpose}': {problem}")
-    for key in ("quiet_hours_start", "quiet_hours_end"):
+    for key in ("quiet_hours_start", "quiet_hours_end", "review_check_time"):
         if not _TIME_RE.match(getattr(settings.scheduler, key)):
             raise SettingsError(f"{src}: 'scheduler.{key}' must be HH:MM, got {getattr(settings.scheduler, key)!r}")
     try:

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 
 from posts import interactions, limits
 from posts.audience import Recipient
+from posts.script import SIMPLIFIED, TRADITIONAL
 from posts.timing import BEIJING, beijing_next_month_start
 
 CUSTOM = "/cgi-bin/message/custom/send"
@@ -320,18 +321,43 @@ def _mass_plan(
             return _sendall(eligible, out, target, budget, slices)  # WeChat itself filters those at 4 this month
         out.extend(_none(r, "mass_single", now) for r in eligible)
         return Plan(out, [], budget.calls)
-    size = limits.MASS_OPENID_LIST_MAX
-    chunks = [eligible[i : i + size] for i in range(0, len(eligible), size)]
-    if len(chunks) > 1 and len(chunks[-1]) < limits.MASS_OPENID_LIST_MIN:
-        chunks[-1].insert(0, chunks[-2].pop())  # 10,001 recipients: 9,999 + 2
-    for n, chunk in enumerate(chunks, start=1):
-        key = f"list:{n}"
-        if not budget.take(MASS_SEND):
-            out.extend(_none(r, "quota", now) for r in chunk)
-            continue
-        slices.append(MassSlice(key, tuple(r.openid for r in chunk)))
-        out.extend(Assignment(r.openid, r.follower_id, "mass", slice_key=key) for r in chunk)
+    for script, group in _by_script(eligible):
+        size = limits.MASS_OPENID_LIST_MAX
+        chunks = [group[i : i + size] for i in range(0, len(group), size)]
+        if len(chunks) > 1 and len(chunks[-1]) < limits.MASS_OPENID_LIST_MIN:
+            chunks[-1].insert(0, chunks[-2].pop())  # 10,001 recipients: 9,999 + 2
+        for n, chunk in enumerate(chunks, start=1):
+            key = list_slice_key(n, script)
+            if not budget.take(MASS_SEND):
+                out.extend(_none(r, "quota", now) for r in chunk)
+                continue
+            slices.append(MassSlice(key, tuple(r.openid for r in chunk)))
+            out.extend(Assignment(r.openid, r.follower_id, "mass", slice_key=key) for r in chunk)
     return Plan(out, slices, budget.calls)
+
+
+def list_slice_key(n: int, script: str = SIMPLIFIED) -> str:
+    """An openid-list slice's key: list:<n>, or list:<n>:t for the followers who read Traditional."""
+    return f"list:{n}" if script == SIMPLIFIED else f"list:{n}:{script}"
+
+
+def slice_script(key: str) -> str:
+    """The script a mass slice's text is in: Traditional for a list:<n>:t slice; a tag or everyone gets one text,
+    in Simplified (WeChat sends the same message to all of them)."""
+    return TRADITIONAL if key.startswith("list:") and key.endswith(f":{TRADITIONAL}") else SIMPLIFIED
+
+
+def _by_script(people: list[Recipient]) -> list[tuple[str, list[Recipient]]]:
+    """The followers of an openid-list mass send per script, each group its own lists (a push to a mixed audience
+    is rendered per follower). A group too small for a list send of its own goes with the other one, in
+    Simplified."""
+    traditional = [r for r in people if r.script == TRADITIONAL]
+    simplified = [r for r in people if r.script != TRADITIONAL]
+    if not traditional or not simplified:
+        return [(TRADITIONAL if traditional else SIMPLIFIED, people)]
+    if len(traditional) < limits.MASS_OPENID_LIST_MIN or len(simplified) < limits.MASS_OPENID_LIST_MIN:
+        return [(SIMPLIFIED, people)]
+    return [(SIMPLIFIED, simplified), (TRADITIONAL, traditional)]
 
 
 def _sendall(

@@ -7,16 +7,17 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from posts import ledger, notices, retention
+from posts import alerts, ledger, notices, retention
 from posts.catalog import Catalog
 from posts.clock import Clock, system_clock
 from posts.compose import Renderer
@@ -86,6 +87,7 @@ class Engine:
         self._held_until = 0.0
         self._recovered = False
         self._housekeeping_due: datetime | None = None
+        self._reviews_checked: date | None = None
         self.on_jobs_changed: Callable[[], None] | None = None
 
     # -- the lease ------------------------------------------------------------------------------------
@@ -154,6 +156,23 @@ class Engine:
         if forgotten:
             log.info("forgot %d dedupe rows received before %s", forgotten, before.isoformat())
         return forgotten
+
+    def review_check(self) -> alerts.Raised | None:
+        """Once a local day: an operator alert when content items are past their next_review date.
+
+        Its own APScheduler job (Handle.start: at ``scheduler.review_check_time`` and at start-up), never the tick;
+        a second call the same day does nothing, and the alert table keeps one row per day across processes."""
+        now = self.clock()
+        day = now.astimezone(ZoneInfo(self.settings.scheduler.timezone)).date()
+        if self._reviews_checked == day:
+            return None
+        with self.sessions() as session:
+            raised = alerts.check_reviews(session, self.catalog, day, now)
+            session.commit()
+        self._reviews_checked = day
+        if raised.new and raised.alert is not None:
+            log.warning("operator alert (%s): %s", raised.alert.kind, raised.alert.message)
+        return raised
 
     def outbox(self) -> int:
         if not self.active:
@@ -302,6 +321,12 @@ class Handle:
         except Exception:
             log.exception("outbox pass failed")
 
+    def _review_check(self) -> None:
+        try:
+            self.engine.review_check()
+        except Exception:
+            log.exception("review check failed")
+
     def start(self) -> Handle:
         self.scheduler.add_job(
             self._tick,
@@ -321,6 +346,18 @@ class Handle:
             replace_existing=True,
             coalesce=True,
             max_instances=1,
+        )
+        tz = ZoneInfo(self.engine.settings.scheduler.timezone)
+        hour, minute = (int(part) for part in self.engine.settings.scheduler.review_check_time.split(":"))
+        self.scheduler.add_job(
+            self._review_check,
+            CronTrigger(hour=hour, minute=minute, timezone=tz),
+            id="review-check",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+            next_run_time=self.engine.clock().astimezone(tz),  # and once at start-up (at most one alert a day)
         )
         self.scheduler.start()
         return self

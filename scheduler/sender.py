@@ -13,13 +13,14 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from posts import ledger, mass_budget, received, template_fields
+from posts import followers, ledger, limits, mass_budget, received, template_fields
 from posts.audience import AudienceError, mass_tag_id, parse_audience, recipients
 from posts.catalog import Catalog
 from posts.clock import Clock, system_clock
 from posts.compose import ContentError, Message, Renderer, compose
 from posts.notice_fields import NoticeFieldError
 from posts.queue import Delivery, MassBatch, Post
+from posts.script import SIMPLIFIED, converter, page_link, text_links
 from posts.settings import Settings
 from posts.template_fields import TemplateFieldError
 from posts.timing import beijing_day_start
@@ -300,7 +301,8 @@ class Sender:
                 if not rows:
                     continue
                 row = rows[0]
-                body = {"touser": row.openid, "msgtype": "text", "text": {"content": message.text}}
+                text = self._in_script(message.text, followers.script_for(session, row.openid))
+                body = {"touser": row.openid, "msgtype": "text", "text": {"content": text}}
                 try:
                     self._call(planner.CUSTOM, body)
                     self._sent(row, None)
@@ -329,17 +331,19 @@ class Sender:
                 if not rows:
                     return moved
                 finished = 0
+                traditional = followers.scripts_for(session, (row.openid for row in rows))
                 for row in rows:
                     if row.state != "sending":  # failed in bulk by an earlier row's permanent error
                         continue
+                    script = traditional.get(row.openid, SIMPLIFIED)
                     body = {
                         "touser": row.openid,
                         "template_id": template_id,
                         "client_msg_id": row.client_msg_id,
-                        "data": {name: {"value": value} for name, value in fields.items()},
+                        "data": {name: {"value": self._field_in_script(v, script)} for name, v in fields.items()},
                     }
                     if message.url:
-                        body["url"] = message.url
+                        body["url"] = page_link(message.url, script)
                     try:
                         answer = self._call(planner.TEMPLATE, body)
                         self._sent(row, answer.get("msgid"))
@@ -376,7 +380,7 @@ class Sender:
                 batch = session.get(MassBatch, batch_row.id)
                 assert batch is not None
                 body: dict[str, Any] = {
-                    **self._mass_payload(session, post_id, message),
+                    **self._mass_payload(session, post_id, message, planner.slice_script(batch.slice_key)),
                     "clientmsgid": batch.clientmsgid,
                     "send_ignore_reprint": 0,
                 }
@@ -425,13 +429,25 @@ class Sender:
             advance(count if state != "planned" else 0)
         return moved
 
-    def _mass_payload(self, session: Session, post_id: int, message: Message) -> dict[str, Any]:
-        """The text, or for a post sent as an article (``--as-article``) a fresh draft as mpnews (a draft is
-        consumed by its mass send, so each batch gets its own)."""
+    def _mass_payload(self, session: Session, post_id: int, message: Message, script: str) -> dict[str, Any]:
+        """The text in the batch's script, or for a post sent as an article (``--as-article``) a fresh draft as
+        mpnews (a draft is consumed by its mass send, so each batch gets its own)."""
         post = session.get(Post, post_id)
         if post is not None and (post.data or {}).get("mass_as") == "article":
             return publish.mpnews(self.api, self.renderer, post.content)  # type: ignore[arg-type]
-        return {"msgtype": "text", "text": {"content": message.text}}
+        return {"msgtype": "text", "text": {"content": self._in_script(message.text, script)}}
+
+    # -- the follower's script (posts.script) ----------------------------------------------------------
+    def _in_script(self, text: str, script: str) -> str:
+        """A push's text as a follower reading ``script`` gets it (each custom message, each list slice), its
+        content-page links included."""
+        converted = converter(self.catalog.script).in_script(text, script)
+        return text_links(converted, getattr(self.renderer, "base_url", ""), script)
+
+    def _field_in_script(self, value: str, script: str) -> str:
+        """A template field in the follower's script, unless the Traditional form would not fit the field."""
+        found = self._in_script(value, script)
+        return found if len(found) <= limits.TEMPLATE_FIELD_MAX_CHARS else value
 
     # -- outcomes -----------------------------------------------------------------------------------
     def _sent(self, row: Delivery, msg_id: Any) -> None:

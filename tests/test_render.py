@@ -11,7 +11,7 @@ from posts.catalog import Catalog, Reference, Section, Text
 from posts.limits import TEXT_REPLY_MAX_BYTES, utf8_len
 from posts.loader import default_content_dir, load_catalog
 from posts.plaintext import markdown_to_text
-from posts.render import Renderer, TextBody
+from posts.render import SHORT_BODY_MAX_BYTES, Renderer, TextBody
 
 BASE = "https://wx.example.org"
 VOID = {"meta", "br", "img", "hr", "link", "input"}
@@ -55,10 +55,26 @@ def all_pages(catalog: Catalog, renderer: Renderer) -> dict[str, str]:
 
 
 def test_every_text_body_ends_with_the_disclaimer(catalog: Catalog, renderer: Renderer) -> None:
-    assert catalog.disclaimer is not None
+    assert catalog.disclaimer is not None and catalog.disclaimer.short
     disclaimer = markdown_to_text(catalog.disclaimer.body)
     for name, body in all_text_bodies(catalog, renderer).items():
-        assert body.text.rstrip().endswith(disclaimer), name
+        closing = catalog.disclaimer.short
+        if utf8_len(body.core.strip()) > SHORT_BODY_MAX_BYTES or name == "section:disclaimer":
+            closing = disclaimer  # the disclaimer section is the full text itself
+        assert body.text.rstrip().endswith(closing), name
+
+
+def test_one_rule_picks_the_full_or_the_one_line_disclaimer(catalog: Catalog, renderer: Renderer) -> None:
+    assert catalog.disclaimer is not None
+    short, full = catalog.disclaimer.short, renderer.disclaimer_text
+    assert "免责声明" in short and "\n" not in short and len(short) < len(full)
+    small, large = "好" * (SHORT_BODY_MAX_BYTES // 3), "好" * (SHORT_BODY_MAX_BYTES // 3 + 1)
+    assert renderer.close(small) == f"{small}\n\n——\n{short}"
+    assert renderer.close(large) == f"{large}\n\n——\n{full}"
+    assert renderer.subscriptions([]).text.rstrip().endswith(short)  # two lines of content: not seven of footer
+    assert renderer.welcome("default").text.rstrip().endswith(full)
+    extended = renderer.with_extra(renderer.subscriptions([]), "EXTRA")
+    assert extended.text.index("EXTRA") < extended.text.index("——") and extended.text.rstrip().endswith(short)
 
 
 OVERSIZE = {"section:references": "/p/s/references"}
@@ -273,7 +289,7 @@ def test_render_text_for_free_posts(catalog: Catalog, renderer: Renderer) -> Non
     assert catalog.disclaimer is not None
     body = renderer.render_text("welcome.txt.j2", body="本周没有新进展。")
     assert body.text.startswith("本周没有新进展。") and body.page_path is None
-    assert body.text.rstrip().endswith(markdown_to_text(catalog.disclaimer.body))
+    assert body.text.rstrip().endswith(catalog.disclaimer.short)  # a short body: the one-line form
     assert body.size == utf8_len(body.text)
     assert (
         renderer.render_text("text/welcome.txt.j2", body="x").text

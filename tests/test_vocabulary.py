@@ -60,10 +60,17 @@ def test_one_jinja_environment() -> None:
     assert makers == ["posts/render.py"]
 
 
-def test_bot_templates_end_with_the_one_footer() -> None:
-    folder = ROOT / "posts" / "templates" / "text" / "bot"
-    for path in sorted(folder.glob("*.txt.j2")):
-        if path.name.endswith("_title.txt.j2") or path.name == "therapy_hint.txt.j2":
-            continue  # a title or a line appended to a body that has its footer already
-        assert path.read_text(encoding="utf-8").rstrip().endswith('{% include "text/_footer.txt.j2" %}'), path.name
+def test_the_footer_is_added_in_one_place() -> None:
+    """No template includes the footer: posts.render.Renderer.close adds it, so it is always last (and chosen by
+    one rule, full or one-line)."""
+    folder = ROOT / "posts" / "templates" / "text"
+    including = [p.name for p in sorted(folder.rglob("*.txt.j2")) if "_footer" in p.read_text(encoding="utf-8")]
+    assert including == []
+    users = [
+        str(path.relative_to(ROOT))
+        for package in PRODUCT
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if "_footer.txt.j2" in path.read_text(encoding="utf-8")
+    ]
+    assert users == ["posts/render.py"]
     assert not (ROOT / "bot" / "templates" / "_footer.txt.j2").exists()

@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from posts.settings import SettingsError
 from wxbot.commands import (
     account,
+    alerts,
     chat,
     console_cmd,
     content,
@@ -49,6 +50,7 @@ app.add_typer(followers.app, name="followers")
 app.add_typer(account.app, name="account")
 app.command(name="publish")(publish.publish)
 app.add_typer(scheduler.app, name="scheduler")
+app.add_typer(alerts.app, name="alerts")
 menu.app.command(name="push")(wechat.menu_push)
 qr.app.command(name="create")(wechat.qr_create)
 app.add_typer(wechat.tags_app, name="tags")

@@ -9,6 +9,7 @@ from bot.handlers.common import body_reply, mirror_tag
 from bot.replies import Empty, Reply
 from posts import capabilities, followers, outbox
 from posts.catalog import Scene
+from posts.script import page_link
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ def followed(ctx: Context) -> Reply:
     if returning:
         for therapy_key in followers.active_therapies(ctx.session, follower):
             mirror_tag(ctx, outbox.TAG_ADD, therapy_key)
+    _preset_script(ctx, scene)
     if scene is not None and scene.therapy:
         _subscribe_for_scene(ctx, scene, returning)
         if profile.has(capabilities.CUSTOM):
@@ -38,6 +40,7 @@ def scanned(ctx: Context) -> Reply:
     """SCAN by someone already following: the scene's welcome, and its therapy subscription."""
     scene = _known_scene(ctx)
     followers.ensure(ctx.session, ctx.message.openid, ctx.now)
+    _preset_script(ctx, scene)
     if scene is not None and scene.therapy:
         _subscribe_for_scene(ctx, scene, returning=False)
     return _welcome(ctx, scene)
@@ -47,6 +50,13 @@ def unfollowed(ctx: Context) -> Reply:
     """unsubscribe: the follower becomes inactive; subscriptions and history stay for a return."""
     followers.record_unfollow(ctx.session, ctx.message.openid, ctx.now)
     return Empty()
+
+
+def _preset_script(ctx: Context, scene: Scene | None) -> None:
+    """A scene that presets a script (scenes.yaml ``script``) sets it for the follower, this welcome included."""
+    if scene is not None and scene.script:
+        followers.choose_script(ctx.session, ctx.message.openid, scene.script, ctx.now)
+        ctx.script = scene.script
 
 
 def _known_scene(ctx: Context) -> Scene | None:
@@ -78,10 +88,10 @@ def _queue_latest_update(ctx: Context, therapy_key: str) -> None:
         return
     body = ctx.renderer.update(therapy.key, latest.key)
     if body.fits:
-        message = {"msgtype": "text", "text": {"content": body.text}}
+        message = {"msgtype": "text", "text": {"content": ctx.in_script(body.text)}}
     else:
-        url = ctx.renderer.page_url(body.page_path or "/p/")
-        article = {"title": latest.title, "description": therapy.name, "url": url}
+        url = page_link(ctx.renderer.page_url(body.page_path or "/p/"), ctx.script)
+        article = {"title": ctx.in_script(latest.title), "description": therapy.name, "url": url}
         message = {"msgtype": "news", "news": {"articles": [article]}}
     outbox.enqueue(
         ctx.session,

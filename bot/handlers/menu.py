@@ -54,17 +54,27 @@ def group(ctx: Context, prefix: str) -> Reply:
     return News((Article(card.title, card.description, ctx.renderer.page_url(card.page_path)),))
 
 
-def therapy_latest(ctx: Context, key: str) -> Reply:
-    """The therapy's latest update, with the typed commands for its timeline and subscription."""
+def therapy_card(ctx: Context, key: str) -> Reply:
+    """The therapy's card (what it is, its phase, size and status, the caveats), pointing to its latest update."""
     therapy = ctx.catalog.therapy(key)
     if therapy is None:
         return therapy_list(ctx)
     offer = getattr(ctx.renderer, "notice_offer", None)  # a subscribe notice for the next update, if configured
     page = ctx.renderer.page_url(therapy_path(key))
     hint = ctx.texts.render("therapy_hint", therapy=therapy, notice_offer=offer, page_url=page)
+    return body_reply(ctx, ctx.renderer.therapy(key), therapy.name, therapy.status, extra=hint)
+
+
+def therapy_latest(ctx: Context, key: str) -> Reply:
+    """The therapy's latest update (its card when it has none), pointing back to the card and the timeline; a
+    published update answers with its article (posts/articles.py)."""
+    therapy = ctx.catalog.therapy(key)
+    if therapy is None:
+        return therapy_list(ctx)
     latest = therapy.latest
     if latest is None:
-        return body_reply(ctx, ctx.renderer.therapy(key), therapy.name, therapy.status, extra=hint)
+        return therapy_card(ctx, key)
+    hint = ctx.texts.render("update_hint", therapy=therapy)
     ref = received.update_ref(key, latest.key)
     received.record(ctx.session, ctx.message.openid, ref, received.REPLY, ctx.now)
     return article_or(ctx, ref, latest.title, therapy.name) or body_reply(

@@ -90,6 +90,7 @@ class Body:
     size: int
     fits: bool
     page_path: str
+    core: str = ""
 
 
 class FakeRenderer:
@@ -98,11 +99,18 @@ class FakeRenderer:
     def __init__(self, catalog: Catalog, base_url: str = BASE_URL) -> None:
         self.catalog = catalog
         self.base_url = base_url
-        self.disclaimer_text = Renderer(catalog).disclaimer_text
+        self._real = Renderer(catalog)
+        self.disclaimer_text = self._real.disclaimer_text
 
     def _body(self, text: str, path: str) -> Body:
         size = len(text.encode("utf-8"))
-        return Body(text, size, size <= 2048, path)
+        return Body(text, size, size <= 2048, path, text)
+
+    def close(self, body: str) -> str:
+        return self._real.close(body)
+
+    def with_extra(self, body: Body, extra: str) -> Body:
+        return self._body(f"{body.core}\n\n{extra}", body.page_path)
 
     def section(self, key: str) -> Body:
         s = self.catalog.section(key)

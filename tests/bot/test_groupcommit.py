@@ -280,9 +280,9 @@ def test_a_reply_that_needs_no_database_is_worked_out_before_the_batch(serve: Ca
     dispatcher.routes.table["click", "CONTENT"] = content_only(from_content)  # declared on the route
     dispatcher.routes.table["click", "DATABASE"] = with_database
     run_handler = dispatcher._run_handler
-    dispatcher._run_handler = lambda conn, handler, message: (
+    dispatcher._run_handler = lambda conn, handler, message, script: (
         in_batch.append(message.event_key),
-        run_handler(conn, handler, message),
+        run_handler(conn, handler, message, script),
     )[1]
     assert bot.wechat.push(event_push("CLICK", "CONTENT", create_time=1_800_000_010)).content == "FROM CONTENT"
     assert bot.wechat.push(event_push("CLICK", "DATABASE", create_time=1_800_000_011)).content == "WROTE"

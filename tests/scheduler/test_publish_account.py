@@ -225,7 +225,7 @@ def test_annual_renew_and_verify_expired_raise_an_operator_alert_once(world: Wor
     with world.sessions() as session:
         raised = alerts.open_alerts(session)
     assert [a.kind for a in raised] == ["annual_renew", "verify_expired"]
-    assert "ExpiredTime 1800000000" in raised[0].detail
+    assert "ExpiredTime 1800000000" in raised[0].message
 
 
 # -- followers the bot never saw follow ---------------------------------------------------------------------------

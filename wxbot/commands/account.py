@@ -34,7 +34,7 @@ def check(ctx: typer.Context) -> None:
         with rt.sessions() as session:
             account_check.store(session, found, rt.clock)
             session.commit()
-            _report(found, [a.detail for a in alerts.open_alerts(session)])
+            _report(found, [a.message for a in alerts.open_alerts(session)])
     finally:
         api.close()
         rt.close()
@@ -56,7 +56,7 @@ def show(ctx: typer.Context) -> None:
             console.print(f"checked {profile.checked_at.astimezone(BEIJING):%Y-%m-%d %H:%M} (Asia/Shanghai)")
             _capabilities(profile.states)
             _degradations(profile)
-            for detail in (a.detail for a in alerts.open_alerts(session)):
+            for detail in (a.message for a in alerts.open_alerts(session)):
                 console.print(f"alert: {detail}", soft_wrap=True, markup=False)
     finally:
         rt.close()

@@ -4,7 +4,7 @@
   send, a long-term one stays until withdrawn; grant_key makes a redelivered event record nothing twice.
 
 Revision ID: 0042
-Revises: 0040
+Revises: 0041
 Create Date: 2026-12-01 16:10:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import posts.models
 
 revision = "0042"
-down_revision = "0040"
+down_revision = "0041"
 branch_labels = None
 depends_on = None
 

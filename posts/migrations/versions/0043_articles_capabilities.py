@@ -1,9 +1,8 @@
-"""published articles, the account's capability profile, operator alerts, the follower import cursor
+"""published articles, the account's capability profile, the follower import cursor
 
 - article: a section or update published as a WeChat article (draft, publish_id, url) per content version;
 - publish_result: PUBLISHJOBFINISH as the bot received it;
 - capability_profile: each `wxbot account check` (what the account may do, quotas, callback IPs);
-- operator_alert: annual renewal and lapsed verification, raised once;
 - follower_sync: the resumable cursor of `wxbot followers sync`.
 
 Revision ID: 0043
@@ -75,17 +74,6 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_capability_profile_checked_at"), "capability_profile", ["checked_at"], unique=False)
     op.create_table(
-        "operator_alert",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("kind", sa.String(length=32), nullable=False),
-        sa.Column("dedup_key", sa.String(length=255), nullable=False),
-        sa.Column("detail", sa.Text(), nullable=False),
-        sa.Column("raised_at", UTC, nullable=False),
-        sa.Column("acknowledged_at", UTC, nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_operator_alert")),
-        sa.UniqueConstraint("dedup_key", name=op.f("uq_operator_alert_dedup_key")),
-    )
-    op.create_table(
         "follower_sync",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
@@ -102,7 +90,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("follower_sync")
-    op.drop_table("operator_alert")
     op.drop_index(op.f("ix_capability_profile_checked_at"), table_name="capability_profile")
     op.drop_table("capability_profile")
     op.drop_table("publish_result")
