@@ -26,6 +26,8 @@ from posts.catalog import Catalog
 from posts.clock import Clock, system_clock
 from posts.limits import CALLBACK_MAX_BODY_BYTES
 from posts.live import Current, LiveContent
+from posts.render import Renderer as PackRenderer
+from posts.render import notice_offer
 from posts.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -231,7 +233,11 @@ def create_app(
     """
     texts = Texts()
     base_url = getattr(renderer, "base_url", settings.server.base_url)
-    live = LiveContent(sessions, bot_content_builder(base_url), bot_content(catalog, renderer))
+    notices = settings.wechat.notices
+    offer = notice_offer(notices.offered(), settings.wechat.api_base_url if notices.simulate else "")
+    if offer is not None and getattr(renderer, "notice_offer", None) != offer:
+        renderer = PackRenderer(catalog, base_url, notice_offer=offer)
+    live = LiveContent(sessions, bot_content_builder(base_url, offer), bot_content(catalog, renderer))
     current: Any = {name: Current(live, name) for name in ("pages", "catalog", "renderer", "routes")}
     dispatcher = Dispatcher(
         sessions,

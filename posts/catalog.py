@@ -150,6 +150,50 @@ class KeywordRule:
         return any(normalize(p) in folded for p in self.patterns)
 
 
+@dataclass(frozen=True)
+class Cue:
+    """A word that hints at an intent, and how strongly (0 < weight <= 1)."""
+
+    term: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One topic a follower may ask about in their own words (questions.yaml), and what answers it."""
+
+    key: str
+    ref: str
+    """section:<key>, therapy:<key>, keyword:<word> (what typing that word answers), help or toc."""
+    label: str
+    """The topic in a few words, offered when a question is close to it but not close enough."""
+    word: str
+    """What the follower can reply to reach it (offered with the label)."""
+    questions: tuple[str, ...] = ()
+    """Example questions as families type them."""
+    cues: tuple[Cue, ...] = ()
+    negated: str = "same"
+    """"same": a cue after a negation still counts (不是骗局吧 asks about scams); "drop": it does not."""
+    yields: bool = False
+    """Answers only when no other intent is sure (a therapy's card yields to its cost, its trials...)."""
+
+
+@dataclass(frozen=True)
+class QuestionRules:
+    """Matching by meaning (questions.yaml): tried after the keyword rules, before the default reply."""
+
+    intents: tuple[Intent, ...] = ()
+    fillers: tuple[str, ...] = ()
+    """Words dropped before matching (请问, 吗, 呢...)."""
+    negations: tuple[str, ...] = ()
+    hold: tuple[str, ...] = ()
+    """Words that keep a message away from every intent (it gets the default reply)."""
+    answer_at: float = 0.5
+    suggest_at: float = 0.3
+    name_weight: float = 0.5
+    """The cue weight of a therapy's name (and of a name typed with one typo) for an intent pointing at it."""
+
+
 COMMANDS = ("help", "toc", "mine", "section_number", "subscribe", "unsubscribe", "timeline", "therapy")
 """The commands a keyword rule may name; the bot routes each of them to one handler."""
 PATTERN_MATCHES = ("exact", "contains", "prefix", "affix")
@@ -179,6 +223,8 @@ class Catalog:
     """The rules of keywords.yaml that name a command (help, subscribe, ...), in file order; tried first."""
     help: Text | None = None
     disclaimer: Text | None = None
+    questions: QuestionRules | None = None
+    """questions.yaml: the intents tried after the keyword rules."""
 
     def section(self, key: str) -> Section | None:
         return next((s for s in self.sections if s.key == key), None)
@@ -225,6 +271,16 @@ class Catalog:
                 if rule.match == kind and rule.matches(text):
                     return rule
         return None
+
+    def pending_intents(self) -> tuple[Intent, ...]:
+        """The intents pointing at a section the pack does not have (yet): left out of matching until it exists,
+        and shown as warnings by ``wxbot content check``."""
+        if self.questions is None:
+            return ()
+        keys = {s.key for s in self.sections}
+        return tuple(
+            i for i in self.questions.intents if i.ref.startswith("section:") and i.ref.partition(":")[2] not in keys
+        )
 
     def welcome_for(self, scene_key: str | None) -> Text | None:
         scene = self.scenes.get(scene_key) if scene_key else None

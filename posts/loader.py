@@ -18,8 +18,11 @@ from posts.catalog import (
     COMMANDS,
     PATTERN_MATCHES,
     Catalog,
+    Cue,
+    Intent,
     KeywordRule,
     Milestone,
+    QuestionRules,
     Reference,
     Review,
     Scene,
@@ -35,12 +38,14 @@ from posts.fields import (
     choice,
     day,
     day_or_month,
+    fraction,
     ids,
     integer,
     key,
     strings,
     text,
     url,
+    weights,
 )
 from posts.limits import NEWS_DESCRIPTION_MAX_BYTES, NEWS_TITLE_MAX_BYTES
 from posts.packfile import Doc, PackFileError, read_markdown, read_yaml
@@ -114,13 +119,35 @@ KEYWORD = {
     "ref": Field(text(), required=False),
     "command": Field(choice(*COMMANDS), required=False),
 }
+QUESTIONS = {
+    "answer_at": Field(fraction),
+    "suggest_at": Field(fraction),
+    "name_weight": Field(fraction),
+    "fillers": Field(strings, required=False),
+    "negations": Field(strings, required=False),
+    "hold": Field(strings, required=False),
+    "intents": Field(lambda v: v),
+}
+INTENT = {
+    "key": Field(key),
+    "ref": Field(text()),
+    "label": Field(text(NEWS_TITLE_MAX_BYTES)),
+    "word": Field(text(NEWS_TITLE_MAX_BYTES)),
+    "questions": Field(strings, required=False),
+    "cues": Field(weights, required=False),
+    "negated": Field(choice("same", "drop"), required=False),
+    "yields": Field(boolean, required=False),
+}
+NOT_PROSE = ("patterns", "questions", "cues", "fillers", "negations", "hold", "word", "ref")
+"""Keys whose strings are what followers type or what a rule points at, not prose sent to followers (the
+cure-word check leaves them out)."""
 _Build = Callable[[Path, Doc, int, dict[str, Any]], Any]
 _REVIEW_NAME = re.compile(r"^(\d+)-(.+)$")
 _UPDATE_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-[a-z0-9][a-z0-9-]*$")
 
 
 def _strings(node: yaml.Node | None, first_line: int, skip: bool = False) -> Iterable[tuple[int, str]]:
-    """(line, text) of every string scalar under ``node``, leaving out keyword patterns."""
+    """(line, text) of every string scalar under ``node``, leaving out what followers type (NOT_PROSE)."""
     if isinstance(node, yaml.ScalarNode):
         if not skip and isinstance(node.value, str):
             yield node.start_mark.line + first_line, node.value
@@ -129,7 +156,7 @@ def _strings(node: yaml.Node | None, first_line: int, skip: bool = False) -> Ite
             yield from _strings(item, first_line, skip)
     elif isinstance(node, yaml.MappingNode):
         for k, v in node.value:
-            yield from _strings(v, first_line, skip or (isinstance(k, yaml.ScalarNode) and k.value == "patterns"))
+            yield from _strings(v, first_line, skip or (isinstance(k, yaml.ScalarNode) and k.value in NOT_PROSE))
 
 
 def _cure_message(sentence: str) -> str:
@@ -264,9 +291,11 @@ class _PackLoader:
         if "default" not in welcomes:
             self.report("welcome/default.md", 1, "missing required text: the default welcome")
         scenes = self.load_scenes(welcomes, therapies)
+        before = len(self.problems)
         rules = self.load_keywords(sections, therapies)
         keywords = tuple(rule for rule in rules if rule.command is None)
         commands = tuple(rule for rule in rules if rule.command is not None)
+        questions = self.load_questions(sections, therapies, keywords, len(self.problems) == before)
         by_order = {s.key: s.order for s in sections.values()}
         therapies = dict(sorted(therapies.items(), key=lambda kv: (by_order.get(kv[1].section, 10**6), kv[0])))
         catalog = Catalog(
@@ -279,6 +308,7 @@ class _PackLoader:
             commands=commands,
             help=help_text,
             disclaimer=disclaimer,
+            questions=questions,
         )
         return catalog, sorted(self.problems)
 
@@ -527,6 +557,75 @@ class _PackLoader:
             return KeywordRule(**values)
 
         return tuple(self.load_list("keywords.yaml", KEYWORD, build))
+
+    def load_questions(
+        self,
+        sections: dict[str, Section],
+        therapies: dict[str, Therapy],
+        keywords: tuple[KeywordRule, ...],
+        keywords_whole: bool = True,
+    ) -> QuestionRules | None:
+        """questions.yaml (optional): the intents matched by meaning; a bad intent is reported and left out (an
+        intent answering as a keyword rule that a problem of keywords.yaml left out is left out quietly)."""
+        path = self.root / "questions.yaml"
+        if not path.is_file():
+            return None
+        found: list[QuestionRules] = []
+
+        def read(path: Path, doc: Doc) -> None:
+            values = self.fields(path, doc, doc.data, QUESTIONS)
+            if values["suggest_at"] >= values["answer_at"]:
+                self.report(path, doc.line("suggest_at"), "suggest_at must be below answer_at")
+                raise _Skip
+            items = values.pop("intents")
+            if not isinstance(items, list) or not items:
+                self.report(path, doc.line("intents"), "field 'intents' must be a non-empty list of intents")
+                raise _Skip
+            intents: dict[str, Intent] = {}
+            for i, item in enumerate(items):
+                try:
+                    intent = self.intent(path, doc, i, item, sections, therapies, keywords, keywords_whole)
+                except _Skip:
+                    continue
+                if intent.key in intents:
+                    self.report(path, doc.line("intents", i, "key"), f"duplicate intent key '{intent.key}'")
+                    continue
+                intents[intent.key] = intent
+            found.append(QuestionRules(intents=tuple(intents.values()), **values))
+
+        self.guarded(path, read)
+        return found[0] if found else None
+
+    def intent(
+        self,
+        path: Path,
+        doc: Doc,
+        i: int,
+        item: Any,
+        sections: dict[str, Section],
+        therapies: dict[str, Therapy],
+        keywords: tuple[KeywordRule, ...],
+        keywords_whole: bool,
+    ) -> Intent:
+        values = self.fields(path, doc, item, INTENT, "intents", i)
+        if not values.get("questions") and not values.get("cues"):
+            self.report(path, doc.line("intents", i), "an intent needs 'questions', 'cues' or both")
+            raise _Skip
+        ref = values["ref"]
+        kind, _, word = ref.partition(":")
+        if kind == "keyword":
+            rule = Catalog(keywords=keywords).match_keyword(word) if word else None
+            message = None if rule is not None else f"no keyword rule answers {word!r} (intent ref {ref!r})"
+        elif kind == "section" and word:  # a section still being written: Catalog.pending_intents, a warning
+            message = None
+        else:
+            message = self.ref_problem(ref, sections, therapies)
+        if message:
+            if kind != "keyword" or keywords_whole:
+                self.report(path, doc.line("intents", i, "ref"), message)
+            raise _Skip
+        values["cues"] = tuple(Cue(term, weight) for term, weight in values.get("cues", ()))
+        return Intent(**values)
 
     @staticmethod
     def ref_problem(ref: str, sections: dict[str, Section], therapies: dict[str, Therapy]) -> str | None:

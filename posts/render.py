@@ -83,12 +83,29 @@ def markdown_html(source: str) -> Markup:
     return Markup(_CITE_HTML.sub(r'<a class="cite" href="#ref-\1">[\1]</a>', html))
 
 
+@dataclass(frozen=True)
+class NoticeOffer:
+    """The subscribe notice therapy pages and replies offer ("notify me of the next update of this therapy").
+
+    ``template_id``: the notice announcing updates (``[wechat.notices.<purpose>]`` serving "update"), shown through
+    WeChat's ``wx-open-subscribe`` tag; ``simulate_url``: the WeChat stand-in's address (demo and tests), where a
+    plain link makes the stand-in push the popup's accept to the bot."""
+
+    template_id: str
+    simulate_url: str = ""
+
+
+def notice_offer(template_id: str | None, simulate_url: str = "") -> NoticeOffer | None:
+    return NoticeOffer(template_id, simulate_url.rstrip("/")) if template_id else None
+
+
 class Renderer:
     """Text bodies and pages for one catalog; ``base_url`` (no trailing slash) makes page URLs absolute."""
 
-    def __init__(self, catalog: Catalog, base_url: str = "") -> None:
+    def __init__(self, catalog: Catalog, base_url: str = "", notice_offer: NoticeOffer | None = None) -> None:
         self.catalog = catalog
         self.base_url = base_url.rstrip("/")
+        self.notice_offer = notice_offer
         self.env = environment()
         self.paths = Paths()
 
@@ -104,7 +121,12 @@ class Renderer:
 
     def _text(self, template: str, page_path: str | None = None, **ctx: Any) -> TextBody:
         name = template if template.startswith("text/") else f"text/{template}"
-        context = {"disclaimer_text": self.disclaimer_text, "catalog": self.catalog, **ctx}
+        context = {
+            "disclaimer_text": self.disclaimer_text,
+            "catalog": self.catalog,
+            "notice_offer": self.notice_offer,
+            **ctx,
+        }
         text = self.env.get_template(name).render(**context).strip() + "\n"
         size = utf8_len(text)
         return TextBody(text=text, size=size, fits=size <= TEXT_REPLY_MAX_BYTES, page_path=page_path)
@@ -118,7 +140,13 @@ class Renderer:
         disclaimer = Markup("")
         if found:
             disclaimer = Markup("<strong>{}</strong>\n").format(found.title) + markdown_html(found.body)
-        context = {"disclaimer_html": disclaimer, "paths": self.paths, "index_path": INDEX_PATH, **ctx}
+        context = {
+            "disclaimer_html": disclaimer,
+            "paths": self.paths,
+            "index_path": INDEX_PATH,
+            "notice_offer": self.notice_offer,
+            **ctx,
+        }
         return self.env.get_template(f"html/{template}").render(**context)
 
     def _sources(self, ids: Iterable[int]) -> list[Reference]:
@@ -192,6 +220,7 @@ class Renderer:
             body=markdown_to_text(therapy.body),
             latest=therapy.latest,
             sources=self._sources(ids),
+            page_url=self.page_url(Paths.therapy(key)),
         )
 
     def timeline(self, key: str) -> TextBody:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from posts import template_fields
+from posts import notice_fields, template_fields
 
 ENV_CONFIG = "WXBOT_CONFIG"
 ENV_PREFIX = "WXBOT_"
@@ -50,6 +50,38 @@ class ServerSettings:
 
 
 @dataclass(frozen=True)
+class NoticeSettings:
+    """Subscribe notices (订阅通知): ``[wechat.notices]`` with ``long_term`` and one ``[wechat.notices.<purpose>]``
+    table per notice template (``template_id``, ``page``, ``serves`` and keyword → source, posts/notice_fields.py)."""
+
+    long_term: bool = False
+    """Whether the account's notices are long-term (public medical services only): a send does not use the consent."""
+    simulate: bool = False
+    """The stand-in plays WeChat (demo, tests): pages offer a plain link that simulates the consent popup."""
+    purposes: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.purposes)
+
+    def offered(self) -> str | None:
+        """The template id therapy pages offer ("notify me of the next update"): the notice serving updates."""
+        found = self.for_post("update:")
+        return found[1]["template_id"] if found else None
+
+    def for_post(self, content: str, purpose: str | None = None) -> tuple[str, dict[str, str]] | None:
+        """The notice announcing a post of ``content`` (section:…, update:…, digest, text): the one its purpose
+        names, else the first whose ``serves`` lists the content's kind; None when there is none."""
+        if purpose and purpose in self.purposes:
+            return purpose, self.purposes[purpose]
+        kind = content.split(":", 1)[0]
+        for name, spec in self.purposes.items():
+            if kind in notice_fields.serves(spec):
+                return name, spec
+        return None
+
+
+@dataclass(frozen=True)
 class WeChatSettings:
     app_id: str = ""
     app_secret: str = ""
@@ -65,6 +97,8 @@ class WeChatSettings:
     templates: dict[str, dict[str, str]] = field(default_factory=dict)
     """Template messages by purpose: ``[wechat.templates.<purpose>]`` with ``template_id`` and one key per template
     field naming what fills it (posts/template_fields.py). Never used for news: only posts given that purpose."""
+    notices: NoticeSettings = field(default_factory=NoticeSettings)
+    """Subscribe notices by purpose, and whether the account's consents are long-term (``[wechat.notices]``)."""
 
     @property
     def configured(self) -> bool:
@@ -126,7 +160,24 @@ def _table_type(name: str) -> type:
     return hints[name]
 
 
+def _notices(value: Any, where: str) -> NoticeSettings:
+    if not isinstance(value, dict):
+        raise SettingsError(f"{where}: must be a table ([wechat.notices])")
+    flags = {}
+    for key in ("long_term", "simulate"):
+        flags[key] = value.get(key, False)
+        if not isinstance(flags[key], bool):
+            raise SettingsError(f"{where[:-1]}.{key}': must be true or false, got {flags[key]!r}")
+    purposes = {}
+    for key, inner in value.items():
+        if key not in flags:
+            purposes[key] = _check_type(inner, dict[str, str], f"{where[:-1]}.{key}'")
+    return NoticeSettings(purposes=purposes, **flags)
+
+
 def _check_type(value: Any, hint: Any, where: str) -> Any:
+    if hint is NoticeSettings:
+        return _notices(value, where)
     origin = typing.get_origin(hint)
     if origin is Literal:
         allowed = typing.get_args(hint)
@@ -192,7 +243,7 @@ def _build_table(name: str, values: dict[str, Any], source: str, env: typing.Map
     for key in known:
         hint = hints[key]
         env_name = f"{ENV_PREFIX}{name.upper()}_{key.upper()}"
-        if env_name in env and typing.get_origin(hint) is not dict:
+        if env_name in env and typing.get_origin(hint) is not dict and hint is not NoticeSettings:
             kwargs[key] = _check_type(_from_env(env[env_name], hint, env_name), hint, env_name)
         elif key in values:
             kwargs[key] = _check_type(values[key], hint, f"{source}: '{name}.{key}'")
@@ -216,6 +267,10 @@ def _validate(settings: Settings) -> None:
         problem = template_fields.check_mapping(spec)
         if problem:
             raise SettingsError(f"{src}: 'wechat.templates.{purpose}': {problem}")
+    for purpose, spec in wx.notices.purposes.items():
+        problem = notice_fields.check_mapping(spec)
+        if problem:
+            raise SettingsError(f"{src}: 'wechat.notices.{purpose}': {problem}")
     for key in ("quiet_hours_start", "quiet_hours_end"):
         if not _TIME_RE.match(getattr(settings.scheduler, key)):
             raise SettingsError(f"{src}: 'scheduler.{key}' must be HH:MM, got {getattr(settings.scheduler, key)!r}")
@@ -274,6 +329,7 @@ def replace(settings: Settings, **tables: dict[str, Any]) -> Settings:
 __all__ = [
     "ENV_CONFIG",
     "SECRET_KEYS",
+    "NoticeSettings",
     "Settings",
     "SettingsError",
     "load_settings",

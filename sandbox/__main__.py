@@ -27,6 +27,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--callback-url", default=None)
     ap.add_argument("--followers", type=int, default=0, help="pre-create N followers")
     ap.add_argument("--template", action="append", default=[], help="register a template id (repeatable)")
+    ap.add_argument(
+        "--notice-template", action="append", default=[], help="register a subscribe-notice template id (repeatable)"
+    )
+    ap.add_argument("--no-notices", action="store_true", help="an account without subscribe notices (48001)")
+    ap.add_argument("--notice-long-term", action="store_true", help="long-term notices: a send keeps the consent")
     return ap.parse_args(argv)
 
 
@@ -42,12 +47,16 @@ def main(argv: list[str] | None = None) -> int:
         account_type=args.account_type,
         message_mode=args.mode,
         callback_url=args.callback_url,
+        notices_enabled=not args.no_notices,
+        notice_long_term=args.notice_long_term,
     )
     platform = Platform(config)
     if args.followers:
         platform.add_followers(args.followers)
     for template_id in args.template:
         platform.add_template(template_id)
+    for template_id in args.notice_template:
+        platform.add_notice_template(template_id)
     server = SandboxServer(platform, args.host, args.port)
     info = {
         "url": server.url,

@@ -30,6 +30,10 @@ class PlatformConfig:
     limits: Limits = field(default_factory=Limits)
     auto_complete_publish: bool = True
     public_base_url: str = "http://weixin.qq.com"
+    notices_enabled: bool = True
+    """Subscribe notices (订阅通知) for this account; False: bizsend answers 48001 (an account without them)."""
+    notice_long_term: bool = False
+    """Long-term notices (public medical services): a send does not use up the follower's consent."""
 
     def __post_init__(self) -> None:
         if self.account_type not in ("service", "subscription"):

@@ -39,6 +39,7 @@ ERRMSG: dict[int, str] = {
     43001: "require GET method",
     43002: "require POST method",
     43004: "require subscribe",
+    43101: "user refuse to accept the msg",
     44002: "empty post data",
     45002: "content size out of limit",
     45003: "title size out of limit",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -15,6 +15,7 @@ CUSTOM = "/cgi-bin/message/custom/send"
 TEMPLATE = "/cgi-bin/message/template/send"
 MASS_SEND = "/cgi-bin/message/mass/send"
 MASS_SENDALL = "/cgi-bin/message/mass/sendall"
+NOTICE = "/cgi-bin/message/subscribe/bizsend"
 
 REASONS = {
     "unfollowed": "已取消关注 (43004): the follower no longer follows the account",
@@ -71,6 +72,8 @@ class Account:
     """Calls left today per API path; a path not listed is unlimited."""
     mass_sends_today: int = 0
     """Successful sendall calls today (a subscription account has one a day)."""
+    notice_template_id: str | None = None
+    """The subscribe notice (订阅通知) that announces this post, when one is configured and its fields fit."""
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,7 @@ class Assignment:
     openid: str
     follower_id: int | None
     channel: str
-    """custom, template, mass or none (undeliverable: see reason)."""
+    """custom, notice, template, mass or none (undeliverable: see reason)."""
     reason: str | None = None
     slice_key: str | None = None
     code: str | None = None
@@ -110,6 +113,10 @@ class Plan:
     """API calls the plan uses, per path."""
     skipped: list[str] = field(default_factory=list)
     """Followers left out: they already received this content as a welcome or a reply (posts/received.py)."""
+    notice: dict[str, object] | None = None
+    """The subscribe notice the plan sends (purpose, template_id, page, fields), for the preview and the ledger."""
+    notes: list[str] = field(default_factory=list)
+    """Why a channel was not used at all (e.g. a notice whose fields do not fit), for the preview."""
 
     def counts(self) -> Counter[str]:
         return Counter(a.channel for a in self.assignments)
@@ -175,16 +182,20 @@ def plan(
     window_used: Mapping[str, int] | None = None,
     mass_month: Mapping[str, int] | None = None,
     mass_target: MassTarget | None = None,
+    notice_consents: Collection[str] | None = None,
 ) -> Plan:
     """Assign every recipient a channel under ``policy`` (auto, custom_only, template_only, mass).
 
-    ``auto``: a customer-service message inside the follower's window; otherwise a mass send if the month's
+    ``auto``: a customer-service message inside the follower's window; otherwise a subscribe notice if the follower
+    holds a consent for the post's notice (``account.notice_template_id``); otherwise a mass send if the month's
     quota allows (an openid list on a service account, the tag or everyone on a subscription account); the rest
     get nothing, with the reason and when they can next be reached. Templates are never a fallback: only
     ``template_only`` (a post given a configured purpose) uses them.
     ``window_used``: customer-service messages each follower already got in the current window;
-    ``mass_month``: mass sends each follower received this natural month. Nothing here does I/O.
+    ``mass_month``: mass sends each follower received this natural month; ``notice_consents``: followers holding
+    an open consent for the notice. Nothing here does I/O.
     """
+    consents = notice_consents or frozenset()
     window_used = window_used or {}
     mass_month = mass_month or {}
     budget = _Budget(account.remaining)
@@ -214,13 +225,21 @@ def plan(
                 out.append(Assignment(r.openid, r.follower_id, "custom"))
                 continue
             if policy == "auto" and code != "quota":
-                rest.append(r)
+                if _notice(r, account, consents, budget):
+                    out.append(Assignment(r.openid, r.follower_id, "notice"))
+                else:
+                    rest.append(r)
                 continue
         out.append(_none(r, code, now))
     if rest:
         whole = len(rest) == len(following)
         return _mass_plan(rest, out, account, budget, mass_month, mass_target, now, whole=whole)
     return Plan(out, [], budget.calls)
+
+
+def _notice(r: Recipient, account: Account, consents: Collection[str], budget: _Budget) -> bool:
+    """Whether a subscribe notice reaches ``r`` (and reserves the call): a notice is configured, they consented."""
+    return bool(account.notice_template_id) and r.openid in consents and budget.take(NOTICE)
 
 
 def _sendall_possible(account: Account, target: MassTarget | None) -> bool:

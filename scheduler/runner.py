@@ -16,7 +16,7 @@ from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from posts import ledger, retention
+from posts import ledger, notices, retention
 from posts.catalog import Catalog
 from posts.clock import Clock, system_clock
 from posts.compose import Renderer
@@ -125,6 +125,7 @@ class Engine:
                 self.sender.deliver(post_id, stop=self.stop_event)
             with self.sessions() as session:
                 ledger.reconcile(session, self.clock() - timedelta(days=1))
+                notices.reconcile(session, self.clock() - timedelta(days=1))
                 quota.add_usage(session, self.api.take_usage(), self.clock())
                 session.commit()
             self.housekeeping()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from threading import Event
 from typing import Any
@@ -18,11 +18,12 @@ from posts.audience import AudienceError, mass_tag_id, parse_audience, recipient
 from posts.catalog import Catalog
 from posts.clock import Clock, system_clock
 from posts.compose import ContentError, Message, Renderer, compose
+from posts.notice_fields import NoticeFieldError
 from posts.queue import Delivery, MassBatch, Post
 from posts.settings import Settings
 from posts.template_fields import TemplateFieldError
 from posts.timing import beijing_day_start
-from scheduler import errors, planner, quota, tags
+from scheduler import errors, notice_channel, planner, quota, tags
 from scheduler.errors import Action, WeChatError
 from scheduler.wechat_api import WeChatApi
 
@@ -32,7 +33,7 @@ Progress = Callable[[int, int], None]
 MAX_ATTEMPTS = 3
 TEMPLATE_RESEND_WINDOW = timedelta(minutes=9)
 """WeChat deduplicates template messages by openid + client_msg_id for 10 minutes; stay inside it."""
-CHANNEL_PATH = {"custom": planner.CUSTOM, "template": planner.TEMPLATE}
+CHANNEL_PATH = {"custom": planner.CUSTOM, "template": planner.TEMPLATE, "notice": planner.NOTICE}
 
 
 class Sender:
@@ -126,10 +127,28 @@ class Sender:
         target = planner.MassTarget(to_all=True) if audience.kind == "all" else None
         if tag is not None:
             target = planner.MassTarget(tag_id=tag)
+        notice, notes, consents = None, [], set()
+        if post.channel == "auto" and message is not None:
+            try:
+                notice = notice_channel.for_post(self.settings, self.catalog, post, message, now)
+            except NoticeFieldError as exc:
+                notes.append(f"subscribe notice not used: {exc}")
+            consents = notice_channel.consented(session, notice, (r.openid for r in people))
+            if notice is not None:
+                account = replace(account, notice_template_id=notice.template_id)
         result = planner.plan(
-            people, post.channel, account, now, window_used=used, mass_month=month, mass_target=target
+            people,
+            post.channel,
+            account,
+            now,
+            window_used=used,
+            mass_month=month,
+            mass_target=target,
+            notice_consents=consents,
         )
         result.skipped = sorted(skipped)
+        result.notice = asdict(notice) if notice is not None and result.counts().get("notice") else None
+        result.notes = notes
         return result, message
 
     def prepare(self, post_id: int) -> bool:
@@ -176,6 +195,8 @@ class Sender:
             post.data = {**(post.data or {}), "message": asdict(message)}
             if fields:
                 post.data["template_fields"] = fields
+            if result.notice:
+                post.data[notice_channel.DATA_KEY] = result.notice
 
             post.status, post.started_at = "sending", now
             counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts().items()))
@@ -212,6 +233,7 @@ class Sender:
         while self._alive():
             moved = self._mass(post_id, message, advance)
             moved += self._custom(post_id, message, advance)
+            moved += notice_channel.deliver(self, post_id, advance)
             moved += self._template(post_id, message, advance)
             if not moved:
                 break

@@ -287,3 +287,35 @@ def test_render_text_for_free_posts(catalog: Catalog, renderer: Renderer) -> Non
 
 def test_reference_dataclass_is_used_for_sources(catalog: Catalog) -> None:
     assert all(isinstance(r, Reference) for r in catalog.references.values())
+
+
+def test_therapy_and_update_pages_offer_the_notice_only_when_configured(catalog: Catalog) -> None:
+    from posts.render import notice_offer
+
+    assert notice_offer(None) is None
+    real = Renderer(catalog, BASE, notice_offer=notice_offer("NOTICE_T1"))
+    stand_in = Renderer(catalog, BASE, notice_offer=notice_offer("NOTICE_T1", "http://127.0.0.1:8765/"))
+    plain = Renderer(catalog, BASE)
+    assert catalog.disclaimer is not None
+    disclaimer = markdown_to_text(catalog.disclaimer.body)
+    pages = {
+        "therapy": lambda r: r.therapy_page("nurown"),
+        "update": lambda r: r.update_page("nurown", "2025-04-10-ind-amendment"),
+    }
+    for name, page in pages.items():
+        assert "notice-offer" not in page(plain), name
+        for renderer in (real, stand_in):
+            html = page(renderer)
+            parser = _WellFormed()
+            parser.feed(html)
+            parser.close()
+            assert parser.errors == [] and parser.stack == [], name
+            assert "".join(parser.text).strip().endswith(disclaimer), name
+            assert '<wx-open-subscribe template="NOTICE_T1"' in html and "下次更新时通知我" in html
+        assert "/sandbox/notice_popup" not in page(real)
+        assert page(real).count("<script") == 1  # only wx-open-subscribe's inert template
+        assert 'href="http://127.0.0.1:8765/sandbox/notice_popup?template_id=NOTICE_T1&amp;scene=1"' in page(stand_in)
+    text = real.therapy("nurown").text
+    assert f"打开 {BASE}/p/t/nurown ，点“下次更新时通知我”" in text
+    assert text.strip().endswith(markdown_to_text(catalog.disclaimer.body).strip().splitlines()[-1])
+    assert "下次更新时通知我" not in plain.therapy("nurown").text

@@ -5,6 +5,7 @@ Used by `wxbot demo`, `wxbot chat` (against a running demo) and the end-to-end a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -15,7 +16,7 @@ from typing import Any
 from bot.app import create_app
 from bot.credentials import DEMO
 from posts.clock import Clock, system_clock
-from posts.settings import Settings, replace, setting_keys
+from posts.settings import NoticeSettings, Settings, replace, setting_keys
 from sandbox import Limits, Platform, PlatformConfig, SandboxServer
 from scheduler.runner import Handle, start_embedded
 from wxbot import provision, runtime
@@ -24,6 +25,13 @@ from wxbot.localserver import LocalServer
 log = logging.getLogger("wxbot.demo")
 
 DEMO_APP_SECRET = "sandbox-secret-0000000000000001"
+DEMO_NOTICE_ID = "sbxNotice_therapy_update_0000000000000001"
+"""The subscribe-notice template the demo's stand-in account picked: "a therapy you follow has an update"."""
+DEMO_NOTICES = NoticeSettings(
+    purposes={
+        "therapy_update": {"template_id": DEMO_NOTICE_ID, "serves": "update", "thing1": "therapy", "time2": "time"}
+    }
+)
 
 
 def write_config(settings: Settings, path: Path) -> Path:
@@ -35,15 +43,26 @@ def write_config(settings: Settings, path: Path) -> Path:
         nested = []
         for key in keys:
             value = getattr(values, key)
-            if isinstance(value, dict):
+            if isinstance(value, NoticeSettings):
+                nested.append((key, {"long_term": value.long_term, **value.purposes}))
+            elif isinstance(value, dict):
                 nested.append((key, value))
             else:
                 lines.append(f"{key} = {_toml(value)}")
         for key, value in nested:
-            lines.append(f"[{table}.{key}]")
-            lines.extend(f"{k} = {_toml(v)}" for k, v in value.items())
+            lines.extend(_tables(f"{table}.{key}", value))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def _tables(name: str, value: dict[str, Any]) -> list[str]:
+    """``[name]`` with its plain keys, then one ``[name.sub]`` per table inside it."""
+    lines = [f"[{name}]"]
+    lines.extend(f"{k} = {_toml(v)}" for k, v in value.items() if not isinstance(v, dict))
+    for sub, inner in value.items():
+        if isinstance(inner, dict):
+            lines.extend(_tables(f"{name}.{sub}", inner))
+    return lines
 
 
 def _toml(value: object) -> str:
@@ -109,6 +128,9 @@ class Demo:
                 limits=self.limits or Limits(),
             )
         )
+        notices = self.settings.wechat.notices if self.settings.wechat.notices.configured else DEMO_NOTICES
+        for spec in notices.purposes.values():
+            self.platform.add_notice_template(spec["template_id"])
         self.sandbox = SandboxServer(self.platform, self.host, self.port).start()
         self.bot = LocalServer(self._serve_bot, self.host, 0).start()
         settings = replace(
@@ -123,6 +145,7 @@ class Demo:
                 "original_id": DEMO.original_id,
                 "message_mode": self.mode,
                 "api_base_url": self.sandbox.url,
+                "notices": dataclasses.replace(notices, simulate=True),
             },
         )
         self.config_file = write_config(settings, db_file.with_suffix(".toml"))

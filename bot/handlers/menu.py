@@ -6,6 +6,7 @@ from bot.handlers import Context
 from bot.handlers.common import body_reply, my_subscriptions, subscribe, therapy_list
 from bot.replies import Article, Empty, News, Reply
 from posts import received
+from posts.addresses import therapy_path
 from posts.catalog import Section
 
 
@@ -49,7 +50,9 @@ def therapy_latest(ctx: Context, key: str) -> Reply:
     therapy = ctx.catalog.therapy(key)
     if therapy is None:
         return therapy_list(ctx)
-    hint = ctx.texts.render("therapy_hint", therapy=therapy)
+    offer = getattr(ctx.renderer, "notice_offer", None)  # a subscribe notice for the next update, if configured
+    page = ctx.renderer.page_url(therapy_path(key))
+    hint = ctx.texts.render("therapy_hint", therapy=therapy, notice_offer=offer, page_url=page)
     latest = therapy.latest
     if latest is None:
         return body_reply(ctx, ctx.renderer.therapy(key), therapy.name, therapy.status, extra=hint)

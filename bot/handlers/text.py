@@ -12,6 +12,7 @@ from bot.handlers import Context
 from bot.handlers import menu as m
 from bot.handlers.common import my_subscriptions, subscribe, therapy_list, unsubscribe
 from bot.replies import Reply, Text
+from posts.catalog import Intent
 
 log = logging.getLogger(__name__)
 
@@ -81,3 +82,8 @@ def keyword(ctx: Context, reply: str | None, ref: str | None) -> Reply:
 
 def default(ctx: Context) -> Reply:
     return ctx.say("default")
+
+
+def did_you_mean(ctx: Context, topics: tuple[Intent, ...]) -> Reply:
+    """A question close to some intents but sure of none: offer them, each with the word that reaches it."""
+    return ctx.say("did_you_mean", topics=topics)

@@ -1,6 +1,6 @@
 """WeChat API handlers; importing this package registers every route in `ROUTES`."""
 
-from . import auth, content, mass, menu, messages, misc, qrcode, tags, users
+from . import auth, content, mass, menu, messages, misc, notices, qrcode, tags, users
 from .base import ROUTES, RawResponse, Request, Route
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "menu",
     "messages",
     "misc",
+    "notices",
     "qrcode",
     "tags",
     "users",

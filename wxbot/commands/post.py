@@ -218,6 +218,13 @@ def preview(ctx: typer.Context, post_id: Annotated[int, typer.Argument(metavar="
         console.print(f"[bold]template message ({post.data.get('purpose')}), url {message.url or '—'}:[/bold]")
         for name, value in fields.items():
             console.print(f"  {name}={value!r}", markup=False, highlight=False)
+    if plan.notice is not None:
+        notice = plan.notice
+        console.print(f"[bold]subscribe notice ({notice['purpose']}), page {notice['page'] or '—'}:[/bold]")
+        for name, value in dict(notice["fields"]).items():  # type: ignore[call-overload]
+            console.print(f"  {name}={value!r}", markup=False, highlight=False)
+    for note in plan.notes:
+        console.print(note, markup=False, highlight=False)
     table = Table("channel", "recipients", title=f"audience {post.audience}: {len(plan.assignments)}")
     for channel, count in sorted(plan.counts().items()):
         table.add_row(channel, str(count))
