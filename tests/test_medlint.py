@@ -108,7 +108,12 @@ def test_a_fact_paragraph_without_a_citation_fails(run: CliRunner, tmp_path: Pat
 @pytest.mark.parametrize(
     ("rel", "old", "new", "rule"),
     [
-        ("guide/16-scams.md", "家人病重时", "2026年3月起，某机构已为300人注射。\n\n家人病重时", "unsourced-fact"),
+        (
+            "guide/16-scams.md",
+            "看到下面这些危险信号",
+            "2026年3月起，某机构已为300人注射。\n\n看到下面这些危险信号",
+            "unsourced-fact",
+        ),
         (
             "guide/15-cost-and-access.md",
             "先说结论",
@@ -130,7 +135,7 @@ def test_the_no_news_finding_needs_no_citation(run: CliRunner, tmp_path: Path) -
     """ "截至<date>（本号）未查到新的公开进展" is the check's own finding, not a fact taken from a source."""
     rel = "guide/16-scams.md"
     for finding in ("截至 2026-12-01 未查到新的公开进展。", "截至 2026-12-01 本号未查到新的公开进展。"):
-        pack = pack_with(tmp_path / finding[-12:], rel, "家人病重时", f"{finding}\n\n家人病重时")
+        pack = pack_with(tmp_path / finding[-12:], rel, "看到下面这些危险信号", f"{finding}\n\n看到下面这些危险信号")
         assert check(run, pack)[0] == 0, finding
 
 
