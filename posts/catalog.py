@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from posts.addresses import section_group
+from posts.addresses import GUIDE_PART, REVIEW_PART, section_group
 from posts.script import ScriptTerms, to_simplified
 
 
@@ -47,6 +47,13 @@ class Section:
     """"references" or "disclaimer": the body is generated from those files."""
     path: str = ""
     review: Review | None = None
+    part: str = REVIEW_PART
+    """The part of the pack the section belongs to (posts.addresses.PARTS): the review, or the family guide."""
+
+    @property
+    def group(self) -> str:
+        """The section group (posts.addresses.section_group): its menu GROUP_ key and its /p/g/ page."""
+        return section_group(self.key, self.part)
 
 
 @dataclass(frozen=True)
@@ -244,7 +251,16 @@ class Catalog:
 
     def group(self, prefix: str) -> tuple[Section, ...]:
         """The sections of group ``prefix``, in order (empty for an unknown group)."""
-        return tuple(s for s in self.sections if section_group(s.key) == prefix)
+        return tuple(s for s in self.sections if s.group == prefix)
+
+    def part(self, name: str) -> tuple[Section, ...]:
+        """The sections of one part of the pack (posts.addresses.PARTS), in order."""
+        return tuple(s for s in self.sections if s.part == name)
+
+    @property
+    def guide(self) -> tuple[Section, ...]:
+        """The family guide's sections (trials, cost, scams, ...), in order."""
+        return self.part(GUIDE_PART)
 
     def section_by_number(self, number: int) -> Section | None:
         """The table of contents is numbered from 1 in section order."""

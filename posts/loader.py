@@ -6,11 +6,13 @@ import dataclasses
 import os
 import re
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from posts.addresses import PARTS, REVIEW_PART
 from posts.catalog import (
     COMMAND_MATCHES,
     COMMANDS,
@@ -394,18 +396,32 @@ class _PackLoader:
         return Therapy(**values, body=doc.body, path=self.rel(path), review=review)
 
     def load_sections(self, therapies: dict[str, Therapy]) -> dict[str, Section]:
+        """The sections of every part (review/, then guide/), keys and orders unique across the parts; a part is
+        numbered after the parts before it, so the table of contents reads part by part."""
         sections: dict[str, Section] = {}
         orders: dict[int, Section] = {}
-        for section in self.each(self.files("review"), lambda p, d: self.read_section(p, d, therapies), "section"):
+        parts = {path: part for part in PARTS for path in self.files(part)}
+        read = partial(self.read_section, therapies=therapies, parts=parts)
+        for section in self.each(parts, read, "section"):
             if section.order in orders:
                 other = orders[section.order]
                 self.report(section.path, 1, f"duplicate section order {section.order} (also in {other.path})")
                 continue
             orders[section.order] = section
             sections[section.key] = section
+        highest = 0
+        for part in PARTS:
+            mine = [s for s in sections.values() if s.part == part]
+            for section in mine:
+                if section.order <= highest:
+                    line = self.line_in(section.path, "order")
+                    self.report(section.path, line, f"order {section.order}: the {part} sections come after {highest}")
+                    del sections[section.key]
+            highest = max([highest, *(s.order for s in mine)])
         return sections
 
-    def read_section(self, path: Path, doc: Doc, therapies: dict[str, Therapy]) -> Section:
+    def read_section(self, path: Path, doc: Doc, therapies: dict[str, Therapy], parts: dict[Path, str]) -> Section:
+        part = parts.get(path, REVIEW_PART)
         values = self.fields(path, doc, doc.data, SECTION)
         review = self.review(path, doc, values)
         name = _REVIEW_NAME.match(path.stem)
@@ -423,8 +439,12 @@ class _PackLoader:
         if not values.get("body_from") and not doc.body.strip():
             self.report(path, doc.body_line, "body is empty")
             raise _Skip
+        if part != REVIEW_PART and (values.get("therapy") or values.get("body_from")):
+            field = "therapy" if values.get("therapy") else "body_from"
+            self.report(path, doc.line(field), f"a {part} section takes no '{field}' (only the review's sections do)")
+            raise _Skip
         self.check_citations(path, doc, values["sources"])
-        return Section(**values, body=doc.body, path=self.rel(path), review=review)
+        return Section(**values, body=doc.body, path=self.rel(path), review=review, part=part)
 
     def check_therapy_sections(self, therapies: dict[str, Therapy], sections: dict[str, Section]) -> None:
         """Each therapy needs its review section (the menu entry); both must name each other."""

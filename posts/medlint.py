@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from posts.addresses import PARTS
 from posts.catalog import Catalog
 from posts.packfile import Doc, PackFileError, read_markdown, read_yaml
 from posts.problems import Problem
@@ -112,7 +113,7 @@ class _Linter:
                 continue
             for line, value in self.prose(doc):
                 self.check_prose(rel, line, value)
-            if rel.startswith(("review/", "therapies/", "updates/")):
+            if rel.startswith((*(f"{part}/" for part in PARTS), "therapies/", "updates/")):
                 self.check_facts(rel, doc)
         self.check_sources()
         self.check_review_dates()

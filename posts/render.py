@@ -294,7 +294,8 @@ class Renderer:
 
     def toc(self) -> TextBody:
         therapies = list(self.catalog.therapies.values())
-        return self._text("toc.txt.j2", INDEX_PATH, sections=self.catalog.sections, therapies=therapies)
+        sections, guide = self.catalog.part(addresses.REVIEW_PART), self.catalog.guide
+        return self._text("toc.txt.j2", INDEX_PATH, sections=sections, guide=guide, therapies=therapies)
 
     def subscriptions(self, therapy_keys: Sequence[str]) -> TextBody:
         """A follower's list of subscribed therapies (unknown keys are left out)."""
@@ -304,7 +305,12 @@ class Renderer:
     # ----- pages (HTML strings) ---------------------------------------------------------------------------------
 
     def index_page(self) -> str:
-        return self._page("index.html.j2", sections=self.catalog.sections, therapies=self.catalog.therapies.values())
+        return self._page(
+            "index.html.j2",
+            sections=self.catalog.part(addresses.REVIEW_PART),
+            guide=self.catalog.guide,
+            therapies=self.catalog.therapies.values(),
+        )
 
     def section_page(self, key: str) -> str:
         section = self._section(key)

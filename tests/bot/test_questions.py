@@ -19,6 +19,7 @@ from bot.matcher import Matcher, fold, typos
 from bot.routes import QuestionRoute, TextRoutes, text_routes
 from bot.texts import Texts
 from posts import received
+from posts.addresses import PARTS
 from posts.catalog import Catalog, Cue, Intent, QuestionRules, normalize
 from posts.content_sync import to_json
 from posts.live import from_json
@@ -32,18 +33,13 @@ from wxbot.replycheck import reply_problems
 
 HERE = Path(__file__).resolve().parent
 QUESTIONS = yaml.safe_load((HERE / "questions.yaml").read_text(encoding="utf-8"))
-PENDING = HERE.parent / "fixtures" / "pending-sections" / "review"
-"""Placeholders for the sections another branch writes; used only for a key the shipped pack lacks."""
 
 
 def pack_with_targets(tmp: Path) -> Path:
-    """The shipped pack, plus a placeholder for each intent target section it does not have yet."""
+    """A copy of the shipped pack, which has every section an intent points at (the family guide, guide/)."""
     pack = tmp / "content"
     shutil.copytree(default_content_dir(), pack)
-    have = {p.stem.split("-", 1)[1] for p in (pack / "review").glob("*.md")}
-    for placeholder in sorted(PENDING.glob("*.md")):
-        if placeholder.stem.split("-", 1)[1] not in have:
-            shutil.copy(placeholder, pack / "review" / placeholder.name)
+    assert all((pack / part).is_dir() for part in PARTS)
     return pack
 
 
@@ -131,7 +127,8 @@ def test_exact_rules_keep_priority_and_the_default_comes_last(catalog: Catalog, 
     assert target(routes, "你好") == "reply:" + next(r.reply for r in catalog.keywords if "你好" in r.patterns)
     assert target(routes, "帮助") == "help" and target(routes, "我的订阅") == "command:mine"
     without = text_routes(replace(catalog, questions=None))
-    assert target(without, "多少钱") == "default"  # no code routes a question: only the pack's intents
+    assert target(without, "打干细胞要多少钱") == "default"  # no code routes a question: only the pack's intents
+    assert target(routes, "打干细胞要多少钱") == "section:cost-and-access"
 
 
 def test_a_cue_after_a_refusal_does_not_count_where_the_intent_says_so() -> None:

@@ -107,13 +107,14 @@ def test_group_click_is_one_article_linking_to_a_page_listing_its_sections(demo:
         assert f'href="/p/s/{section.key}"' in page.text and section.summary in page.text, section.key
 
 
-def test_tapping_the_disclaimer_shows_the_disclaimer(demo: Demo) -> None:
+def test_asking_for_the_disclaimer_shows_the_disclaimer(demo: Demo) -> None:
+    """The menu has no disclaimer button (every reply closes with it); typing 免责声明 answers with its section."""
     assert demo.sandbox is not None and demo.runtime is not None
     disclaimer = demo.runtime.catalog.disclaimer
     assert disclaimer is not None
     openid = "oE2EDisclaimer00000000000001"
     demo.sandbox.pusher.follow(openid)
-    text = reply_text(demo.sandbox.pusher.click(openid, "SECTION_DISCLAIMER"))
+    text = reply_text(demo.sandbox.pusher.send_text(openid, "免责声明"))
     title, _, body = text.partition("\n\n")
     assert title == "13. 免责声明"
     assert body.strip() == disclaimer.body.strip()
