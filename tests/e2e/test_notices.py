@@ -78,8 +78,9 @@ def test_a_nurown_update_reaches_a_consented_follower_by_notice_and_nobody_by_te
         assert session.scalars(select(NoticeConsent.openid).where(NoticeConsent.state == "accepted")).all() == [agreed]
     asker = "oE2ENoticeAsker0000000000000"  # follows, but not NurOwn: outside the post's audience
     assert pusher.follow(asker).ok
-    reply = pusher.send_text(asker, "NurOwn")  # therapy replies offer the notice too
-    assert "下次更新时通知我" in reply.reply.payload["content"]  # type: ignore[union-attr]
+    reply = pusher.send_text(asker, "NurOwn")  # the therapy card: too long for a text reply, so its page
+    (card,) = reply.reply.payload["articles"]  # type: ignore[union-attr]
+    assert "下次更新时通知我" in requests.get(card["url"], timeout=10).text  # the card's page offers the notice too
     clock.at += timedelta(minutes=5)  # the follows' 1-minute windows are closed; the 48-hour one is open
 
     with rt.sessions() as session:

@@ -62,7 +62,7 @@ def kind(platform: Platform, account_type: str, verified: bool) -> None:
 def test_a_section_published_as_an_article_is_linked_from_the_menu(world: World, server: SandboxServer) -> None:
     (openid,) = world.follow(1)
     push_menu(world.api, menu_body(load_menu(world.settings), "https://als.example.org"))
-    article_id = request(world)
+    article_id = request(world, "section:trials")  # a section the shipped menu has a button for
     with bot_for(world):
         world.engine().tick()  # render, cover, draft/add, freepublish/submit; WeChat pushes PUBLISHJOBFINISH
         assert server.pusher.wait_idle()
@@ -73,11 +73,12 @@ def test_a_section_published_as_an_article_is_linked_from_the_menu(world: World,
         assert row.state == "published" and row.url and row.url.startswith("https://mp.weixin.qq.com/s/")
         job = world.platform.publishes[row.publish_id or ""]
         (sent,) = job.articles
-        assert sent["title"] == "2025年干细胞与渐冻症：一年回顾"
+        trials = world.catalog.section("trials")
+        assert trials is not None and sent["title"] == trials.title
         assert "<script" not in sent["content"] and "<style" not in sent["content"] and "class=" not in sent["content"]
         assert "免责声明" in sent["content"] and "最后审核于 2026-12-01" in sent["content"]
         assert world.platform.media[sent["thumb_media_id"]].permanent  # the cover went up as permanent material
-        reply = server.pusher.click(openid, "SECTION_OPENING")
+        reply = server.pusher.click(openid, "SECTION_TRIALS")
     assert reply.reply is not None and reply.reply.msgtype == "news"
     (item,) = reply.reply.payload["articles"]
     assert item["url"] == row.url  # the article, not the H5 page
