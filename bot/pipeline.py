@@ -14,9 +14,10 @@ import time
 from collections.abc import Mapping
 
 from bot.callback import Callback, Rejected
-from bot.dispatch import Answer, Dispatcher
+from bot.dispatch import Dispatcher
 from bot.message import Inbound
 from bot.metrics import Metrics
+from bot.store import Answer
 
 log = logging.getLogger(__name__)
 

@@ -22,6 +22,7 @@ ENV_PREFIX = "WXBOT_"
 
 MessageMode = Literal["plain", "compat", "safe"]
 AccountType = Literal["subscription", "service"]
+StoreChoice = Literal["auto", "per_push", "group_commit"]
 
 
 class SettingsError(ValueError):
@@ -43,6 +44,9 @@ class ServerSettings:
     """Base URL followers' phones use for content pages; empty means http://host:port."""
     workers: int = 1
     threads: int = 8
+    store: StoreChoice = "auto"
+    """How the bot commits each push's rows (bot.store): "per_push" (one transaction each), "group_commit" (the
+    pushes in flight in one transaction), or "auto" (group commit on a SQLite file, per push otherwise)."""
 
     @property
     def base_url(self) -> str:
@@ -231,6 +235,14 @@ def _validate(settings: Settings) -> None:
         raise SettingsError(f"{src}: 'server.port' must be between 1 and 65535")
     if settings.server.workers < 1 or settings.server.threads < 1:
         raise SettingsError(f"{src}: 'server.workers' and 'server.threads' must be at least 1")
+    if settings.server.store == "group_commit" and in_memory_sqlite(settings.database.url):
+        raise SettingsError(f"{src}: 'server.store' = \"group_commit\" needs a SQLite file or PostgreSQL database")
+
+
+def in_memory_sqlite(url: str) -> bool:
+    """Whether ``url`` is an in-memory SQLite database (each connection its own; group commit needs a shared one)."""
+    backend, _, rest = url.partition("://")
+    return backend.split("+")[0] == "sqlite" and rest.lstrip("/") in ("", ":memory:")
 
 
 def load_settings(path: str | os.PathLike[str] | None = None, env: typing.Mapping[str, str] | None = None) -> Settings:

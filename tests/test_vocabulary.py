@@ -60,6 +60,19 @@ def test_one_jinja_environment() -> None:
     assert makers == ["posts/render.py"]
 
 
+def test_every_template_and_page_is_in_the_one_environment() -> None:
+    """No follower-facing page or template file lives beside the environment's folder (posts/templates/), where
+    code would have to read it itself (a 404 page read from a file, outside the one look and footer)."""
+    stray = [
+        str(path.relative_to(ROOT))
+        for package in PRODUCT
+        for path in sorted((ROOT / package).rglob("*"))
+        if path.suffix in (".html", ".htm", ".j2", ".jinja", ".jinja2")
+        and not path.is_relative_to(ROOT / "posts" / "templates")
+    ]
+    assert stray == []
+
+
 def test_bot_templates_end_with_the_one_footer() -> None:
     folder = ROOT / "posts" / "templates" / "text" / "bot"
     for path in sorted(folder.glob("*.txt.j2")):

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.app import create_app
 from bot.credentials import DEMO
 from posts.clock import Clock, system_clock
 from posts.settings import Settings, replace, setting_keys
@@ -128,7 +127,7 @@ class Demo:
         self.config_file = write_config(settings, db_file.with_suffix(".toml"))
         self.runtime = runtime.start(settings, base_url=self.bot.url, clock=self.clock)
         rt = self.runtime
-        self.app = create_app(settings, rt.sessions, rt.catalog, rt.renderer, clock=self.clock).watch_content()
+        self.app = runtime.bot_app(settings, rt.sessions, rt.catalog, rt.renderer, clock=self.clock).watch_content()
         self.content = self.app.content
         self.platform.config.callback_url = self.bot.url + "/wechat"
         provision.provision(settings, rt.sessions, rt.catalog, base_url=self.bot.url, clock=self.clock)

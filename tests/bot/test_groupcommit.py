@@ -11,10 +11,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select, text
 
-from bot.dispatch import Dispatcher
-from bot.groupcommit import GroupCommit
 from bot.handlers import Context, content_only
 from bot.replies import Text
+from bot.store.groupcommit import GroupCommit
+from bot.store.per_push import PerPushStore
+from bot.store.sqlite import SqliteGroupCommit
 from posts.models import Follower, InboundEvent, Outbox, SeenMessage, Subscription
 from tests.bot.conftest import LiveBot
 from tests.bot.wechat import Reply, event_push, text_push
@@ -27,9 +28,9 @@ def serve(request: pytest.FixtureRequest, serve: Callable[..., LiveBot]) -> Call
 
 
 def _group(bot: LiveBot) -> GroupCommit:
-    dispatcher = bot.app.dispatcher
-    assert isinstance(dispatcher, Dispatcher) and dispatcher.group is not None
-    return dispatcher.group
+    store = bot.app.dispatcher.store
+    assert isinstance(store, SqliteGroupCommit)
+    return store.group
 
 
 class Gate:
@@ -202,15 +203,13 @@ def test_closed_app_refuses_pushes(serve: Callable[..., LiveBot]) -> None:
 def test_in_memory_sqlite_keeps_the_per_push_transaction(url: str) -> None:
     from sqlalchemy.orm import sessionmaker
 
-    from bot.routes import build_routes
-    from bot.texts import Texts
     from posts import db
-    from tests.bot.conftest import FakeRenderer, small_catalog
+    from posts.settings import Settings
+    from wxbot.runtime import bot_store
 
-    catalog = small_catalog()
     engine = db.make_engine(url)
-    dispatcher = Dispatcher(sessionmaker(engine), catalog, FakeRenderer(catalog), Texts(), build_routes(catalog))
-    assert dispatcher.group is None
+    store = bot_store(Settings(), sessionmaker(engine))
+    assert isinstance(store, PerPushStore)
     engine.dispose()
 
 
@@ -279,10 +278,11 @@ def test_a_reply_that_needs_no_database_is_worked_out_before_the_batch(serve: Ca
 
     dispatcher.routes.table["click", "CONTENT"] = content_only(from_content)  # declared on the route
     dispatcher.routes.table["click", "DATABASE"] = with_database
-    run_handler = dispatcher._run_handler
-    dispatcher._run_handler = lambda conn, handler, message: (
-        in_batch.append(message.event_key),
-        run_handler(conn, handler, message),
+    store = dispatcher.store
+    run_handler = store._run_handler
+    store._run_handler = lambda conn, job: (
+        in_batch.append(job.message.event_key),
+        run_handler(conn, job),
     )[1]
     assert bot.wechat.push(event_push("CLICK", "CONTENT", create_time=1_800_000_010)).content == "FROM CONTENT"
     assert bot.wechat.push(event_push("CLICK", "DATABASE", create_time=1_800_000_011)).content == "WROTE"
