@@ -235,14 +235,18 @@ def _validate(settings: Settings) -> None:
         raise SettingsError(f"{src}: 'server.port' must be between 1 and 65535")
     if settings.server.workers < 1 or settings.server.threads < 1:
         raise SettingsError(f"{src}: 'server.workers' and 'server.threads' must be at least 1")
-    if settings.server.store == "group_commit" and in_memory_sqlite(settings.database.url):
+    if settings.server.store == "group_commit" and not group_commit_possible(settings.database.url):
         raise SettingsError(f"{src}: 'server.store' = \"group_commit\" needs a SQLite file or PostgreSQL database")
 
 
-def in_memory_sqlite(url: str) -> bool:
-    """Whether ``url`` is an in-memory SQLite database (each connection its own; group commit needs a shared one)."""
+def group_commit_possible(url: str) -> bool:
+    """Whether the bot can group-commit on ``url``: a SQLite file or PostgreSQL (an in-memory SQLite database is
+    one per connection, so the writer's connection would not be the others')."""
     backend, _, rest = url.partition("://")
-    return backend.split("+")[0] == "sqlite" and rest.lstrip("/") in ("", ":memory:")
+    backend = backend.split("+")[0]
+    if backend == "sqlite":
+        return rest.lstrip("/") not in ("", ":memory:")
+    return backend in ("postgresql", "postgres")
 
 
 def load_settings(path: str | os.PathLike[str] | None = None, env: typing.Mapping[str, str] | None = None) -> Settings:

@@ -77,8 +77,10 @@ def bot_store(settings: Settings, sessions: sessionmaker[Session]) -> Store:
 
     "auto": group commit on a SQLite file (one writer; the write lock shared by the worker processes), one
     transaction per push otherwise (PostgreSQL, where writers run side by side; an in-memory SQLite database).
+    "group_commit" on PostgreSQL: one writer thread per worker commits the pushes in flight together.
     """
     from bot.store.per_push import PerPushStore
+    from bot.store.postgres import PgGroupCommit
     from bot.store.sqlite import SqliteGroupCommit
     from bot.store.writelock import FileWriteLock
 
@@ -93,8 +95,8 @@ def bot_store(settings: Settings, sessions: sessionmaker[Session]) -> Store:
         if choice == "group_commit":
             return SqliteGroupCommit(db.sqlite_writer_engine(url.render_as_string(hide_password=False)), lock)
         return PerPushStore(sessions, settings.server.threads, lock=lock)
-    if choice == "group_commit":
-        raise ValueError(f"server.store = 'group_commit' is not available on {url.get_backend_name()}")
+    if choice == "group_commit":  # PostgreSQL (posts.settings refuses it on other databases)
+        return PgGroupCommit(engine)
     return PerPushStore(sessions, settings.server.threads)
 
 

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from bot.message import Inbound
+from posts import interactions
 
 Rendered = tuple[str, str]
 """A reply as persisted and sent: (reply XML in plaintext, or "" for no reply; its kind)."""
@@ -89,6 +90,28 @@ def bookkeeping_rows(message: Inbound, at: Any, kind: str, plaintext: str) -> tu
     key = message.dedup_key
     log_row = (message.openid[:64], message.msg_type[:32], message.event[:64] or None, message.log_key, at, kind, key)
     return log_row, (key, at, kind, plaintext)
+
+
+@dataclass(frozen=True, slots=True)
+class Touch:
+    """One follower's row of a batch: its last interaction, the last of each window class, whether to create it
+    (posts.interactions); ``at`` as the store binds a time (a datetime, or SQLite's text)."""
+
+    at: Any
+    kind: str
+    message_at: Any
+    event_at: Any
+    create: bool
+
+    @classmethod
+    def of(cls, interaction: interactions.Interaction, at: Any, before: Touch | None) -> Touch:
+        """The row after ``interaction`` at ``at``, following the batch's earlier pushes of the same follower."""
+        if interaction.closes:  # the handler forgot both times; the batch's earlier pushes must not restore them
+            before = cls(at, interaction.kind, None, None, before is not None and before.create)
+        message_at = at if interaction.opens == interactions.MESSAGE else before.message_at if before else None
+        event_at = at if interaction.opens == interactions.EVENT else before.event_at if before else None
+        create = interaction.kind != interactions.OTHER or (before is not None and before.create)
+        return cls(at, interaction.kind, message_at, event_at, create)
 
 
 def stored_answer(reply_xml: str, reply_kind: str) -> Answer:

@@ -10,7 +10,6 @@ unique key still guards it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -24,11 +23,11 @@ from bot.store import (
     HandlerConflict,
     Job,
     Rendered,
+    Touch,
     bookkeeping_rows,
     stored_answer,
 )
 from bot.store.groupcommit import GroupCommit, WriteLock
-from posts import interactions
 from posts.models import SeenMessage
 
 SQL_SEEN = f"INSERT INTO seen_message ({', '.join(SEEN_COLUMNS)}) VALUES "
@@ -117,7 +116,7 @@ class SqliteGroupCommit:
         out: list[Answer | Exception] = []
         seen_rows: list[tuple[Any, ...]] = []
         log_rows: list[tuple[Any, ...]] = []
-        touched: dict[str, _Touch] = {}
+        touched: dict[str, Touch] = {}
         for job in jobs:
             message = job.message
             key = message.dedup_key
@@ -138,7 +137,7 @@ class SqliteGroupCommit:
                 continue
             stored[key] = (plaintext, kind)
             at = self._sql_time(job.now)
-            touched[message.openid] = _Touch.of(message.interaction, at, touched.get(message.openid))
+            touched[message.openid] = Touch.of(message.interaction, at, touched.get(message.openid))
             log_row, seen_row = bookkeeping_rows(message, at, kind, plaintext)
             log_rows.append(log_row)
             seen_rows.append(seen_row)
@@ -180,24 +179,3 @@ def _stored_many(raw: Any, keys: list[str]) -> dict[str, tuple[str, str]]:
         rows = raw.execute(sql_stored(size), chunk + [chunk[0]] * (size - len(chunk)))
         found.update((key, (xml, kind)) for key, xml, kind in rows)
     return found
-
-
-@dataclass(frozen=True, slots=True)
-class _Touch:
-    """One follower's row of a batch: its last interaction, the last of each window class, whether to create it."""
-
-    at: str
-    kind: str
-    message_at: str | None
-    event_at: str | None
-    create: bool
-
-    @classmethod
-    def of(cls, interaction: interactions.Interaction, at: str, before: _Touch | None) -> _Touch:
-        """The row after ``interaction`` at ``at`` (SQLite text), following the batch's earlier pushes."""
-        if interaction.closes:  # the handler forgot both times; the batch's earlier pushes must not restore them
-            before = cls(at, interaction.kind, None, None, before is not None and before.create)
-        message_at = at if interaction.opens == interactions.MESSAGE else before.message_at if before else None
-        event_at = at if interaction.opens == interactions.EVENT else before.event_at if before else None
-        create = interaction.kind != interactions.OTHER or (before is not None and before.create)
-        return cls(at, interaction.kind, message_at, event_at, create)
