@@ -136,20 +136,27 @@ class PgGroupCommit:
                 while not self._queue and not self._closed:
                     self._ready.wait()
                 if self._closed:
-                    batch, self._queue = list(self._queue), deque()
-                    for item in batch:
-                        item.future.set_exception(RuntimeError("group commit closed"))
+                    left, self._queue = list(self._queue), deque()
                     break
                 batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
             now = time.monotonic()
-            taken = []
-            for item in batch:
+            # A waiter that went away (a cancelled coroutine) is skipped; once running, a future cannot be cancelled.
+            taken = [item for item in batch if item.future.set_running_or_notify_cancel()]
+            for item in taken:
                 if item.deadline <= now:
                     item.future.set_exception(WriterTimeout(f"no batch took the push within {self.budget} s"))
-                elif item.future.set_running_or_notify_cancel():
-                    taken.append(item)
+            taken = [item for item in taken if item.deadline > now]
             if taken:
-                self._commit(taken)
+                try:
+                    self._commit(taken)
+                except Exception as exc:  # never leave a push waiting, never lose the writer
+                    log.exception("group commit writer failed")
+                    for item in taken:
+                        if not item.future.done():
+                            item.future.set_exception(exc)
+        for item in left:
+            if item.future.set_running_or_notify_cancel():
+                item.future.set_exception(RuntimeError("group commit closed"))
         if self._conn is not None:
             self._conn.close()
             self._conn = None

@@ -247,3 +247,17 @@ def test_served_on_postgresql_with_group_commit(server: str, pg: Engine, setting
             assert s.scalar(select(func.count()).select_from(SeenMessage)) == 3
             assert s.scalar(select(func.count()).select_from(Subscription)) == 1
             assert s.scalar(select(func.count()).select_from(InboundEvent)) == 3
+
+
+def test_a_waiter_that_went_away_neither_runs_nor_stops_the_writer(bots: Callable[[], Bot]) -> None:
+    bot = bots()
+    gate = Gate(bot.store)
+    first = bot.submit(text_push("帮助", msg_id=1))
+    assert gate.entered.wait(10)
+    gone = bot.submit(text_push("目录", msg_id=2))
+    assert gone.cancel()  # e.g. the coroutine awaiting it was cancelled before a batch took it
+    gate.opened.set()
+    assert first.result(10).plaintext
+    assert "TOC" in bot.dispatcher(inbound(text_push("目录", msg_id=3))).plaintext  # the writer goes on
+    with bot.sessions() as s:
+        assert set(s.scalars(select(SeenMessage.dedup_key))) == {"msg:1", "msg:3"}
