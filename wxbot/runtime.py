@@ -95,7 +95,9 @@ def bot_store(settings: Settings, sessions: sessionmaker[Session]) -> Store:
         if choice == "group_commit":
             return SqliteGroupCommit(db.sqlite_writer_engine(url.render_as_string(hide_password=False)), lock)
         return PerPushStore(sessions, settings.server.threads, lock=lock)
-    if choice == "group_commit":  # PostgreSQL (posts.settings refuses it on other databases)
+    if choice == "group_commit":
+        if url.get_backend_name() != "postgresql":  # posts.settings refuses it for the configured database
+            raise ValueError(f"group commit needs a SQLite file or PostgreSQL, not {url.get_backend_name()}")
         return PgGroupCommit(engine)
     return PerPushStore(sessions, settings.server.threads)
 

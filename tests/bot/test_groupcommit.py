@@ -10,14 +10,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session, sessionmaker
 
 from bot.handlers import Context, content_only
 from bot.replies import Text
 from bot.store.groupcommit import GroupCommit
 from bot.store.per_push import PerPushStore
 from bot.store.sqlite import SqliteGroupCommit
+from bot.store.writelock import FileWriteLock
+from posts.catalog import Catalog
 from posts.models import Follower, InboundEvent, Outbox, SeenMessage, Subscription
-from tests.bot.conftest import LiveBot
+from posts.settings import Settings, replace
+from tests.bot.conftest import LiveBot, serve_with
 from tests.bot.wechat import Reply, event_push, text_push
 
 
@@ -211,6 +215,19 @@ def test_in_memory_sqlite_keeps_the_per_push_transaction(url: str) -> None:
     store = bot_store(Settings(), sessionmaker(engine))
     assert isinstance(store, PerPushStore)
     engine.dispose()
+
+
+def test_a_sqlite_file_can_be_served_one_transaction_per_push(
+    settings: Settings, sessions: sessionmaker[Session], catalog: Catalog
+) -> None:
+    """server.store = "per_push" on a SQLite file: each push its own transaction, under the file's write lock."""
+    with serve_with(replace(settings, server={"store": "per_push"}), sessions, catalog) as bot:
+        store = bot.app.dispatcher.store
+        assert isinstance(store, PerPushStore) and isinstance(store.lock, FileWriteLock)
+        push = text_push("订阅 NurOwn", msg_id=61)
+        first, again = bot.wechat.push(push), bot.wechat.push(push)
+        assert "已订阅 NurOwn" in first.content and again.fields == first.fields
+        assert _counts(bot) == (1, 1, 1, 1)
 
 
 def test_follower_bookkeeping_of_a_batch_follows_push_order(serve: Callable[..., LiveBot]) -> None:
