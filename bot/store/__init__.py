@@ -108,10 +108,13 @@ class Touch:
         """The row after ``interaction`` at ``at``, following the batch's earlier pushes of the same follower."""
         if interaction.closes:  # the handler forgot both times; the batch's earlier pushes must not restore them
             before = cls(at, interaction.kind, None, None, before is not None and before.create)
-        message_at = at if interaction.opens == interactions.MESSAGE else before.message_at if before else None
-        event_at = at if interaction.opens == interactions.EVENT else before.event_at if before else None
+        values = interactions.columns(interaction, at)  # which window times this interaction sets (None: keep)
+        message_at, event_at = values["last_message_at"], values["last_event_at"]
+        if before is not None:
+            message_at = before.message_at if message_at is None else message_at
+            event_at = before.event_at if event_at is None else event_at
         create = interaction.kind != interactions.OTHER or (before is not None and before.create)
-        return cls(at, interaction.kind, message_at, event_at, create)
+        return cls(at, str(values["last_interaction_kind"]), message_at, event_at, create)
 
 
 def stored_answer(reply_xml: str, reply_kind: str) -> Answer:
