@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sqlalchemy import text
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.callback import Callback
@@ -20,6 +20,7 @@ from bot.livecontent import BotContent, bot_content, bot_content_builder
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import Metrics
 from bot.pipeline import HTML, Pipeline, Response, TooLarge
+from bot.store import Store
 from bot.texts import Texts
 from posts.addresses import parse_page
 from posts.catalog import Catalog
@@ -86,7 +87,7 @@ class WebApp:
         return self
 
     def close(self) -> None:
-        """Stop group commit and the dispatch pool; no more pushes are answered."""
+        """Stop the store (group commit, its pool); no more pushes are answered."""
         if self.content is not None:
             self.content.close()
         self.pipeline.close()
@@ -159,13 +160,13 @@ class WebApp:
         return Response(200, html, HTML) if html is not None else self._not_found()
 
     def _not_found(self) -> Response:
-        return Response(404, self.texts.page("not_found"), HTML)
+        return Response(404, self.renderer.not_found_page(), HTML)
 
     def _health(self) -> Response:
         checked_at = self.clock().isoformat(timespec="seconds")
         try:
             with self.sessions() as session:
-                session.execute(text("SELECT 1"))
+                session.execute(select(1))
         except Exception as exc:
             log.warning("health check: database unavailable: %s", exc)
             body = {"status": "unavailable", "database": "unavailable", "checked_at": checked_at}
@@ -230,12 +231,15 @@ def create_app(
     catalog: Catalog,
     renderer: Renderer,
     *,
+    store: Store,
     random: Callable[[], str] = random_prefix,
     clock: Clock = system_clock,
 ) -> WebApp:
     """The web app for these settings, database, content and renderer (``random``/``clock`` for tests).
 
-    ``catalog`` is the pack as start-up synced it; after :meth:`WebApp.watch_content` the app follows the database.
+    ``store`` persists each push's answer (bot.store): the composition root chooses and builds it
+    (wxbot.runtime.bot_store), so the app never looks at the database's dialect. ``catalog`` is the pack as
+    start-up synced it; after :meth:`WebApp.watch_content` the app follows the database.
     """
     texts = Texts()
     base_url = getattr(renderer, "base_url", settings.server.base_url)
@@ -245,14 +249,6 @@ def create_app(
         renderer = PackRenderer(catalog, base_url, notice_offer=offer)
     live = LiveContent(sessions, bot_content_builder(base_url, offer), bot_content(catalog, renderer))
     current: Any = {name: Current(live, name) for name in ("pages", "catalog", "renderer", "routes")}
-    dispatcher = Dispatcher(
-        sessions,
-        current["catalog"],
-        current["renderer"],
-        texts,
-        current["routes"],
-        clock=clock,
-        threads=settings.server.threads,
-    )
+    dispatcher = Dispatcher(store, current["catalog"], current["renderer"], texts, current["routes"], clock=clock)
     pipeline = Pipeline(Callback(credentials_for(settings.wechat), random=random), dispatcher, Metrics())
     return WebApp(sessions, current["pages"], current["renderer"], pipeline, texts, clock, live)

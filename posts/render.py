@@ -304,6 +304,10 @@ class Renderer:
 
     # ----- pages (HTML strings) ---------------------------------------------------------------------------------
 
+    def not_found_page(self) -> str:
+        """The page for an address with no content (404), with the same look, way back and footer as the others."""
+        return self._page("not_found.html.j2")
+
     def index_page(self) -> str:
         return self._page(
             "index.html.j2",

@@ -22,6 +22,7 @@ ENV_PREFIX = "WXBOT_"
 
 MessageMode = Literal["plain", "compat", "safe"]
 AccountType = Literal["subscription", "service"]
+StoreChoice = Literal["auto", "per_push", "group_commit"]
 
 
 class SettingsError(ValueError):
@@ -43,6 +44,9 @@ class ServerSettings:
     """Base URL followers' phones use for content pages; empty means http://host:port."""
     workers: int = 1
     threads: int = 8
+    store: StoreChoice = "auto"
+    """How the bot commits each push's rows (bot.store): "per_push" (one transaction each), "group_commit" (the
+    pushes in flight in one transaction), or "auto" (group commit on a SQLite file, per push otherwise)."""
 
     @property
     def base_url(self) -> str:
@@ -326,6 +330,18 @@ def _validate(settings: Settings) -> None:
     ):
         if getattr(con, key) < 1:
             raise SettingsError(f"{src}: 'console.{key}' must be at least 1")
+    if settings.server.store == "group_commit" and not group_commit_possible(settings.database.url):
+        raise SettingsError(f"{src}: 'server.store' = \"group_commit\" needs a SQLite file or PostgreSQL database")
+
+
+def group_commit_possible(url: str) -> bool:
+    """Whether the bot can group-commit on ``url``: a SQLite file or PostgreSQL (an in-memory SQLite database is
+    one per connection, so the writer's connection would not be the others')."""
+    backend, _, rest = url.partition("://")
+    backend = backend.split("+")[0]
+    if backend == "sqlite":
+        return rest.lstrip("/") not in ("", ":memory:")
+    return backend in ("postgresql", "postgres")
 
 
 def load_settings(path: str | os.PathLike[str] | None = None, env: typing.Mapping[str, str] | None = None) -> Settings:

@@ -74,6 +74,11 @@ def test_secrets_from_environment_override_file(tmp_path: Path) -> None:
         ),
         ("[wechat]\ntemplates = 'T'\n", "'wechat.templates': must be a table of tables"),
         ("[server\n", "not valid TOML"),
+        ("[server]\nstore = 'fastest'\n", "'server.store': must be one of 'auto', 'per_push', 'group_commit'"),
+        (
+            "[database]\nurl = 'sqlite://'\n[server]\nstore = 'group_commit'\n",
+            "'server.store' = \"group_commit\" needs a SQLite file or PostgreSQL database",
+        ),
     ],
 )
 def test_errors_name_the_key_and_the_file(tmp_path: Path, body: str, message: str) -> None:

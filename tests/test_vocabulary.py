@@ -73,4 +73,19 @@ def test_the_footer_is_added_in_one_place() -> None:
         if "_footer.txt.j2" in path.read_text(encoding="utf-8")
     ]
     assert users == ["posts/render.py"]
+
+
+def test_every_template_and_page_is_in_the_one_environment() -> None:
+    """No page or template file lives outside the one environment's folders (posts/templates/, and the console's
+    console/templates/ on the same loader), where code would have to read it itself (a 404 page read from a file,
+    outside the one look and footer)."""
+    stray = [
+        str(path.relative_to(ROOT))
+        for package in PRODUCT
+        for path in sorted((ROOT / package).rglob("*"))
+        if path.suffix in (".html", ".htm", ".j2", ".jinja", ".jinja2")
+        and not path.is_relative_to(ROOT / "posts" / "templates")
+        and not path.is_relative_to(ROOT / "console" / "templates")
+    ]
+    assert stray == []
     assert not (ROOT / "bot" / "templates" / "_footer.txt.j2").exists()

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.app import create_app
 from bot.credentials import DEMO
 from posts import accounts
 from posts.clock import Clock, system_clock
@@ -177,7 +176,7 @@ class Demo:
         self.config_file = write_config(settings, db_file.with_suffix(".toml"))
         self.runtime = runtime.start(settings, base_url=self.bot.url, clock=self.clock)
         rt = self.runtime
-        self.app = create_app(settings, rt.sessions, rt.catalog, rt.renderer, clock=self.clock).watch_content()
+        self.app = runtime.bot_app(settings, rt.sessions, rt.catalog, rt.renderer, clock=self.clock).watch_content()
         self.content = self.app.content
         self.platform.config.callback_url = self.bot.url + "/wechat"
         if self.verified:

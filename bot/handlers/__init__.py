@@ -47,8 +47,8 @@ class Context:
     """What a handler sees: the content, the push, the time and, if its route uses the database, a real Session.
 
     A route declares whether its handler uses the database (:func:`content_only` marks the ones that do not; the
-    default is that it does). On SQLite a content-only reply is worked out before the write lock is taken, and a
-    handler that uses the database runs once, whole, inside the batch (bot.dispatch)."""
+    default is that it does). A content-only reply is worked out before any transaction (bot.dispatch), and a
+    handler that uses the database runs once, whole, inside the store's transaction (bot.store)."""
 
     __slots__ = ("_script", "_session", "catalog", "message", "now", "renderer", "texts")
 

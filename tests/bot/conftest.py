@@ -18,7 +18,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.app import WebApp, create_app
+from bot.app import WebApp
 from bot.credentials import Credentials, credentials_for
 from bot.rsgi import RsgiApp
 from posts.catalog import Catalog, KeywordRule, Scene, Section, Text, Therapy, Update
@@ -26,6 +26,7 @@ from posts.loader import default_content_dir, load_catalog
 from posts.render import GroupCard, Renderer
 from posts.settings import Settings, replace
 from tests.bot.wechat import GH, WeChat
+from wxbot.runtime import bot_app
 
 TOKEN = "spamtest"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -159,6 +160,9 @@ class FakeRenderer:
     def update_page(self, therapy: str, key: str) -> str:
         return f"<html>UPDATE PAGE {therapy}/{key}</html>"
 
+    def not_found_page(self) -> str:
+        return Renderer(self.catalog).not_found_page()  # the real one: it holds no content of its own
+
 
 class _QuietHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
@@ -237,7 +241,7 @@ def serve_with(
     configured = bot_settings(settings, mode, **kwargs.pop("wechat", None) or {})
     renderer = kwargs.pop("renderer", None) or FakeRenderer(catalog)
     server = kwargs.pop("server", "rsgi")
-    app = create_app(configured, sessions, catalog, renderer, **kwargs)
+    app = bot_app(configured, sessions, catalog, renderer, **kwargs)
     creds = credentials_for(configured.wechat)
     try:
         with (_granian if server == "rsgi" else _wsgiref)(app) as port:
