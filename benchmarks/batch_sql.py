@@ -1,6 +1,6 @@
 """`python -m benchmarks.batch_sql`: SQLite time of one group-commit batch, statement by statement, no HTTP.
 
-Runs the statements a batch of the bot runs (bot/dispatch.py: stored-reply lookup, follower upsert, inbound log,
+Runs the statements a batch of the bot runs (bot/store/sqlite.py: stored-reply lookup, follower upsert, inbound log,
 dedupe rows) inside ``BEGIN IMMEDIATE`` … ``COMMIT`` on a fresh, migrated SQLite file, for keyword pushes (growing
 MsgIds) and menu clicks (event keys), and prints µs per batch, with the schema as it is and as it was before
 migration 0020 (the inbound log's ``(openid, received_at)`` index and openid-first event keys).
@@ -19,7 +19,7 @@ import time
 from itertools import pairwise
 from pathlib import Path
 
-from bot.dispatch import (
+from bot.store.sqlite import (
     SQL_LOG,
     SQL_LOG_ROW,
     SQL_SEEN,

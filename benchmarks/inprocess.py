@@ -29,13 +29,13 @@ from benchmarks.callback import AES_KEY, APP_ID, GH, TOKEN, write_requests
 
 
 def build_app(folder: Path, mode: str) -> Any:
-    from bot.app import create_app
     from posts import db
     from posts.clock import system_clock
     from posts.content_sync import sync_catalog
     from posts.loader import default_content_dir, load_catalog
     from posts.render import Renderer
     from posts.settings import Settings, replace
+    from wxbot.runtime import bot_app
 
     url = f"sqlite:///{folder / 'bench.db'}"
     settings = replace(
@@ -55,7 +55,7 @@ def build_app(folder: Path, mode: str) -> Any:
     sessions = db.session_factory(engine)
     with db.session_scope(sessions) as session:
         sync_catalog(session, catalog, system_clock())
-    return create_app(settings, sessions, catalog, Renderer(catalog, "http://127.0.0.1"))
+    return bot_app(settings, sessions, catalog, Renderer(catalog, "http://127.0.0.1"))
 
 
 def environs(folder: Path, mode: str, scenario: str, count: int) -> list[tuple[str, bytes]]:
@@ -140,7 +140,7 @@ def main() -> None:
                 requests = environs(folder, mode, scenario, args.count)
                 loop.run_until_complete(_replay(app, requests[:50], 1))  # warm-up (caches, connections)
                 requests = requests[50:]
-                group = web.dispatcher.group
+                group = getattr(web.dispatcher.store, "group", None)
                 before = (group.batches, group.pushes) if group else (0, 0)
                 profiler = cProfile.Profile() if args.profile else None
                 started, cpu_started = time.perf_counter(), time.process_time()

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
-from sqlalchemy import text
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.callback import Callback
@@ -20,12 +20,16 @@ from bot.livecontent import BotContent, bot_content, bot_content_builder
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import Metrics
 from bot.pipeline import HTML, Pipeline, Response, TooLarge
+from bot.store import Store
 from bot.texts import Texts
 from posts.addresses import parse_page
 from posts.catalog import Catalog
 from posts.clock import Clock, system_clock
 from posts.limits import CALLBACK_MAX_BODY_BYTES
 from posts.live import Current, LiveContent
+from posts.render import Renderer as PackRenderer
+from posts.render import notice_offer
+from posts.script import PAGE_PARAM, SIMPLIFIED, TRADITIONAL, converter, script_of
 from posts.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -83,7 +87,7 @@ class WebApp:
         return self
 
     def close(self) -> None:
-        """Stop group commit and the dispatch pool; no more pushes are answered."""
+        """Stop the store (group commit, its pool); no more pushes are answered."""
         if self.content is not None:
             self.content.close()
         self.pipeline.close()
@@ -93,7 +97,10 @@ class WebApp:
         method = environ.get("REQUEST_METHOD", "GET")
         route = route_label(path)
         try:
-            response = self._wechat(method, environ) if route == "wechat" else self.respond(route, method, path)
+            if route == "wechat":
+                response = self._wechat(method, environ)
+            else:
+                response = self.respond(route, method, path, environ.get("QUERY_STRING", ""))
         except Exception:
             response = self.failure(route, method, path)
         self.metrics.count_request(route, response.status)
@@ -116,12 +123,12 @@ class WebApp:
 
     # --- everything else ---
 
-    def respond(self, route: str, method: str, path: str) -> Response:
-        """Pages, health, metrics, 404 and 405: every route but /wechat."""
+    def respond(self, route: str, method: str, path: str, query: str = "") -> Response:
+        """Pages, health, metrics, 404 and 405: every route but /wechat. A page with ``?script=t`` is in Traditional."""
         if method not in ("GET", "HEAD"):
             return Response(405, "method not allowed")
         if route == "page":
-            return self._page(path)
+            return self._page(path, script_of(parse_query(query).get(PAGE_PARAM)) if query else SIMPLIFIED)
         if route == "healthz":
             return self._health()
         if route == "metrics":
@@ -134,7 +141,7 @@ class WebApp:
         # An empty 200 means "no reply" to WeChat and stops its retries.
         return Response(200) if route == "wechat" else Response(500, "internal error")
 
-    def _page(self, path: str) -> Response:
+    def _page(self, path: str, script: str = SIMPLIFIED) -> Response:
         page = parse_page(path)
         html: str | None = None
         kind, keys = (page.kind, page.keys) if page is not None else ("", ())
@@ -148,16 +155,18 @@ class WebApp:
             html = self.renderer.therapy_page(keys[0])
         elif kind == "update" and self.catalog.update(keys[0], keys[1]):
             html = self.renderer.update_page(keys[0], keys[1])
+        if html is not None and script == TRADITIONAL:
+            html = converter(self.catalog.script).page(html)
         return Response(200, html, HTML) if html is not None else self._not_found()
 
     def _not_found(self) -> Response:
-        return Response(404, self.texts.page("not_found"), HTML)
+        return Response(404, self.renderer.not_found_page(), HTML)
 
     def _health(self) -> Response:
         checked_at = self.clock().isoformat(timespec="seconds")
         try:
             with self.sessions() as session:
-                session.execute(text("SELECT 1"))
+                session.execute(select(1))
         except Exception as exc:
             log.warning("health check: database unavailable: %s", exc)
             body = {"status": "unavailable", "database": "unavailable", "checked_at": checked_at}
@@ -222,25 +231,24 @@ def create_app(
     catalog: Catalog,
     renderer: Renderer,
     *,
+    store: Store,
     random: Callable[[], str] = random_prefix,
     clock: Clock = system_clock,
 ) -> WebApp:
     """The web app for these settings, database, content and renderer (``random``/``clock`` for tests).
 
-    ``catalog`` is the pack as start-up synced it; after :meth:`WebApp.watch_content` the app follows the database.
+    ``store`` persists each push's answer (bot.store): the composition root chooses and builds it
+    (wxbot.runtime.bot_store), so the app never looks at the database's dialect. ``catalog`` is the pack as
+    start-up synced it; after :meth:`WebApp.watch_content` the app follows the database.
     """
     texts = Texts()
     base_url = getattr(renderer, "base_url", settings.server.base_url)
-    live = LiveContent(sessions, bot_content_builder(base_url), bot_content(catalog, renderer))
+    notices = settings.wechat.notices
+    offer = notice_offer(notices.offered(), settings.wechat.api_base_url if notices.simulate else "")
+    if offer is not None and getattr(renderer, "notice_offer", None) != offer:
+        renderer = PackRenderer(catalog, base_url, notice_offer=offer)
+    live = LiveContent(sessions, bot_content_builder(base_url, offer), bot_content(catalog, renderer))
     current: Any = {name: Current(live, name) for name in ("pages", "catalog", "renderer", "routes")}
-    dispatcher = Dispatcher(
-        sessions,
-        current["catalog"],
-        current["renderer"],
-        texts,
-        current["routes"],
-        clock=clock,
-        threads=settings.server.threads,
-    )
+    dispatcher = Dispatcher(store, current["catalog"], current["renderer"], texts, current["routes"], clock=clock)
     pipeline = Pipeline(Callback(credentials_for(settings.wechat), random=random), dispatcher, Metrics())
     return WebApp(sessions, current["pages"], current["renderer"], pipeline, texts, clock, live)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from bot.credentials import Credentials
 from bot.crypto import CryptoError, MessageCrypto, random_prefix, signature, signature_matches
-from bot.dispatch import Answer
 from bot.message import Inbound, MalformedPush
+from bot.store import Answer
 from bot.xmlin import BadXml, parse_fields
 
 

@@ -9,6 +9,7 @@ from bot.handlers import Renderer
 from bot.rendercache import CachedCatalog, CachedRenderer
 from bot.routes import Routes, build_routes
 from posts.catalog import Catalog
+from posts.render import NoticeOffer
 from posts.render import Renderer as PackRenderer
 
 
@@ -27,6 +28,7 @@ def bot_content(catalog: Catalog, renderer: Renderer) -> BotContent:
     return BotContent(catalog, CachedCatalog(catalog), CachedRenderer(renderer), build_routes(catalog))
 
 
-def bot_content_builder(base_url: str) -> Callable[[Catalog], BotContent]:
-    """Builds the bot's content for a catalog the database holds (page URLs under ``base_url``)."""
-    return lambda catalog: bot_content(catalog, PackRenderer(catalog, base_url))
+def bot_content_builder(base_url: str, offer: NoticeOffer | None = None) -> Callable[[Catalog], BotContent]:
+    """Builds the bot's content for a catalog the database holds (page URLs under ``base_url``; pages and therapy
+    replies offer the subscribe notice ``offer``, if any)."""
+    return lambda catalog: bot_content(catalog, PackRenderer(catalog, base_url, notice_offer=offer))

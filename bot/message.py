@@ -5,12 +5,33 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from bot.xmlin import items
 from posts import interactions
 
 SCENE_PREFIX = "qrscene_"
 USER_MESSAGES = frozenset({"text", "image", "voice", "video", "shortvideo", "location", "link"})
 JOB_FINISHED = frozenset({"templatesendjobfinish", "masssendjobfinish"})
 """Results of a send: they carry ``MsgID`` (capital D, the send's msg_id) and ``Status``, no EventKey."""
+NOTICE_EVENTS = {
+    "subscribe_msg_popup_event": "SubscribeMsgPopupEvent",
+    "subscribe_msg_change_event": "SubscribeMsgChangeEvent",
+    "subscribe_msg_sent_event": "SubscribeMsgSentEvent",
+}
+"""Subscribe-notice events and the field holding their ``List`` items (no EventKey)."""
+SENT_EVENT = "subscribe_msg_sent_event"
+PUBLISH_FINISHED = frozenset({"publishjobfinish", "freepublishjobfinish"})
+"""Result of a publish job: ``PublishEventInfo`` with publish_id, publish_status, article_id, article_detail (the
+doc once spelled it FREEPUBLISHJOBFINISH: both are accepted)."""
+PUBLISH_INFO = "PublishEventInfo"
+
+
+def sent_key(entries: list[dict[str, str]]) -> str | None:
+    """What the inbound log keeps of a notice's result, for the scheduler to reconcile (posts.notices.reconcile):
+    the MsgID, with ``!<ErrorCode>`` when it failed."""
+    if not entries or not entries[0].get("MsgID"):
+        return None
+    code = entries[0].get("ErrorCode", "").strip()
+    return entries[0]["MsgID"].strip() + ("" if code in ("", "0") else f"!{code}")
 
 
 class MalformedPush(ValueError):
@@ -78,6 +99,9 @@ class Inbound:
         if self.msg_id and not self.is_event:
             return f"msg:{self.msg_id}"
         key = f"evt:{self.create_time}:{self.openid}:{self.event or self.msg_type}:{self.event_key}"
+        if self.event in NOTICE_EVENTS:  # no EventKey: two decisions in one second differ by their items
+            digest = hashlib.sha256(self.fields.get(NOTICE_EVENTS[self.event], "").encode("utf-8")).hexdigest()
+            key += digest[:16]
         if len(key) > 200:
             key = "evth:" + hashlib.sha256(key.encode("utf-8")).hexdigest()
         return key
@@ -93,10 +117,32 @@ class Inbound:
         return self.fields.get("MsgID", "").strip() if self.event in JOB_FINISHED else ""
 
     @property
+    def notice_items(self) -> list[dict[str, str]]:
+        """The ``List`` items of a subscribe-notice event (TemplateId, SubscribeStatusString, PopupScene, or MsgID,
+        ErrorCode, ErrorStatus), else empty."""
+        name = NOTICE_EVENTS.get(self.event)
+        return items(self.fields.get(name, "")) if name else []
+
+    @property
+    def publish_id(self) -> str:
+        """The publish_id of a PUBLISHJOBFINISH, else empty."""
+        if self.event not in PUBLISH_FINISHED:
+            return ""
+        return self.fields.get(f"{PUBLISH_INFO}/publish_id", "").strip()
+
+    def publish_info(self, name: str) -> str:
+        """One field of a PUBLISHJOBFINISH's PublishEventInfo (``article_detail/item/article_url``...)."""
+        return self.fields.get(f"{PUBLISH_INFO}/{name}", "").strip()
+
+    @property
     def log_key(self) -> str | None:
-        """What the inbound log keeps: the event key (a job result's MsgID), or the first characters of a text."""
+        """What the inbound log keeps: the event key (a job result's MsgID or publish_id), or a text's start."""
         if self.event in JOB_FINISHED:
             return self.job_msg_id or None
+        if self.event == SENT_EVENT:
+            return sent_key(self.notice_items)
+        if self.event in PUBLISH_FINISHED:
+            return self.publish_id or None
         if self.is_event:
             return self.event_key or None
         if self.msg_type == "text":

@@ -1,7 +1,7 @@
 """The one inbound path: a push's bytes to the HTTP answer, called the same way by both server faces.
 
-    query, body → signature → size → parse (strict XML, decrypt) → dispatch (dedupe, route, handler, commit)
-    → seal (encrypt) → metrics → Response
+    query, body → signature → size → parse (strict XML, decrypt) → route, [content-only reply] (bot.dispatch)
+    → store: dedupe, [handler], bookkeeping rows + reply, commit (bot.store) → seal (encrypt) → metrics → Response
 
 :func:`Pipeline.handle` walks it in a thread (WSGI); :func:`Pipeline.handle_async` walks the same steps and awaits
 the one that waits for the database (RSGI). The faces only read the request and write the response.
@@ -14,9 +14,10 @@ import time
 from collections.abc import Mapping
 
 from bot.callback import Callback, Rejected
-from bot.dispatch import Answer, Dispatcher
+from bot.dispatch import Dispatcher
 from bot.message import Inbound
 from bot.metrics import Metrics
+from bot.store import Answer
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ class Pipeline:
         return self._seal(query, answer, started)
 
     async def handle_async(self, query: Mapping[str, str], body: bytes | TooLarge) -> Response:
-        """:meth:`handle` for a coroutine: the dispatch step is awaited (group commit or a pool thread)."""
+        """:meth:`handle` for a coroutine: the store's step is awaited (group commit or a pool thread)."""
         started = time.perf_counter()
         message = self._parse(query, body, started)
         if isinstance(message, Response):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -44,6 +45,17 @@ class Empty:
 
 
 Reply = Text | News | Empty
+
+
+def in_script(reply: Reply, convert: Callable[[str], str], link: Callable[[str], str]) -> Reply:
+    """``reply`` with its words converted (posts.script) and its page links pointing at the same script."""
+    if isinstance(reply, Text):
+        return Text(convert(reply.content))
+    if isinstance(reply, News):
+        return News(
+            tuple(Article(convert(a.title), convert(a.description), link(a.url), a.pic_url) for a in reply.articles)
+        )
+    return reply
 
 
 def kind_of(reply: Reply) -> str:

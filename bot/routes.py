@@ -1,22 +1,25 @@
 """The one routing table: (message type or event, key) -> handler, and the ordered text rules, built from the pack.
 
 A text message is answered by the first of the pack's keywords.yaml rules that matches it: the command rules
-(help, subscribe, ...) in file order, then the exact rules, then the contains rules.
+(help, subscribe, ...) in file order, then the exact rules, then the contains rules; then by the intent of
+questions.yaml its meaning matches (bot.matcher), which may instead offer the two closest topics; else the
+default reply.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from typing import Any
 
-from bot.handlers import Context, Handler, content_only, follow, jobs, menu, other, text
+from bot.handlers import Context, Handler, content_only, follow, jobs, menu, notices, other, text
+from bot.matcher import Matcher, fold
 from bot.message import Inbound
 from bot.replies import Reply
 from posts.addresses import clicks
-from posts.catalog import COMMANDS, Catalog, KeywordRule, normalize
+from posts.catalog import COMMANDS, Catalog, Intent, KeywordRule, normalize
 
 MEDIA = ("image", "voice", "video", "shortvideo", "location", "link")
 STATIC_CLICKS: dict[str, Handler] = {
@@ -26,7 +29,11 @@ STATIC_CLICKS: dict[str, Handler] = {
     "subscribe_options": content_only(menu.subscribe_options),
 }
 """The handler of each fixed CLICK key's action (posts.addresses.STATIC_CLICKS); content_only: no database."""
-THERAPY_CLICKS = {"latest": (menu.therapy_latest, True), "timeline": (menu.therapy_timeline, False)}
+THERAPY_CLICKS = {
+    "card": (menu.therapy_card, False),
+    "latest": (menu.therapy_latest, True),
+    "timeline": (menu.therapy_timeline, False),
+}
 THERAPY_CLICKS["subscribe"] = (menu.therapy_subscribe, True)
 
 
@@ -40,10 +47,13 @@ COMMAND_ANSWERS: dict[str, tuple[TextAnswer, bool]] = {
     "subscribe": (text.subscribe_to, True),
     "unsubscribe": (text.unsubscribe_from, True),
     "timeline": (text.timeline, False),
-    "therapy": (text.therapy, True),
+    "therapy": (text.therapy, False),
+    "latest": (text.latest, True),
+    "traditional": (text.traditional, True),
+    "simplified": (text.simplified, True),
 }
 """Each command's answer, and whether it uses the database (a section or a therapy's latest update is recorded as
-received, posts/received.py)."""
+received, posts/received.py; a therapy's card is not)."""
 assert set(COMMAND_ANSWERS) == set(COMMANDS), "every command of posts.catalog.COMMANDS has one answer"
 _NUMBER = re.compile(r"^\d{1,3}$")
 
@@ -79,6 +89,31 @@ class TextRoute:
         found = catalog.find_therapy(word)  # "therapy"
         return None if found is None else str(found.key)
 
+    def handler(self, word: str, catalog: Any) -> Handler | None:
+        captured = self.capture(word, catalog)
+        return None if captured is None else TextAnswerCall(self.answer, captured, self.database)
+
+
+@dataclass(frozen=True)
+class QuestionRoute:
+    """The pack's intents (questions.yaml) as the last text rule: the intent a message means answers it, as a
+    keyword rule with the intent's ``ref`` would; a weak but plausible match offers the two closest intents."""
+
+    matcher: Matcher
+    answers: dict[str, TextRoute]
+    """Each intent's answer, by intent key."""
+    match: str = "questions"
+    patterns: tuple[str, ...] = ()
+
+    def handler(self, word: str, catalog: Any) -> Handler | None:
+        found = self.matcher.match(word)
+        if found.answer is not None:
+            route = self.answers[found.answer.key]
+            return TextAnswerCall(route.answer, "", route.database)
+        if found.close:
+            return content_only(partial(text.did_you_mean, topics=found.close))
+        return None
+
 
 class TextAnswerCall:
     """A text route's answer with what its rule captured: the handler of one text."""
@@ -106,7 +141,7 @@ class TextRoutes:
     (bounded: the texts are what followers type).
     """
 
-    def __init__(self, rules: tuple[TextRoute, ...], catalog: Catalog) -> None:
+    def __init__(self, rules: tuple[TextRoute | QuestionRoute, ...], catalog: Catalog) -> None:
         self.rules = rules
         self._catalog = catalog
         self._handler = lru_cache(maxsize=4096)(self._first)
@@ -117,12 +152,30 @@ class TextRoutes:
     def __call__(self, ctx: Context) -> Reply:
         return self.route(ctx.message)(ctx)
 
+    def target(self, text: str) -> str:
+        """Where ``text`` goes, in words: a ref (section:<key>, therapy:<key>, help, toc: also for the commands
+        giving the same answer), reply:<text>, command:<name>, suggest:<intent>,<intent> or default (for checks
+        and tests)."""
+        handler = self._handler(normalize(text.strip()))
+        if handler is DEFAULT:
+            return "default"
+        if isinstance(handler, TextAnswerCall):
+            answer = handler.answer
+            if isinstance(answer, partial) and answer.func is _keyword:
+                return str(answer.keywords["ref"] or f"reply:{answer.keywords['reply']}")
+            command = next(name for name, (a, _) in COMMAND_ANSWERS.items() if a is answer)
+            if command in ("help", "toc"):  # the same answers as the refs help, toc and therapy:<key>
+                return command
+            return f"therapy:{handler.captured}" if command == "therapy" else f"command:{command}"
+        suggested = getattr(getattr(handler, "handler", None), "keywords", {}).get("topics", ())
+        return "suggest:" + ",".join(t.key for t in suggested)
+
     def _first(self, word: str) -> Handler:
         if word:
             for rule in self.rules:
-                captured = rule.capture(word, self._catalog)
-                if captured is not None:
-                    return TextAnswerCall(rule.answer, captured, rule.database)
+                found = rule.handler(word, self._catalog)
+                if found is not None:
+                    return found
         return DEFAULT
 
 
@@ -133,7 +186,7 @@ def text_route(rule: KeywordRule) -> TextRoute:
         answer, database = COMMAND_ANSWERS[rule.command]
     else:
         answer = partial(_keyword, reply=rule.reply, ref=rule.ref)
-        database = (rule.ref or "").startswith(("therapy:", "section:"))  # what it answers is recorded as received
+        database = (rule.ref or "").startswith("section:")  # a section it answers is recorded as received
     return TextRoute(rule.match, tuple(normalize(p) for p in rule.patterns), answer, database)
 
 
@@ -141,12 +194,44 @@ def _keyword(ctx: Context, _: str, reply: str | None, ref: str | None) -> Reply:
     return text.keyword(ctx, reply, ref)
 
 
+def intent_route(intent: Intent, catalog: Catalog) -> TextRoute:
+    """An intent's answer: its ref's, or (keyword:<word>) that of the keyword rule the word reaches."""
+    kind, _, word = intent.ref.partition(":")
+    rule = catalog.match_keyword(word) if kind == "keyword" else None
+    if rule is None:
+        rule = KeywordRule("exact", (intent.word,), ref=intent.ref)
+    return text_route(rule)
+
+
+def question_route(catalog: Catalog) -> QuestionRoute | None:
+    """The pack's intents compiled once, leaving out those whose section is not in the pack yet (None when none
+    is left)."""
+    rules = catalog.questions
+    if rules is None or not rules.intents:
+        return None
+    names = {
+        key: tuple(dict.fromkeys(n for n in map(fold, (key, t.name, *t.aliases)) if n))
+        for key, t in catalog.therapies.items()
+    }
+    pending = set(catalog.pending_intents())
+    ready = replace(rules, intents=tuple(i for i in rules.intents if i not in pending))
+    if not ready.intents:
+        return None
+    answers = {intent.key: intent_route(intent, catalog) for intent in ready.intents}
+    return QuestionRoute(Matcher(ready, names), answers)
+
+
 def text_routes(catalog: Catalog) -> TextRoutes:
-    """The pack's text rules in the order they are tried: commands, then exact, then contains rules."""
+    """The pack's text rules in the order they are tried: commands, then exact, then contains rules, then the
+    intents matched by meaning."""
     keywords = [r for r in catalog.keywords if r.match == "exact"] + [
         r for r in catalog.keywords if r.match == "contains"
     ]
-    return TextRoutes(tuple(text_route(rule) for rule in (*catalog.commands, *keywords)), catalog)
+    rules: list[TextRoute | QuestionRoute] = [text_route(rule) for rule in (*catalog.commands, *keywords)]
+    questions = question_route(catalog)
+    if questions is not None:
+        rules.append(questions)
+    return TextRoutes(tuple(rules), catalog)
 
 
 @dataclass(frozen=True)
@@ -177,6 +262,13 @@ def build_routes(catalog: Catalog) -> Routes:
         ("event", "view"): content_only(menu.viewed),
         ("event", "templatesendjobfinish"): jobs.finished,
         ("event", "masssendjobfinish"): jobs.finished,
+        ("event", "subscribe_msg_popup_event"): notices.popup,
+        ("event", "subscribe_msg_change_event"): notices.changed,
+        ("event", "subscribe_msg_sent_event"): notices.sent,
+        ("event", "publishjobfinish"): jobs.published,
+        ("event", "freepublishjobfinish"): jobs.published,
+        ("event", "annual_renew"): jobs.account_notice,
+        ("event", "verify_expired"): jobs.account_notice,
         **{(kind, ""): content_only(other.media) for kind in MEDIA},
     }
     for key, click in clicks(catalog).items():

@@ -2,7 +2,7 @@
 
 Under WSGI every request holds a thread until its push is committed, so a worker needs as many threads as pushes
 in flight, and each of them must win the GIL back to answer. Here a push is a coroutine: it parses on the loop,
-awaits group commit (SQLite: the batch itself runs on this loop) or a pool thread (PostgreSQL), and is answered
+awaits its store (SQLite group commit: the batch itself runs on this loop; per push: a pool thread), and is answered
 on the loop. Routes, replies and failures are :class:`bot.app.WebApp`'s; this module only reads
 the request and writes the response.
 """
@@ -39,7 +39,7 @@ class RsgiApp:
             elif route == "healthz":  # a database round trip: off the loop
                 response = await asyncio.get_running_loop().run_in_executor(None, web.respond, route, method, path)
             else:
-                response = web.respond(route, method, path)
+                response = web.respond(route, method, path, scope.query_string)
         except Exception:
             response = web.failure(route, method, path)
         web.metrics.count_request(route, response.status)

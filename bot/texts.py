@@ -1,14 +1,12 @@
 """The bot's own short replies (confirmations, defaults, reply titles): posts/templates/text/bot/, rendered by the
-one Jinja environment (posts.render.environment), with the same footer and disclaimer as every other reply."""
+one Jinja environment (posts.render.environment); Context.say closes them with the one footer (Renderer.close)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from posts.render import environment
 
-TEMPLATES = Path(__file__).with_name("templates")
 FOLDER = "text/bot"
 
 
@@ -31,7 +29,3 @@ class Texts:
                 self._titles.clear()
             found = self._titles[key] = self.render(f"{template}_title", **values)
         return found
-
-    def page(self, name: str) -> str:
-        """A static HTML page shipped with the bot (the 404 page)."""
-        return (TEMPLATES / f"{name}.html").read_text(encoding="utf-8")

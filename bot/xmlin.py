@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from xml.etree.ElementTree import Element, ParseError
 from xml.etree.ElementTree import fromstring as _plain_fromstring
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
+
+LIST_FIELDS = frozenset({"SubscribeMsgPopupEvent", "SubscribeMsgChangeEvent", "SubscribeMsgSentEvent"})
+"""Fields holding one ``<List>`` per item (a subscribe notice's template ids and statuses): kept as a JSON list of
+``{tag: text}`` objects (:func:`items`), one per ``List``, since their joined text would lose which is which."""
 
 
 class BadXml(ValueError):
@@ -33,7 +38,37 @@ def parse_fields(body: bytes | str) -> dict[str, str]:
         raise BadXml(f"not acceptable XML: {type(exc).__name__}") from None
     if root.tag != "xml":
         raise BadXml("root element is not <xml>")
-    return {child.tag: _text(child) for child in root}
+    fields = {child.tag: _list(child) if child.tag in LIST_FIELDS else _text(child) for child in root}
+    for child in root:
+        if len(child) and child.tag not in LIST_FIELDS:
+            _flatten(child, child.tag, fields)
+    return fields
+
+
+def items(value: str) -> list[dict[str, str]]:
+    """The items of a :data:`LIST_FIELDS` field as parsed (empty when missing or malformed)."""
+    try:
+        found = json.loads(value) if value else []
+    except ValueError:
+        return []
+    if not isinstance(found, list):
+        return []
+    return [item for item in found if isinstance(item, dict)]
+
+
+def _list(element: Element) -> str:
+    rows = [{field.tag: (field.text or "").strip() for field in item} for item in element if item.tag == "List"]
+    return json.dumps(rows, ensure_ascii=False, sort_keys=True)
+
+
+def _flatten(element: Element, prefix: str, into: dict[str, str]) -> None:
+    """Nested fields (PUBLISHJOBFINISH's PublishEventInfo) as ``Parent/child`` keys; the first repeat wins."""
+    for child in element:
+        key = f"{prefix}/{child.tag}"
+        if len(child):
+            _flatten(child, key, into)
+        else:
+            into.setdefault(key, (child.text or "").strip())
 
 
 def _text(element: Element) -> str:

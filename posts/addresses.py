@@ -3,8 +3,9 @@
 The one home of these names, used by the bot's routes, the menu validator, `wxbot menu` and the page server:
 
 - CLICK keys: the fixed ones (:data:`STATIC_CLICKS`), ``SECTION_<key>``, ``GROUP_<group>`` and
-  ``THERAPY_<key>_<LATEST|TIMELINE|SUBSCRIBE>``, a content key written by :func:`key_part`;
-- section groups: a section key up to its first ``-`` (research-models is in group research);
+  ``THERAPY_<key>_<CARD|LATEST|TIMELINE|SUBSCRIBE>``, a content key written by :func:`key_part`;
+- section groups: a review section's key up to its first ``-`` (research-models is in group research); every
+  section of another part of the pack is in that part's group (the family guide's trials is in group guide);
 - page paths: /p/, /p/s/<section>, /p/g/<group>, /p/t/<therapy>, /p/t/<therapy>/<update>.
 """
 
@@ -20,9 +21,15 @@ if TYPE_CHECKING:
 
 STATIC_CLICKS = {"TOC": "toc", "HELP": "help", "MY_SUBSCRIPTIONS": "mine", "SUBSCRIBE": "subscribe_options"}
 """The fixed CLICK keys and the action each one names."""
-THERAPY_ACTIONS = {"LATEST": "latest", "TIMELINE": "timeline", "SUBSCRIBE": "subscribe"}
-"""The three CLICK keys of every therapy: the key's suffix and the action it names."""
+THERAPY_ACTIONS = {"CARD": "card", "LATEST": "latest", "TIMELINE": "timeline", "SUBSCRIBE": "subscribe"}
+"""The CLICK keys of every therapy: the key's suffix and the action it names (the card, its latest update...)."""
 INDEX_PATH = "/p/"
+REVIEW_PART = "review"
+"""The yearly review: the pack's first part (folder review/); its groups come from the section keys."""
+GUIDE_PART = "guide"
+"""What families ask first (folder guide/): one group, after the review in the table of contents."""
+PARTS = (REVIEW_PART, GUIDE_PART)
+"""The parts of the pack that hold sections, in reading order; each is a folder of the same name."""
 
 
 def key_part(key: str) -> str:
@@ -30,9 +37,10 @@ def key_part(key: str) -> str:
     return re.sub(r"[^A-Z0-9]+", "_", key.upper()).strip("_")
 
 
-def section_group(key: str) -> str:
-    """The group a section belongs to: its key up to the first ``-`` (research-models -> research)."""
-    return key.split("-", 1)[0]
+def section_group(key: str, part: str = REVIEW_PART) -> str:
+    """The group a section belongs to: a review section's key up to the first ``-`` (research-models ->
+    research); a section of any other part is in the group named after the part (trials -> guide)."""
+    return key.split("-", 1)[0] if part == REVIEW_PART else part
 
 
 @dataclass(frozen=True)
@@ -50,7 +58,7 @@ def clicks(catalog: Catalog) -> dict[str, Click]:
     groups: dict[str, None] = {}
     for section in catalog.sections:
         found[f"SECTION_{key_part(section.key)}"] = Click("section", "section", section.key)
-        groups.setdefault(section_group(section.key), None)
+        groups.setdefault(section_group(section.key, section.part), None)
     for prefix in groups:
         found[f"GROUP_{key_part(prefix)}"] = Click("group", "group", prefix)
     for key in catalog.therapies:

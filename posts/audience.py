@@ -46,6 +46,8 @@ class Recipient:
     """The last message they sent (opens the 48-hour window, posts.interactions)."""
     last_event_at: datetime | None = None
     """The last follow, QR scan or click/scancode_* tap (opens the 1-minute window)."""
+    script: str = "s"
+    """The script the follower reads (posts.script): a push is rendered in it."""
 
 
 def parse_audience(text: str, therapies: Iterable[str] = (), scenes: Iterable[str] | None = None) -> Audience:
@@ -79,8 +81,9 @@ _COLUMNS = (
     Follower.last_interaction_kind,
     Follower.last_message_at,
     Follower.last_event_at,
+    Follower.script,
 )
-_Row = tuple[str, int, bool, datetime | None, str | None, datetime | None, datetime | None]
+_Row = tuple[str, int, bool, datetime | None, str | None, datetime | None, datetime | None, str]
 
 
 def _query(audience: Audience, session: Session) -> Select[_Row] | None:

@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from posts.addresses import section_group
+from posts.addresses import GUIDE_PART, REVIEW_PART, section_group
+from posts.script import ScriptTerms, to_simplified
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,13 @@ class Section:
     """"references" or "disclaimer": the body is generated from those files."""
     path: str = ""
     review: Review | None = None
+    part: str = REVIEW_PART
+    """The part of the pack the section belongs to (posts.addresses.PARTS): the review, or the family guide."""
+
+    @property
+    def group(self) -> str:
+        """The section group (posts.addresses.section_group): its menu GROUP_ key and its /p/g/ page."""
+        return section_group(self.key, self.part)
 
 
 @dataclass(frozen=True)
@@ -110,6 +118,8 @@ class Text:
     body: str
     path: str = ""
     review: Review | None = None
+    short: str = ""
+    """The disclaimer's one-line form that closes a short reply and points to the full text (disclaimer.md only)."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +130,8 @@ class Scene:
     purpose: str
     welcome: str
     therapy: str | None = None
+    script: str | None = None
+    """"t": a follower who comes through this scene reads Traditional (posts.script); None: as they chose."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +155,63 @@ class KeywordRule:
         return any(normalize(p) in folded for p in self.patterns)
 
 
-COMMANDS = ("help", "toc", "mine", "section_number", "subscribe", "unsubscribe", "timeline", "therapy")
+@dataclass(frozen=True)
+class Cue:
+    """A word that hints at an intent, and how strongly (0 < weight <= 1)."""
+
+    term: str
+    weight: float
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One topic a follower may ask about in their own words (questions.yaml), and what answers it."""
+
+    key: str
+    ref: str
+    """section:<key>, therapy:<key>, keyword:<word> (what typing that word answers), help or toc."""
+    label: str
+    """The topic in a few words, offered when a question is close to it but not close enough."""
+    word: str
+    """What the follower can reply to reach it (offered with the label)."""
+    questions: tuple[str, ...] = ()
+    """Example questions as families type them."""
+    cues: tuple[Cue, ...] = ()
+    negated: str = "same"
+    """"same": a cue after a negation still counts (不是骗局吧 asks about scams); "drop": it does not."""
+    yields: bool = False
+    """Answers only when no other intent is sure (a therapy's card yields to its cost, its trials...)."""
+
+
+@dataclass(frozen=True)
+class QuestionRules:
+    """Matching by meaning (questions.yaml): tried after the keyword rules, before the default reply."""
+
+    intents: tuple[Intent, ...] = ()
+    fillers: tuple[str, ...] = ()
+    """Words dropped before matching (请问, 吗, 呢...)."""
+    negations: tuple[str, ...] = ()
+    hold: tuple[str, ...] = ()
+    """Words that keep a message away from every intent (it gets the default reply)."""
+    answer_at: float = 0.5
+    suggest_at: float = 0.3
+    name_weight: float = 0.5
+    """The cue weight of a therapy's name (and of a name typed with one typo) for an intent pointing at it."""
+
+
+COMMANDS = (
+    "help",
+    "toc",
+    "mine",
+    "section_number",
+    "subscribe",
+    "unsubscribe",
+    "timeline",
+    "therapy",
+    "latest",
+    "traditional",
+    "simplified",
+)
 """The commands a keyword rule may name; the bot routes each of them to one handler."""
 PATTERN_MATCHES = ("exact", "contains", "prefix", "affix")
 """The match kinds that need ``patterns``."""
@@ -155,8 +223,9 @@ _SPACES = re.compile(r"\s+")
 
 
 def normalize(text: str) -> str:
-    """Case- and space-insensitive form used for keyword and therapy-name matching."""
-    return _SPACES.sub("", text).casefold()
+    """Case-, space- and script-insensitive form used for keyword and therapy-name matching (Traditional input is
+    folded to Simplified, posts.script)."""
+    return to_simplified(_SPACES.sub("", text).casefold())
 
 
 @dataclass(frozen=True)
@@ -172,13 +241,26 @@ class Catalog:
     """The rules of keywords.yaml that name a command (help, subscribe, ...), in file order; tried first."""
     help: Text | None = None
     disclaimer: Text | None = None
+    questions: QuestionRules | None = None
+    """questions.yaml: the intents tried after the keyword rules."""
+    script: ScriptTerms = field(default_factory=ScriptTerms)
+    """Overrides for the Traditional rendering (script.yaml)."""
 
     def section(self, key: str) -> Section | None:
         return next((s for s in self.sections if s.key == key), None)
 
     def group(self, prefix: str) -> tuple[Section, ...]:
         """The sections of group ``prefix``, in order (empty for an unknown group)."""
-        return tuple(s for s in self.sections if section_group(s.key) == prefix)
+        return tuple(s for s in self.sections if s.group == prefix)
+
+    def part(self, name: str) -> tuple[Section, ...]:
+        """The sections of one part of the pack (posts.addresses.PARTS), in order."""
+        return tuple(s for s in self.sections if s.part == name)
+
+    @property
+    def guide(self) -> tuple[Section, ...]:
+        """The family guide's sections (trials, cost, scams, ...), in order."""
+        return self.part(GUIDE_PART)
 
     def section_by_number(self, number: int) -> Section | None:
         """The table of contents is numbered from 1 in section order."""
@@ -209,6 +291,31 @@ class Catalog:
                 if rule.match == kind and rule.matches(text):
                     return rule
         return None
+
+    def pending_intents(self) -> tuple[Intent, ...]:
+        """The intents pointing at a section the pack does not have (yet): left out of matching until it exists,
+        and shown as warnings by ``wxbot content check``."""
+        if self.questions is None:
+            return ()
+        keys = {s.key for s in self.sections}
+        return tuple(
+            i for i in self.questions.intents if i.ref.startswith("section:") and i.ref.partition(":")[2] not in keys
+        )
+
+    def reviewed_items(self) -> list[tuple[str, Review | None]]:
+        """(file, review) of every item that carries review dates: sections, therapies, updates, welcomes, texts."""
+        found = [(s.path, s.review) for s in self.sections]
+        for therapy in self.therapies.values():
+            found.append((therapy.path, therapy.review))
+            found += [(u.path, u.review) for u in therapy.updates]
+        found += [(t.path, t.review) for t in self.welcomes.values()]
+        found += [(t.path, t.review) for t in (self.help, self.disclaimer) if t is not None]
+        return found
+
+    def overdue_reviews(self, today: date) -> list[tuple[str, Review]]:
+        """The items whose next_review is before ``today``, the longest overdue first (the one rule for "overdue")."""
+        found = [(path, r) for path, r in self.reviewed_items() if r is not None and r.next_review < today]
+        return sorted(found, key=lambda item: (item[1].next_review, item[0]))
 
     def welcome_for(self, scene_key: str | None) -> Text | None:
         scene = self.scenes.get(scene_key) if scene_key else None

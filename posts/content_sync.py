@@ -76,7 +76,7 @@ class _Item:
 
 def content_items(catalog: Catalog) -> Iterator[_Item]:
     """Every item of the catalog as a content_item row (kinds: section, therapy, welcome, scene, keyword,
-    command, text)."""
+    command, text, script, reference, questions)."""
     for section in catalog.sections:
         yield _Item("section", section.key, section.order, section.title, section.body, to_json(section), section.path)
     for i, therapy in enumerate(catalog.therapies.values(), start=1):
@@ -92,8 +92,12 @@ def content_items(catalog: Catalog) -> Iterator[_Item]:
     for i, text in enumerate((catalog.help, catalog.disclaimer), start=1):
         if text is not None:
             yield _Item("text", text.key, i, text.title, text.body, to_json(text), text.path)
+    yield _Item("script", "script", 1, "", "", to_json(catalog.script), "script.yaml")
     for ref in sorted(catalog.references.values(), key=lambda r: r.id):
         yield _Item("reference", str(ref.id), ref.id, ref.title, ref.url, to_json(ref), "references.yaml")
+    if catalog.questions is not None:
+        questions = catalog.questions
+        yield _Item("questions", "questions", 1, "questions", "", to_json(questions), "questions.yaml")
 
 
 def sync_catalog(session: Session, catalog: Catalog, now: datetime) -> SyncResult:

@@ -115,6 +115,28 @@ def strings(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def fraction(value: Any) -> float:
+    """A number above 0 and at most 1 (a weight or a threshold)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise FieldError(f"must be a number above 0 and at most 1, got {str(value)[:40]!r}")
+    return float(value)
+
+
+def weights(value: Any) -> tuple[tuple[str, float], ...]:
+    """A mapping of non-empty words to weights (``{多少钱: 0.6}``), in file order."""
+    if not isinstance(value, dict) or not value:
+        raise FieldError("must be a mapping of words to weights, e.g. {多少钱: 0.6}")
+    out = []
+    for term, weight in value.items():
+        if not isinstance(term, str) or not term.strip():
+            raise FieldError(f"has a key that is not a word: {str(term)[:40]!r}")
+        try:
+            out.append((term, fraction(weight)))
+        except FieldError as exc:
+            raise FieldError(f"weight of {term!r} {exc}") from None
+    return tuple(out)
+
+
 def choice(*allowed: str) -> Convert:
     def convert(value: Any) -> str:
         if value not in allowed:

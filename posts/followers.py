@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from posts.interactions import Interaction, columns
 from posts.models import Follower, InboundEvent, Subscription
+from posts.script import TRADITIONAL, script_of
 
 
 def find(session: Session, openid: str) -> Follower | None:
@@ -50,6 +52,29 @@ def record_unfollow(session: Session, openid: str, now: datetime) -> Follower:
     follower.subscribed = False
     follower.last_unfollowed_at = now
     follower.last_message_at = follower.last_event_at = None  # WeChat closes the windows (posts.interactions)
+    return follower
+
+
+def script_for(session: Session, openid: str) -> str:
+    """The script the follower reads ("s" or "t", posts.script); "s" for someone not recorded yet."""
+    return script_of(session.scalar(select(Follower.script).where(Follower.openid == openid)))
+
+
+def scripts_for(session: Session, openids: Iterable[str]) -> dict[str, str]:
+    """The followers among ``openids`` who read Traditional, mapped to "t" (everyone else reads Simplified)."""
+    wanted = list(dict.fromkeys(openids))
+    found: dict[str, str] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        query = select(Follower.openid).where(Follower.openid.in_(chunk), Follower.script == TRADITIONAL)
+        found.update((openid, TRADITIONAL) for openid in session.scalars(query))
+    return found
+
+
+def choose_script(session: Session, openid: str, script: str, now: datetime) -> Follower:
+    """Record the script the follower chose (or a QR scene preset)."""
+    follower = ensure(session, openid, now)
+    follower.script = script_of(script)
     return follower
 
 

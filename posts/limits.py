@@ -47,12 +47,41 @@ CS_WINDOW_OPENING_EVENTS: Final = frozenset({"subscribe", "click", "scan", "scan
 TEMPLATE_FIELD_MAX_CHARS: Final = 20
 """A category template's thing/keyword value: at most 20 characters, no line breaks (47003 or cut otherwise)."""
 
+# Subscribe notices (订阅通知, §4.8): each field's value type is its name without the trailing number
+NOTICE_FIELD_MAX_CHARS: Final = {
+    "thing": 20,
+    "name": 10,
+    "phrase": 5,
+    "character_string": 32,
+    "number": 32,
+    "letter": 32,
+    "symbol": 5,
+    "car_number": 8,
+    "phone_number": 17,
+    "amount": 11,
+}
+"""At most this many characters per value type, no line breaks (47003 otherwise); ``time``/``date`` take a
+WeChat time value instead."""
+NOTICE_TIME_TYPES: Final = frozenset({"time", "date"})
+NOTICE_CONSENT_ERRCODE: Final = 43101
+"""bizsend without a (remaining) consent: the follower refused, or the one-time consent was used."""
+
 # Mass send (§4.9)
 MASS_SENDS_PER_DAY_SUBSCRIPTION: Final = 1
 MASS_SENDS_PER_FOLLOWER_MONTH_SERVICE: Final = 4
 MASS_CALLS_PER_MINUTE: Final = 60
 MASS_OPENID_LIST_MIN: Final = 2
 MASS_OPENID_LIST_MAX: Final = 10_000
+
+# Drafts and publishing (§4.10, §4.11)
+DRAFT_TITLE_MAX_CHARS: Final = 32
+DRAFT_DIGEST_MAX_CHARS: Final = 120
+ARTICLE_IMAGE_MAX_BYTES: Final = 1 << 20
+"""media/uploadimg takes JPG/PNG under 1 MB (images inside article HTML; external URLs are filtered out)."""
+
+# Followers (§4.4)
+USER_LIST_PAGE_MAX: Final = 10_000
+USER_BATCHGET_MAX: Final = 100
 
 
 def utf8_len(text: str) -> int:

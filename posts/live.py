@@ -21,10 +21,11 @@ from typing import Any, Generic, TypeVar, Union, get_args, get_origin, get_type_
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from posts.catalog import Catalog, KeywordRule, Reference, Scene, Section, Text, Therapy
+from posts.catalog import Catalog, KeywordRule, QuestionRules, Reference, Scene, Section, Text, Therapy
 from posts.content_sync import CONTENT_VERSION_ID
 from posts.models import ContentItem, ContentVersion
 from posts.render import Renderer
+from posts.script import ScriptTerms
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,8 @@ def catalog_from_db(session: Session) -> Catalog:
         commands=tuple(items("command", KeywordRule)),
         help=texts.get(1),
         disclaimer=texts.get(2),
+        questions=next(iter(items("questions", QuestionRules)), None),
+        script=next(iter(items("script", ScriptTerms)), ScriptTerms()),
     )
 
 

@@ -6,18 +6,23 @@ import dataclasses
 import os
 import re
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from posts.addresses import PARTS, REVIEW_PART
 from posts.catalog import (
     COMMAND_MATCHES,
     COMMANDS,
     PATTERN_MATCHES,
     Catalog,
+    Cue,
+    Intent,
     KeywordRule,
     Milestone,
+    QuestionRules,
     Reference,
     Review,
     Scene,
@@ -33,16 +38,19 @@ from posts.fields import (
     choice,
     day,
     day_or_month,
+    fraction,
     ids,
     integer,
     key,
     strings,
     text,
     url,
+    weights,
 )
 from posts.limits import NEWS_DESCRIPTION_MAX_BYTES, NEWS_TITLE_MAX_BYTES
 from posts.packfile import Doc, PackFileError, read_markdown, read_yaml
 from posts.problems import Problem
+from posts.script import SCRIPTS, ScriptTerms, Term
 from posts.textchecks import citations, cure_promises
 
 __all__ = ["Problem", "default_content_dir", "load_catalog"]
@@ -103,8 +111,17 @@ UPDATE = {
     "sources": Field(ids),
     **REVIEW,
 }
-TEXT = {"key": Field(key), "title": Field(text()), **REVIEW}
-SCENE = {"key": Field(key), "purpose": Field(text()), "welcome": Field(key), "therapy": Field(key, required=False)}
+TEXT = {"key": Field(key), "title": Field(text()), "short": Field(text(), required=False), **REVIEW}
+SCENE = {
+    "key": Field(key),
+    "purpose": Field(text()),
+    "welcome": Field(key),
+    "therapy": Field(key, required=False),
+    "script": Field(choice(*SCRIPTS), required=False),
+}
+SCRIPT_FILE = "script.yaml"
+SCRIPT = {"keep": Field(strings, required=False), "terms": Field(lambda v: v, required=False)}
+TERM = {"simplified": Field(text()), "traditional": Field(text())}
 KEYWORD = {
     "match": Field(choice("exact", "contains", *COMMAND_MATCHES)),
     "patterns": Field(strings, required=False),
@@ -112,13 +129,35 @@ KEYWORD = {
     "ref": Field(text(), required=False),
     "command": Field(choice(*COMMANDS), required=False),
 }
+QUESTIONS = {
+    "answer_at": Field(fraction),
+    "suggest_at": Field(fraction),
+    "name_weight": Field(fraction),
+    "fillers": Field(strings, required=False),
+    "negations": Field(strings, required=False),
+    "hold": Field(strings, required=False),
+    "intents": Field(lambda v: v),
+}
+INTENT = {
+    "key": Field(key),
+    "ref": Field(text()),
+    "label": Field(text(NEWS_TITLE_MAX_BYTES)),
+    "word": Field(text(NEWS_TITLE_MAX_BYTES)),
+    "questions": Field(strings, required=False),
+    "cues": Field(weights, required=False),
+    "negated": Field(choice("same", "drop"), required=False),
+    "yields": Field(boolean, required=False),
+}
+NOT_PROSE = ("patterns", "questions", "cues", "fillers", "negations", "hold", "word", "ref")
+"""Keys whose strings are what followers type or what a rule points at, not prose sent to followers (the
+cure-word check leaves them out)."""
 _Build = Callable[[Path, Doc, int, dict[str, Any]], Any]
 _REVIEW_NAME = re.compile(r"^(\d+)-(.+)$")
 _UPDATE_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})-[a-z0-9][a-z0-9-]*$")
 
 
 def _strings(node: yaml.Node | None, first_line: int, skip: bool = False) -> Iterable[tuple[int, str]]:
-    """(line, text) of every string scalar under ``node``, leaving out keyword patterns."""
+    """(line, text) of every string scalar under ``node``, leaving out what followers type (NOT_PROSE)."""
     if isinstance(node, yaml.ScalarNode):
         if not skip and isinstance(node.value, str):
             yield node.start_mark.line + first_line, node.value
@@ -127,7 +166,7 @@ def _strings(node: yaml.Node | None, first_line: int, skip: bool = False) -> Ite
             yield from _strings(item, first_line, skip)
     elif isinstance(node, yaml.MappingNode):
         for k, v in node.value:
-            yield from _strings(v, first_line, skip or (isinstance(k, yaml.ScalarNode) and k.value == "patterns"))
+            yield from _strings(v, first_line, skip or (isinstance(k, yaml.ScalarNode) and k.value in NOT_PROSE))
 
 
 def _cure_message(sentence: str) -> str:
@@ -262,9 +301,12 @@ class _PackLoader:
         if "default" not in welcomes:
             self.report("welcome/default.md", 1, "missing required text: the default welcome")
         scenes = self.load_scenes(welcomes, therapies)
+        before = len(self.problems)
         rules = self.load_keywords(sections, therapies)
+        script = self.load_script()
         keywords = tuple(rule for rule in rules if rule.command is None)
         commands = tuple(rule for rule in rules if rule.command is not None)
+        questions = self.load_questions(sections, therapies, keywords, len(self.problems) == before)
         by_order = {s.key: s.order for s in sections.values()}
         therapies = dict(sorted(therapies.items(), key=lambda kv: (by_order.get(kv[1].section, 10**6), kv[0])))
         catalog = Catalog(
@@ -277,8 +319,27 @@ class _PackLoader:
             commands=commands,
             help=help_text,
             disclaimer=disclaimer,
+            questions=questions,
+            script=script,
         )
         return catalog, sorted(self.problems)
+
+    def load_script(self) -> ScriptTerms:
+        """The overrides of the Traditional rendering (optional file script.yaml: keep, terms)."""
+        path = self.root / SCRIPT_FILE
+        if not path.is_file():
+            return ScriptTerms()
+
+        def read(path: Path, doc: Doc) -> ScriptTerms:
+            values = self.fields(path, doc, doc.data, SCRIPT)
+            raw = values.get("terms") or []
+            if not isinstance(raw, list):
+                self.report(path, doc.line("terms"), "terms must be a list of {simplified, traditional}")
+                raise _Skip
+            terms = tuple(Term(**self.fields(path, doc, item, TERM, "terms", i)) for i, item in enumerate(raw))
+            return ScriptTerms(keep=values.get("keep", ()), terms=terms)
+
+        return self.guarded(path, read) or ScriptTerms()
 
     def each(self, paths: Iterable[Path], read: Callable[[Path, Doc], Any], kind: str) -> list[Any]:
         """Read every file, dropping failures and duplicate keys (the first file, by name, wins)."""
@@ -335,18 +396,32 @@ class _PackLoader:
         return Therapy(**values, body=doc.body, path=self.rel(path), review=review)
 
     def load_sections(self, therapies: dict[str, Therapy]) -> dict[str, Section]:
+        """The sections of every part (review/, then guide/), keys and orders unique across the parts; a part is
+        numbered after the parts before it, so the table of contents reads part by part."""
         sections: dict[str, Section] = {}
         orders: dict[int, Section] = {}
-        for section in self.each(self.files("review"), lambda p, d: self.read_section(p, d, therapies), "section"):
+        parts = {path: part for part in PARTS for path in self.files(part)}
+        read = partial(self.read_section, therapies=therapies, parts=parts)
+        for section in self.each(parts, read, "section"):
             if section.order in orders:
                 other = orders[section.order]
                 self.report(section.path, 1, f"duplicate section order {section.order} (also in {other.path})")
                 continue
             orders[section.order] = section
             sections[section.key] = section
+        highest = 0
+        for part in PARTS:
+            mine = [s for s in sections.values() if s.part == part]
+            for section in mine:
+                if section.order <= highest:
+                    line = self.line_in(section.path, "order")
+                    self.report(section.path, line, f"order {section.order}: the {part} sections come after {highest}")
+                    del sections[section.key]
+            highest = max([highest, *(s.order for s in mine)])
         return sections
 
-    def read_section(self, path: Path, doc: Doc, therapies: dict[str, Therapy]) -> Section:
+    def read_section(self, path: Path, doc: Doc, therapies: dict[str, Therapy], parts: dict[Path, str]) -> Section:
+        part = parts.get(path, REVIEW_PART)
         values = self.fields(path, doc, doc.data, SECTION)
         review = self.review(path, doc, values)
         name = _REVIEW_NAME.match(path.stem)
@@ -364,8 +439,12 @@ class _PackLoader:
         if not values.get("body_from") and not doc.body.strip():
             self.report(path, doc.body_line, "body is empty")
             raise _Skip
+        if part != REVIEW_PART and (values.get("therapy") or values.get("body_from")):
+            field = "therapy" if values.get("therapy") else "body_from"
+            self.report(path, doc.line(field), f"a {part} section takes no '{field}' (only the review's sections do)")
+            raise _Skip
         self.check_citations(path, doc, values["sources"])
-        return Section(**values, body=doc.body, path=self.rel(path), review=review)
+        return Section(**values, body=doc.body, path=self.rel(path), review=review, part=part)
 
     def check_therapy_sections(self, therapies: dict[str, Therapy], sections: dict[str, Section]) -> None:
         """Each therapy needs its review section (the menu entry); both must name each other."""
@@ -437,7 +516,14 @@ class _PackLoader:
         if not doc.body.strip():
             self.report(path, doc.body_line, "body is empty")
             raise _Skip
-        return Text(key=values["key"], title=values["title"], body=doc.body, path=self.rel(path), review=review)
+        return Text(
+            key=values["key"],
+            title=values["title"],
+            body=doc.body,
+            path=self.rel(path),
+            review=review,
+            short=values.get("short", ""),
+        )
 
     def load_text(self, name: str, expected_key: str) -> Text | None:
         path = self.root / name
@@ -507,6 +593,75 @@ class _PackLoader:
             return KeywordRule(**values)
 
         return tuple(self.load_list("keywords.yaml", KEYWORD, build))
+
+    def load_questions(
+        self,
+        sections: dict[str, Section],
+        therapies: dict[str, Therapy],
+        keywords: tuple[KeywordRule, ...],
+        keywords_whole: bool = True,
+    ) -> QuestionRules | None:
+        """questions.yaml (optional): the intents matched by meaning; a bad intent is reported and left out (an
+        intent answering as a keyword rule that a problem of keywords.yaml left out is left out quietly)."""
+        path = self.root / "questions.yaml"
+        if not path.is_file():
+            return None
+        found: list[QuestionRules] = []
+
+        def read(path: Path, doc: Doc) -> None:
+            values = self.fields(path, doc, doc.data, QUESTIONS)
+            if values["suggest_at"] >= values["answer_at"]:
+                self.report(path, doc.line("suggest_at"), "suggest_at must be below answer_at")
+                raise _Skip
+            items = values.pop("intents")
+            if not isinstance(items, list) or not items:
+                self.report(path, doc.line("intents"), "field 'intents' must be a non-empty list of intents")
+                raise _Skip
+            intents: dict[str, Intent] = {}
+            for i, item in enumerate(items):
+                try:
+                    intent = self.intent(path, doc, i, item, sections, therapies, keywords, keywords_whole)
+                except _Skip:
+                    continue
+                if intent.key in intents:
+                    self.report(path, doc.line("intents", i, "key"), f"duplicate intent key '{intent.key}'")
+                    continue
+                intents[intent.key] = intent
+            found.append(QuestionRules(intents=tuple(intents.values()), **values))
+
+        self.guarded(path, read)
+        return found[0] if found else None
+
+    def intent(
+        self,
+        path: Path,
+        doc: Doc,
+        i: int,
+        item: Any,
+        sections: dict[str, Section],
+        therapies: dict[str, Therapy],
+        keywords: tuple[KeywordRule, ...],
+        keywords_whole: bool,
+    ) -> Intent:
+        values = self.fields(path, doc, item, INTENT, "intents", i)
+        if not values.get("questions") and not values.get("cues"):
+            self.report(path, doc.line("intents", i), "an intent needs 'questions', 'cues' or both")
+            raise _Skip
+        ref = values["ref"]
+        kind, _, word = ref.partition(":")
+        if kind == "keyword":
+            rule = Catalog(keywords=keywords).match_keyword(word) if word else None
+            message = None if rule is not None else f"no keyword rule answers {word!r} (intent ref {ref!r})"
+        elif kind == "section" and word:  # a section still being written: Catalog.pending_intents, a warning
+            message = None
+        else:
+            message = self.ref_problem(ref, sections, therapies)
+        if message:
+            if kind != "keyword" or keywords_whole:
+                self.report(path, doc.line("intents", i, "ref"), message)
+            raise _Skip
+        values["cues"] = tuple(Cue(term, weight) for term, weight in values.get("cues", ()))
+        return Intent(**values)
 
     @staticmethod
     def ref_problem(ref: str, sections: dict[str, Section], therapies: dict[str, Therapy]) -> str | None:

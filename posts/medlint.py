@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from posts.catalog import Catalog, Review
+from posts.addresses import PARTS
+from posts.catalog import Catalog
 from posts.packfile import Doc, PackFileError, read_markdown, read_yaml
 from posts.problems import Problem
 from posts.textchecks import CITATION
@@ -112,7 +113,7 @@ class _Linter:
                 continue
             for line, value in self.prose(doc):
                 self.check_prose(rel, line, value)
-            if rel.startswith(("review/", "therapies/", "updates/")):
+            if rel.startswith((*(f"{part}/" for part in PARTS), "therapies/", "updates/")):
                 self.check_facts(rel, doc)
         self.check_sources()
         self.check_review_dates()
@@ -228,26 +229,16 @@ class _Linter:
         )
         return doc.line(fallback if index is None else index, "url")
 
-    def reviewed_items(self) -> Iterator[tuple[str, Review | None]]:
-        catalog = self.catalog
-        yield from ((s.path, s.review) for s in catalog.sections)
-        for therapy in catalog.therapies.values():
-            yield therapy.path, therapy.review
-            yield from ((u.path, u.review) for u in therapy.updates)
-        yield from ((t.path, t.review) for t in catalog.welcomes.values())
-        yield from ((t.path, t.review) for t in (catalog.help, catalog.disclaimer) if t is not None)
-
     def check_review_dates(self) -> None:
-        for path, review in self.reviewed_items():
-            if review is not None and review.next_review < self.today:
-                self.warnings.append(
-                    Problem(
-                        path,
-                        self.line_of(path, "next_review"),
-                        f"warning [review-overdue] next_review {review.next_review} is before today {self.today} "
-                        f"(last reviewed {review.reviewed_on} by {review.reviewed_by})",
-                    )
+        for path, review in self.catalog.overdue_reviews(self.today):  # the scheduler alerts on the same list
+            self.warnings.append(
+                Problem(
+                    path,
+                    self.line_of(path, "next_review"),
+                    f"warning [review-overdue] next_review {review.next_review} is before today {self.today} "
+                    f"(last reviewed {review.reviewed_on} by {review.reviewed_by})",
                 )
+            )
 
 
 def _yaml_strings(node: yaml.Node | None, first_line: int) -> Iterator[tuple[int, str]]:

@@ -1,4 +1,4 @@
-"""Typed SQLAlchemy 2 models: followers, subscriptions, QR scenes, dedup, inbound log, content, outbox."""
+"""Typed SQLAlchemy 2 models: followers, subscriptions, QR scenes, dedup, inbound log, content, outbox, consents."""
 
 from __future__ import annotations
 
@@ -77,6 +77,9 @@ class Follower(Base):
     last_event_at: Mapped[datetime | None]
     """The last follow, QR scan or click/scancode_* menu tap: it opens the 1-minute window."""
     created_at: Mapped[datetime]
+    script: Mapped[str] = mapped_column(String(8), default="s", server_default="s")
+    """The script replies, pushes and pages are written in for this follower: "s" Simplified, "t" Traditional
+    (posts.script)."""
 
     subscriptions: Mapped[list[Subscription]] = relationship(back_populates="follower")
 
@@ -242,3 +245,47 @@ class Outbox(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     """When WeChat took it; for an unknown one, when it was tried (it counts in the follower's window)."""
+
+
+class NoticeConsent(Base):
+    """One subscribe-notice consent of a follower for one notice template (订阅通知, posts/notices.py).
+
+    A popup accept is one row; a one-time consent allows one send and is then ``used`` (or ``gone`` when WeChat
+    answered 43101); with ``[wechat.notices] long_term`` a consent stays ``accepted`` until the follower turns it off
+    (``withdrawn``). A popup reject is kept as a ``rejected`` row, for the history.
+    """
+
+    __tablename__ = "notice_consent"
+    __table_args__ = (Index("ix_notice_consent_lookup", "openid", "template_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64))
+    template_id: Mapped[str] = mapped_column(String(128))
+    state: Mapped[str] = mapped_column(String(16), default="accepted")
+    """accepted, used, gone (43101), withdrawn (turned off in WeChat's settings), rejected."""
+    scene: Mapped[int | None] = mapped_column(Integer)
+    """PopupScene: 1 an H5 page, 2 an article, 0 the settings page; None from a change event."""
+    grant_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    """The push (and template) that recorded it: a redelivered event records nothing twice."""
+    delivery_id: Mapped[int | None] = mapped_column(Integer)
+    """The delivery row that used it (posts.queue.Delivery.id)."""
+    granted_at: Mapped[datetime]
+    changed_at: Mapped[datetime]
+
+
+class OperatorAlert(Base):
+    """Something an operator must act on, raised by the product (posts.alerts) once per ``dedup_key``: the daily
+    review check (one per kind and local day), an annual renewal or a lapsed verification (one per expiry)."""
+
+    __tablename__ = "operator_alert"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    """review_overdue, annual_renew, verify_expired."""
+    dedup_key: Mapped[str] = mapped_column(String(255), unique=True)
+    day: Mapped[date | None] = mapped_column(Date)
+    """The local day (scheduler timezone) a daily check ran for; None for an event's alert."""
+    message: Mapped[str] = mapped_column(Text)
+    details: Mapped[list[Any]] = mapped_column(default=list)
+    raised_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]

@@ -33,6 +33,7 @@ def add_post(
     title: str = "",
     draft: bool = False,
     purpose: str = "",
+    as_article: bool = False,
 ) -> Post:
     """Queue a post (validated content and audience are the caller's job): at ``send_at`` or on ``cron``.
 
@@ -46,6 +47,10 @@ def add_post(
         raise PostError(f"template messages are for service notices, not news: {content} goes by auto or mass")
     if cron and send_at:
         raise PostError("give either a send time or a cron schedule, not both")
+    if as_article and (channel not in ("auto", "mass") or content.partition(":")[0] not in ("section", "update")):
+        raise PostError(
+            "--as-article mass-sends a section or update as an article (mpnews): use --channel mass or auto"
+        )
     if send_at is not None and send_at < minute_start(now):
         raise PostError(f"the send time {send_at.isoformat()} is in the past")
     post = Post(
@@ -57,7 +62,7 @@ def add_post(
         next_run_at=next_run_at,
         created_by=by,
         status="draft" if draft else "queued",
-        data={k: v for k, v in (("title", title), ("purpose", purpose)) if v},
+        data={k: v for k, v in (("title", title), ("purpose", purpose), ("mass_as", as_article and "article")) if v},
         created_at=now,
     )
     if not cron:
@@ -106,7 +111,7 @@ def retry(session: Session, post_id: int, by: str, now: datetime, *, resend_unkn
     """Put failed rows back to planned; unknown rows too only with ``resend_unknown`` (they may then reach
     someone twice: WeChat does not deduplicate custom messages)."""
     post = get_post(session, post_id)
-    if post.status in ("draft", "queued", "cancelled"):
+    if post.status in ("draft", "in_review", "approved", "queued", "cancelled", "expired"):
         raise PostError(f"post {post_id} is {post.status}: nothing to retry")
     states = ("failed", "unknown") if resend_unknown else ("failed",)
     count = session.execute(
@@ -127,9 +132,14 @@ def retry(session: Session, post_id: int, by: str, now: datetime, *, resend_unkn
 
 
 def send_now(session: Session, post_id: int, by: str, now: datetime) -> Post:
-    """Make a queued (or draft) post due immediately, ignoring the quiet hours: the operator decided."""
+    """Make a queued (or draft) post due immediately, ignoring the quiet hours: the operator decided.
+
+    A post composed in the console goes only once approved (posts/approval.py): never a draft or one in review.
+    """
     post = get_post(session, post_id)
-    if post.status not in ("draft", "queued"):
+    if (post.data or {}).get("review") and post.status in ("draft", "in_review"):
+        raise PostError(f"post {post_id} is {post.status}: it waits for a reviewer's approval in the console")
+    if post.status not in ("draft", "approved", "queued"):
         raise PostError(f"post {post_id} is {post.status}")
     if post.cron:
         raise PostError(f"post {post_id} is recurring; cancel it or wait for its next occurrence")

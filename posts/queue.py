@@ -10,8 +10,22 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from posts.models import Base
 
-POST_STATES = ("draft", "queued", "sending", "sent", "partly_sent", "failed", "cancelled", "missed")
-FINAL_POST_STATES = frozenset({"sent", "partly_sent", "failed", "cancelled", "missed"})
+POST_STATES = (
+    "draft",
+    "in_review",
+    "approved",
+    "queued",
+    "sending",
+    "sent",
+    "partly_sent",
+    "failed",
+    "cancelled",
+    "missed",
+    "expired",
+)
+"""in_review, approved and expired belong to the console's approval (posts/approval.py); the scheduler only
+ever takes queued posts."""
+FINAL_POST_STATES = frozenset({"sent", "partly_sent", "failed", "cancelled", "missed", "expired"})
 CHANNEL_POLICIES = ("auto", "custom_only", "template_only", "mass")
 DELIVERY_STATES = ("planned", "sending", "sent", "failed", "undeliverable", "unknown")
 """unknown: a custom message that may have been delivered (a crash mid-send, or WeChat's answer was lost);

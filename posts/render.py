@@ -20,8 +20,14 @@ from posts.plaintext import markdown, markdown_to_text
 from posts.textchecks import cited_ids
 
 TEMPLATES = Path(__file__).with_name("templates")
+CONSOLE_TEMPLATES = Path(__file__).resolve().parents[1] / "console" / "templates"
+"""The operator console's pages (console/templates/console/*.html.j2): found by the same environment, autoescaped."""
 INDEX_PATH = addresses.INDEX_PATH
 _CITE_HTML = re.compile(r"\[(\d{1,4})\]")
+SHORT_BODY_MAX_BYTES = 400
+"""The one rule for the footer: a message whose body (everything before the footer) is at most this many UTF-8 bytes
+closes with the disclaimer's one-line form (disclaimer.md ``short``, which points to the full text); a longer one
+closes with the full disclaimer. See :meth:`Renderer.close`."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,8 @@ class TextBody:
     fits: bool
     page_path: str | None = None
     """The content page with the same content (send a link to it when the text does not fit)."""
+    core: str = ""
+    """The text before the footer: a reply that adds a line adds it here and closes again (Renderer.close)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +50,19 @@ class GroupCard:
     title: str
     description: str
     page_path: str
+
+
+@dataclass(frozen=True)
+class ArticleBody:
+    """A section or update as a WeChat article: title, digest, inline-safe HTML, the page it mirrors."""
+
+    title: str
+    digest: str
+    html: str
+    source_url: str
+
+
+_CITE_ARTICLE = re.compile(r'<a class="cite" href="#ref-(\d{1,4})">\[\d{1,4}\]</a>')
 
 
 def host(url: str) -> str:
@@ -55,10 +76,10 @@ def host(url: str) -> str:
 
 @cache
 def environment() -> Environment:
-    """The one Jinja2 environment: text/ templates unescaped, html/ templates autoescaped."""
+    """The one Jinja2 environment: text/ templates unescaped, html/ and console/ templates autoescaped."""
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=lambda name: bool(name) and name.startswith("html/"),
+        loader=FileSystemLoader([TEMPLATES, CONSOLE_TEMPLATES]),
+        autoescape=lambda name: bool(name) and name.startswith(("html/", "console/")),
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=StrictUndefined,
@@ -83,12 +104,29 @@ def markdown_html(source: str) -> Markup:
     return Markup(_CITE_HTML.sub(r'<a class="cite" href="#ref-\1">[\1]</a>', html))
 
 
+@dataclass(frozen=True)
+class NoticeOffer:
+    """The subscribe notice therapy pages and replies offer ("notify me of the next update of this therapy").
+
+    ``template_id``: the notice announcing updates (``[wechat.notices.<purpose>]`` serving "update"), shown through
+    WeChat's ``wx-open-subscribe`` tag; ``simulate_url``: the WeChat stand-in's address (demo and tests), where a
+    plain link makes the stand-in push the popup's accept to the bot."""
+
+    template_id: str
+    simulate_url: str = ""
+
+
+def notice_offer(template_id: str | None, simulate_url: str = "") -> NoticeOffer | None:
+    return NoticeOffer(template_id, simulate_url.rstrip("/")) if template_id else None
+
+
 class Renderer:
     """Text bodies and pages for one catalog; ``base_url`` (no trailing slash) makes page URLs absolute."""
 
-    def __init__(self, catalog: Catalog, base_url: str = "") -> None:
+    def __init__(self, catalog: Catalog, base_url: str = "", notice_offer: NoticeOffer | None = None) -> None:
         self.catalog = catalog
         self.base_url = base_url.rstrip("/")
+        self.notice_offer = notice_offer
         self.env = environment()
         self.paths = Paths()
 
@@ -99,18 +137,45 @@ class Renderer:
 
     @property
     def disclaimer_text(self) -> str:
+        """The full disclaimer as plain text."""
         found = self.catalog.disclaimer
         return markdown_to_text(found.body) if found else ""
 
-    def _text(self, template: str, page_path: str | None = None, **ctx: Any) -> TextBody:
-        name = template if template.startswith("text/") else f"text/{template}"
-        context = {"disclaimer_text": self.disclaimer_text, "catalog": self.catalog, **ctx}
-        text = self.env.get_template(name).render(**context).strip() + "\n"
+    @property
+    def disclaimer_short(self) -> str:
+        """The disclaimer's one-line form (the full text when the pack gives none)."""
+        found = self.catalog.disclaimer
+        return found.short.strip() if found and found.short.strip() else self.disclaimer_text
+
+    def closing(self, body: str) -> str:
+        """The disclaimer that closes ``body``: the one-line form for a short body, else the full text."""
+        return self.disclaimer_short if utf8_len(body.strip()) <= SHORT_BODY_MAX_BYTES else self.disclaimer_text
+
+    def close(self, body: str) -> str:
+        """``body`` with the one footer (templates/text/_footer.txt.j2): the disclaimer is always the last thing.
+
+        Every follower-facing text goes through here: reply bodies, the bot's own texts (Context.say), keyword
+        replies and pushes."""
+        footer = self.env.get_template("text/_footer.txt.j2").render(disclaimer_text=self.closing(body))
+        return (body.strip() + "\n" + footer).strip()
+
+    def _body(self, core: str, page_path: str | None, close: bool = True) -> TextBody:
+        core = core.strip() + "\n"
+        text = self.close(core) + "\n" if close else core
         size = utf8_len(text)
-        return TextBody(text=text, size=size, fits=size <= TEXT_REPLY_MAX_BYTES, page_path=page_path)
+        return TextBody(text=text, size=size, fits=size <= TEXT_REPLY_MAX_BYTES, page_path=page_path, core=core)
+
+    def with_extra(self, body: TextBody, extra: str) -> TextBody:
+        """``body`` with ``extra`` lines added before its footer (the disclaimer stays last)."""
+        return self._body(f"{body.core.strip()}\n\n{extra.strip()}", body.page_path)
+
+    def _text(self, template: str, page_path: str | None = None, close: bool = True, **ctx: Any) -> TextBody:
+        name = template if template.startswith("text/") else f"text/{template}"
+        context = {"catalog": self.catalog, "notice_offer": self.notice_offer, **ctx}
+        return self._body(self.env.get_template(name).render(**context), page_path, close)
 
     def render_text(self, template: str, **ctx: Any) -> TextBody:
-        """Any text template (name relative to templates/text/) for free text posts; ``disclaimer_text`` is set."""
+        """Any text template (name relative to templates/text/) for free text posts, closed with the footer."""
         return self._text(template, None, **ctx)
 
     def _page(self, template: str, **ctx: Any) -> str:
@@ -118,7 +183,13 @@ class Renderer:
         disclaimer = Markup("")
         if found:
             disclaimer = Markup("<strong>{}</strong>\n").format(found.title) + markdown_html(found.body)
-        context = {"disclaimer_html": disclaimer, "paths": self.paths, "index_path": INDEX_PATH, **ctx}
+        context = {
+            "disclaimer_html": disclaimer,
+            "paths": self.paths,
+            "index_path": INDEX_PATH,
+            "notice_offer": self.notice_offer,
+            **ctx,
+        }
         return self.env.get_template(f"html/{template}").render(**context)
 
     def _sources(self, ids: Iterable[int]) -> list[Reference]:
@@ -170,7 +241,7 @@ class Renderer:
             source = self._section_source(section)
             body, sources = markdown_to_text(source), self._sources([*section.sources, *cited_ids(source)])
         if section.body_from == "disclaimer":
-            extra["disclaimer_text"] = ""  # the body is the disclaimer: not twice
+            extra["close"] = False  # the body is the disclaimer: it is already last, not twice
         return self._text("section.txt.j2", Paths.section(key), section=section, body=body, sources=sources, **extra)
 
     def group(self, prefix: str) -> GroupCard:
@@ -192,6 +263,7 @@ class Renderer:
             body=markdown_to_text(therapy.body),
             latest=therapy.latest,
             sources=self._sources(ids),
+            page_url=self.page_url(Paths.therapy(key)),
         )
 
     def timeline(self, key: str) -> TextBody:
@@ -222,7 +294,8 @@ class Renderer:
 
     def toc(self) -> TextBody:
         therapies = list(self.catalog.therapies.values())
-        return self._text("toc.txt.j2", INDEX_PATH, sections=self.catalog.sections, therapies=therapies)
+        sections, guide = self.catalog.part(addresses.REVIEW_PART), self.catalog.guide
+        return self._text("toc.txt.j2", INDEX_PATH, sections=sections, guide=guide, therapies=therapies)
 
     def subscriptions(self, therapy_keys: Sequence[str]) -> TextBody:
         """A follower's list of subscribed therapies (unknown keys are left out)."""
@@ -231,8 +304,17 @@ class Renderer:
 
     # ----- pages (HTML strings) ---------------------------------------------------------------------------------
 
+    def not_found_page(self) -> str:
+        """The page for an address with no content (404), with the same look, way back and footer as the others."""
+        return self._page("not_found.html.j2")
+
     def index_page(self) -> str:
-        return self._page("index.html.j2", sections=self.catalog.sections, therapies=self.catalog.therapies.values())
+        return self._page(
+            "index.html.j2",
+            sections=self.catalog.part(addresses.REVIEW_PART),
+            guide=self.catalog.guide,
+            therapies=self.catalog.therapies.values(),
+        )
 
     def section_page(self, key: str) -> str:
         section = self._section(key)
@@ -275,3 +357,42 @@ class Renderer:
             body_html=markdown_html(update.body),
             sources=self._sources([*update.sources, *cited_ids(update.body)]),
         )
+
+    # ----- WeChat articles (draft/add content) ------------------------------------------------------------------
+
+    def article(self, ref: str) -> ArticleBody:
+        """``section:<key>`` or ``update:<therapy>/<key>`` as article HTML WeChat keeps: no script, style or class
+        (citations stay as plain [n]); KeyError for unknown content, ValueError for another kind."""
+        kind, _, value = ref.partition(":")
+        if kind == "section":
+            section = self._section(value)
+            source = self._section_source(section)
+            extra: dict[str, Any] = {"disclaimer_html": Markup("")} if section.body_from == "disclaimer" else {}
+            html = self._page(
+                "article_section.html.j2",
+                section=section,
+                body_html=_article_html(source),
+                references=sorted(self.catalog.references.values(), key=lambda r: r.id),
+                sources=[] if section.body_from else self._sources([*section.sources, *cited_ids(source)]),
+                review=section.review,
+                **extra,
+            )
+            return ArticleBody(section.title, section.summary, html, self.page_url(Paths.section(value)))
+        if kind == "update":
+            therapy_key, _, key = value.partition("/")
+            therapy, update = self._update(therapy_key, key)
+            html = self._page(
+                "article_update.html.j2",
+                therapy=therapy,
+                update=update,
+                body_html=_article_html(update.body),
+                sources=self._sources([*update.sources, *cited_ids(update.body)]),
+                review=update.review,
+            )
+            return ArticleBody(update.title, therapy.name, html, self.page_url(Paths.update(therapy_key, key)))
+        raise ValueError(f"only sections and updates become articles, not {ref!r}")
+
+
+def _article_html(source: str) -> Markup:
+    """Markdown as article HTML: the page's citation links become plain [n] (an article has no anchors)."""
+    return Markup(_CITE_ARTICLE.sub(r"[\1]", str(markdown_html(source))))

@@ -6,9 +6,11 @@ where the complete metadata is needed.
 
 from __future__ import annotations
 
+import posts.account_models
 import posts.coordination
 import posts.models
+import posts.operators
 import posts.queue
 
 metadata = posts.models.Base.metadata
-TABLE_MODULES = (posts.models, posts.queue, posts.coordination)
+TABLE_MODULES = (posts.models, posts.queue, posts.coordination, posts.account_models, posts.operators)

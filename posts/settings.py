@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from posts import template_fields
+from posts import notice_fields, template_fields
 
 ENV_CONFIG = "WXBOT_CONFIG"
 ENV_PREFIX = "WXBOT_"
 
 MessageMode = Literal["plain", "compat", "safe"]
 AccountType = Literal["subscription", "service"]
+StoreChoice = Literal["auto", "per_push", "group_commit"]
 
 
 class SettingsError(ValueError):
@@ -43,10 +44,45 @@ class ServerSettings:
     """Base URL followers' phones use for content pages; empty means http://host:port."""
     workers: int = 1
     threads: int = 8
+    store: StoreChoice = "auto"
+    """How the bot commits each push's rows (bot.store): "per_push" (one transaction each), "group_commit" (the
+    pushes in flight in one transaction), or "auto" (group commit on a SQLite file, per push otherwise)."""
 
     @property
     def base_url(self) -> str:
         return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+@dataclass(frozen=True)
+class NoticeSettings:
+    """Subscribe notices (订阅通知): ``[wechat.notices]`` with ``long_term`` and one ``[wechat.notices.<purpose>]``
+    table per notice template (``template_id``, ``page``, ``serves`` and keyword → source, posts/notice_fields.py)."""
+
+    long_term: bool = False
+    """Whether the account's notices are long-term (public medical services only): a send does not use the consent."""
+    simulate: bool = False
+    """The stand-in plays WeChat (demo, tests): pages offer a plain link that simulates the consent popup."""
+    purposes: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.purposes)
+
+    def offered(self) -> str | None:
+        """The template id therapy pages offer ("notify me of the next update"): the notice serving updates."""
+        found = self.for_post("update:")
+        return found[1]["template_id"] if found else None
+
+    def for_post(self, content: str, purpose: str | None = None) -> tuple[str, dict[str, str]] | None:
+        """The notice announcing a post of ``content`` (section:…, update:…, digest, text): the one its purpose
+        names, else the first whose ``serves`` lists the content's kind; None when there is none."""
+        if purpose and purpose in self.purposes:
+            return purpose, self.purposes[purpose]
+        kind = content.split(":", 1)[0]
+        for name, spec in self.purposes.items():
+            if kind in notice_fields.serves(spec):
+                return name, spec
+        return None
 
 
 @dataclass(frozen=True)
@@ -65,6 +101,8 @@ class WeChatSettings:
     templates: dict[str, dict[str, str]] = field(default_factory=dict)
     """Template messages by purpose: ``[wechat.templates.<purpose>]`` with ``template_id`` and one key per template
     field naming what fills it (posts/template_fields.py). Never used for news: only posts given that purpose."""
+    notices: NoticeSettings = field(default_factory=NoticeSettings)
+    """Subscribe notices by purpose, and whether the account's consents are long-term (``[wechat.notices]``)."""
 
     @property
     def configured(self) -> bool:
@@ -81,6 +119,8 @@ class SchedulerSettings:
     """Run the scheduler inside `wxbot serve` (single-machine default)."""
     dedupe_keep_hours: int = 48
     """How long the bot's dedupe rows and stored replies are kept (posts.retention); WeChat redelivers for ~15 s."""
+    review_check_time: str = "09:00"
+    """Local time (HH:MM, ``timezone``) of the daily check for content past its next_review date (posts.alerts)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +136,30 @@ class RedisSettings:
 
 
 @dataclass(frozen=True)
+class ConsoleSettings:
+    host: str = "127.0.0.1"
+    """Address `wxbot console` listens on: staff only, it need not face the internet."""
+    port: int = 8090
+    https: bool = False
+    """The console is reached over HTTPS (a proxy in front): its cookie is then marked Secure."""
+    idle_minutes: int = 30
+    """A session unused this long ends."""
+    session_hours: int = 12
+    """A session ends this long after sign-in, however active."""
+    max_failures: int = 5
+    """Wrong passwords in a row that lock an account."""
+    lockout_minutes: int = 15
+    """How long a locked account stays locked (an admin's reset-password unlocks it at once)."""
+    address_max_failures: int = 20
+    """Wrong passwords from one address within address_window_minutes before that address is refused."""
+    address_window_minutes: int = 15
+
+    @property
+    def url(self) -> str:
+        return f"{'https' if self.https else 'http'}://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -103,6 +167,7 @@ class Settings:
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     content: ContentSettings = field(default_factory=ContentSettings)
     redis: RedisSettings = field(default_factory=RedisSettings)
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
     source: str = "<defaults>"
     """Where these settings came from (file path or <defaults>); not a TOML key."""
 
@@ -126,7 +191,24 @@ def _table_type(name: str) -> type:
     return hints[name]
 
 
+def _notices(value: Any, where: str) -> NoticeSettings:
+    if not isinstance(value, dict):
+        raise SettingsError(f"{where}: must be a table ([wechat.notices])")
+    flags = {}
+    for key in ("long_term", "simulate"):
+        flags[key] = value.get(key, False)
+        if not isinstance(flags[key], bool):
+            raise SettingsError(f"{where[:-1]}.{key}': must be true or false, got {flags[key]!r}")
+    purposes = {}
+    for key, inner in value.items():
+        if key not in flags:
+            purposes[key] = _check_type(inner, dict[str, str], f"{where[:-1]}.{key}'")
+    return NoticeSettings(purposes=purposes, **flags)
+
+
 def _check_type(value: Any, hint: Any, where: str) -> Any:
+    if hint is NoticeSettings:
+        return _notices(value, where)
     origin = typing.get_origin(hint)
     if origin is Literal:
         allowed = typing.get_args(hint)
@@ -192,7 +274,7 @@ def _build_table(name: str, values: dict[str, Any], source: str, env: typing.Map
     for key in known:
         hint = hints[key]
         env_name = f"{ENV_PREFIX}{name.upper()}_{key.upper()}"
-        if env_name in env and typing.get_origin(hint) is not dict:
+        if env_name in env and typing.get_origin(hint) is not dict and hint is not NoticeSettings:
             kwargs[key] = _check_type(_from_env(env[env_name], hint, env_name), hint, env_name)
         elif key in values:
             kwargs[key] = _check_type(values[key], hint, f"{source}: '{name}.{key}'")
@@ -216,7 +298,11 @@ def _validate(settings: Settings) -> None:
         problem = template_fields.check_mapping(spec)
         if problem:
             raise SettingsError(f"{src}: 'wechat.templates.{purpose}': {problem}")
-    for key in ("quiet_hours_start", "quiet_hours_end"):
+    for purpose, spec in wx.notices.purposes.items():
+        problem = notice_fields.check_mapping(spec)
+        if problem:
+            raise SettingsError(f"{src}: 'wechat.notices.{purpose}': {problem}")
+    for key in ("quiet_hours_start", "quiet_hours_end", "review_check_time"):
         if not _TIME_RE.match(getattr(settings.scheduler, key)):
             raise SettingsError(f"{src}: 'scheduler.{key}' must be HH:MM, got {getattr(settings.scheduler, key)!r}")
     try:
@@ -231,6 +317,31 @@ def _validate(settings: Settings) -> None:
         raise SettingsError(f"{src}: 'server.port' must be between 1 and 65535")
     if settings.server.workers < 1 or settings.server.threads < 1:
         raise SettingsError(f"{src}: 'server.workers' and 'server.threads' must be at least 1")
+    con = settings.console
+    if not (0 < con.port < 65536):
+        raise SettingsError(f"{src}: 'console.port' must be between 1 and 65535")
+    for key in (
+        "idle_minutes",
+        "session_hours",
+        "max_failures",
+        "lockout_minutes",
+        "address_max_failures",
+        "address_window_minutes",
+    ):
+        if getattr(con, key) < 1:
+            raise SettingsError(f"{src}: 'console.{key}' must be at least 1")
+    if settings.server.store == "group_commit" and not group_commit_possible(settings.database.url):
+        raise SettingsError(f"{src}: 'server.store' = \"group_commit\" needs a SQLite file or PostgreSQL database")
+
+
+def group_commit_possible(url: str) -> bool:
+    """Whether the bot can group-commit on ``url``: a SQLite file or PostgreSQL (an in-memory SQLite database is
+    one per connection, so the writer's connection would not be the others')."""
+    backend, _, rest = url.partition("://")
+    backend = backend.split("+")[0]
+    if backend == "sqlite":
+        return rest.lstrip("/") not in ("", ":memory:")
+    return backend in ("postgresql", "postgres")
 
 
 def load_settings(path: str | os.PathLike[str] | None = None, env: typing.Mapping[str, str] | None = None) -> Settings:
@@ -274,6 +385,7 @@ def replace(settings: Settings, **tables: dict[str, Any]) -> Settings:
 __all__ = [
     "ENV_CONFIG",
     "SECRET_KEYS",
+    "NoticeSettings",
     "Settings",
     "SettingsError",
     "load_settings",

@@ -23,10 +23,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--aes-key", default=d.encoding_aes_key, help="EncodingAESKey (43 chars)")
     ap.add_argument("--original-id", default=d.original_id)
     ap.add_argument("--account-type", choices=["service", "subscription"], default=d.account_type)
+    ap.add_argument("--unverified", action="store_true", help="an unverified account (48001 on most APIs)")
+    ap.add_argument("--ip-whitelist", action="append", default=[], help="allowed caller address (repeatable)")
     ap.add_argument("--mode", choices=["plain", "compat", "safe"], default=d.message_mode)
     ap.add_argument("--callback-url", default=None)
     ap.add_argument("--followers", type=int, default=0, help="pre-create N followers")
     ap.add_argument("--template", action="append", default=[], help="register a template id (repeatable)")
+    ap.add_argument(
+        "--notice-template", action="append", default=[], help="register a subscribe-notice template id (repeatable)"
+    )
+    ap.add_argument("--no-notices", action="store_true", help="an account without subscribe notices (48001)")
+    ap.add_argument("--notice-long-term", action="store_true", help="long-term notices: a send keeps the consent")
     return ap.parse_args(argv)
 
 
@@ -40,14 +47,20 @@ def main(argv: list[str] | None = None) -> int:
         encoding_aes_key=args.aes_key,
         original_id=args.original_id,
         account_type=args.account_type,
+        verified=not args.unverified,
+        ip_whitelist=tuple(args.ip_whitelist),
         message_mode=args.mode,
         callback_url=args.callback_url,
+        notices_enabled=not args.no_notices,
+        notice_long_term=args.notice_long_term,
     )
     platform = Platform(config)
     if args.followers:
         platform.add_followers(args.followers)
     for template_id in args.template:
         platform.add_template(template_id)
+    for template_id in args.notice_template:
+        platform.add_notice_template(template_id)
     server = SandboxServer(platform, args.host, args.port)
     info = {
         "url": server.url,

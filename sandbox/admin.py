@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .pusher import Pusher, PushResult
 
 Answer = tuple[str, dict[str, Any]]
-ACTIONS = ("follow", "unfollow", "scan", "click", "view", "send_text")
+ACTIONS = ("follow", "unfollow", "scan", "click", "view", "send_text", "notice_popup", "notice_change")
 
 
 def summarize(result: PushResult) -> dict[str, Any]:
@@ -79,6 +79,19 @@ class AdminApi:
                 return "404 Not Found", {"error": f"no template {template_id}"}
             p.block_template(template_id)
             return "200 OK", {"template_id": template_id, "blocked": True}
+        if path == "/sandbox/notice_templates" and method == "POST":
+            body = self._body(req)
+            template_id = p.add_notice_template(
+                body.get("template_id"), body.get("title", "Sandbox notice"), body.get("keywords", ())
+            )
+            return "200 OK", {"template_id": template_id}
+        if path == "/sandbox/notice_popup" and method == "GET":  # the link a stand-in page offers
+            q = req.query
+            if not q.get("openid") or not q.get("template_id"):
+                return "400 Bad Request", {"error": "needs openid and template_id (open the page from the phone page)"}
+            accept = q.get("accept", "1") not in ("0", "false", "no")
+            body = {"action": "notice_popup", "openid": q["openid"], "template_id": q["template_id"]}
+            return self._simulate({**body, "accept": accept, "scene": q.get("scene", "1")})
         if path == "/sandbox/state" and method == "GET":
             return "200 OK", self.state()
         if path == "/sandbox/simulate" and method == "POST":
@@ -118,6 +131,8 @@ class AdminApi:
                     "app_id": p.config.app_id,
                     "original_id": p.config.original_id,
                     "account_type": p.config.account_type,
+                    "verified": p.config.verified,
+                    "ip_whitelist": list(p.config.ip_whitelist),
                     "message_mode": p.config.message_mode,
                     "callback_url": p.config.callback_url,
                 },
@@ -134,6 +149,15 @@ class AdminApi:
                     for t in p.tickets.values()
                 ],
                 "templates": sorted(p.templates),
+                "notices": {
+                    "enabled": p.config.notices_enabled,
+                    "long_term": p.config.notice_long_term,
+                    "templates": sorted(p.notice_templates),
+                    "consents": [
+                        {"openid": openid, "template_id": template_id, "left": left}
+                        for (openid, template_id), left in sorted(p.notice_consents.items())
+                    ],
+                },
                 "drafts": sorted(p.drafts),
                 "publishes": [
                     {"publish_id": j.publish_id, "status": j.status, "article_id": j.article_id}
@@ -170,6 +194,13 @@ class AdminApi:
             result = pusher.view(str(openid), str(body["url"]))
         elif action == "send_text":
             result = pusher.send_text(str(openid), str(body["text"]))
+        elif action == "notice_popup":
+            accept = body.get("accept", True)
+            result = pusher.notice_popup(
+                str(openid), body["template_id"], accept=accept, scene=int(body.get("scene", 1))
+            )
+        elif action == "notice_change":
+            result = pusher.notice_change(str(openid), str(body["template_id"]), accept=bool(body.get("accept", False)))
         else:
             raise ValueError(f"action must be one of {ACTIONS}")
         return "200 OK", summarize(result)

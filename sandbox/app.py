@@ -56,6 +56,7 @@ def read_request(environ: dict[str, Any]) -> Request:
         query=query,
         body=body,
         content_type=environ.get("CONTENT_TYPE", ""),
+        remote_addr=environ.get("REMOTE_ADDR", ""),
     )
 
 
@@ -107,8 +108,10 @@ class SandboxApp:
             if route.method == "POST" and req.method != "POST":
                 raise ApiError(43002)
             with self.platform.lock:
+                self.platform.check_caller(req.remote_addr)
                 if route.auth:
                     self.platform.tokens.check(req.query.get("access_token"))
+                    self.platform.check_capability(req.path)
                     self.platform.quotas.count(req.path)
                 group = MINUTE_GROUPS.get(req.path, req.path)
                 if group in MINUTE_QUOTAS:

@@ -90,6 +90,43 @@ def window_trigger(msg_type: str, event: str = "") -> WindowTrigger | None:
     return "event" if event.lower() in WINDOW_EVENTS else None
 
 
+# Which capability each API path belongs to (longest prefix wins); a path not listed needs none (token, IPs...).
+CAPABILITY_PATHS: dict[str, str] = {
+    "/cgi-bin/message/custom/": "custom",
+    "/cgi-bin/customservice/": "custom",
+    "/cgi-bin/message/template/": "template",
+    "/cgi-bin/template/": "template",
+    "/cgi-bin/message/mass/": "mass",
+    "/cgi-bin/message/subscribe/": "notices",
+    "/wxaapi/newtmpl/": "notices",
+    "/cgi-bin/freepublish/": "publish",
+    "/cgi-bin/draft/": "draft",
+    "/cgi-bin/qrcode/": "qr",
+    "/cgi-bin/menu/": "menu",
+    "/cgi-bin/get_current_selfmenu_info": "menu",
+    "/cgi-bin/user/": "users",
+    "/cgi-bin/tags/": "tags",
+    "/cgi-bin/media/": "media",
+    "/cgi-bin/material/": "media",
+}
+ALL_CAPABILITIES: frozenset[str] = frozenset(CAPABILITY_PATHS.values())
+# What each kind of account may do (reference §1 and rules-and-operators-2026 §1): templates and notices need a
+# verified service account; most management APIs need verification; since July 2025 unverified accounts lost the
+# publish APIs. An unverified account keeps the draft box and media uploads.
+ACCOUNT_CAPABILITIES: dict[tuple[str, bool], frozenset[str]] = {
+    ("service", True): ALL_CAPABILITIES,
+    ("subscription", True): ALL_CAPABILITIES - {"template", "notices"},
+    ("service", False): frozenset({"draft", "media"}),
+    ("subscription", False): frozenset({"draft", "media"}),
+}
+
+
+def capability_of(path: str) -> str | None:
+    """The capability an API path needs (None: any account may call it)."""
+    found = [prefix for prefix in CAPABILITY_PATHS if path.startswith(prefix)]
+    return CAPABILITY_PATHS[max(found, key=len)] if found else None
+
+
 # Message types that limit a passive news reply to one article (reference §3.2).
 ONE_ARTICLE_TRIGGERS: frozenset[str] = frozenset({"text", "image", "video", "link", "location"})
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-InboxKind = Literal["reply", "custom", "template", "mass", "publish"]
+InboxKind = Literal["reply", "custom", "template", "notice", "mass", "publish"]
 WindowTrigger = Literal["message", "event"]
 
 
@@ -170,6 +170,16 @@ class MassJob:
     sent: int = 0
     errors: int = 0
     recipients: list[str] = field(default_factory=list)
+
+
+@dataclass
+class NoticeTemplate:
+    """A subscribe-notice template the account picked from the library (订阅通知 → 我的模板)."""
+
+    template_id: str
+    title: str = "Sandbox notice"
+    keywords: tuple[str, ...] = ()
+    """Its keywords (thing1, time2...); empty: any keyword name is accepted, checked by its type."""
 
 
 @dataclass

@@ -13,6 +13,7 @@ from typing import Any
 from .config import PlatformConfig
 from .errors import ApiError, SandboxError
 from .faults import Fault, FaultInjector, FaultKind
+from .limits import capability_of
 from .models import (
     CsWindow,
     Draft,
@@ -21,6 +22,7 @@ from .models import (
     InboxRecord,
     MassJob,
     Media,
+    NoticeTemplate,
     Publish,
     QrTicket,
     Tag,
@@ -67,6 +69,9 @@ class Platform:
         self.mass_jobs: dict[int, MassJob] = {}
         self.mass_clientmsgids: dict[str, tuple[int, float]] = {}
         self.template_sends: dict[tuple[str, str], tuple[int, float]] = {}
+        self.notice_templates: dict[str, NoticeTemplate] = {}
+        self.notice_consents: dict[tuple[str, str], int] = {}
+        """(openid, template_id) → consents left, learnt from the popups the pusher simulates."""
         self._ids = itertools.count(1_000_001)
         self._event_sink: EventSink | None = None
         self._sink_lock = threading.Lock()
@@ -91,6 +96,19 @@ class Platform:
             sink = self._event_sink
         if sink is not None:
             sink(fields)
+
+    # ---- account kind and IP whitelist --------------------------------------------------------------------
+    def check_caller(self, address: str) -> None:
+        """40164 naming the caller when an IP whitelist is set and ``address`` is not on it (token calls too)."""
+        allowed = self.config.ip_whitelist
+        if allowed and address not in allowed:
+            raise ApiError(40164, f"{address} ipv6 ::ffff:{address}, not in whitelist")
+
+    def check_capability(self, path: str) -> None:
+        """48001 when this kind of account (type, verification) may not call ``path``."""
+        needed = capability_of(path)
+        if needed is not None and not self.config.allowed(needed):
+            raise ApiError(48001)
 
     # ---- faults -------------------------------------------------------------------------------------
     def inject_fault(
@@ -317,6 +335,36 @@ class Platform:
         with self.lock:
             self.templates[template_id] = Template(template_id, title, content)
         return template_id
+
+    def add_notice_template(
+        self, template_id: str | None = None, title: str = "Sandbox notice", keywords: Iterable[str] = ()
+    ) -> str:
+        """Pick a subscribe-notice template for the account; returns its id."""
+        template_id = template_id or secrets.token_urlsafe(32)[:43]
+        with self.lock:
+            self.notice_templates[template_id] = NoticeTemplate(template_id, title, tuple(keywords))
+        return template_id
+
+    def grant_notice(self, openid: str, template_id: str) -> None:
+        """The follower accepted the notice in a popup: one more send allowed (long-term: until withdrawn)."""
+        with self.lock:
+            key = (openid, template_id)
+            self.notice_consents[key] = self.notice_consents.get(key, 0) + 1
+
+    def withdraw_notice(self, openid: str, template_id: str) -> None:
+        """The follower turned the notice off in WeChat's settings."""
+        with self.lock:
+            self.notice_consents.pop((openid, template_id), None)
+
+    def take_notice(self, openid: str, template_id: str) -> None:
+        """One send on the follower's consent; 43101 without one (a one-time consent is used up by it)."""
+        with self.lock:
+            key = (openid, template_id)
+            left = self.notice_consents.get(key, 0)
+            if left <= 0:
+                raise ApiError(43101)
+            if not self.config.notice_long_term:
+                self.notice_consents[key] = left - 1
 
     def block_template(self, template_id: str) -> None:
         """WeChat blocks the template (as it does for misuse): sends then answer 40249."""

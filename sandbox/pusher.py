@@ -193,6 +193,37 @@ class Pusher:
         """The follower shares a link."""
         return self.send_message(openid, "link", Title=title, Description=description, Url=url)
 
+    def notice_popup(
+        self, openid: str, template_ids: str | list[str], *, accept: bool | list[bool] = True, scene: int = 1
+    ) -> PushResult:
+        """The follower answers a subscribe-notice popup (``scene`` 1: an H5 page's wx-open-subscribe, 2: an
+        article): the stand-in learns each accepted consent, then pushes ``subscribe_msg_popup_event``."""
+        self.platform.follower_record(openid)
+        ids = [template_ids] if isinstance(template_ids, str) else list(template_ids)
+        answers = accept if isinstance(accept, list) else [accept] * len(ids)
+        if len(answers) != len(ids):
+            raise SandboxError("one accept flag per template id")
+        items = []
+        for template_id, yes in zip(ids, answers, strict=True):
+            if template_id not in self.platform.notice_templates:
+                raise SandboxError(f"the account has no notice template {template_id!r}")
+            if yes:
+                self.platform.grant_notice(openid, template_id)
+            status = "accept" if yes else "reject"
+            items.append({"TemplateId": template_id, "SubscribeStatusString": status, "PopupScene": scene})
+        body = {"Event": "subscribe_msg_popup_event", "SubscribeMsgPopupEvent": {"List": items}}
+        return self._push(openid, "event", body, trigger="subscribe_msg_popup_event", user_facing=False)
+
+    def notice_change(self, openid: str, template_id: str, *, accept: bool = False) -> PushResult:
+        """The follower turns a notice off (or a long-term one back on) in WeChat's settings."""
+        if accept:
+            self.platform.grant_notice(openid, template_id)
+        else:
+            self.platform.withdraw_notice(openid, template_id)
+        item = {"TemplateId": template_id, "SubscribeStatusString": "accept" if accept else "reject"}
+        body = {"Event": "subscribe_msg_change_event", "SubscribeMsgChangeEvent": {"List": item}}
+        return self._push(openid, "event", body, trigger="subscribe_msg_change_event", user_facing=False)
+
     def send_message(self, openid: str, msgtype: str, **fields: Any) -> PushResult:
         """Any user message type: opens the 48-hour/5-message window and carries a MsgId."""
         self.platform.require_subscribed(openid)

@@ -5,9 +5,15 @@ the database: the loop in scheduler/delivery.py claims its rows, hands them over
 ``Outcome`` with the one retry policy (scheduler/errors.py). A channel says whether WeChat deduplicates its call
 (then a lost answer is retried; otherwise it is "unknown" and never resent) and how many rows one claim takes.
 
-Adding a channel (a subscribe notice, a published article sent as mpnews...): a class with ``name``,
-``deduplicated``, ``batch`` and ``send`` below, a typed call in scheduler/wechat_api.py, and the rows it sends
-from (scheduler/rows.py: a post's deliveries of that channel are ``LedgerRows(post_id, name)``).
+What a follower reads is composed per item, in the channel: each item carries the script its reader reads
+(Simplified or Traditional, posts/script.py: a follower's own for custom and template messages, the slice's for a
+list mass send), and a post's channels are given the composition step (scheduler/sender.py ``Composer``: the text in
+that script, or an article sent as mpnews).
+
+Adding a channel: a class with ``name``, ``deduplicated``, ``batch`` and ``send`` below, a typed call in
+scheduler/wechat_api.py, and the rows it sends from (scheduler/rows.py: a post's deliveries of that channel are
+``LedgerRows(post_id, name)``); the subscribe notice (scheduler/notice_channel.py) is one, with rows of its own that
+take the follower's consent as they are claimed.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from posts.script import SIMPLIFIED
 from scheduler import errors
 from scheduler.errors import Action, WeChatError
 from scheduler.tags import tag_users
@@ -38,6 +45,8 @@ class Item:
     """A mass send to one tag (neither: to everyone)."""
     payload: dict[str, Any] = field(default_factory=dict)
     """An outbox row's own payload (its message, its therapy)."""
+    script: str = SIMPLIFIED
+    """The script its reader reads (posts/script.py): the follower's, or a list mass slice's."""
 
 
 @dataclass(frozen=True)
@@ -83,15 +92,16 @@ def _each(items: Sequence[Item], call: Callable[[Item], str | None]) -> list[Out
 class CustomMessages:
     """Customer-service messages (inside the follower's window); WeChat does not deduplicate them."""
 
-    message: dict[str, Any] | None = None
-    """The one message of a post; None: each item carries its own (outbox rows)."""
+    message: Callable[[str], dict[str, Any]] | None = None
+    """A post's message in a script; None: each item carries its own (outbox rows)."""
     name: str = "custom"
     deduplicated: bool = False
     batch: int = 1
 
     def send(self, api: WeChatApi, items: Sequence[Item]) -> list[Outcome]:
         def one(item: Item) -> None:
-            api.send_custom(str(item.openid), self.message or dict(item.payload.get("message") or {}))
+            body = self.message(item.script) if self.message else dict(item.payload.get("message") or {})
+            api.send_custom(str(item.openid), body)
 
         return _each(items, one)
 
@@ -101,23 +111,26 @@ class TemplateMessages:
     """Template messages of one configured purpose (service notices only), deduplicated by client_msg_id."""
 
     template_id: str
-    fields: dict[str, str]
-    url: str | None = None
+    fields: Callable[[str], tuple[dict[str, str], str | None]]
+    """The fields and the link in a script."""
     name: str = "template"
     deduplicated: bool = True
     batch: int = 100
 
     def send(self, api: WeChatApi, items: Sequence[Item]) -> list[Outcome]:
-        return _each(
-            items, lambda item: api.send_template(str(item.openid), self.template_id, self.fields, item.key, self.url)
-        )
+        def one(item: Item) -> str | None:
+            fields, url = self.fields(item.script)
+            return api.send_template(str(item.openid), self.template_id, fields, item.key, url)
+
+        return _each(items, one)
 
 
 @dataclass
 class MassSends:
     """Mass sends: one call per batch (an openid list, a tag, everyone), deduplicated by clientmsgid."""
 
-    message: dict[str, Any]
+    message: Callable[[WeChatApi, str], dict[str, Any]]
+    """The batch's payload in its slice's script: a text, or a fresh mpnews draft (a draft is consumed by its send)."""
     name: str = "mass"
     deduplicated: bool = True
     batch: int = 1
@@ -125,7 +138,7 @@ class MassSends:
     def send(self, api: WeChatApi, items: Sequence[Item]) -> list[Outcome]:
         def one(item: Item) -> str | None:
             openids = list(item.openids) if item.openids is not None else None
-            return api.send_mass(self.message, item.key, openids=openids, tag_id=item.tag_id)
+            return api.send_mass(self.message(api, item.script), item.key, openids=openids, tag_id=item.tag_id)
 
         return _each(items, one)
 

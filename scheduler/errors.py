@@ -87,6 +87,7 @@ PLAIN = {
     40249: "模板已被封禁 (40249): WeChat blocked this template; recorded as blocked and not retried",
     42001: "凭证过期 (42001): the access token expired even after one refresh",
     43004: "已取消关注 (43004): the follower no longer follows the account",
+    43101: "订阅通知未授权 (43101): the follower refused the notice or has no consent left; not retried",
     45002: "内容过长 (45002): the message is too long",
     45009: "今日接口额度已用完 (45009): the API's daily quota is used up; retried tomorrow",
     45011: "调用太频繁 (45011): per-minute limit reached; retried next minute",
@@ -103,7 +104,7 @@ PLAIN = {
 
 UNKNOWN_PLAIN = (
     "结果未知: the request may have reached WeChat but no answer came ({errmsg}); WeChat does not deduplicate "
-    "custom messages, so it is not resent automatically"
+    "this message, so it is not resent automatically"
 )
 UNKNOWN_RETRIED = "网络错误: WeChat's answer was lost ({errmsg}); retried (WeChat deduplicates this call)"
 

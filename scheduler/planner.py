@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from posts import interactions, limits
 from posts.audience import Recipient
+from posts.script import SIMPLIFIED, TRADITIONAL
 from posts.timing import BEIJING, beijing_next_month_start
 from scheduler.errors import NEXT_WRITE
 from scheduler.wechat_api import CUSTOM_SEND as CUSTOM
 from scheduler.wechat_api import MASS_SEND, MASS_SENDALL
+from scheduler.wechat_api import NOTICE_SEND as NOTICE
 from scheduler.wechat_api import TEMPLATE_SEND as TEMPLATE
 
 REASONS = {
@@ -30,10 +32,18 @@ REASONS = {
         "send (a list mass send needs at least two; this audience has no tag to mass-send to)"
     ),
     "quota": "今日接口额度已用完 (45009): the API's daily quota is used up",
+    "no_custom": "无客服消息权限 (48001): `wxbot account check` found this account cannot send custom messages",
+    "no_template_api": "无模板消息权限 (48001): `wxbot account check` found this account cannot send templates",
+    "no_mass": (
+        "无群发权限 (48001): `wxbot account check` found this account cannot mass-send; publish the content as an "
+        "article (`wxbot publish`) and the menu links to it"
+    ),
 }
 """Why a follower gets nothing, by code; ``reason`` adds when they can next be reached."""
 
-UNREACHABLE = frozenset({"window_closed", "window_used", "mass_month", "mass_day", "mass_no_tag", "mass_single"})
+UNREACHABLE = frozenset(
+    {"window_closed", "window_used", "mass_month", "mass_day", "mass_no_tag", "mass_single", "no_custom", "no_mass"}
+)
 """Codes of followers who still follow but cannot be reached by this post."""
 
 
@@ -69,6 +79,10 @@ class Account:
     """Calls left today per API path; a path not listed is unlimited."""
     mass_sends_today: int = 0
     """Successful sendall calls today (a subscription account has one a day)."""
+    notice_template_id: str | None = None
+    """The subscribe notice (订阅通知) that announces this post, when one is configured and its fields fit."""
+    unavailable: frozenset[str] = frozenset()
+    """Capabilities the account check found refused (posts/capabilities.py: custom, template, mass...)."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +98,7 @@ class Assignment:
     openid: str
     follower_id: int | None
     channel: str
-    """custom, template, mass or none (undeliverable: see reason)."""
+    """custom, notice, template, mass or none (undeliverable: see reason)."""
     reason: str | None = None
     slice_key: str | None = None
     code: str | None = None
@@ -108,6 +122,10 @@ class Plan:
     """API calls the plan uses, per path."""
     skipped: list[str] = field(default_factory=list)
     """Followers left out: they already received this content as a welcome or a reply (posts/received.py)."""
+    notice: dict[str, object] | None = None
+    """The subscribe notice the plan sends (purpose, template_id, page, fields), for the preview and the ledger."""
+    notes: list[str] = field(default_factory=list)
+    """Why a channel was not used at all (e.g. a notice whose fields do not fit), for the preview."""
 
     def counts(self) -> Counter[str]:
         return Counter(a.channel for a in self.assignments)
@@ -142,8 +160,10 @@ class _Budget:
         return True
 
 
-def _custom(r: Recipient, now: datetime, used: int, budget: _Budget) -> str | None:
+def _custom(r: Recipient, now: datetime, used: int, budget: _Budget, account: Account) -> str | None:
     """None if a customer-service message is possible (and reserves the call), else the reason key."""
+    if "custom" in account.unavailable:
+        return "no_custom"
     found = window(r, now)
     if not found.is_open:
         return "window_closed"
@@ -155,6 +175,8 @@ def _custom(r: Recipient, now: datetime, used: int, budget: _Budget) -> str | No
 def _template(account: Account, budget: _Budget) -> str | None:
     if account.account_type != "service":
         return "subscription_template"
+    if "template" in account.unavailable:
+        return "no_template_api"
     if not account.template_id:
         return "no_template"
     return None if budget.take(TEMPLATE) else "quota"
@@ -173,16 +195,20 @@ def plan(
     window_used: Mapping[str, int] | None = None,
     mass_month: Mapping[str, int] | None = None,
     mass_target: MassTarget | None = None,
+    notice_consents: Collection[str] | None = None,
 ) -> Plan:
     """Assign every recipient a channel under ``policy`` (auto, custom_only, template_only, mass).
 
-    ``auto``: a customer-service message inside the follower's window; otherwise a mass send if the month's
+    ``auto``: a customer-service message inside the follower's window; otherwise a subscribe notice if the follower
+    holds a consent for the post's notice (``account.notice_template_id``); otherwise a mass send if the month's
     quota allows (an openid list on a service account, the tag or everyone on a subscription account); the rest
     get nothing, with the reason and when they can next be reached. Templates are never a fallback: only
     ``template_only`` (a post given a configured purpose) uses them.
     ``window_used``: customer-service messages each follower already got in the current window;
-    ``mass_month``: mass sends each follower received this natural month. Nothing here does I/O.
+    ``mass_month``: mass sends each follower received this natural month; ``notice_consents``: followers holding
+    an open consent for the notice. Nothing here does I/O.
     """
+    consents = notice_consents or frozenset()
     window_used = window_used or {}
     mass_month = mass_month or {}
     budget = _Budget(account.remaining)
@@ -207,12 +233,15 @@ def plan(
                 out.append(Assignment(r.openid, r.follower_id, "template"))
                 continue
         else:
-            code = _custom(r, now, window_used.get(r.openid, 0), budget)
+            code = _custom(r, now, window_used.get(r.openid, 0), budget, account)
             if code is None:
                 out.append(Assignment(r.openid, r.follower_id, "custom"))
                 continue
             if policy == "auto" and code != "quota":
-                rest.append(r)
+                if _notice(r, account, consents, budget):
+                    out.append(Assignment(r.openid, r.follower_id, "notice"))
+                else:
+                    rest.append(r)
                 continue
         out.append(_none(r, code, now))
     if rest:
@@ -221,9 +250,21 @@ def plan(
     return Plan(out, [], budget.calls)
 
 
+def _notice(r: Recipient, account: Account, consents: Collection[str], budget: _Budget) -> bool:
+    """Whether a subscribe notice reaches ``r`` (and reserves the call): a notice is configured, the account may send
+    notices, they consented."""
+    return (
+        bool(account.notice_template_id)
+        and "notices" not in account.unavailable
+        and r.openid in consents
+        and budget.take(NOTICE)
+    )
+
+
 def _sendall_possible(account: Account, target: MassTarget | None) -> bool:
     return (
         target is not None
+        and "mass" not in account.unavailable
         and account.mass_sends_today < limits.MASS_SENDS_PER_DAY_SUBSCRIPTION
         and account.remaining.get(MASS_SENDALL, 1) > 0
     )
@@ -252,6 +293,9 @@ def _mass_plan(
     """Mass-send ``people``; ``whole``: they are every follower of the audience (a tag send then reaches no one
     twice)."""
     slices: list[MassSlice] = []
+    if "mass" in account.unavailable:
+        out.extend(_none(r, "no_mass", now) for r in people)
+        return Plan(out, [], budget.calls)
     if account.account_type != "service":
         code = None
         if target is None:
@@ -275,18 +319,43 @@ def _mass_plan(
             return _sendall(eligible, out, target, budget, slices)  # WeChat itself filters those at 4 this month
         out.extend(_none(r, "mass_single", now) for r in eligible)
         return Plan(out, [], budget.calls)
-    size = limits.MASS_OPENID_LIST_MAX
-    chunks = [eligible[i : i + size] for i in range(0, len(eligible), size)]
-    if len(chunks) > 1 and len(chunks[-1]) < limits.MASS_OPENID_LIST_MIN:
-        chunks[-1].insert(0, chunks[-2].pop())  # 10,001 recipients: 9,999 + 2
-    for n, chunk in enumerate(chunks, start=1):
-        key = f"list:{n}"
-        if not budget.take(MASS_SEND):
-            out.extend(_none(r, "quota", now) for r in chunk)
-            continue
-        slices.append(MassSlice(key, tuple(r.openid for r in chunk)))
-        out.extend(Assignment(r.openid, r.follower_id, "mass", slice_key=key) for r in chunk)
+    for script, group in _by_script(eligible):
+        size = limits.MASS_OPENID_LIST_MAX
+        chunks = [group[i : i + size] for i in range(0, len(group), size)]
+        if len(chunks) > 1 and len(chunks[-1]) < limits.MASS_OPENID_LIST_MIN:
+            chunks[-1].insert(0, chunks[-2].pop())  # 10,001 recipients: 9,999 + 2
+        for n, chunk in enumerate(chunks, start=1):
+            key = list_slice_key(n, script)
+            if not budget.take(MASS_SEND):
+                out.extend(_none(r, "quota", now) for r in chunk)
+                continue
+            slices.append(MassSlice(key, tuple(r.openid for r in chunk)))
+            out.extend(Assignment(r.openid, r.follower_id, "mass", slice_key=key) for r in chunk)
     return Plan(out, slices, budget.calls)
+
+
+def list_slice_key(n: int, script: str = SIMPLIFIED) -> str:
+    """An openid-list slice's key: list:<n>, or list:<n>:t for the followers who read Traditional."""
+    return f"list:{n}" if script == SIMPLIFIED else f"list:{n}:{script}"
+
+
+def slice_script(key: str) -> str:
+    """The script a mass slice's text is in: Traditional for a list:<n>:t slice; a tag or everyone gets one text,
+    in Simplified (WeChat sends the same message to all of them)."""
+    return TRADITIONAL if key.startswith("list:") and key.endswith(f":{TRADITIONAL}") else SIMPLIFIED
+
+
+def _by_script(people: list[Recipient]) -> list[tuple[str, list[Recipient]]]:
+    """The followers of an openid-list mass send per script, each group its own lists (a push to a mixed audience
+    is rendered per follower). A group too small for a list send of its own goes with the other one, in
+    Simplified."""
+    traditional = [r for r in people if r.script == TRADITIONAL]
+    simplified = [r for r in people if r.script != TRADITIONAL]
+    if not traditional or not simplified:
+        return [(TRADITIONAL if traditional else SIMPLIFIED, people)]
+    if len(traditional) < limits.MASS_OPENID_LIST_MIN or len(simplified) < limits.MASS_OPENID_LIST_MIN:
+        return [(SIMPLIFIED, people)]
+    return [(SIMPLIFIED, simplified), (TRADITIONAL, traditional)]
 
 
 def _sendall(

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -15,10 +16,11 @@ from posts import ledger, mass_budget, received, template_fields
 from posts.audience import AudienceError, mass_tag_id, parse_audience, recipients
 from posts.catalog import Catalog
 from posts.compose import Message, Renderer, compose
+from posts.notice_fields import NoticeFieldError
 from posts.queue import Post
 from posts.settings import Settings
 from posts.template_fields import TemplateFieldError
-from scheduler import planner, quota, tags
+from scheduler import notice_channel, planner, quota, tags
 from scheduler.wechat_api import WeChatApi
 
 
@@ -100,10 +102,28 @@ class Preview:
         target = planner.MassTarget(to_all=True) if audience.kind == "all" else None
         if tag is not None:
             target = planner.MassTarget(tag_id=tag)
+        notice, notes, consents = None, [], set()
+        if post.channel == "auto" and message is not None:
+            try:
+                notice = notice_channel.for_post(self.settings, self.catalog, post, message, now)
+            except NoticeFieldError as exc:
+                notes.append(f"subscribe notice not used: {exc}")
+            consents = notice_channel.consented(session, notice, (r.openid for r in people))
+            if notice is not None:
+                account = replace(account, notice_template_id=notice.template_id)
         result = planner.plan(
-            people, post.channel, account, now, window_used=used, mass_month=month, mass_target=target
+            people,
+            post.channel,
+            account,
+            now,
+            window_used=used,
+            mass_month=month,
+            mass_target=target,
+            notice_consents=consents,
         )
         result.skipped = sorted(skipped)
+        result.notice = asdict(notice) if notice is not None and result.counts().get("notice") else None
+        result.notes = notes
         return result, message
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from posts import ledger
+from posts import capabilities, ledger
 from posts.coordination import ApiUsage
 from posts.settings import Settings
 from posts.timing import beijing_day, beijing_day_start
@@ -73,4 +73,5 @@ def account(
         template_id=template_id(settings, purpose),
         remaining=remaining,
         mass_sends_today=ledger.sendalls_since(session, beijing_day_start(now)),
+        unavailable=frozenset(capabilities.current(session).missing()),
     )

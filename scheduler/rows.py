@@ -15,11 +15,12 @@ from typing import Protocol
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from posts import ledger, received
+from posts import followers, ledger, received
 from posts.models import Outbox
 from posts.outbox import TAG_ADD
 from posts.queue import Delivery, MassBatch, Post
-from scheduler import quota
+from posts.script import SIMPLIFIED
+from scheduler import planner, quota
 from scheduler.channels import Item, Outcome
 from scheduler.errors import Decision
 
@@ -57,9 +58,17 @@ class LedgerRows:
         return ledger.ready(session, self.post_id, self.channel, now, limit)
 
     def claim(self, session: Session, ids: Sequence[int], now: datetime) -> list[Item]:
+        rows = ledger.claim(session, ids, now)
+        scripts = followers.scripts_for(session, (row.openid for row in rows))
         return [
-            Item(row, openid=row.openid, key=row.client_msg_id, attempts=row.attempts)
-            for row in ledger.claim(session, ids, now)
+            Item(
+                row,
+                openid=row.openid,
+                key=row.client_msg_id,
+                attempts=row.attempts,
+                script=scripts.get(row.openid, SIMPLIFIED),
+            )
+            for row in rows
         ]
 
     def record(self, session: Session, item: Item, outcome: Outcome, decision: Decision | None, now: datetime) -> int:
@@ -108,7 +117,17 @@ class MassRows:
                 openids = tuple(session.scalars(select(Delivery.openid).where(Delivery.batch_id == batch.id)))
             elif batch.slice_key.startswith("tag:"):
                 tag_id = int(batch.slice_key.split(":", 1)[1])
-            out.append(Item(batch, key=batch.clientmsgid, attempts=batch.attempts, openids=openids, tag_id=tag_id))
+            script = planner.slice_script(batch.slice_key)
+            out.append(
+                Item(
+                    batch,
+                    key=batch.clientmsgid,
+                    attempts=batch.attempts,
+                    openids=openids,
+                    tag_id=tag_id,
+                    script=script,
+                )
+            )
         return out
 
     def record(self, session: Session, item: Item, outcome: Outcome, decision: Decision | None, now: datetime) -> int:

@@ -11,27 +11,30 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from posts import ledger, retention
+from posts import alerts, ledger, notices, retention
 from posts.catalog import Catalog
 from posts.clock import Clock, system_clock
 from posts.compose import Renderer
 from posts.live import Content, Current, LiveContent, content_builder
+from posts.loader import default_content_dir
 from posts.queue import Post
 from posts.settings import Settings
 from posts.timing import hold_for_quiet_hours
 from scheduler import quota
 from scheduler.lease import Leases, leases_for, new_holder
 from scheduler.outbox import send_outbox
+from scheduler.publish import Publisher, content_images
 from scheduler.recurrence import next_fire, trigger
 from scheduler.sender import TEMPLATE_RESEND_WINDOW, Sender
 from scheduler.wechat_api import WeChatApi, make_api
@@ -85,10 +88,18 @@ class Engine:
         """How a post's send is started: here, at once in the caller's thread; Handle makes it a job of its own."""
         self._sends: set[int] = set()
         self._sends_lock = threading.Lock()
+        self.publisher = Publisher(
+            sessions,
+            self.api,
+            renderer,
+            clock=clock,
+            read_image=content_images(default_content_dir(settings.content.path)),
+        )
         self._lock = threading.Lock()
         self._held_until = 0.0
         self._recovered = False
         self._housekeeping_due: datetime | None = None
+        self._reviews_checked: date | None = None
         self.on_jobs_changed: Callable[[], None] | None = None
 
     # -- the lease ------------------------------------------------------------------------------------
@@ -126,6 +137,7 @@ class Engine:
             if not self._recovered:
                 self.recover()
             self.outbox()
+            self.publisher.run()
             self.spawn_recurring()
             for post_id in [*self.due(), *self.sending()]:
                 if not self.keepalive():
@@ -133,6 +145,7 @@ class Engine:
                 self.start_send(post_id)
             with self.sessions() as session:
                 ledger.reconcile(session, self.clock() - timedelta(days=1))
+                notices.reconcile(session, self.clock() - timedelta(days=1))
                 quota.add_usage(session, self.api.take_usage(), self.clock())
                 session.commit()
             self.housekeeping()
@@ -185,6 +198,23 @@ class Engine:
         if jobs:
             log.info("forgot %d job-finished events received before %s", jobs, old_jobs.isoformat())
         return forgotten
+
+    def review_check(self) -> alerts.Raised | None:
+        """Once a local day: an operator alert when content items are past their next_review date.
+
+        Its own APScheduler job (Handle.start: at ``scheduler.review_check_time`` and at start-up), never the tick;
+        a second call the same day does nothing, and the alert table keeps one row per day across processes."""
+        now = self.clock()
+        day = now.astimezone(ZoneInfo(self.settings.scheduler.timezone)).date()
+        if self._reviews_checked == day:
+            return None
+        with self.sessions() as session:
+            raised = alerts.check_reviews(session, self.catalog, day, now)
+            session.commit()
+        self._reviews_checked = day
+        if raised.new and raised.alert is not None:
+            log.warning("operator alert (%s): %s", raised.alert.kind, raised.alert.message)
+        return raised
 
     def outbox(self) -> int:
         if not self.active:
@@ -357,6 +387,12 @@ class Handle:
         except Exception:
             log.exception("outbox pass failed")
 
+    def _review_check(self) -> None:
+        try:
+            self.engine.review_check()
+        except Exception:
+            log.exception("review check failed")
+
     def start(self) -> Handle:
         self.engine.launch = self.launch
         self.scheduler.add_job(
@@ -377,6 +413,18 @@ class Handle:
             replace_existing=True,
             coalesce=True,
             max_instances=1,
+        )
+        tz = ZoneInfo(self.engine.settings.scheduler.timezone)
+        hour, minute = (int(part) for part in self.engine.settings.scheduler.review_check_time.split(":"))
+        self.scheduler.add_job(
+            self._review_check,
+            CronTrigger(hour=hour, minute=minute, timezone=tz),
+            id="review-check",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+            next_run_time=self.engine.clock().astimezone(tz),  # and once at start-up (at most one alert a day)
         )
         self.scheduler.start()
         return self

@@ -14,21 +14,24 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from threading import Event
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from posts import ledger
+from posts import ledger, limits
 from posts.audience import AudienceError
 from posts.catalog import Catalog
 from posts.clock import Clock, system_clock
 from posts.compose import ContentError, Message, Renderer
 from posts.queue import Delivery, Post
+from posts.script import converter, page_link, text_links
 from posts.settings import Settings
 from posts.template_fields import TemplateFieldError
-from scheduler import delivery, errors, planner, quota
+from scheduler import delivery, errors, notice_channel, planner, publish, quota
 from scheduler.channels import Channel, CustomMessages, MassSends, TemplateMessages
 from scheduler.errors import WeChatError
+from scheduler.notice_channel import NoticeMessages, NoticeRows
 from scheduler.preview import Preview
 from scheduler.rows import LedgerRows, MassRows, Rows
 from scheduler.wechat_api import CUSTOM_SEND, TEMPLATE_SEND, WeChatApi, text_message
@@ -63,6 +66,8 @@ class Sender:
         self.settings = settings
         self.sessions = sessions
         self.api = api
+        self.catalog = catalog
+        self.renderer = renderer
         self.clock = clock
         self.sleep: Sleep = sleep or threading.Event().wait
         self.template_batch = template_batch
@@ -102,6 +107,8 @@ class Sender:
             post.data = {**(post.data or {}), "message": asdict(message)}
             if fields:
                 post.data["template_fields"] = fields
+            if result.notice:
+                post.data[notice_channel.DATA_KEY] = result.notice
             post.status, post.started_at = "sending", now
             counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts().items()))
             skipped = f"; {len(result.skipped)} skipped: already received" if result.skipped else ""
@@ -123,15 +130,19 @@ class Sender:
         """Each channel of a started post with the rows it sends from, in the order they go out."""
         data = post.data or {}
         message = data["message"]
-        text = text_message(message["text"])
+        compose = Composer(self, message["text"], message.get("url") or "", post)
         out: list[tuple[Channel, Rows]] = [
-            (MassSends(text), MassRows(post.id)),
-            (CustomMessages(text), LedgerRows(post.id, "custom", CUSTOM_SEND)),
+            (MassSends(compose.mass), MassRows(post.id)),
+            (CustomMessages(compose.text), LedgerRows(post.id, "custom", CUSTOM_SEND)),
+            (
+                NoticeMessages(notice_channel.stored(post)),
+                NoticeRows(post.id, notice_channel.stored(post), long_term=self.settings.wechat.notices.long_term),
+            ),
         ]
         if post.channel == "template_only":
             template_id = quota.template_id(self.settings, data.get("purpose")) or ""
             fields = dict(data.get("template_fields") or {})
-            notices = TemplateMessages(template_id, fields, message.get("url") or None, batch=self.template_batch)
+            notices = TemplateMessages(template_id, compose.template(fields), batch=self.template_batch)
             out.append((notices, LedgerRows(post.id, "template", TEMPLATE_SEND)))
         return out
 
@@ -192,6 +203,48 @@ class Sender:
             ledger.record(session, post, "scheduler", status, summary, at=now)
             session.commit()
         log.info("post %s %s: %s", post_id, status, summary)
+
+
+class Composer:
+    """The composition step of a post's channels: what a reader of a script gets (posts/script.py converts the
+    text and its content-page links), and a mass batch's payload (the text, or for a post sent as an article,
+    ``--as-article``, a fresh mpnews draft: a draft is consumed by its mass send, so each batch gets its own)."""
+
+    def __init__(self, sender: Sender, text: str, url: str, post: Post) -> None:
+        self.catalog = sender.catalog
+        self.renderer = sender.renderer
+        self.body = text
+        self.url = url
+        self.as_article = (post.data or {}).get("mass_as") == "article"
+        self.content = post.content
+
+    def in_script(self, text: str, script: str) -> str:
+        converted = converter(self.catalog.script).in_script(text, script)
+        return text_links(converted, getattr(self.renderer, "base_url", ""), script)
+
+    def text(self, script: str) -> dict[str, Any]:
+        """A custom message in the follower's script."""
+        return text_message(self.in_script(self.body, script))
+
+    def mass(self, api: WeChatApi, script: str) -> dict[str, Any]:
+        """A mass batch's payload in its slice's script."""
+        if self.as_article:
+            return publish.mpnews(api, self.renderer, self.content)  # type: ignore[arg-type]
+        return text_message(self.in_script(self.body, script))
+
+    def template(self, fields: dict[str, str]) -> Callable[[str], tuple[dict[str, str], str | None]]:
+        """A template message's fields and link in the follower's script; a field whose Traditional form would not
+        fit stays as written."""
+
+        def in_script(script: str) -> tuple[dict[str, str], str | None]:
+            converted = {name: self._field(value, script) for name, value in fields.items()}
+            return converted, page_link(self.url, script) if self.url else None
+
+        return in_script
+
+    def _field(self, value: str, script: str) -> str:
+        found = self.in_script(value, script)
+        return found if len(found) <= limits.TEMPLATE_FIELD_MAX_CHARS else value
 
 
 def _close(session: Session, post: Post, status: str, action: str, detail: str, now: datetime) -> bool:

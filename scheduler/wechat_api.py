@@ -17,6 +17,7 @@ from requests.adapters import HTTPAdapter
 from sqlalchemy.orm import Session, sessionmaker
 from urllib3.exceptions import ConnectTimeoutError
 
+from posts import capabilities as caps
 from posts.clock import Clock, system_clock
 from posts.settings import Settings
 from scheduler.errors import MASS_DUPLICATE, TAG_EXISTS, TOKEN_ERRORS, TransportError, WeChatError
@@ -38,6 +39,47 @@ TAG_MEMBERS = "/cgi-bin/user/tag/get"
 USER_INFO = "/cgi-bin/user/info"
 MENU_CREATE = "/cgi-bin/menu/create"
 QRCODE_CREATE = "/cgi-bin/qrcode/create"
+NOTICE_SEND = "/cgi-bin/message/subscribe/bizsend"
+USER_GET = "/cgi-bin/user/get"
+USER_BATCHGET = "/cgi-bin/user/info/batchget"
+DRAFT_ADD = "/cgi-bin/draft/add"
+PUBLISH_SUBMIT = "/cgi-bin/freepublish/submit"
+PUBLISH_GET = "/cgi-bin/freepublish/get"
+UPLOAD_IMAGE = "/cgi-bin/media/uploadimg"
+ADD_MATERIAL = "/cgi-bin/material/add_material"
+CALLBACK_IPS = "/cgi-bin/getcallbackip"
+API_DOMAIN_IPS = "/cgi-bin/get_api_domain_ip"
+QUOTA_GET = "/cgi-bin/openapi/quota/get"
+
+Probe = tuple[str, str, dict[str, Any] | None]
+"""(method, path, JSON body) of a read-only call."""
+CAPABILITY_PROBES: dict[str, Probe] = {
+    caps.CUSTOM: ("GET", "/cgi-bin/customservice/getkflist", None),
+    caps.TEMPLATE: ("GET", "/cgi-bin/template/get_all_private_template", None),
+    caps.MASS: ("POST", "/cgi-bin/message/mass/speed/get", {}),
+    caps.NOTICES: ("GET", "/wxaapi/newtmpl/gettemplate", None),
+    caps.DRAFT: ("GET", "/cgi-bin/draft/count", None),
+    caps.PUBLISH: ("POST", "/cgi-bin/freepublish/batchget", {"offset": 0, "count": 1, "no_content": 1}),
+    caps.QR: (
+        "POST",
+        QRCODE_CREATE,
+        {"expire_seconds": 60, "action_name": "QR_STR_SCENE", "action_info": {"scene": {"scene_str": "wxbot-check"}}},
+    ),
+    caps.MENU: ("GET", "/cgi-bin/get_current_selfmenu_info", None),
+    caps.USERS: ("GET", USER_GET, None),
+    caps.TAGS: ("GET", TAGS_GET, None),
+}
+"""One harmless call per capability (posts/capabilities.py names them), for `wxbot account check`."""
+QUOTA_PATHS: dict[str, tuple[str, ...]] = {
+    caps.CUSTOM: (CUSTOM_SEND,),
+    caps.TEMPLATE: (TEMPLATE_SEND,),
+    caps.MASS: (MASS_SENDALL, MASS_SEND),
+    caps.DRAFT: (DRAFT_ADD,),
+    caps.PUBLISH: (PUBLISH_SUBMIT, PUBLISH_GET),
+    caps.QR: (QRCODE_CREATE,),
+    caps.USERS: (USER_GET, USER_BATCHGET),
+}
+"""The APIs the product uses, per capability: their daily quota is shown when the capability is available."""
 
 
 class WeChatApi:
@@ -151,6 +193,30 @@ class WeChatApi:
                 return _text(exc.data.get("msg_id"))
             raise
 
+    def send_notice(self, openid: str, template_id: str, fields: dict[str, str], page: str = "") -> str | None:
+        """A subscribe notice (bizsend) on the follower's consent; WeChat does not deduplicate it. Its msgid."""
+        body: dict[str, Any] = {
+            "touser": openid,
+            "template_id": template_id,
+            "data": {name: {"value": value} for name, value in fields.items()},
+        }
+        if page:
+            body["page"] = page
+        return _text(self.call(NOTICE_SEND, body).get("msgid"))
+
+    # -- articles ----------------------------------------------------------------------------------
+    def add_draft(self, articles: list[dict[str, Any]]) -> str:
+        """draft/add: the new draft's media_id."""
+        return str(self.call(DRAFT_ADD, {"articles": articles})["media_id"])
+
+    def submit_publish(self, media_id: str) -> str:
+        """freepublish/submit of a draft: its publish_id."""
+        return str(self.call(PUBLISH_SUBMIT, {"media_id": media_id})["publish_id"])
+
+    def publish_status(self, publish_id: str) -> dict[str, Any]:
+        """freepublish/get: a submitted article's publish_status, article_id, article_detail, fail_idx."""
+        return self.call(PUBLISH_GET, {"publish_id": publish_id})
+
     # -- tags and users ----------------------------------------------------------------------------
     def tags(self) -> dict[str, int]:
         """The account's user tags, name → id."""
@@ -177,6 +243,31 @@ class WeChatApi:
     def user_info(self, openid: str) -> dict[str, Any]:
         """One follower's profile as WeChat has it (subscribe, subscribe_time, tagid_list...)."""
         return self.call(USER_INFO, method="GET", params={"openid": openid, "lang": "zh_CN"})
+
+    def followers_page(self, next_openid: str = "") -> dict[str, Any]:
+        """One page of user/get: total, count, data.openid, next_openid."""
+        return self.call(USER_GET, method="GET", params={"next_openid": next_openid})
+
+    def users_info(self, openids: list[str]) -> list[dict[str, Any]]:
+        """user/info/batchget for up to 100 followers: their profiles."""
+        body = {"user_list": [{"openid": o, "lang": "zh_CN"} for o in openids]}
+        return list(self.call(USER_BATCHGET, body).get("user_info_list", []))
+
+    # -- account check -----------------------------------------------------------------------------
+    def ip_list(self, which: str) -> list[str]:
+        """The callback ("callback") or API ("api") addresses WeChat uses."""
+        answer = self.call(CALLBACK_IPS if which == "callback" else API_DOMAIN_IPS, method="GET")
+        return [str(ip) for ip in answer.get("ip_list", [])]
+
+    def probe(self, capability: str) -> str:
+        """The capability's harmless call (CAPABILITY_PROBES); the path it called, or WeChatError."""
+        method, path, body = CAPABILITY_PROBES[capability]
+        self.call(path, body, method=method)
+        return path
+
+    def api_quota(self, path: str) -> dict[str, Any]:
+        """openapi/quota/get for one API: daily_limit, used, remain."""
+        return dict(self.call(QUOTA_GET, {"cgi_path": path}).get("quota", {}))
 
     # -- account set-up ----------------------------------------------------------------------------
     def create_menu(self, body: dict[str, Any]) -> None:

@@ -25,8 +25,12 @@ def test_every_click_of_the_shipped_menu_is_a_named_key() -> None:
 def test_keys_of_sections_groups_and_therapies() -> None:
     named = clicks(CATALOG)
     assert named["TOC"] == Click("static", "toc")
+    assert named["GROUP_GUIDE"] == Click("group", "group", "guide") and "GROUP_COST" not in named
+    assert named["SECTION_COST_AND_ACCESS"] == Click("section", "section", "cost-and-access")
     assert named["THERAPY_NEURONATA_R_TIMELINE"] == Click("therapy", "timeline", "neuronata-r")
-    groups = {addresses.section_group(s.key) for s in CATALOG.sections}
+    groups = {addresses.section_group(s.key, s.part) for s in CATALOG.sections}
+    assert groups == {s.group for s in CATALOG.sections} and addresses.GUIDE_PART in groups
+    assert addresses.section_group("cost-and-access", addresses.GUIDE_PART) == addresses.GUIDE_PART
     assert {c.target for c in named.values() if c.kind == "group"} == groups
     assert set(FIXED) == set(addresses.STATIC_CLICKS.values())  # `wxbot menu show` describes every fixed key
 

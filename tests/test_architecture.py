@@ -1,17 +1,19 @@
-"""Import rules: posts/ is the core; bot/ and scheduler/ are edges that never import each other."""
+"""Import rules: posts/ is the core; bot/, scheduler/ and console/ are edges that never import each other."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 FORBIDDEN = {
-    "posts": {"bot", "scheduler", "sandbox", "wxbot", "wechatpy", "apscheduler"},
-    "bot": {"scheduler", "sandbox", "wxbot", "apscheduler"},
-    "scheduler": {"bot", "sandbox", "wxbot"},
+    "posts": {"bot", "console", "scheduler", "sandbox", "wxbot", "wechatpy", "apscheduler"},
+    "bot": {"console", "scheduler", "sandbox", "wxbot", "apscheduler"},
+    "scheduler": {"bot", "console", "sandbox", "wxbot"},
     "sandbox": {"bot", "posts", "scheduler", "wxbot"},
+    "console": {"bot", "scheduler", "sandbox", "wxbot", "wechatpy", "requests", "apscheduler"},
 }
 
 
@@ -49,7 +51,7 @@ def test_bot_never_calls_wechat_api() -> None:
 
 def test_every_module_has_a_docstring() -> None:
     missing = []
-    for package in ("bot", "posts", "scheduler", "sandbox", "wxbot"):
+    for package in ("bot", "console", "posts", "scheduler", "sandbox", "wxbot"):
         for path in sorted((ROOT / package).rglob("*.py")):
             if "versions" in path.parts or (path.name == "__init__.py" and not path.read_text().strip()):
                 continue
@@ -144,3 +146,67 @@ def test_only_the_wechat_client_spells_api_paths_or_makes_raw_calls() -> None:
             if "api.call(" in source or "._request(" in source:
                 problems.append(f"{path.relative_to(ROOT)} makes a raw API call")
     assert problems == []
+
+
+def test_console_never_calls_wechat_api() -> None:
+    """console/ turns what staff ask for into rows of posts/: no WeChat API client, no HTTP client."""
+    problems = []
+    for path in sorted((ROOT / "console").rglob("*.py")):
+        source = path.read_text(encoding="utf-8")
+        for needle in ("WeChatClient", "import requests", "import httpx", "urllib.request", "api_base_url"):
+            if needle in source:
+                problems.append(f"{path.relative_to(ROOT)} uses {needle}")
+    assert problems == []
+
+
+SQL_WORDS = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|PRAGMA)\b")
+DIALECT_NAMES = {"dialect", "get_backend_name", "driver_connection", "exec_driver_sql", "sqlite_writer_engine"}
+RAW_MODULES = {"sqlite3", "psycopg", "psycopg2"}
+
+
+def raw_database_uses(path: Path, root: Path = ROOT) -> list[str]:
+    """Raw SQL, dialect sniffing or a DB-API driver in ``path``: SQL string literals, sqlalchemy's ``text``,
+    ``dialect``/``get_backend_name``/``driver_connection``/``exec_driver_sql``, and imports of a driver."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    where = path.relative_to(root)
+    found = [f"{where} imports {sorted(imports_of(path) & RAW_MODULES)}"] if imports_of(path) & RAW_MODULES else []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and SQL_WORDS.match(node.value):
+            found.append(f"{where}:{node.lineno}: SQL {node.value[:30]!r}")
+        elif isinstance(node, ast.Attribute) and node.attr in DIALECT_NAMES:
+            found.append(f"{where}:{node.lineno}: .{node.attr}")
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "sqlalchemy":
+            found += [f"{where}:{node.lineno}: sqlalchemy.text" for alias in node.names if alias.name == "text"]
+    return found
+
+
+def test_only_the_store_seam_knows_sql_and_dialects() -> None:
+    """bot/ persists through bot/store/ (the store the composition root chose): no raw SQL, dialect or driver
+    anywhere else in bot/."""
+    found = [
+        line
+        for path in sorted((ROOT / "bot").rglob("*.py"))
+        if "store" not in path.relative_to(ROOT / "bot").parts[:1]
+        for line in raw_database_uses(path)
+    ]
+    assert found == []
+
+
+def test_the_store_guard_sees_raw_sql_and_dialect_sniffing(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        '"""A module that talks to its database directly."""\n'
+        "import sqlite3\n"
+        "from sqlalchemy import select, text\n"
+        "SQL = 'INSERT INTO seen_message VALUES (?)'\n"
+        "def f(engine):\n"
+        "    return engine.dialect.name, engine.url.get_backend_name()\n",
+        encoding="utf-8",
+    )
+    assert raw_database_uses(sample, tmp_path) == [
+        "sample.py imports ['sqlite3']",
+        "sample.py:3: sqlalchemy.text",
+        "sample.py:4: SQL 'INSERT INTO seen_message VALUE'",
+        "sample.py:6: .dialect",
+        "sample.py:6: .get_backend_name",
+    ]

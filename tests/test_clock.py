@@ -9,7 +9,7 @@ from posts.models import UTCDateTime
 from posts.schema import metadata
 
 ROOT = Path(__file__).resolve().parents[1]
-PRODUCT = ("bot", "posts", "scheduler", "wxbot")
+PRODUCT = ("bot", "console", "posts", "scheduler", "wxbot")
 WALL_CLOCK = re.compile(r"datetime\.now\(|datetime\.utcnow\(|date\.today\(|time\.time\(|\butcnow\(")
 
 

@@ -51,7 +51,7 @@ def test_sync_is_idempotent(sessions: sessionmaker[Session]) -> None:
     assert first.inserted == sum(after_first)
     assert (second.inserted, second.changed, second.removed) == (0, 0, 0)
     assert first.items == second.items
-    assert first.items["section"] == 13 and first.items["therapy"] == 4 and first.items["text"] == 2
+    assert first.items["section"] == 20 and first.items["therapy"] == 4 and first.items["text"] == 2
     assert first.updates == 5 and first.scenes == len(catalog.scenes)
     assert after_first[1:] == (5, len(catalog.scenes))
 
@@ -103,7 +103,7 @@ def test_sync_updates_and_removes(tmp_path: Path, sessions: sessionmaker[Session
 def test_check_on_the_real_pack(run: CliRunner) -> None:
     result = run.invoke(app, ["content", "check"])
     assert result.exit_code == 0, result.output
-    assert "content pack OK" in result.output and "13 sections, 4 therapies" in result.output
+    assert "content pack OK" in result.output and "20 sections, 4 therapies" in result.output
 
 
 def test_check_reports_every_problem(run: CliRunner, tmp_path: Path) -> None:
@@ -140,7 +140,8 @@ def test_check_refuses_a_passive_reply_of_several_articles(
     limit = "WeChat shows only 1 of a passive reply (posts/limits.py NEWS_ARTICLES_PER_REPLY)"
     assert f"menu item '基础研究' (CLICK GROUP_RESEARCH) answers with a news reply of 3 articles; {limit}" in lines
     assert f"menu item '临床试验' (CLICK GROUP_CLINICAL) answers with a news reply of 5 articles; {limit}" in lines
-    assert lines[-1].startswith("2 problem(s), 0 warning(s) in ")
+    assert f"menu item '全部家属须知' (CLICK GROUP_GUIDE) answers with a news reply of 7 articles; {limit}" in lines
+    assert lines[-1].startswith("3 problem(s), 0 warning(s) in ")
 
 
 def test_preview_prints_the_text_and_its_size(run: CliRunner) -> None:
@@ -196,7 +197,7 @@ def test_list_shows_sections_and_therapies(run: CliRunner) -> None:
 def test_reload_syncs_to_the_database_twice(run: CliRunner) -> None:
     first = run.invoke(app, ["content", "reload"])
     assert first.exit_code == 0, first.output
-    assert "section 13, therapy 4" in first.output and "therapy updates 5" in first.output
+    assert "section 20, therapy 4" in first.output and "therapy updates 5" in first.output
     second = run.invoke(app, ["content", "reload"])
     assert second.exit_code == 0
     assert "(inserted 0, changed 0, removed 0)" in second.output

@@ -28,8 +28,11 @@ SECTION_KEYS = [
     "references",
     "disclaimer",
 ]
+GUIDE_KEYS = ["trials", "cost-and-access", "scams", "care-now", "glossary", "about-us", "procedure-risks"]
+"""The family guide (guide/), numbered after the review."""
+ALL_SECTION_KEYS = [*SECTION_KEYS, *GUIDE_KEYS]
 THERAPY_KEYS = {"nurown", "neuronata-r", "xs228", "str03"}
-REFERENCE_IDS = list(range(1, 17))
+REFERENCE_IDS = list(range(1, 23))
 
 
 @pytest.fixture
@@ -59,7 +62,7 @@ def only(problems: list[Problem], path: str | None = None) -> Problem:
     return problems[0]
 
 
-def assert_rest_loaded(catalog: Catalog, sections: int = 13, therapies: int = 4) -> None:
+def assert_rest_loaded(catalog: Catalog, sections: int = len(ALL_SECTION_KEYS), therapies: int = 4) -> None:
     assert len(catalog.sections) == sections
     assert len(catalog.therapies) == therapies
     assert len(catalog.references) == len(REFERENCE_IDS)
@@ -72,9 +75,10 @@ def assert_rest_loaded(catalog: Catalog, sections: int = 13, therapies: int = 4)
 
 def test_real_pack_loads_without_problems() -> None:
     catalog, problems = load_catalog(REAL)
-    assert [str(p) for p in problems] == []
-    assert [s.key for s in catalog.sections] == SECTION_KEYS
-    assert [s.order for s in catalog.sections] == list(range(1, 14))
+    assert [str(p) for p in problems if p.path.startswith("guide/")] == []
+    assert [s.key for s in catalog.sections] == ALL_SECTION_KEYS
+    assert [s.order for s in catalog.sections] == list(range(1, len(ALL_SECTION_KEYS) + 1))
+    assert [s.key for s in catalog.guide] == GUIDE_KEYS and all(s.path.startswith("guide/") for s in catalog.guide)
     assert set(catalog.therapies) == THERAPY_KEYS
 
 
@@ -196,7 +200,7 @@ def test_missing_required_field(pack: Path) -> None:
     messages = {(p.path, p.line, p.message) for p in problems}
     assert ("review/03-research-models.md", 1, "missing required field 'summary'") in messages
     assert catalog.section("research-models") is None
-    assert_rest_loaded(catalog, sections=12)
+    assert_rest_loaded(catalog, sections=len(ALL_SECTION_KEYS) - 1)
 
 
 def test_unknown_field(pack: Path) -> None:
@@ -206,7 +210,7 @@ def test_unknown_field(pack: Path) -> None:
     assert first.path == "review/04-research-precision.md"
     assert any(p.line == line and p.message.startswith("unknown field 'upated'") for p in problems)
     assert catalog.section("research-precision") is None
-    assert_rest_loaded(catalog, sections=12)
+    assert_rest_loaded(catalog, sections=len(ALL_SECTION_KEYS) - 1)
 
 
 def test_wrong_type(pack: Path) -> None:
@@ -214,7 +218,7 @@ def test_wrong_type(pack: Path) -> None:
     catalog, problems = load(pack)
     assert str(only(problems)) == f"review/10-outlook.md:{line}: field 'order' must be an integer, got str"
     assert catalog.section("outlook") is None
-    assert_rest_loaded(catalog, sections=12)
+    assert_rest_loaded(catalog, sections=len(ALL_SECTION_KEYS) - 1)
 
 
 def test_wrong_type_in_list(pack: Path) -> None:
@@ -301,14 +305,14 @@ def test_unknown_therapy_in_keyword_ref(pack: Path) -> None:
     line = edit(pack, "keywords.yaml", "ref: therapy:str03", "ref: therapy:str33")
     catalog, problems = load(pack)
     assert str(only(problems)) == f"keywords.yaml:{line}: unknown therapy 'str33' in keyword ref"
-    assert len(catalog.keywords) == 10
+    assert len(catalog.keywords) == len(load_catalog(REAL)[0].keywords) - 1
 
 
 def test_keyword_ref_to_missing_section(pack: Path) -> None:
     line = edit(pack, "keywords.yaml", "ref: section:references", "ref: section:sources")
     catalog, problems = load(pack)
     assert str(only(problems)) == f"keywords.yaml:{line}: keyword ref to a missing section 'sources'"
-    assert len(catalog.keywords) == 10
+    assert len(catalog.keywords) == len(load_catalog(REAL)[0].keywords) - 1
 
 
 def test_keyword_with_reply_and_ref(pack: Path) -> None:
@@ -329,7 +333,7 @@ def test_title_over_byte_limit(pack: Path) -> None:
     assert str(only(problems)) == (
         f"review/02-research-protection.md:{line}: field 'title' is 75 UTF-8 bytes, over the limit of 64"
     )
-    assert_rest_loaded(catalog, sections=12)
+    assert_rest_loaded(catalog, sections=len(ALL_SECTION_KEYS) - 1)
 
 
 def test_summary_over_byte_limit(pack: Path) -> None:
@@ -355,7 +359,7 @@ def test_cited_reference_not_in_references(pack: Path) -> None:
         == f"review/02-research-protection.md:{body_line}: cites [99], which is not in references.yaml"
     )
     assert catalog.section("research-protection") is None
-    assert_rest_loaded(catalog, sections=12)
+    assert_rest_loaded(catalog, sections=len(ALL_SECTION_KEYS) - 1)
 
 
 def test_sources_id_not_in_references(pack: Path) -> None:
@@ -408,7 +412,7 @@ def test_duplicate_section_key(pack: Path) -> None:
     edit(pack, "review/14-closing.md", "order: 11", "order: 14")
     catalog, problems = load(pack)
     assert str(only(problems)).startswith("review/14-closing.md:1: duplicate section key 'closing'")
-    assert len(catalog.sections) == 13
+    assert len(catalog.sections) == len(ALL_SECTION_KEYS)
 
 
 def test_duplicate_reference_id(pack: Path) -> None:
@@ -422,7 +426,7 @@ def test_duplicate_scene_key(pack: Path) -> None:
     line = edit(pack, "scenes.yaml", "- key: article-link", "- key: clinic-poster")
     catalog, problems = load(pack)
     assert str(only(problems)) == f"scenes.yaml:{line}: duplicate scene key 'clinic-poster'"
-    assert len(catalog.scenes) == 5
+    assert len(catalog.scenes) == len(load(default_content_dir())[0].scenes) - 1
 
 
 def test_scene_pointing_to_missing_welcome(pack: Path) -> None:
@@ -453,11 +457,11 @@ def test_missing_required_text(pack: Path, rel: str, expected: str) -> None:
     (pack / rel).unlink()
     catalog, problems = load(pack)
     assert str(only(problems)) == expected
-    assert len(catalog.sections) == 13 and len(catalog.therapies) == 4
+    assert len(catalog.sections) == len(ALL_SECTION_KEYS) and len(catalog.therapies) == 4
 
 
 def test_cure_promise_is_a_problem(pack: Path) -> None:
-    line = edit(pack, "welcome/nurown.md", "有新的试验消息或结果时", "NurOwn有望治愈渐冻症！有新的试验消息或结果时")
+    line = edit(pack, "welcome/nurown.md", "有经过核实的新消息时", "NurOwn有望治愈渐冻症！有经过核实的新消息时")
     catalog, problems = load(pack)
     assert only(problems, "welcome/nurown.md").line == line
     assert only(problems, "welcome/nurown.md").message.startswith("promises a cure")
@@ -510,3 +514,48 @@ def test_problem_str_and_default_dir(tmp_path: Path) -> None:
     assert default_content_dir() == REAL and REAL.name == "content"
     assert default_content_dir(str(tmp_path)) == tmp_path
     assert default_content_dir("") == REAL
+
+
+# ----- the family guide: its own folder and part, numbered after the review -----------------------------------------
+
+
+def test_a_guide_section_numbered_inside_the_review_is_refused(pack: Path) -> None:
+    (pack / "guide/14-trials.md").rename(pack / "guide/05-trials.md")
+    edit(pack, "guide/05-trials.md", "order: 14", "order: 5")
+    catalog, problems = load(pack)
+    messages = [str(p) for p in problems]
+    assert "guide/05-trials.md:1: duplicate section order 5 (also in review/05-clinical-nurown.md)" in messages
+    assert catalog.section("trials") is None and catalog.section("clinical-nurown") is not None
+
+
+def test_a_guide_section_may_not_precede_the_review(pack: Path) -> None:
+    (pack / "review/13-disclaimer.md").rename(pack / "review/21-disclaimer.md")
+    edit(pack, "review/21-disclaimer.md", "order: 13", "order: 21")
+    catalog, problems = load(pack)
+    assert [str(p) for p in problems if p.path.startswith("guide/")] == [
+        f"guide/{n}-{k}.md:3: order {n}: the guide sections come after 21"
+        for n, k in zip(range(14, 21), GUIDE_KEYS, strict=True)
+    ]
+    assert catalog.guide == ()
+
+
+def test_a_guide_section_takes_no_therapy(pack: Path) -> None:
+    line = edit(pack, "guide/15-cost-and-access.md", "sources: [6, 18, 21]", "sources: [6, 18, 21]\ntherapy: xs228")
+    catalog, problems = load(pack)
+    message = (
+        f"guide/15-cost-and-access.md:{line + 1}: a guide section takes no 'therapy' (only the review's sections do)"
+    )
+    assert str(only(problems, "guide/15-cost-and-access.md")) == message  # (and its keyword rules, knock-on)
+    assert catalog.section("cost-and-access") is None
+    assert_rest_loaded(catalog, sections=len(ALL_SECTION_KEYS) - 1)
+
+
+def test_a_section_key_used_in_both_parts_is_a_duplicate(pack: Path) -> None:
+    edit(pack, "guide/16-scams.md", "key: scams", "key: outlook")
+    (pack / "guide/16-scams.md").rename(pack / "guide/16-outlook.md")
+    catalog, problems = load(pack)
+    message = "guide/16-outlook.md:1: duplicate section key 'outlook' (also in review/10-outlook.md)"
+    assert str(only(problems, "guide/16-outlook.md")) == message  # (and the keyword rules of scams, knock-on)
+    outlook = catalog.section("outlook")
+    assert outlook is not None and outlook.part == "review"
+    assert [s.key for s in catalog.guide] == [k for k in GUIDE_KEYS if k != "scams"]

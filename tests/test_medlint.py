@@ -105,6 +105,40 @@ def test_a_fact_paragraph_without_a_citation_fails(run: CliRunner, tmp_path: Pat
     assert any(line.startswith(f"{rel}:") and "[unsourced-fact]" in line for line in lines), lines
 
 
+@pytest.mark.parametrize(
+    ("rel", "old", "new", "rule"),
+    [
+        (
+            "guide/16-scams.md",
+            "看到下面这些危险信号",
+            "2026年3月起，某机构已为300人注射。\n\n看到下面这些危险信号",
+            "unsourced-fact",
+        ),
+        (
+            "guide/15-cost-and-access.md",
+            "先说结论",
+            "这家医院的干细胞治疗一针见效。\n\n先说结论",
+            "banned-claim/instant-effect",
+        ),
+        ("guide/19-about-us.md", "**我们不做什么**", "预约电话：13812345678。\n\n**我们不做什么**", "contact/phone"),
+    ],
+)
+def test_the_family_guide_is_linted_like_the_review(
+    run: CliRunner, tmp_path: Path, rel: str, old: str, new: str, rule: str
+) -> None:
+    code, lines = check(run, pack_with(tmp_path, rel, old, new))
+    assert code == 1
+    assert any(line.startswith(f"{rel}:") and f"[{rule}]" in line for line in lines), lines
+
+
+def test_the_no_news_finding_needs_no_citation(run: CliRunner, tmp_path: Path) -> None:
+    """ "截至<date>（本号）未查到新的公开进展" is the check's own finding, not a fact taken from a source."""
+    rel = "guide/16-scams.md"
+    for finding in ("截至 2026-12-01 未查到新的公开进展。", "截至 2026-12-01 本号未查到新的公开进展。"):
+        pack = pack_with(tmp_path / finding[-12:], rel, "看到下面这些危险信号", f"{finding}\n\n看到下面这些危险信号")
+        assert check(run, pack)[0] == 0, finding
+
+
 def test_a_weak_source_fails_unless_marked_secondary(run: CliRunner, tmp_path: Path) -> None:
     url = "https://finance.yahoo.com/news/neuronata-r-phase-3-results-022800888.html"
     marked = f'  url: "{url}"\n  secondary: true'

@@ -11,7 +11,7 @@ from posts.catalog import Catalog, Reference, Section, Text
 from posts.limits import TEXT_REPLY_MAX_BYTES, utf8_len
 from posts.loader import default_content_dir, load_catalog
 from posts.plaintext import markdown_to_text
-from posts.render import Renderer, TextBody
+from posts.render import SHORT_BODY_MAX_BYTES, Renderer, TextBody
 
 BASE = "https://wx.example.org"
 VOID = {"meta", "br", "img", "hr", "link", "input"}
@@ -55,15 +55,35 @@ def all_pages(catalog: Catalog, renderer: Renderer) -> dict[str, str]:
 
 
 def test_every_text_body_ends_with_the_disclaimer(catalog: Catalog, renderer: Renderer) -> None:
-    assert catalog.disclaimer is not None
+    assert catalog.disclaimer is not None and catalog.disclaimer.short
     disclaimer = markdown_to_text(catalog.disclaimer.body)
     for name, body in all_text_bodies(catalog, renderer).items():
-        assert body.text.rstrip().endswith(disclaimer), name
+        closing = catalog.disclaimer.short
+        if utf8_len(body.core.strip()) > SHORT_BODY_MAX_BYTES or name == "section:disclaimer":
+            closing = disclaimer  # the disclaimer section is the full text itself
+        assert body.text.rstrip().endswith(closing), name
 
 
-OVERSIZE = {"section:references": "/p/s/references"}
-"""Bodies that cannot fit one passive reply: the 16 sources' URLs alone exceed 1,600 bytes, so the list goes out
-as a link to its page (which lists every source, see test_pages_link_their_sources)."""
+def test_one_rule_picks_the_full_or_the_one_line_disclaimer(catalog: Catalog, renderer: Renderer) -> None:
+    assert catalog.disclaimer is not None
+    short, full = catalog.disclaimer.short, renderer.disclaimer_text
+    assert "免责声明" in short and "\n" not in short and len(short) < len(full)
+    small, large = "好" * (SHORT_BODY_MAX_BYTES // 3), "好" * (SHORT_BODY_MAX_BYTES // 3 + 1)
+    assert renderer.close(small) == f"{small}\n\n——\n{short}"
+    assert renderer.close(large) == f"{large}\n\n——\n{full}"
+    assert renderer.subscriptions([]).text.rstrip().endswith(short)  # two lines of content: not seven of footer
+    assert renderer.welcome("default").text.rstrip().endswith(full)
+    extended = renderer.with_extra(renderer.subscriptions([]), "EXTRA")
+    assert extended.text.index("EXTRA") < extended.text.index("——") and extended.text.rstrip().endswith(short)
+
+
+OVERSIZE = {
+    "section:references": "/p/s/references",
+    **{f"section:{key}": f"/p/s/{key}" for key in ("trials", "care-now", "glossary", "procedure-risks")},
+}
+"""Bodies that cannot fit one passive reply: the sources' URLs alone exceed 1,600 bytes, so the list goes out
+as a link to its page (which lists every source, see test_pages_link_their_sources); four of the family guide's
+sections are each one H5 page (the other three, the answers to 费用, 骗局 and 关于我们, fit one reply)."""
 
 
 def test_text_body_sizes(catalog: Catalog, renderer: Renderer) -> None:
@@ -273,7 +293,7 @@ def test_render_text_for_free_posts(catalog: Catalog, renderer: Renderer) -> Non
     assert catalog.disclaimer is not None
     body = renderer.render_text("welcome.txt.j2", body="本周没有新进展。")
     assert body.text.startswith("本周没有新进展。") and body.page_path is None
-    assert body.text.rstrip().endswith(markdown_to_text(catalog.disclaimer.body))
+    assert body.text.rstrip().endswith(catalog.disclaimer.short)  # a short body: the one-line form
     assert body.size == utf8_len(body.text)
     assert (
         renderer.render_text("text/welcome.txt.j2", body="x").text
@@ -283,3 +303,35 @@ def test_render_text_for_free_posts(catalog: Catalog, renderer: Renderer) -> Non
 
 def test_reference_dataclass_is_used_for_sources(catalog: Catalog) -> None:
     assert all(isinstance(r, Reference) for r in catalog.references.values())
+
+
+def test_therapy_and_update_pages_offer_the_notice_only_when_configured(catalog: Catalog) -> None:
+    from posts.render import notice_offer
+
+    assert notice_offer(None) is None
+    real = Renderer(catalog, BASE, notice_offer=notice_offer("NOTICE_T1"))
+    stand_in = Renderer(catalog, BASE, notice_offer=notice_offer("NOTICE_T1", "http://127.0.0.1:8765/"))
+    plain = Renderer(catalog, BASE)
+    assert catalog.disclaimer is not None
+    disclaimer = markdown_to_text(catalog.disclaimer.body)
+    pages = {
+        "therapy": lambda r: r.therapy_page("nurown"),
+        "update": lambda r: r.update_page("nurown", "2025-04-10-ind-amendment"),
+    }
+    for name, page in pages.items():
+        assert "notice-offer" not in page(plain), name
+        for renderer in (real, stand_in):
+            html = page(renderer)
+            parser = _WellFormed()
+            parser.feed(html)
+            parser.close()
+            assert parser.errors == [] and parser.stack == [], name
+            assert "".join(parser.text).strip().endswith(disclaimer), name
+            assert '<wx-open-subscribe template="NOTICE_T1"' in html and "下次更新时通知我" in html
+        assert "/sandbox/notice_popup" not in page(real)
+        assert page(real).count("<script") == 1  # only wx-open-subscribe's inert template
+        assert 'href="http://127.0.0.1:8765/sandbox/notice_popup?template_id=NOTICE_T1&amp;scene=1"' in page(stand_in)
+    text = real.therapy("nurown").text
+    assert f"打开 {BASE}/p/t/nurown ，点“下次更新时通知我”" in text
+    assert text.strip().endswith(markdown_to_text(catalog.disclaimer.body).strip().splitlines()[-1])
+    assert "下次更新时通知我" not in plain.therapy("nurown").text

@@ -74,6 +74,11 @@ def test_secrets_from_environment_override_file(tmp_path: Path) -> None:
         ),
         ("[wechat]\ntemplates = 'T'\n", "'wechat.templates': must be a table of tables"),
         ("[server\n", "not valid TOML"),
+        ("[server]\nstore = 'fastest'\n", "'server.store': must be one of 'auto', 'per_push', 'group_commit'"),
+        (
+            "[database]\nurl = 'sqlite://'\n[server]\nstore = 'group_commit'\n",
+            "'server.store' = \"group_commit\" needs a SQLite file or PostgreSQL database",
+        ),
     ],
 )
 def test_errors_name_the_key_and_the_file(tmp_path: Path, body: str, message: str) -> None:
@@ -139,3 +144,46 @@ def test_example_config_documents_every_setting() -> None:
             idx = next((i for i, line in enumerate(block) if pattern.match(line)), None)
             assert idx is not None, f"{table}.{key} missing from config.example.toml"
             assert block[idx - 1].startswith("#"), f"{table}.{key} has no comment above it"
+
+
+NOTICE_HEAD = "[wechat.notices.therapy_update]\ntemplate_id = 'N1'\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[wechat.notices.u]\nthing1 = 'title'\n", "'wechat.notices.u': needs template_id"),
+        (NOTICE_HEAD, "needs at least one field"),
+        (NOTICE_HEAD + "keyword1 = 'title'\n", "field keyword1: not a notice keyword"),
+        (NOTICE_HEAD + "thing1 = 'headline'\n", "must be one of title, summary, text, therapy, time"),
+        (NOTICE_HEAD + "time2 = 'title'\n", 'time and date keywords take "time"'),
+        (NOTICE_HEAD + "thing1 = 'time'\n", 'time and date keywords take "time"'),
+        (NOTICE_HEAD + "phrase3 = '=六个字的短语'\n", "a phrase takes 1-5 characters"),
+        (NOTICE_HEAD + "thing1 = 'title'\nserves = 'news'\n", "serves = 'news'"),
+        (NOTICE_HEAD + "thing1 = 'title'\npage = 'pages/index'\n", "must be an http(s) address"),
+        ("[wechat.notices]\nlong_term = 'yes'\n", "'wechat.notices.long_term': must be true or false"),
+        ("[wechat]\nnotices = 3\n", "'wechat.notices': must be a table"),
+    ],
+)
+def test_notice_errors_name_the_key_and_the_file(tmp_path: Path, body: str, message: str) -> None:
+    path = write(tmp_path, body)
+    with pytest.raises(SettingsError) as err:
+        load_settings(path, env={})
+    assert message in str(err.value) and str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_notice_purposes_long_term_and_which_post_each_announces(tmp_path: Path) -> None:
+    body = (
+        "[wechat.notices]\nlong_term = true\n"
+        + NOTICE_HEAD
+        + "thing1 = 'therapy'\nphrase2 = '=有新进展'\ntime3 = 'time'\n"
+        + "[wechat.notices.review]\ntemplate_id = 'N2'\nserves = 'section, digest'\nthing1 = 'title'\n"
+    )
+    notices = load_settings(write(tmp_path, body), env={}).wechat.notices
+    assert notices.long_term and notices.configured and notices.offered() == "N1"
+    assert notices.purposes["therapy_update"]["phrase2"] == "=有新进展"
+    assert notices.for_post("update:nurown/x") == ("therapy_update", notices.purposes["therapy_update"])
+    assert notices.for_post("section:opening")[0] == "review"  # type: ignore[index]
+    assert notices.for_post("text") is None
+    assert notices.for_post("text", "review")[0] == "review"  # type: ignore[index]
+    assert not load_settings(env={}).wechat.notices.configured

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PRODUCT = ("bot", "posts", "scheduler", "wxbot")
+PRODUCT = ("bot", "console", "posts", "scheduler", "wxbot")
 CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]")
 
 
@@ -60,10 +60,32 @@ def test_one_jinja_environment() -> None:
     assert makers == ["posts/render.py"]
 
 
-def test_bot_templates_end_with_the_one_footer() -> None:
-    folder = ROOT / "posts" / "templates" / "text" / "bot"
-    for path in sorted(folder.glob("*.txt.j2")):
-        if path.name.endswith("_title.txt.j2") or path.name == "therapy_hint.txt.j2":
-            continue  # a title or a line appended to a body that has its footer already
-        assert path.read_text(encoding="utf-8").rstrip().endswith('{% include "text/_footer.txt.j2" %}'), path.name
+def test_the_footer_is_added_in_one_place() -> None:
+    """No template includes the footer: posts.render.Renderer.close adds it, so it is always last (and chosen by
+    one rule, full or one-line)."""
+    folder = ROOT / "posts" / "templates" / "text"
+    including = [p.name for p in sorted(folder.rglob("*.txt.j2")) if "_footer" in p.read_text(encoding="utf-8")]
+    assert including == []
+    users = [
+        str(path.relative_to(ROOT))
+        for package in PRODUCT
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if "_footer.txt.j2" in path.read_text(encoding="utf-8")
+    ]
+    assert users == ["posts/render.py"]
+
+
+def test_every_template_and_page_is_in_the_one_environment() -> None:
+    """No page or template file lives outside the one environment's folders (posts/templates/, and the console's
+    console/templates/ on the same loader), where code would have to read it itself (a 404 page read from a file,
+    outside the one look and footer)."""
+    stray = [
+        str(path.relative_to(ROOT))
+        for package in PRODUCT
+        for path in sorted((ROOT / package).rglob("*"))
+        if path.suffix in (".html", ".htm", ".j2", ".jinja", ".jinja2")
+        and not path.is_relative_to(ROOT / "posts" / "templates")
+        and not path.is_relative_to(ROOT / "console" / "templates")
+    ]
+    assert stray == []
     assert not (ROOT / "bot" / "templates" / "_footer.txt.j2").exists()

@@ -9,7 +9,24 @@ import typer
 from sqlalchemy.exc import OperationalError
 
 from posts.settings import SettingsError
-from wxbot.commands import chat, content, db, demo, followers, menu, post, qr, scheduler, serve, wechat
+from wxbot.commands import (
+    account,
+    alerts,
+    chat,
+    console_cmd,
+    content,
+    db,
+    demo,
+    followers,
+    menu,
+    post,
+    publish,
+    qr,
+    scheduler,
+    serve,
+    users,
+    wechat,
+)
 from wxbot.context import AppContext, fail
 
 app = typer.Typer(
@@ -24,11 +41,16 @@ app.add_typer(content.app, name="content")
 app.command(name="demo")(demo.demo)
 app.command(name="chat")(chat.chat)
 app.command(name="serve")(serve.serve)
+app.command(name="console")(console_cmd.serve_console)
+app.add_typer(users.app, name="users")
 app.add_typer(menu.app, name="menu")
 app.add_typer(qr.app, name="qr")
 app.add_typer(post.app, name="post")
 app.add_typer(followers.app, name="followers")
+app.add_typer(account.app, name="account")
+app.command(name="publish")(publish.publish)
 app.add_typer(scheduler.app, name="scheduler")
+app.add_typer(alerts.app, name="alerts")
 menu.app.command(name="push")(wechat.menu_push)
 qr.app.command(name="create")(wechat.qr_create)
 app.add_typer(wechat.tags_app, name="tags")

@@ -5,17 +5,24 @@ Used by `wxbot demo`, `wxbot chat` (against a running demo) and the end-to-end a
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import os
+import secrets
+import socket
+import subprocess
+import sys
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.app import create_app
 from bot.credentials import DEMO
+from posts import accounts
 from posts.clock import Clock, system_clock
-from posts.settings import Settings, replace, setting_keys
+from posts.settings import NoticeSettings, Settings, replace, setting_keys
 from sandbox import Limits, Platform, PlatformConfig, SandboxServer
 from scheduler.runner import Handle, start_embedded
 from wxbot import provision, runtime
@@ -24,6 +31,21 @@ from wxbot.localserver import LocalServer
 log = logging.getLogger("wxbot.demo")
 
 DEMO_APP_SECRET = "sandbox-secret-0000000000000001"
+DEMO_NOTICE_ID = "sbxNotice_therapy_update_0000000000000001"
+"""The subscribe-notice template the demo's stand-in account picked: "a therapy you follow has an update"."""
+DEMO_NOTICES = NoticeSettings(
+    purposes={
+        "therapy_update": {"template_id": DEMO_NOTICE_ID, "serves": "update", "thing1": "therapy", "time2": "time"}
+    }
+)
+
+DEMO_STAFF = (
+    ("editor", "editor", "编辑小李"),
+    ("reviewer", "reviewer", "审核人王医生"),
+    ("sender", "sender", "发送人小张"),
+    ("admin", "admin", "管理员"),
+)
+"""(user name, role, display name) of the demo's console accounts; their passwords are made afresh each run."""
 
 
 def write_config(settings: Settings, path: Path) -> Path:
@@ -35,15 +57,26 @@ def write_config(settings: Settings, path: Path) -> Path:
         nested = []
         for key in keys:
             value = getattr(values, key)
-            if isinstance(value, dict):
+            if isinstance(value, NoticeSettings):
+                nested.append((key, {"long_term": value.long_term, **value.purposes}))
+            elif isinstance(value, dict):
                 nested.append((key, value))
             else:
                 lines.append(f"{key} = {_toml(value)}")
         for key, value in nested:
-            lines.append(f"[{table}.{key}]")
-            lines.extend(f"{k} = {_toml(v)}" for k, v in value.items())
+            lines.extend(_tables(f"{table}.{key}", value))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def _tables(name: str, value: dict[str, Any]) -> list[str]:
+    """``[name]`` with its plain keys, then one ``[name.sub]`` per table inside it."""
+    lines = [f"[{name}]"]
+    lines.extend(f"{k} = {_toml(v)}" for k, v in value.items() if not isinstance(v, dict))
+    for sub, inner in value.items():
+        if isinstance(inner, dict):
+            lines.extend(_tables(f"{name}.{sub}", inner))
+    return lines
 
 
 def _toml(value: object) -> str:
@@ -68,6 +101,8 @@ class Demo:
     scheduler: bool = True
     limits: Limits | None = None
     """The stand-in's limits (tests shorten the callback timeout)."""
+    verified: bool = True
+    """The stand-in plays a verified account; False: an unverified one (try `wxbot account check`)."""
     clock: Clock = system_clock
     """The product's clock (the stand-in keeps its own)."""
     platform: Platform | None = field(default=None, init=False)
@@ -80,6 +115,14 @@ class Demo:
     """The bot's live content (it follows `wxbot content reload`); stopped with the demo."""
     config_file: Path | None = field(default=None, init=False)
     """Settings of this run, for operator commands: `wxbot --config var/demo.toml post add ...`."""
+    console: bool = False
+    """Also run the operator console (`wxbot console`, its own process) with one demo account per role."""
+    console_port: int = 8090
+    """Its port; 0 picks a free one."""
+    staff: dict[str, str] = field(default_factory=dict, init=False)
+    """The demo accounts' passwords by user name (printed by `wxbot demo`, demo only)."""
+    console_process: subprocess.Popen[bytes] | None = field(default=None, init=False)
+    console_url: str = field(default="", init=False)
 
     @property
     def phone_url(self) -> str:
@@ -105,10 +148,14 @@ class Demo:
                 encoding_aes_key=DEMO.encoding_aes_key,
                 original_id=DEMO.original_id,
                 account_type=self.settings.wechat.account_type,
+                verified=self.verified,
                 message_mode=self.mode,  # type: ignore[arg-type]
                 limits=self.limits or Limits(),
             )
         )
+        notices = self.settings.wechat.notices if self.settings.wechat.notices.configured else DEMO_NOTICES
+        for spec in notices.purposes.values():
+            self.platform.add_notice_template(spec["template_id"])
         self.sandbox = SandboxServer(self.platform, self.host, self.port).start()
         self.bot = LocalServer(self._serve_bot, self.host, 0).start()
         settings = replace(
@@ -123,19 +170,56 @@ class Demo:
                 "original_id": DEMO.original_id,
                 "message_mode": self.mode,
                 "api_base_url": self.sandbox.url,
+                "notices": dataclasses.replace(notices, simulate=True),
             },
         )
         self.config_file = write_config(settings, db_file.with_suffix(".toml"))
         self.runtime = runtime.start(settings, base_url=self.bot.url, clock=self.clock)
         rt = self.runtime
-        self.app = create_app(settings, rt.sessions, rt.catalog, rt.renderer, clock=self.clock).watch_content()
+        self.app = runtime.bot_app(settings, rt.sessions, rt.catalog, rt.renderer, clock=self.clock).watch_content()
         self.content = self.app.content
         self.platform.config.callback_url = self.bot.url + "/wechat"
-        provision.provision(settings, rt.sessions, rt.catalog, base_url=self.bot.url, clock=self.clock)
+        if self.verified:
+            provision.provision(settings, rt.sessions, rt.catalog, base_url=self.bot.url, clock=self.clock)
+        else:
+            provision.unverified(settings, rt.sessions, self.platform, base_url=self.bot.url, clock=self.clock)
         if self.scheduler:
             self.handle = start_embedded(settings, rt.sessions, rt.catalog, rt.renderer, clock=self.clock)
+        if self.console:
+            self._start_console(settings)
         log.info("demo ready in %.1f s", time.monotonic() - started)
         return self
+
+    def _start_console(self, settings: Settings) -> None:
+        """`wxbot console` on this run's settings (its own process), demo accounts with fresh passwords while it
+        starts, then wait until it answers."""
+        assert self.runtime is not None and self.config_file is not None
+        port = self.console_port or _free_port(self.host)
+        self.console_url = f"http://{self.host}:{port}"
+        command = [sys.executable, "-m", "wxbot", "--config", str(self.config_file), "console"]
+        command += ["--host", self.host, "--port", str(port)]
+        log_path = self.config_file.with_suffix(".console.log")
+        with log_path.open("wb") as log_file:
+            self.console_process = subprocess.Popen(
+                command, stdout=log_file, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+            )
+        with self.runtime.sessions() as session:
+            for username, role, name in DEMO_STAFF:
+                password = secrets.token_urlsafe(9)
+                accounts.add_user(session, username, role, password, by="demo", now=self.clock(), display_name=name)
+                self.staff[username] = password
+            session.commit()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(self.console_url + "/signin", timeout=2) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                pass
+            if self.console_process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the console did not start (see {log_path})")
+            time.sleep(0.1)
 
     def _serve_bot(self, environ: dict[str, Any], start_response: Any) -> Any:
         if self.app is None:
@@ -144,6 +228,13 @@ class Demo:
         return self.app(environ, start_response)
 
     def stop(self) -> None:
+        if self.console_process is not None:
+            self.console_process.terminate()
+            try:
+                self.console_process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.console_process.kill()
+                self.console_process.wait()
         if self.handle is not None:
             self.handle.stop()
         if self.bot is not None:
@@ -160,3 +251,9 @@ class Demo:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])

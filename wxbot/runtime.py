@@ -1,9 +1,11 @@
-"""Start-up shared by serve, demo and the scheduler: upgrade the database, load and sync the content pack."""
+"""Start-up shared by serve, demo and the scheduler: upgrade the database, load and sync the content pack; the
+bot's web app with the store the settings choose."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +18,11 @@ from posts.live import catalog_from_db, current_version
 from posts.loader import Problem, default_content_dir, load_catalog
 from posts.render import Renderer
 from posts.settings import Settings
+
+if TYPE_CHECKING:  # the bot is imported only by the commands that serve it
+    from bot.app import WebApp
+    from bot.handlers import Renderer as BotRenderer
+    from bot.store import Store
 
 log = logging.getLogger("wxbot")
 
@@ -63,3 +70,42 @@ def attach(settings: Settings, clock: Clock = system_clock) -> Runtime:
         engine.dispose()
         return start(settings, clock=clock)
     return Runtime(settings, engine, sessions, catalog, Renderer(catalog, settings.server.base_url), [], clock)
+
+
+def bot_store(settings: Settings, sessions: sessionmaker[Session]) -> Store:
+    """The store the bot commits its pushes with (``server.store``; bot.store), on the database of ``sessions``.
+
+    "auto": group commit on a SQLite file (one writer; the write lock shared by the worker processes), one
+    transaction per push otherwise (PostgreSQL, where writers run side by side; an in-memory SQLite database).
+    "group_commit" on PostgreSQL: one writer thread per worker commits the pushes in flight together.
+    """
+    from bot.store.per_push import PerPushStore
+    from bot.store.postgres import PgGroupCommit
+    from bot.store.sqlite import SqliteGroupCommit
+    from bot.store.writelock import FileWriteLock
+
+    engine: Engine = sessions.kw["bind"]
+    url = engine.url
+    sqlite_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+    choice = settings.server.store
+    if choice == "auto":
+        choice = "group_commit" if sqlite_file else "per_push"
+    if sqlite_file:
+        lock = FileWriteLock.beside(str(url.database))
+        if choice == "group_commit":
+            return SqliteGroupCommit(db.sqlite_writer_engine(url.render_as_string(hide_password=False)), lock)
+        return PerPushStore(sessions, settings.server.threads, lock=lock)
+    if choice == "group_commit":
+        if url.get_backend_name() != "postgresql":  # posts.settings refuses it for the configured database
+            raise ValueError(f"group commit needs a SQLite file or PostgreSQL, not {url.get_backend_name()}")
+        return PgGroupCommit(engine)
+    return PerPushStore(sessions, settings.server.threads)
+
+
+def bot_app(
+    settings: Settings, sessions: sessionmaker[Session], catalog: Catalog, renderer: BotRenderer, **kwargs: Any
+) -> WebApp:
+    """The bot's web app (bot.app.create_app) with the store these settings choose (:func:`bot_store`)."""
+    from bot.app import create_app
+
+    return create_app(settings, sessions, catalog, renderer, store=bot_store(settings, sessions), **kwargs)

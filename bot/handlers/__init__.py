@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from bot.message import Inbound
 from bot.replies import Reply, Text
 from bot.texts import Texts
+from posts import followers
 from posts.catalog import Catalog
+from posts.script import SIMPLIFIED, converter
 
 
 class TextBody(Protocol):
@@ -19,6 +21,7 @@ class TextBody(Protocol):
     size: int
     fits: bool
     page_path: str | None
+    core: str
 
 
 class Renderer(Protocol):
@@ -34,6 +37,8 @@ class Renderer(Protocol):
     def toc(self) -> Any: ...
     def subscriptions(self, therapy_keys: list[str]) -> Any: ...
     def page_url(self, path: str) -> str: ...
+    def close(self, body: str) -> str: ...
+    def with_extra(self, body: Any, extra: str) -> Any: ...
     @property
     def disclaimer_text(self) -> str: ...
 
@@ -42,10 +47,10 @@ class Context:
     """What a handler sees: the content, the push, the time and, if its route uses the database, a real Session.
 
     A route declares whether its handler uses the database (:func:`content_only` marks the ones that do not; the
-    default is that it does). On SQLite a content-only reply is worked out before the write lock is taken, and a
-    handler that uses the database runs once, whole, inside the batch (bot.dispatch)."""
+    default is that it does). A content-only reply is worked out before any transaction (bot.dispatch), and a
+    handler that uses the database runs once, whole, inside the store's transaction (bot.store)."""
 
-    __slots__ = ("_session", "catalog", "message", "now", "renderer", "texts")
+    __slots__ = ("_script", "_session", "catalog", "message", "now", "renderer", "texts")
 
     def __init__(
         self,
@@ -55,6 +60,7 @@ class Context:
         texts: Texts,
         message: Inbound,
         now: datetime,
+        script: str | None = None,
     ) -> None:
         self._session = session
         self.catalog = catalog
@@ -62,6 +68,28 @@ class Context:
         self.texts = texts
         self.message = message
         self.now = now
+        self._script = script
+        """Given when the caller knows it already (the SQLite batch reads its followers' scripts at once)."""
+
+    @property
+    def script(self) -> str:
+        """The script the follower reads ("s" or "t", posts.script): the reply is converted to it (bot.dispatch).
+
+        Read from the push's session when not given; a content-only reply worked out before its batch is written
+        in Simplified and converted in the batch (bot.dispatch)."""
+        if self._script is None:
+            found = followers.script_for(self._session, self.message.openid) if self._session is not None else None
+            self._script = found or SIMPLIFIED
+        return self._script
+
+    @script.setter
+    def script(self, value: str) -> None:
+        """A handler that changes the follower's script (繁體 / 简体, a scene's preset) sets it for its reply."""
+        self._script = value
+
+    def in_script(self, text: str) -> str:
+        """``text`` as this follower reads it (for messages queued for later, e.g. a scene's latest update)."""
+        return converter(self.catalog.script).in_script(text, self.script)
 
     @property
     def session(self) -> Session:
@@ -70,8 +98,8 @@ class Context:
         return self._session
 
     def say(self, template: str, /, **values: Any) -> Text:
-        """One of the bot's own texts (posts/templates/text/bot/), ending with the footer every reply has."""
-        return Text(self.texts.render(template, disclaimer_text=self.renderer.disclaimer_text, **values))
+        """One of the bot's own texts (posts/templates/text/bot/), closed by the footer every reply has."""
+        return Text(self.renderer.close(self.texts.render(template, **values)))
 
     @property
     def outbox_key(self) -> str:

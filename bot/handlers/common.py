@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from bot.handlers import Context, TextBody
 from bot.replies import Article, News, Reply, Text
-from posts import followers, outbox
+from posts import capabilities, followers, outbox
 from posts.catalog import Therapy
-from posts.limits import TEXT_REPLY_MAX_BYTES, utf8_len
 
 
 def body_reply(ctx: Context, body: TextBody, title: str, description: str, extra: str = "") -> Reply:
-    """The body as a text reply when it fits (with ``extra`` appended if that still fits), else a link to its page."""
+    """The body as a text reply when it fits (with ``extra`` before its footer if that still fits), else a link to
+    its page. The disclaimer stays the last thing of the text (posts.render.Renderer.close)."""
     if body.fits:
-        text = f"{body.text}\n\n{extra}" if extra else body.text
-        return Text(text if utf8_len(text) <= TEXT_REPLY_MAX_BYTES else body.text)
+        if extra:
+            longer = ctx.renderer.with_extra(body, extra)
+            if longer.fits:
+                return Text(longer.text)
+        return Text(body.text)
     summary = f"{description}\n{extra}".strip() if extra else description
     return News((Article(title=title, description=summary, url=ctx.renderer.page_url(body.page_path or "/p/")),))
 
@@ -45,7 +48,10 @@ def therapy_list(ctx: Context) -> Reply:
 
 
 def mirror_tag(ctx: Context, kind: str, therapy_key: str) -> None:
-    """Queue the WeChat tag change that mirrors a subscription change (the scheduler calls the API)."""
+    """Queue the WeChat tag change that mirrors a subscription change (the scheduler calls the API); none when the
+    account check found the account has no tags API (the subscription is kept in the database only)."""
+    if not capabilities.current(ctx.session).has(capabilities.TAGS):
+        return
     outbox.enqueue(
         ctx.session,
         kind,

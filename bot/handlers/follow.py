@@ -7,24 +7,32 @@ import logging
 from bot.handlers import Context
 from bot.handlers.common import body_reply, mirror_tag
 from bot.replies import Empty, Reply
-from posts import followers, outbox
+from posts import capabilities, followers, outbox
 from posts.catalog import Scene
+from posts.script import page_link
 
 log = logging.getLogger(__name__)
 
 
 def followed(ctx: Context) -> Reply:
-    """subscribe, plain or through a QR scene (``qrscene_`` already stripped by Inbound.scene)."""
-    scene = _known_scene(ctx)
+    """subscribe, plain or through a QR scene (``qrscene_`` already stripped by Inbound.scene).
+
+    The account's capability profile decides what follows the welcome: without QR codes every follower gets the
+    keyword welcome, without customer-service messages no latest update is queued (tags: bot.handlers.common).
+    """
+    profile = capabilities.current(ctx.session)
+    scene = _known_scene(ctx) if profile.has(capabilities.QR) else None
     follower, returning = followers.record_follow(
         ctx.session, ctx.message.openid, ctx.now, scene.key if scene else None
     )
     if returning:
         for therapy_key in followers.active_therapies(ctx.session, follower):
             mirror_tag(ctx, outbox.TAG_ADD, therapy_key)
+    _preset_script(ctx, scene)
     if scene is not None and scene.therapy:
         _subscribe_for_scene(ctx, scene, returning)
-        _queue_latest_update(ctx, scene.therapy)
+        if profile.has(capabilities.CUSTOM):
+            _queue_latest_update(ctx, scene.therapy)
     return _welcome(ctx, scene)
 
 
@@ -32,6 +40,7 @@ def scanned(ctx: Context) -> Reply:
     """SCAN by someone already following: the scene's welcome, and its therapy subscription."""
     scene = _known_scene(ctx)
     followers.ensure(ctx.session, ctx.message.openid, ctx.now)
+    _preset_script(ctx, scene)
     if scene is not None and scene.therapy:
         _subscribe_for_scene(ctx, scene, returning=False)
     return _welcome(ctx, scene)
@@ -41,6 +50,13 @@ def unfollowed(ctx: Context) -> Reply:
     """unsubscribe: the follower becomes inactive; subscriptions and history stay for a return."""
     followers.record_unfollow(ctx.session, ctx.message.openid, ctx.now)
     return Empty()
+
+
+def _preset_script(ctx: Context, scene: Scene | None) -> None:
+    """A scene that presets a script (scenes.yaml ``script``) sets it for the follower, this welcome included."""
+    if scene is not None and scene.script:
+        followers.choose_script(ctx.session, ctx.message.openid, scene.script, ctx.now)
+        ctx.script = scene.script
 
 
 def _known_scene(ctx: Context) -> Scene | None:
@@ -72,10 +88,10 @@ def _queue_latest_update(ctx: Context, therapy_key: str) -> None:
         return
     body = ctx.renderer.update(therapy.key, latest.key)
     if body.fits:
-        message = {"msgtype": "text", "text": {"content": body.text}}
+        message = {"msgtype": "text", "text": {"content": ctx.in_script(body.text)}}
     else:
-        url = ctx.renderer.page_url(body.page_path or "/p/")
-        article = {"title": latest.title, "description": therapy.name, "url": url}
+        url = page_link(ctx.renderer.page_url(body.page_path or "/p/"), ctx.script)
+        article = {"title": ctx.in_script(latest.title), "description": therapy.name, "url": url}
         message = {"msgtype": "news", "news": {"articles": [article]}}
     outbox.enqueue(
         ctx.session,

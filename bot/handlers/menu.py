@@ -5,7 +5,8 @@ from __future__ import annotations
 from bot.handlers import Context
 from bot.handlers.common import body_reply, my_subscriptions, subscribe, therapy_list
 from bot.replies import Article, Empty, News, Reply
-from posts import received
+from posts import articles, received
+from posts.addresses import therapy_path
 from posts.catalog import Section
 
 
@@ -25,9 +26,18 @@ def section(ctx: Context, key: str) -> Reply:
 
 
 def section_reply(ctx: Context, found: Section) -> Reply:
-    """The section as a reply; a later post of this section skips the follower (posts/received.py)."""
-    received.record(ctx.session, ctx.message.openid, received.section_ref(found.key), received.REPLY, ctx.now)
-    return body_reply(ctx, ctx.renderer.section(found.key), found.title, found.summary)
+    """The section as a reply (a link to its article once published); a later post of it skips the follower."""
+    ref = received.section_ref(found.key)
+    received.record(ctx.session, ctx.message.openid, ref, received.REPLY, ctx.now)
+    return article_or(ctx, ref, found.title, found.summary) or body_reply(
+        ctx, ctx.renderer.section(found.key), found.title, found.summary
+    )
+
+
+def article_or(ctx: Context, ref: str, title: str, description: str) -> Reply | None:
+    """A one-article news reply linking to the published WeChat article of ``ref``, if there is one."""
+    url = articles.published_url(ctx.session, ref)
+    return News((Article(title=title, description=description, url=url),)) if url else None
 
 
 def group(ctx: Context, prefix: str) -> Reply:
@@ -44,17 +54,32 @@ def group(ctx: Context, prefix: str) -> Reply:
     return News((Article(card.title, card.description, ctx.renderer.page_url(card.page_path)),))
 
 
-def therapy_latest(ctx: Context, key: str) -> Reply:
-    """The therapy's latest update, with the typed commands for its timeline and subscription."""
+def therapy_card(ctx: Context, key: str) -> Reply:
+    """The therapy's card (what it is, its phase, size and status, the caveats), pointing to its latest update."""
     therapy = ctx.catalog.therapy(key)
     if therapy is None:
         return therapy_list(ctx)
-    hint = ctx.texts.render("therapy_hint", therapy=therapy)
+    offer = getattr(ctx.renderer, "notice_offer", None)  # a subscribe notice for the next update, if configured
+    page = ctx.renderer.page_url(therapy_path(key))
+    hint = ctx.texts.render("therapy_hint", therapy=therapy, notice_offer=offer, page_url=page)
+    return body_reply(ctx, ctx.renderer.therapy(key), therapy.name, therapy.status, extra=hint)
+
+
+def therapy_latest(ctx: Context, key: str) -> Reply:
+    """The therapy's latest update (its card when it has none), pointing back to the card and the timeline; a
+    published update answers with its article (posts/articles.py)."""
+    therapy = ctx.catalog.therapy(key)
+    if therapy is None:
+        return therapy_list(ctx)
     latest = therapy.latest
     if latest is None:
-        return body_reply(ctx, ctx.renderer.therapy(key), therapy.name, therapy.status, extra=hint)
-    received.record(ctx.session, ctx.message.openid, received.update_ref(key, latest.key), received.REPLY, ctx.now)
-    return body_reply(ctx, ctx.renderer.update(key, latest.key), latest.title, therapy.name, extra=hint)
+        return therapy_card(ctx, key)
+    hint = ctx.texts.render("update_hint", therapy=therapy)
+    ref = received.update_ref(key, latest.key)
+    received.record(ctx.session, ctx.message.openid, ref, received.REPLY, ctx.now)
+    return article_or(ctx, ref, latest.title, therapy.name) or body_reply(
+        ctx, ctx.renderer.update(key, latest.key), latest.title, therapy.name, extra=hint
+    )
 
 
 def therapy_timeline(ctx: Context, key: str) -> Reply:

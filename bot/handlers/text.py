@@ -11,7 +11,10 @@ import logging
 from bot.handlers import Context
 from bot.handlers import menu as m
 from bot.handlers.common import my_subscriptions, subscribe, therapy_list, unsubscribe
-from bot.replies import Reply, Text
+from bot.replies import Reply
+from posts import followers
+from posts.catalog import Intent
+from posts.script import SIMPLIFIED, TRADITIONAL
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +61,26 @@ def timeline(ctx: Context, therapy_key: str) -> Reply:
 
 
 def therapy(ctx: Context, therapy_key: str) -> Reply:
+    return m.therapy_card(ctx, therapy_key)
+
+
+def latest(ctx: Context, therapy_key: str) -> Reply:
     return m.therapy_latest(ctx, therapy_key)
+
+
+def traditional(ctx: Context, _: str) -> Reply:
+    return _choose_script(ctx, TRADITIONAL)
+
+
+def simplified(ctx: Context, _: str) -> Reply:
+    return _choose_script(ctx, SIMPLIFIED)
+
+
+def _choose_script(ctx: Context, script: str) -> Reply:
+    """The follower's script from now on: replies, pushes and pages (this confirmation already in it)."""
+    followers.choose_script(ctx.session, ctx.message.openid, script, ctx.now)
+    ctx.script = script
+    return ctx.say("script_chosen", traditional=script == TRADITIONAL)
 
 
 def keyword(ctx: Context, reply: str | None, ref: str | None) -> Reply:
@@ -68,16 +90,21 @@ def keyword(ctx: Context, reply: str | None, ref: str | None) -> Reply:
         if kind == "section" and ctx.catalog.section(key):
             return m.section(ctx, key)
         if kind == "therapy" and ctx.catalog.therapy(key):
-            return m.therapy_latest(ctx, key)
+            return m.therapy_card(ctx, key)
         if kind == "help":
             return m.help_(ctx)
         if kind == "toc":
             return m.toc(ctx)
         log.warning("keyword rule points at unknown %r", ref)
     if reply:
-        return Text(reply.strip())
+        return ctx.say("keyword", reply=reply.strip())
     return default(ctx)
 
 
 def default(ctx: Context) -> Reply:
     return ctx.say("default")
+
+
+def did_you_mean(ctx: Context, topics: tuple[Intent, ...]) -> Reply:
+    """A question close to some intents but sure of none: offer them, each with the word that reaches it."""
+    return ctx.say("did_you_mean", topics=topics)

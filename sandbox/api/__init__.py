@@ -1,6 +1,6 @@
 """WeChat API handlers; importing this package registers every route in `ROUTES`."""
 
-from . import auth, content, mass, menu, messages, misc, qrcode, tags, users
+from . import account, auth, content, mass, menu, messages, misc, notices, qrcode, tags, users
 from .base import ROUTES, RawResponse, Request, Route
 
 __all__ = [
@@ -8,12 +8,14 @@ __all__ = [
     "RawResponse",
     "Request",
     "Route",
+    "account",
     "auth",
     "content",
     "mass",
     "menu",
     "messages",
     "misc",
+    "notices",
     "qrcode",
     "tags",
     "users",

@@ -34,6 +34,8 @@ class Request:
     query: dict[str, str]
     body: bytes
     content_type: str = ""
+    remote_addr: str = ""
+    """The caller's address (REMOTE_ADDR), checked against the IP whitelist."""
     _json: Any = field(default=None, repr=False)
 
     def json(self) -> dict[str, Any]:

@@ -209,3 +209,18 @@ def publish_article(platform: Platform, req: Request) -> dict[str, Any]:
             items = [{**a, "url": platform.article_url(job.article_id, i + 1)} for i, a in enumerate(job.articles)]
             return {"news_item": items}
     raise ApiError(53600)
+
+
+@route("/cgi-bin/freepublish/batchget")
+def publish_batchget(platform: Platform, req: Request) -> dict[str, Any]:
+    """Page through published articles (count 1-20)."""
+    data = req.json()
+    offset, count = int(data.get("offset", 0)), int(data.get("count", 20))
+    if not 1 <= count <= 20:
+        raise ApiError(47003, "count")
+    done = [job for job in platform.publishes.values() if job.status == 0 and job.article_id]
+    items = [
+        {"article_id": job.article_id, "content": {"news_item": [] if data.get("no_content") else job.articles}}
+        for job in done[offset : offset + count]
+    ]
+    return {"total_count": len(done), "item_count": len(items), "item": items}

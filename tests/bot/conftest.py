@@ -18,7 +18,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.app import WebApp, create_app
+from bot.app import WebApp
 from bot.credentials import Credentials, credentials_for
 from bot.rsgi import RsgiApp
 from posts.catalog import Catalog, KeywordRule, Scene, Section, Text, Therapy, Update
@@ -26,6 +26,7 @@ from posts.loader import default_content_dir, load_catalog
 from posts.render import GroupCard, Renderer
 from posts.settings import Settings, replace
 from tests.bot.wechat import GH, WeChat
+from wxbot.runtime import bot_app
 
 TOKEN = "spamtest"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -90,6 +91,7 @@ class Body:
     size: int
     fits: bool
     page_path: str
+    core: str = ""
 
 
 class FakeRenderer:
@@ -98,11 +100,18 @@ class FakeRenderer:
     def __init__(self, catalog: Catalog, base_url: str = BASE_URL) -> None:
         self.catalog = catalog
         self.base_url = base_url
-        self.disclaimer_text = Renderer(catalog).disclaimer_text
+        self._real = Renderer(catalog)
+        self.disclaimer_text = self._real.disclaimer_text
 
     def _body(self, text: str, path: str) -> Body:
         size = len(text.encode("utf-8"))
-        return Body(text, size, size <= 2048, path)
+        return Body(text, size, size <= 2048, path, text)
+
+    def close(self, body: str) -> str:
+        return self._real.close(body)
+
+    def with_extra(self, body: Body, extra: str) -> Body:
+        return self._body(f"{body.core}\n\n{extra}", body.page_path)
 
     def section(self, key: str) -> Body:
         s = self.catalog.section(key)
@@ -150,6 +159,9 @@ class FakeRenderer:
 
     def update_page(self, therapy: str, key: str) -> str:
         return f"<html>UPDATE PAGE {therapy}/{key}</html>"
+
+    def not_found_page(self) -> str:
+        return Renderer(self.catalog).not_found_page()  # the real one: it holds no content of its own
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -229,7 +241,7 @@ def serve_with(
     configured = bot_settings(settings, mode, **kwargs.pop("wechat", None) or {})
     renderer = kwargs.pop("renderer", None) or FakeRenderer(catalog)
     server = kwargs.pop("server", "rsgi")
-    app = create_app(configured, sessions, catalog, renderer, **kwargs)
+    app = bot_app(configured, sessions, catalog, renderer, **kwargs)
     creds = credentials_for(configured.wechat)
     try:
         with (_granian if server == "rsgi" else _wsgiref)(app) as port:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.dispatch import LOG_COLUMNS, SEEN_COLUMNS, SQL_LOG, SQL_SEEN, bookkeeping_rows
 from bot.message import Inbound
+from bot.store import LOG_COLUMNS, SEEN_COLUMNS, bookkeeping_rows
+from bot.store.sqlite import SQL_LOG, SQL_SEEN
 from bot.xmlin import parse_fields
 from posts.models import InboundEvent, SeenMessage
 from tests.bot.wechat import event_push

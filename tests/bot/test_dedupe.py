@@ -94,7 +94,8 @@ def test_concurrent_first_messages_of_a_new_follower_all_land(serve: Callable[..
 
 
 @pytest.mark.postgres
-def test_concurrent_copies_on_postgresql(pg_url: str, settings, catalog) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("store", ["per_push", "group_commit"])
+def test_concurrent_copies_on_postgresql(pg_url: str, settings, catalog, store: str) -> None:  # type: ignore[no-untyped-def]
     from posts import db
     from posts.settings import replace
     from tests.bot.conftest import serve_with
@@ -102,7 +103,8 @@ def test_concurrent_copies_on_postgresql(pg_url: str, settings, catalog) -> None
     engine = db.make_engine(pg_url, pool_size=16)
     db.upgrade(engine)
     try:
-        with serve_with(replace(settings, database={"url": pg_url}), db.session_factory(engine), catalog) as bot:
+        configured = replace(settings, database={"url": pg_url}, server={"store": store})
+        with serve_with(configured, db.session_factory(engine), catalog) as bot:
             replies = _concurrent(bot, event_push("subscribe", "qrscene_nurown"), 12)
             assert {r.content for r in replies if not r.empty} == {"WELCOME nurown"}
             assert _counts(bot) == (1, 1, 1, 2)

@@ -80,7 +80,7 @@ def test_random_prefixes_do_not_repeat_across_pool_refills_or_a_fork() -> None:
 def test_insert_rows_splits_into_power_of_two_statements_and_keeps_order() -> None:
     import sqlite3
 
-    from bot.dispatch import insert_rows
+    from bot.store.sqlite import insert_rows
 
     conn = sqlite3.connect(":memory:")
     conn.execute("CREATE TABLE t (n INTEGER, s TEXT)")

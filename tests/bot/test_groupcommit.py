@@ -10,13 +10,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session, sessionmaker
 
-from bot.dispatch import Dispatcher
-from bot.groupcommit import GroupCommit
 from bot.handlers import Context, content_only
 from bot.replies import Text
+from bot.store.groupcommit import GroupCommit
+from bot.store.per_push import PerPushStore
+from bot.store.sqlite import SqliteGroupCommit
+from bot.store.writelock import FileWriteLock
+from posts.catalog import Catalog
 from posts.models import Follower, InboundEvent, Outbox, SeenMessage, Subscription
-from tests.bot.conftest import LiveBot
+from posts.settings import Settings, replace
+from tests.bot.conftest import LiveBot, serve_with
 from tests.bot.wechat import Reply, event_push, text_push
 
 
@@ -27,9 +32,9 @@ def serve(request: pytest.FixtureRequest, serve: Callable[..., LiveBot]) -> Call
 
 
 def _group(bot: LiveBot) -> GroupCommit:
-    dispatcher = bot.app.dispatcher
-    assert isinstance(dispatcher, Dispatcher) and dispatcher.group is not None
-    return dispatcher.group
+    store = bot.app.dispatcher.store
+    assert isinstance(store, SqliteGroupCommit)
+    return store.group
 
 
 class Gate:
@@ -202,16 +207,27 @@ def test_closed_app_refuses_pushes(serve: Callable[..., LiveBot]) -> None:
 def test_in_memory_sqlite_keeps_the_per_push_transaction(url: str) -> None:
     from sqlalchemy.orm import sessionmaker
 
-    from bot.routes import build_routes
-    from bot.texts import Texts
     from posts import db
-    from tests.bot.conftest import FakeRenderer, small_catalog
+    from posts.settings import Settings
+    from wxbot.runtime import bot_store
 
-    catalog = small_catalog()
     engine = db.make_engine(url)
-    dispatcher = Dispatcher(sessionmaker(engine), catalog, FakeRenderer(catalog), Texts(), build_routes(catalog))
-    assert dispatcher.group is None
+    store = bot_store(Settings(), sessionmaker(engine))
+    assert isinstance(store, PerPushStore)
     engine.dispose()
+
+
+def test_a_sqlite_file_can_be_served_one_transaction_per_push(
+    settings: Settings, sessions: sessionmaker[Session], catalog: Catalog
+) -> None:
+    """server.store = "per_push" on a SQLite file: each push its own transaction, under the file's write lock."""
+    with serve_with(replace(settings, server={"store": "per_push"}), sessions, catalog) as bot:
+        store = bot.app.dispatcher.store
+        assert isinstance(store, PerPushStore) and isinstance(store.lock, FileWriteLock)
+        push = text_push("订阅 NurOwn", msg_id=61)
+        first, again = bot.wechat.push(push), bot.wechat.push(push)
+        assert "已订阅 NurOwn" in first.content and again.fields == first.fields
+        assert _counts(bot) == (1, 1, 1, 1)
 
 
 def test_follower_bookkeeping_of_a_batch_follows_push_order(serve: Callable[..., LiveBot]) -> None:
@@ -279,10 +295,11 @@ def test_a_reply_that_needs_no_database_is_worked_out_before_the_batch(serve: Ca
 
     dispatcher.routes.table["click", "CONTENT"] = content_only(from_content)  # declared on the route
     dispatcher.routes.table["click", "DATABASE"] = with_database
-    run_handler = dispatcher._run_handler
-    dispatcher._run_handler = lambda conn, handler, message: (
-        in_batch.append(message.event_key),
-        run_handler(conn, handler, message),
+    store = dispatcher.store
+    run_handler = store._run_handler
+    store._run_handler = lambda conn, job: (
+        in_batch.append(job.message.event_key),
+        run_handler(conn, job),
     )[1]
     assert bot.wechat.push(event_push("CLICK", "CONTENT", create_time=1_800_000_010)).content == "FROM CONTENT"
     assert bot.wechat.push(event_push("CLICK", "DATABASE", create_time=1_800_000_011)).content == "WROTE"

@@ -116,6 +116,8 @@ EXPECTED_CLICKS = {
     "GROUP_OPENING": "SECTION opening",
     "GROUP_CLINICAL": "SECTION clinical-nurown",
     "GROUP_OUTLOOK": "SECTION outlook",
+    "THERAPY_NUROWN_CARD": "THERAPY nurown",
+    "THERAPY_NEURONATA_R_CARD": "THERAPY neuronata-r",
     "THERAPY_NUROWN_LATEST": "UPDATE nurown/2025-04-10-ind",
     "THERAPY_NEURONATA_R_LATEST": "THERAPY neuronata-r",
     "THERAPY_NUROWN_TIMELINE": "TIMELINE nurown",
@@ -138,8 +140,10 @@ def test_click(plain: LiveBot, key: str) -> None:
     assert reply.msg_type == "text"
     assert EXPECTED_CLICKS[key] in reply.content
     assert _follower(plain).last_interaction_kind == "click"
-    if key.endswith("_LATEST"):
-        assert "回复“时间线" in reply.content and "回复“订阅" in reply.content
+    if key.endswith(("_LATEST", "_CARD")):  # the card and the update each point to the timeline
+        assert "“时间线" in reply.content
+    if key == "THERAPY_NUROWN_LATEST":  # the update points back to the card
+        assert "回复“NurOwn”看疗法卡片" in reply.content
     if key.endswith("_SUBSCRIBE"):
         assert [k for k, _ in _outbox(plain)] == [outbox.TAG_ADD]
 
@@ -196,7 +200,10 @@ def test_unknown_click_key_gets_the_default_text(plain: LiveBot) -> None:
         ("99", "没有第 99 节"),
         ("你好", "你好！回复目录查看章节。"),
         ("干细胞有副作用吗", "SECTION research-protection"),
-        ("nurown", "UPDATE nurown/2025-04-10-ind"),
+        ("nurown", "THERAPY nurown"),
+        ("最新 NurOwn", "UPDATE nurown/2025-04-10-ind"),
+        ("NurOwn最新进展", "UPDATE nurown/2025-04-10-ind"),
+        ("最新 Neuronata-R", "THERAPY neuronata-r"),
         ("时间线 NurOwn", "TIMELINE nurown"),
         ("lenzumestrocel时间线", "TIMELINE neuronata-r"),
         ("订阅", "可以订阅这几项疗法"),

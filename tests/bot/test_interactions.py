@@ -1,6 +1,6 @@
 """What the bot records of each interaction: the last of any kind, and the last of each window class.
 
-Run on both of the dispatcher's paths: SQLite group commit (raw SQL) and PostgreSQL (one transaction per push).
+Run on every store: SQLite group commit (raw SQL), and PostgreSQL with one transaction per push or group commit.
 """
 
 from __future__ import annotations
@@ -22,7 +22,13 @@ from tests.bot.wechat import OPENID, event_push, text_push
 Serve = Callable[[], AbstractContextManager[LiveBot]]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.postgres),
+        pytest.param("postgresql-group_commit", marks=pytest.mark.postgres),
+    ]
+)
 def serve_on(
     request: pytest.FixtureRequest, settings: Settings, sessions: sessionmaker[Session], catalog: Catalog
 ) -> Iterator[Serve]:
@@ -33,7 +39,9 @@ def serve_on(
     engine = db.make_engine(url)
     db.upgrade(engine)
     try:
-        yield lambda: serve_with(replace(settings, database={"url": url}), db.session_factory(engine), catalog)
+        store = request.param.partition("-")[2] or "per_push"
+        configured = replace(settings, database={"url": url}, server={"store": store})
+        yield lambda: serve_with(configured, db.session_factory(engine), catalog)
     finally:
         engine.dispose()
 

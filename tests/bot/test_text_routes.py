@@ -80,6 +80,9 @@ def test_loader_refuses_a_command_rule_with_a_reply_or_an_unknown_command(tmp_pa
         "unsubscribe",
         "subscribe",
         "therapy",
+        "latest",
+        "traditional",
+        "simplified",
     }
 
 

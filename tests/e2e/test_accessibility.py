@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from posts.catalog import section_group
 from posts.loader import default_content_dir, load_catalog
 from posts.render import INDEX_PATH, Paths
 from posts.settings import load_settings, replace
@@ -41,7 +40,7 @@ def page_paths() -> list[tuple[str, str]]:
     """(kind, path) of every page the content pack produces, plus the 404 page."""
     catalog, _ = load_catalog(default_content_dir())
     pages = [("index", INDEX_PATH)]
-    pages += [("group", Paths.group(g)) for g in dict.fromkeys(section_group(s.key) for s in catalog.sections)]
+    pages += [("group", Paths.group(g)) for g in dict.fromkeys(s.group for s in catalog.sections)]
     pages += [("section", Paths.section(s.key)) for s in catalog.sections]
     pages += [("therapy", Paths.therapy(t.key)) for t in catalog.therapies.values()]
     pages += [("update", Paths.update(t.key, u.key)) for t in catalog.therapies.values() for u in t.updates]

@@ -70,7 +70,7 @@ def test_reload_reaches_pages_replies_and_the_scheduler(settings: Settings, tmp_
         reloaded = wxbot(demo.config_file, "content", "reload")
 
         assert wait_for(lambda: status(page) == 200), "the new update's page still answers 404"
-        latest = pusher.click(reader, "THERAPY_NUROWN_LATEST")
+        latest = pusher.send_text(reader, "最新 NurOwn")
         assert latest.reply is not None and NEW_TITLE in str(latest.reply.payload)
 
         update = f"update:nurown/{NEW_KEY}"

@@ -96,9 +96,9 @@ def test_serve_answers_text_scene_follow_and_click_in_every_mode(served: tuple[S
     assert follow.reply.encrypted == (sandbox.platform.config.message_mode != "plain")
     text = pusher.send_text(openid, "我的订阅")
     assert text.ok and text.reply is not None and "STR03" in text.reply.payload["content"]
-    click = pusher.click(openid, "THERAPY_NUROWN_LATEST")
+    click = pusher.click(openid, "THERAPY_NUROWN_CARD")
     assert click.ok and click.reply is not None
-    assert "NurOwn" in str(click.reply.payload)
+    assert "NurOwn" in str(click.reply.payload) and "最新 NurOwn" in str(click.reply.payload)
     # the scheduler runs beside the web workers: the scene's follow-up message arrives as a custom message
     deadline = time.monotonic() + 20
     while not any(r.kind == "custom" for r in sandbox.platform.inbox(openid)):

@@ -14,12 +14,13 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.app import WebApp, create_app
+from bot.app import WebApp
 from posts.loader import default_content_dir, load_catalog
 from posts.models import Follower, InboundEvent, SeenMessage
 from posts.render import Renderer
 from posts.settings import Settings, replace
 from tests.production.wsgi import AES_KEY, APP_ID, GH, TOKEN, call, qs, safe_envelope, signed_query
+from wxbot.runtime import bot_app
 
 FUZZ = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 CATALOG, _ = load_catalog(default_content_dir())
@@ -31,7 +32,7 @@ field_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
 def make_app(settings_: Settings, sessions: sessionmaker[Session], mode: str) -> WebApp:
     wx = {"app_id": APP_ID, "app_secret": "s" * 32, "token": TOKEN, "encoding_aes_key": AES_KEY}
     configured = replace(settings_, wechat={**wx, "original_id": GH, "message_mode": mode})
-    return create_app(configured, sessions, CATALOG, Renderer(CATALOG, "https://als.example.org"))
+    return bot_app(configured, sessions, CATALOG, Renderer(CATALOG, "https://als.example.org"))
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from bot.app import create_app
 from posts import ledger
 from posts.models import Follower, InboundEvent, Subscription
 from posts.queue import Delivery, MassBatch
@@ -21,6 +20,7 @@ from scheduler.lease import RedisLeases
 from scheduler.token_broker import RedisTokenStore, TokenBroker
 from tests.scheduler.test_send import World, notice, queue
 from wxbot.localserver import LocalServer
+from wxbot.runtime import bot_app
 
 
 @contextlib.contextmanager
@@ -31,7 +31,7 @@ def bot_for(world: World) -> Iterator[None]:
         world.settings,
         wechat={"encoding_aes_key": cfg.encoding_aes_key, "original_id": cfg.original_id, "message_mode": "safe"},
     )
-    app = create_app(settings, world.sessions, world.catalog, world.renderer, clock=world.now)
+    app = bot_app(settings, world.sessions, world.catalog, world.renderer, clock=world.now)
     bot = LocalServer(app).start()
     cfg.callback_url = bot.url + "/wechat"
     try:

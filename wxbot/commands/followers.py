@@ -7,15 +7,21 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from posts import limits, mass_budget
+from posts import capabilities, limits, mass_budget
 from posts.audience import AudienceError, parse_audience, recipients
 from posts.timing import BEIJING, beijing_month_start
+from scheduler import followers_sync
+from scheduler.errors import WeChatError
+from scheduler.wechat_api import make_api
 from wxbot import runtime
 from wxbot.context import app_context, console, fail
 
-app = typer.Typer(help="Followers: what WeChat still lets us send them.", no_args_is_help=True)
+app = typer.Typer(
+    help="Followers: what WeChat still lets us send them; import the ones the bot never saw.", no_args_is_help=True
+)
 
 LIST_UP_TO = 50
 """An audience this small is also listed follower by follower."""
@@ -85,3 +91,50 @@ def _audience_table(name: str, found: dict[str, mass_budget.Budget]) -> None:
             console.print(
                 f"  {openid}: received {b.received}, {b.left} left", markup=False, highlight=False, soft_wrap=True
             )
+
+
+@app.command()
+def sync(
+    ctx: typer.Context,
+    restart: Annotated[bool, typer.Option("--restart", help="Begin again from the first page.")] = False,
+    max_pages: Annotated[int | None, typer.Option(help="Stop after this many user/get pages (resume later).")] = None,
+) -> None:
+    """Import the account's followers the bot never saw follow (user/get, user/info/batchget, therapy tags).
+
+    Resumable: a stopped run goes on from the last page it stored; running it again imports nothing twice.
+    """
+    app_ctx = app_context(ctx)
+    rt = runtime.attach(app_ctx.settings, clock=app_ctx.clock)
+    try:
+        with rt.sessions() as session:
+            profile = capabilities.current(session)
+        if not profile.has(capabilities.USERS):
+            raise fail(
+                f"this account cannot list its followers ({profile.missing()[capabilities.USERS]}): "
+                f"{capabilities.DEGRADED[capabilities.USERS]}"
+            )
+        api = make_api(rt.settings, rt.sessions, rt.clock)
+        try:
+            columns = (TextColumn("followers"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+            with Progress(*columns, console=console, transient=False) as bar:
+                task = bar.add_task("sync", total=None)
+
+                def moved(seen: int, total: int) -> None:
+                    bar.update(task, completed=seen, total=total)
+
+                result = followers_sync.sync(
+                    rt.sessions, api, rt.clock, progress=moved, restart=restart, max_pages=max_pages
+                )
+        except WeChatError as exc:
+            raise fail(f"follower sync stopped: {exc} (run it again to resume)") from None
+        finally:
+            api.close()
+        state = "resumed, " if result.resumed else ""
+        done = "done" if result.seen >= result.total else f"stopped after {result.pages} pages (run again to resume)"
+        console.print(
+            f"{state}{done}: {result.seen} of {result.total} followers seen, {result.imported} new to the database, "
+            f"{result.subscriptions} therapy subscriptions from their tags",
+            soft_wrap=True,
+        )
+    finally:
+        rt.close()

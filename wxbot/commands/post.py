@@ -70,6 +70,9 @@ def add(
         str, typer.Option(help="template_only: the configured template purpose (wechat.templates.<purpose>).")
     ] = "",
     now_: Annotated[bool, typer.Option("--now", help="Send as soon as it is queued (instead of --at/--cron).")] = False,
+    as_article: Annotated[
+        bool, typer.Option("--as-article", help="Mass-send a section or update as a WeChat article (mpnews).")
+    ] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Confirm in advance (scripts): no question asked.")] = False,
 ) -> None:
     """Queue a post. Errors (unknown content or therapy, past time, empty audience, over quota) exit 2.
@@ -104,6 +107,7 @@ def add(
                 title=title,
                 draft=draft,
                 purpose=purpose,
+                as_article=as_article,
             )
             if not cron:
                 preview = Preview(settings, rt.catalog, rt.renderer)
@@ -115,6 +119,7 @@ def add(
                 if not plan.assignments:
                     raise PostError(f"the audience {target} is empty: nobody would receive this post")
                 post_checks.refuse_spent_month(plan, now)
+                post_checks.refuse_what_the_account_cannot(plan)
                 blocked = [a for a in plan.assignments if a.code in BLOCKING_CODES]
                 if blocked:
                     raise PostError(
@@ -220,6 +225,13 @@ def preview(ctx: typer.Context, post_id: Annotated[int, typer.Argument(metavar="
         console.print(f"[bold]template message ({post.data.get('purpose')}), url {message.url or '—'}:[/bold]")
         for name, value in fields.items():
             console.print(f"  {name}={value!r}", markup=False, highlight=False)
+    if plan.notice is not None:
+        notice = plan.notice
+        console.print(f"[bold]subscribe notice ({notice['purpose']}), page {notice['page'] or '—'}:[/bold]")
+        for name, value in dict(notice["fields"]).items():  # type: ignore[call-overload]
+            console.print(f"  {name}={value!r}", markup=False, highlight=False)
+    for note in plan.notes:
+        console.print(note, markup=False, highlight=False)
     table = Table("channel", "recipients", title=f"audience {post.audience}: {len(plan.assignments)}")
     for channel, count in sorted(plan.counts().items()):
         table.add_row(channel, str(count))

@@ -42,6 +42,17 @@ def refuse_spent_month(plan: Plan, now: datetime) -> None:
         )
 
 
+ACCOUNT_CANNOT = frozenset({"no_custom", "no_mass", "no_template_api"})
+"""Reasons of the capability profile (`wxbot account check`): the account itself cannot send this way."""
+
+
+def refuse_what_the_account_cannot(plan: Plan) -> None:
+    """PostError when the account check found that no channel can reach any follower of the audience."""
+    following = [a for a in plan.assignments if a.code not in GONE]
+    if following and all(a.code in ACCOUNT_CANNOT for a in following):
+        raise PostError(f"this account cannot send it to any of the {len(following)} recipients: {following[0].reason}")
+
+
 def statement(session: Session, plan: Plan, audience: str, when: str, account_type: str, now: datetime) -> str:
     """What queueing this post will do: who, when, through which channels, and the month's quota it spends."""
     counts = plan.counts()

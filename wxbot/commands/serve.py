@@ -24,7 +24,6 @@ def serve(
     from granian.constants import Interfaces, Loops
     from granian.server import Server
 
-    from bot.app import create_app
     from bot.rsgi import RsgiApp
     from posts import db
     from posts.render import Renderer
@@ -45,7 +44,7 @@ def serve(
     def load_app() -> Any:
         engine = db.make_engine(settings.database.url, settings.database.pool_size)
         renderer = Renderer(catalog, base_url)
-        app = create_app(settings, db.session_factory(engine), catalog, renderer, clock=app_ctx.clock)
+        app = runtime.bot_app(settings, db.session_factory(engine), catalog, renderer, clock=app_ctx.clock)
         return RsgiApp(app.watch_content())  # each worker follows `wxbot content reload`
 
     granian = Server(

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from posts import capabilities
 from scheduler import tags
 from scheduler.errors import WeChatError
 from scheduler.provision import create_scene_qr, push_menu
@@ -21,6 +22,7 @@ def menu_push(ctx: typer.Context) -> None:
     from posts.menu import load_menu, menu_body  # written with the bot
 
     rt = runtime.start(app_context(ctx).settings, clock=app_context(ctx).clock)
+    _refuse_without(rt, capabilities.MENU, "push the menu")
     api = make_api(rt.settings, rt.sessions, rt.clock)
     try:
         body = menu_body(load_menu(rt.settings), rt.settings.server.base_url)
@@ -40,6 +42,7 @@ def qr_create(
 ) -> None:
     """Create a QR ticket for SCENE and store its ticket and URL."""
     rt = runtime.start(app_context(ctx).settings, clock=app_context(ctx).clock)
+    _refuse_without(rt, capabilities.QR, "create QR codes")
     api = make_api(rt.settings, rt.sessions, rt.clock)
     try:
         found = rt.catalog.scenes.get(scene)
@@ -80,3 +83,12 @@ def reconcile_tags(
     finally:
         api.close()
         rt.close()
+
+
+def _refuse_without(rt: runtime.Runtime, capability: str, what: str) -> None:
+    """One line and exit 2 when the last `wxbot account check` found the account may not do this."""
+    with rt.sessions() as session:
+        profile = capabilities.current(session)
+    if not profile.has(capability):
+        rt.close()
+        raise fail(f"this account cannot {what} ({profile.missing()[capability]}): {capabilities.DEGRADED[capability]}")

@@ -4,7 +4,7 @@ Reports count what WeChat says was received (sent, filtered, errors); the push m
 recorded the call's msg_id, so it is kept until it can be applied.
 
 Revision ID: 0044
-Revises: 0040
+Revises: 0043
 Create Date: 2026-12-01 17:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import posts.models
 
 revision = "0044"
-down_revision = "0040"
+down_revision = "0043"
 branch_labels = None
 depends_on = None
 

@@ -40,7 +40,7 @@ class WriterTimeout(TimeoutError):
 
 
 class WriteLock(Protocol):
-    """One writer at a time across threads and processes (bot.writelock.FileWriteLock)."""
+    """One writer at a time across threads and processes (bot.store.writelock.FileWriteLock)."""
 
     def try_acquire(self) -> bool: ...
     def acquire(self) -> None: ...

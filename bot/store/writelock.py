@@ -6,10 +6,8 @@ import fcntl
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
-
-from sqlalchemy import Engine
 
 
 class FileWriteLock:
@@ -18,6 +16,11 @@ class FileWriteLock:
     Use it as a context manager (``with lock():``), or with :meth:`try_acquire` / :meth:`acquire` and
     :meth:`release` (group commit tries first, so that its event loop never blocks on another worker).
     """
+
+    @classmethod
+    def beside(cls, database: str) -> FileWriteLock:
+        """The lock of the SQLite file ``database``: ``<database>.writelock``, shared by every process using it."""
+        return cls(Path(database + ".writelock"))
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -64,15 +67,3 @@ class FileWriteLock:
         if self._fd is None:
             self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         return self._fd
-
-
-def write_lock_for(engine: Engine | None) -> object:
-    """A callable returning a context manager: the file lock for a SQLite file database, else a no-op."""
-    url = engine.url if engine is not None else None
-    if url is not None and url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return FileWriteLock(Path(url.database + ".writelock"))
-    return _no_lock
-
-
-def _no_lock() -> AbstractContextManager[None]:
-    return nullcontext()

@@ -1,0 +1,189 @@
+"""Group commit on a SQLite file: the pushes pending on an event loop are answered in one transaction.
+
+:class:`bot.store.groupcommit.GroupCommit` takes the batch (the write lock of :mod:`bot.store.writelock`, one
+``BEGIN IMMEDIATE``, one COMMIT, replies only after it); :meth:`SqliteGroupCommit._batch` runs it: one
+``SELECT … IN (…)`` for the stored replies, each new push's database handler in a SAVEPOINT of its own, then the
+batch's bookkeeping as raw DB-API statements, one multi-row ``INSERT`` per table. The batch holds SQLite's only
+write lock, so looking the keys up first and inserting the dedupe rows (with their replies) last cannot race; the
+unique key still guards it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.store import (
+    LOG_COLUMNS,
+    SEEN_COLUMNS,
+    Answer,
+    HandlerConflict,
+    Job,
+    Rendered,
+    Touch,
+    bookkeeping_rows,
+    stored_answer,
+    traditional_readers,
+)
+from bot.store.groupcommit import GroupCommit, WriteLock
+from posts.models import SeenMessage
+from posts.script import SIMPLIFIED, TRADITIONAL
+
+SQL_SEEN = f"INSERT INTO seen_message ({', '.join(SEEN_COLUMNS)}) VALUES "
+SQL_SEEN_ROW = f"({', '.join('?' * len(SEEN_COLUMNS))})"
+SQL_LOG = f"INSERT INTO inbound_event ({', '.join(LOG_COLUMNS)}) VALUES "
+SQL_LOG_ROW = f"({', '.join('?' * len(LOG_COLUMNS))})"
+SQL_TOUCH = (
+    "UPDATE follower SET last_interaction_at = ?, last_interaction_kind = ?,"
+    " last_message_at = COALESCE(?, last_message_at), last_event_at = COALESCE(?, last_event_at) WHERE openid = ?"
+)
+SQL_TOUCH_OR_ADD = (
+    "INSERT INTO follower"
+    " (openid, subscribed, last_interaction_at, last_interaction_kind, last_message_at, last_event_at, created_at)"
+    " VALUES "
+)
+SQL_TOUCH_OR_ADD_ROW = "(?, 1, ?, ?, ?, ?, ?)"
+SQL_TOUCH_OR_ADD_TAIL = (
+    " ON CONFLICT (openid) DO UPDATE"
+    " SET last_interaction_at = excluded.last_interaction_at, last_interaction_kind = excluded.last_interaction_kind,"
+    " last_message_at = COALESCE(excluded.last_message_at, follower.last_message_at),"
+    " last_event_at = COALESCE(excluded.last_event_at, follower.last_event_at)"
+)
+
+EXACT_ROWS = 16
+
+
+def insert_rows(raw: Any, head: str, row: str, rows: list[tuple[Any, ...]], tail: str = "") -> None:
+    """``rows`` inserted with multi-row ``INSERT … VALUES (…), (…)`` statements, in order.
+
+    One statement runs in one ``sqlite3_step``, while ``executemany`` steps (and releases the GIL) once per row.
+    Up to :data:`EXACT_ROWS` rows go in one statement of exactly that size (the usual batch: one statement per
+    table); more go in chunks whose sizes are powers of two (40 rows: 32 + 8). So at most about two dozen
+    statements per table get compiled, and sqlite3's statement cache (128) keeps them all.
+    """
+    start, left = 0, len(rows)
+    while left:
+        size = left if left <= EXACT_ROWS else 1 << (left.bit_length() - 1)
+        chunk = rows[start : start + size]
+        raw.execute(_multi_row(head, row, size, tail), [value for r in chunk for value in r])
+        start += size
+        left -= size
+
+
+_MULTI_ROW: dict[tuple[str, str, int, str], str] = {}
+
+
+def _multi_row(head: str, row: str, size: int, tail: str) -> str:
+    key = (head, row, size, tail)
+    sql = _MULTI_ROW.get(key)
+    if sql is None:
+        sql = _MULTI_ROW[key] = head + ", ".join([row] * size) + tail
+    return sql
+
+
+def sql_stored(count: int) -> str:
+    """The stored replies of up to ``count`` keys (``count`` a power of two, so few statements get compiled)."""
+    marks = ", ".join("?" * count)
+    return f"SELECT dedup_key, reply_xml, reply_kind FROM seen_message WHERE dedup_key IN ({marks})"
+
+
+class SqliteGroupCommit:
+    """:class:`bot.store.Store` by group commit on a SQLite file; ``engine`` from posts.db.sqlite_writer_engine."""
+
+    def __init__(self, engine: Engine, write_lock: WriteLock, *, budget: float = 4.0, max_batch: int = 256) -> None:
+        self.group: GroupCommit[Job, Answer] = GroupCommit(
+            engine, self._batch, write_lock, budget=budget, max_batch=max_batch
+        )
+        # The one conversion of a datetime to what SQLite stores (posts.models.UTCDateTime on this dialect).
+        column_type = SeenMessage.__table__.c.received_at.type
+        self._sql_time = column_type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
+
+    def answer(self, job: Job) -> Answer:
+        return self.group.submit(job)
+
+    async def answer_async(self, job: Job) -> Answer:
+        return await self.group.submit_async(job)
+
+    def close(self) -> None:
+        self.group.close()
+        self.group.engine.dispose()
+
+    def _batch(self, conn: Connection, jobs: list[Job]) -> list[Answer | Exception]:
+        """Every push of the batch in order (BEGIN IMMEDIATE done); the bookkeeping in one statement per table."""
+        raw: Any = conn.connection.driver_connection
+        stored = _stored_many(raw, [job.message.dedup_key for job in jobs])
+        out: list[Answer | Exception] = []
+        seen_rows: list[tuple[Any, ...]] = []
+        log_rows: list[tuple[Any, ...]] = []
+        touched: dict[str, Touch] = {}
+        wanting = {job.message.openid for job in jobs if job.wants_script}
+        readers = traditional_readers(conn, list(wanting))
+        """The batch's followers who read Traditional, for the replies worked out ahead in Simplified."""
+        for job in jobs:
+            message = job.message
+            key = message.dedup_key
+            hit = stored.get(key)
+            if hit is not None:  # a redelivery: committed earlier, or run earlier in this very batch
+                out.append(stored_answer(*hit))
+                continue
+            try:
+                if job.run is None:  # content-only: worked out ahead, outside the lock (or its error)
+                    plaintext, kind = job.reply(None, TRADITIONAL if message.openid in readers else SIMPLIFIED)
+                else:
+                    try:
+                        plaintext, kind = self._run_handler(conn, job)
+                    except HandlerConflict:
+                        plaintext, kind = self._run_handler(conn, job)
+                    if message.openid in wanting:  # its handler may have changed the script (繁體 / 简体)
+                        readers.discard(message.openid)
+                        readers |= traditional_readers(conn, [message.openid])
+            except Exception as exc:  # its writes are rolled back; it gets the error path, the batch goes on
+                out.append(exc)
+                continue
+            stored[key] = (plaintext, kind)
+            at = self._sql_time(job.now)
+            touched[message.openid] = Touch.of(message.interaction, at, touched.get(message.openid))
+            log_row, seen_row = bookkeeping_rows(message, at, kind, plaintext)
+            log_rows.append(log_row)
+            seen_rows.append(seen_row)
+            out.append(Answer(plaintext, kind))
+        # The follower of each push is touched (and created unless the push is "other"): the last push of the
+        # batch is the last interaction, the last one of each window class that class's time.
+        add = [(openid, t.at, t.kind, t.message_at, t.event_at, t.at) for openid, t in touched.items() if t.create]
+        only_touch = [(t.at, t.kind, t.message_at, t.event_at, openid) for openid, t in touched.items() if not t.create]
+        if add:
+            insert_rows(raw, SQL_TOUCH_OR_ADD, SQL_TOUCH_OR_ADD_ROW, add, SQL_TOUCH_OR_ADD_TAIL)
+        if only_touch:
+            raw.executemany(SQL_TOUCH, only_touch)
+        if log_rows:
+            insert_rows(raw, SQL_LOG, SQL_LOG_ROW, log_rows)
+            insert_rows(raw, SQL_SEEN, SQL_SEEN_ROW, seen_rows)
+        return out
+
+    def _run_handler(self, conn: Connection, job: Job) -> Rendered:
+        """The job's handler and its rendered reply; its ORM Session is a savepoint of the batch."""
+        if not conn.in_transaction():
+            conn.begin()  # joins the batch's BEGIN IMMEDIATE, so the Session below is a savepoint of it
+        session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        try:
+            rendered = job.reply(session)
+            session.commit()  # flushes the handler's writes and releases its savepoint
+        except IntegrityError as exc:
+            raise HandlerConflict from exc
+        finally:
+            session.close()  # after a failure: rolls back to its savepoint, nothing of this push is kept
+        return rendered
+
+
+def _stored_many(raw: Any, keys: list[str]) -> dict[str, tuple[str, str]]:
+    found: dict[str, tuple[str, str]] = {}
+    unique = list(dict.fromkeys(keys))
+    for start in range(0, len(unique), 256):
+        chunk = unique[start : start + 256]
+        size = 1 << (len(chunk) - 1).bit_length()  # padded to a power of two with a repeated key
+        rows = raw.execute(sql_stored(size), chunk + [chunk[0]] * (size - len(chunk)))
+        found.update((key, (xml, kind)) for key, xml, kind in rows)
+    return found

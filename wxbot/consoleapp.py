@@ -1,0 +1,51 @@
+"""The console wired to the rest of the product: its dry-run planner is the scheduler's (console/ may not import
+scheduler/, so the composition root hands it a posts.preview.Planner)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from console.app import Console, create_app
+from posts import preview
+from posts.audience import AudienceError
+from posts.catalog import Catalog
+from posts.clock import Clock
+from posts.compose import ContentError
+from posts.queue import Post
+from posts.render import Renderer
+from posts.settings import Settings
+from posts.template_fields import TemplateFieldError
+from scheduler.quota import account
+from scheduler.sender import Sender
+
+
+def planner(settings: Settings, sessions: sessionmaker[Session], catalog: Catalog, renderer: Renderer,
+            clock: Clock) -> preview.Planner:  # fmt: skip
+    """A dry run of a post on the scheduler's own planning (what `wxbot post preview` prints)."""
+    sender = Sender(settings, sessions, None, catalog, renderer, clock=clock)
+
+    def run(session: Session, post: Post, now: datetime) -> preview.Preview:
+        try:
+            plan, message = sender.plan(session, post, now)
+            fields = None
+            if message is not None and post.channel == "template_only":
+                fields = sender.template_fields(post, message, now)
+        except AudienceError:
+            return preview.failed("audience")
+        except ContentError:
+            return preview.failed("content")
+        except TemplateFieldError:
+            return preview.failed("template")
+        left = account(session, settings, now).remaining
+        return preview.summarize(
+            plan, message, disclaimer_text=renderer.disclaimer_text, template_fields=fields, left_today=left
+        )
+
+    return run
+
+
+def build(settings: Settings, sessions: sessionmaker[Session], catalog: Catalog, clock: Clock) -> Console:
+    renderer = Renderer(catalog, settings.server.base_url)
+    return create_app(settings, sessions, catalog, clock, planner(settings, sessions, catalog, renderer, clock))
