@@ -40,7 +40,7 @@ def test_follows_unfollows_and_quick_unfollows_per_day_and_scene(sessions: sessi
             sum(n for (_, s), n in want["unfollows"].items() if s == scene),
             sum(n for (_, s), n in want["quick"].items() if s == scene),
         )
-    assert {s.scene: s.purpose for s in found.scenes}["clinic-poster"] == "poster clinic-poster"
+    assert {s.scene: s.purpose for s in found.scenes}["ward-leaflet"] == "poster ward-leaflet"
     assert all(FIRST <= r.day <= LAST for r in found.days)
 
 

@@ -48,9 +48,9 @@ def build(sessions: sessionmaker[Session], seed: int = 16, followers: int = 80) 
     people: list[Follower] = []
     span = (NOW - START).total_seconds()
     with sessions() as session:
-        session.add_all(
-            [QrScene(key=key, purpose=f"poster {key}", created_at=START) for key in SCENES if key is not None]
-        )
+        for key in SCENES:  # the shipped pack may already have them
+            if key is not None and session.get(QrScene, key) is None:
+                session.add(QrScene(key=key, purpose=f"poster {key}", created_at=START))
         for n in range(followers):
             openid = f"o{n:04d}"
             first = START - timedelta(days=5) + timedelta(seconds=rng.uniform(0, span + 4 * 86400))
