@@ -79,8 +79,11 @@ def config(tmp_path: Path) -> Path:
     return path
 
 
-def test_wxbot_stats_prints_the_same_figures(config: Path, tmp_path: Path) -> None:
+def test_wxbot_stats_prints_the_same_figures(config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from posts import db
+    from wxbot import context
+
+    monkeypatch.setattr(context.console, "width", 220)  # made at import: wide enough for whole cells
 
     engine = db.make_engine(f"sqlite:///{tmp_path / 'stats.db'}")
     db.upgrade(engine)
