@@ -23,6 +23,7 @@ from bot.pipeline import HTML, Pipeline, Response, TooLarge
 from bot.store import Store
 from bot.texts import Texts
 from posts.addresses import parse_page
+from posts.analytics import PageViews
 from posts.catalog import Catalog
 from posts.clock import Clock, system_clock
 from posts.limits import CALLBACK_MAX_BODY_BYTES
@@ -65,6 +66,7 @@ class WebApp:
         texts: Texts,
         clock: Clock,
         content: LiveContent[BotContent] | None = None,
+        views: PageViews | None = None,
     ) -> None:
         self.sessions = sessions
         self.catalog = catalog
@@ -75,6 +77,8 @@ class WebApp:
         self.clock = clock
         self.content = content
         """The content version this app serves; :meth:`watch_content` follows the database's."""
+        self.views = views
+        """Counts each page served (posts.analytics.PageViews): in memory, flushed as one INSERT now and then."""
 
     @property
     def dispatcher(self) -> Dispatcher:
@@ -90,7 +94,17 @@ class WebApp:
         """Stop the store (group commit, its pool); no more pushes are answered."""
         if self.content is not None:
             self.content.close()
+        self.flush_views()
         self.pipeline.close()
+
+    def flush_views(self) -> None:
+        """Write the page views counted so far (a failure is logged; the counts wait for the next flush)."""
+        if self.views is None:
+            return
+        try:
+            self.views.flush()
+        except Exception:
+            log.exception("page views: could not write the counts (kept for the next flush)")
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or "/"
@@ -101,6 +115,8 @@ class WebApp:
                 response = self._wechat(method, environ)
             else:
                 response = self.respond(route, method, path, environ.get("QUERY_STRING", ""))
+                if route == "page" and self.views is not None and self.views.due():
+                    self.flush_views()
         except Exception:
             response = self.failure(route, method, path)
         self.metrics.count_request(route, response.status)
@@ -157,6 +173,8 @@ class WebApp:
             html = self.renderer.update_page(keys[0], keys[1])
         if html is not None and script == TRADITIONAL:
             html = converter(self.catalog.script).page(html)
+        if html is not None and self.views is not None:
+            self.views.count(path)
         return Response(200, html, HTML) if html is not None else self._not_found()
 
     def _not_found(self) -> Response:
@@ -251,4 +269,5 @@ def create_app(
     current: Any = {name: Current(live, name) for name in ("pages", "catalog", "renderer", "routes")}
     dispatcher = Dispatcher(store, current["catalog"], current["renderer"], texts, current["routes"], clock=clock)
     pipeline = Pipeline(Callback(credentials_for(settings.wechat), random=random), dispatcher, Metrics())
-    return WebApp(sessions, current["pages"], current["renderer"], pipeline, texts, clock, live)
+    views = PageViews(sessions, settings.scheduler.timezone, clock)
+    return WebApp(sessions, current["pages"], current["renderer"], pipeline, texts, clock, live, views)

@@ -40,6 +40,8 @@ class RsgiApp:
                 response = await asyncio.get_running_loop().run_in_executor(None, web.respond, route, method, path)
             else:
                 response = web.respond(route, method, path, scope.query_string)
+                if route == "page" and web.views is not None and web.views.due():  # one INSERT, off the loop
+                    asyncio.get_running_loop().run_in_executor(None, web.flush_views)
         except Exception:
             response = web.failure(route, method, path)
         web.metrics.count_request(route, response.status)

@@ -38,9 +38,13 @@ def parse_fields(body: bytes | str) -> dict[str, str]:
         raise BadXml(f"not acceptable XML: {type(exc).__name__}") from None
     if root.tag != "xml":
         raise BadXml("root element is not <xml>")
-    fields = {child.tag: _list(child) if child.tag in LIST_FIELDS else _text(child) for child in root}
+    fields: dict[str, str] = {}
     for child in root:
-        if len(child) and child.tag not in LIST_FIELDS:
+        if child.tag in LIST_FIELDS:
+            fields[child.tag] = _list(child)
+            continue
+        fields[child.tag] = _text(child)
+        if len(child):
             _flatten(child, child.tag, fields)
     return fields
 

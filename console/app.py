@@ -27,7 +27,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from console import data, forms
+from console import analytics_pages, data, forms
 from console.words import say, table
 from posts import accounts, approval
 from posts.accounts import AccountError
@@ -107,6 +107,7 @@ class Console:
             ("GET", "/settings", Console.settings_page),
             ("GET", "/audit", Console.audit_page),
             ("POST", "/notices/read", Console.read_notices),
+            *analytics_pages.ROUTES,
         ]
         for method, path, handler in guarded:
             self.routes.append((method, path))

@@ -134,9 +134,10 @@ class SeenMessage(Base):
 class InboundEvent(Base):
     """Log of every message and event WeChat pushed, with the kind of reply given.
 
-    Written with every push, so it carries one index only, whose new entries land at the end of their range:
-    events by (event, key), which the QR-scene counts and the delivery ledger look up. Texts (no event) are not in
-    it. A follower's last interaction lives on the follower row, not in a lookup of this log.
+    Written with every push, so it carries two indexes only, whose new entries land at the end of their range:
+    events by (event, key), which the QR-scene counts and the delivery ledger look up (texts, with no event, are not
+    in it), and (event, received_at), which the analytics read a span of days by (posts/analytics.py; texts under
+    a NULL event). A follower's last interaction lives on the follower row, not in a lookup of this log.
     """
 
     __tablename__ = "inbound_event"
@@ -148,6 +149,7 @@ class InboundEvent(Base):
             sqlite_where=text("event IS NOT NULL"),
             postgresql_where=text("event IS NOT NULL"),
         ),
+        Index("ix_inbound_event_event_received_at", "event", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -289,3 +291,20 @@ class OperatorAlert(Base):
     details: Mapped[list[Any]] = mapped_column(default=list)
     raised_at: Mapped[datetime]
     acknowledged_at: Mapped[datetime | None]
+
+
+class PageView(Base):
+    """Views of one page path on one local day, as one server process counted them between two flushes.
+
+    Rows are only ever inserted (one INSERT per flush, never an update): several processes count side by side and
+    a day's figure is the sum of its rows.
+    """
+
+    __tablename__ = "page_view"
+    __table_args__ = (Index("ix_page_view_day_path", "day", "path"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    path: Mapped[str] = mapped_column(String(255))
+    views: Mapped[int] = mapped_column(Integer)
+    counted_at: Mapped[datetime]

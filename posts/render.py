@@ -83,6 +83,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         undefined=StrictUndefined,
+        auto_reload=False,  # templates ship with the code: no stat() of the file on every render
     )
     env.filters["host"] = host
     return env
@@ -129,6 +130,8 @@ class Renderer:
         self.notice_offer = notice_offer
         self.env = environment()
         self.paths = Paths()
+        self._footers: dict[str, str] = {}
+        self._disclaimer: tuple[str | None, str] = (None, "")
 
     # ----- shared ---------------------------------------------------------------------------------------------
 
@@ -137,9 +140,13 @@ class Renderer:
 
     @property
     def disclaimer_text(self) -> str:
-        """The full disclaimer as plain text."""
+        """The full disclaimer as plain text (converted once per disclaimer body: every reply closes with it)."""
         found = self.catalog.disclaimer
-        return markdown_to_text(found.body) if found else ""
+        if found is None:
+            return ""
+        if self._disclaimer[0] != found.body:
+            self._disclaimer = (found.body, markdown_to_text(found.body))
+        return self._disclaimer[1]
 
     @property
     def disclaimer_short(self) -> str:
@@ -156,8 +163,17 @@ class Renderer:
 
         Every follower-facing text goes through here: reply bodies, the bot's own texts (Context.say), keyword
         replies and pushes."""
-        footer = self.env.get_template("text/_footer.txt.j2").render(disclaimer_text=self.closing(body))
-        return (body.strip() + "\n" + footer).strip()
+        return (body.strip() + "\n" + self._footer(self.closing(body))).strip()
+
+    def _footer(self, disclaimer: str) -> str:
+        """The footer around one form of the disclaimer (two forms: rendered once each, then reused)."""
+        found = self._footers.get(disclaimer)
+        if found is None:
+            if len(self._footers) > 8:  # a content reload changed the disclaimer: forget the old forms
+                self._footers.clear()
+            found = self.env.get_template("text/_footer.txt.j2").render(disclaimer_text=disclaimer)
+            self._footers[disclaimer] = found
+        return found
 
     def _body(self, core: str, page_path: str | None, close: bool = True) -> TextBody:
         core = core.strip() + "\n"

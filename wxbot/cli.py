@@ -24,6 +24,7 @@ from wxbot.commands import (
     qr,
     scheduler,
     serve,
+    stats,
     users,
     wechat,
 )
@@ -51,6 +52,7 @@ app.add_typer(account.app, name="account")
 app.command(name="publish")(publish.publish)
 app.add_typer(scheduler.app, name="scheduler")
 app.add_typer(alerts.app, name="alerts")
+app.command(name="stats")(stats.stats)
 menu.app.command(name="push")(wechat.menu_push)
 qr.app.command(name="create")(wechat.qr_create)
 app.add_typer(wechat.tags_app, name="tags")

@@ -11,7 +11,7 @@ import logging
 from bot.handlers import Context
 from bot.handlers import menu as m
 from bot.handlers.common import my_subscriptions, subscribe, therapy_list, unsubscribe
-from bot.replies import Reply
+from bot.replies import Reply, Text
 from posts import followers
 from posts.catalog import Intent
 from posts.script import SIMPLIFIED, TRADITIONAL
@@ -97,7 +97,7 @@ def keyword(ctx: Context, reply: str | None, ref: str | None) -> Reply:
             return m.toc(ctx)
         log.warning("keyword rule points at unknown %r", ref)
     if reply:
-        return ctx.say("keyword", reply=reply.strip())
+        return Text(ctx.renderer.close(reply))  # the pack's words as written, closed by the one footer
     return default(ctx)
 
 

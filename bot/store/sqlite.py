@@ -10,6 +10,7 @@ unique key still guards it.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -26,7 +27,6 @@ from bot.store import (
     Touch,
     bookkeeping_rows,
     stored_answer,
-    traditional_readers,
 )
 from bot.store.groupcommit import GroupCommit, WriteLock
 from posts.models import SeenMessage
@@ -120,7 +120,7 @@ class SqliteGroupCommit:
         log_rows: list[tuple[Any, ...]] = []
         touched: dict[str, Touch] = {}
         wanting = {job.message.openid for job in jobs if job.wants_script}
-        readers = traditional_readers(conn, list(wanting))
+        readers = _traditional_readers(raw, list(wanting))
         """The batch's followers who read Traditional, for the replies worked out ahead in Simplified."""
         for job in jobs:
             message = job.message
@@ -139,7 +139,7 @@ class SqliteGroupCommit:
                         plaintext, kind = self._run_handler(conn, job)
                     if message.openid in wanting:  # its handler may have changed the script (繁體 / 简体)
                         readers.discard(message.openid)
-                        readers |= traditional_readers(conn, [message.openid])
+                        readers |= _traditional_readers(raw, [message.openid])
             except Exception as exc:  # its writes are rolled back; it gets the error path, the batch goes on
                 out.append(exc)
                 continue
@@ -176,6 +176,24 @@ class SqliteGroupCommit:
         finally:
             session.close()  # after a failure: rolls back to its savepoint, nothing of this push is kept
         return rendered
+
+
+def _traditional_readers(raw: Any, openids: list[str]) -> set[str]:
+    """The followers among ``openids`` who read Traditional (posts.script), one statement per 256 (padded to a power
+    of two, as :func:`_stored_many`, so SQLite's statement cache keeps a few shapes)."""
+    unique = list(dict.fromkeys(openids))
+    found: set[str] = set()
+    for start in range(0, len(unique), 256):
+        chunk = unique[start : start + 256]
+        size = 1 << (len(chunk) - 1).bit_length()
+        rows = raw.execute(_sql_readers(size), chunk + [chunk[0]] * (size - len(chunk)))
+        found.update(row[0] for row in rows)
+    return found
+
+
+@lru_cache(maxsize=16)
+def _sql_readers(size: int) -> str:
+    return f"SELECT openid FROM follower WHERE script = '{TRADITIONAL}' AND openid IN ({', '.join('?' * size)})"
 
 
 def _stored_many(raw: Any, keys: list[str]) -> dict[str, tuple[str, str]]:

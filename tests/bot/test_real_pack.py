@@ -16,6 +16,7 @@ from posts.limits import utf8_len
 from posts.loader import default_content_dir, load_catalog
 from posts.menu import load_menu, menu_body, menu_path, validate
 from posts.render import Renderer
+from posts.script import converter
 from posts.settings import Settings
 from tests.bot.conftest import BASE_URL, LiveBot, serve_with
 from tests.bot.wechat import Reply, event_push, text_push
@@ -168,6 +169,25 @@ def test_every_guide_section_is_reachable_by_keyword(real: LiveBot, pack: Catalo
     assert section is not None
     reply = real.wechat.push(text_push(typed))
     assert section_answer(reply, section), (typed, reply.content[:40] or reply.articles)
+
+
+@pytest.mark.parametrize("key", list(GUIDE))
+def test_every_guide_section_is_reachable_in_traditional_too(real: LiveBot, pack: Catalog, key: str) -> None:
+    """Each guide word typed in Traditional reaches the same section, and a follower who chose Traditional (繁體)
+    reads the section in Traditional."""
+    section = pack.section(key)
+    assert section is not None
+    convert = converter(pack.script).to_traditional
+    reader = f"oHantGuide{key.replace('-', '')[:10]:0<18}"
+    assert real.wechat.push(text_push("繁體", openid=reader)).msg_type == "text"
+    for typed in GUIDE[key]:
+        simplified = real.wechat.push(text_push(typed))
+        assert section_answer(simplified, section), typed
+        traditional = real.wechat.push(text_push(convert(typed), openid=reader))
+        if simplified.msg_type == "text":
+            assert traditional.content == convert(simplified.content), typed
+        else:
+            assert [a["Url"] for a in traditional.articles] == [f"{BASE_URL}/p/s/{section.key}?script=t"], typed
 
 
 def test_the_table_of_contents_and_index_show_the_guide(pack: Catalog) -> None:

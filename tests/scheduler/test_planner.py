@@ -168,11 +168,10 @@ def test_subscription_mass_needs_a_tag_and_daily_quota() -> None:
     assert "reachable on 2026-12-02 (Asia/Shanghai; the daily quota renews)" in (result.assignments[0].reason or "")
 
 
-def test_planning_100k_followers_is_fast() -> None:
-    import time
-
+def test_planning_100k_followers_gives_each_one_channel() -> None:
+    """The whole audience of a large account is planned in one pass, each follower once (its speed is measured by
+    `python -m benchmarks.plan`, not timed here)."""
     people = [person(n, "message" if n % 10 == 0 else None, timedelta(hours=1)) for n in range(100_000)]
-    started = time.perf_counter()
     result = plan(people, "auto", SERVICE, NOW)
-    assert time.perf_counter() - started < 2.0
     assert result.counts() == {"custom": 10_000, "mass": 90_000}
+    assert len({a.openid for a in result.assignments}) == 100_000
