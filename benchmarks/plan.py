@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             renderer = Renderer(catalog, "https://als.example.org")
             seed(sessions, args.followers)
             api = make_api(settings, sessions)
-            sender = Sender(settings, sessions, api, catalog, renderer, backoff=0.0)
+            sender = Sender(settings, sessions, api, catalog, renderer)
 
             started = time.perf_counter()
             sender.prepare(queue(sessions, settings, "auto"))

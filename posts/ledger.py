@@ -6,12 +6,14 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from posts.models import InboundEvent, Outbox
-from posts.queue import Delivery, MassBatch, Post, PostEvent
+from posts.models import Outbox
+from posts.queue import Delivery, JobFinished, MassBatch, Post, PostEvent
+from posts.timing import BEIJING, beijing_next_month_start
 
 UNKNOWN_REASON = (
     "结果未知: the process stopped between sending and recording this custom message; WeChat does not "
@@ -94,39 +96,197 @@ def ready(session: Session, post_id: int, channel: str, now: datetime, limit: in
     return list(session.scalars(query))
 
 
-def recover(session: Session, now: datetime, resend_within: timedelta) -> tuple[int, int]:
-    """After a crash: rows left in "sending". Template rows claimed within ``resend_within`` go back to planned
-    (resent with the same client_msg_id, which WeChat deduplicates); the rest become "unknown" for the operator.
-    Returns (requeued, unknown)."""
-    recent = now - resend_within
-    requeued = session.execute(
+def postpone(session: Session, post_id: int, channel: str, until: datetime) -> None:
+    """Every open row of one channel of a post waits until ``until`` (a daily quota used up); the rows of the
+    current claim that were not called go back to planned afterwards and wait too."""
+    session.execute(
         update(Delivery)
-        .where(Delivery.state == "sending", Delivery.channel == "template", Delivery.claimed_at >= recent)
+        .where(Delivery.post_id == post_id, Delivery.channel == channel, Delivery.state.in_(("planned", "sending")))
+        .values(not_before=until)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def fail_channel(session: Session, post_id: int, channel: str, errcode: int | None, reason: str, *, but: int) -> None:
+    """Every open row of one channel of a post fails with the same error (permanent for all of them)."""
+    session.execute(
+        update(Delivery)
+        .where(
+            Delivery.post_id == post_id,
+            Delivery.channel == channel,
+            Delivery.state.in_(("planned", "sending")),
+            Delivery.id != but,
+        )
+        .values(state="failed", errcode=errcode, reason=reason)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def next_retry(session: Session, post_id: int) -> datetime | None:
+    """When the post's earliest waiting row (planned, retry time not yet come) may be tried again."""
+    return session.scalar(
+        select(func.min(Delivery.not_before)).where(
+            Delivery.post_id == post_id, Delivery.state == "planned", Delivery.not_before.is_not(None)
+        )
+    )
+
+
+def ready_batches(session: Session, post_id: int, now: datetime, limit: int) -> list[int]:
+    """Ids of a post's planned mass batches none of whose followers waits for a retry time."""
+    waiting = select(Delivery.id).where(Delivery.batch_id == MassBatch.id, Delivery.not_before > now)
+    return list(
+        session.scalars(
+            select(MassBatch.id)
+            .where(MassBatch.post_id == post_id, MassBatch.state == "planned", ~waiting.exists())
+            .order_by(MassBatch.id)
+            .limit(limit)
+        )
+    )
+
+
+def claim_batches(session: Session, ids: Sequence[int], now: datetime) -> list[MassBatch]:
+    """Move planned batches (and their followers' rows) to "sending"; returns the batches won."""
+    won = []
+    for batch_id in ids:
+        moved = session.execute(
+            update(MassBatch)
+            .where(MassBatch.id == batch_id, MassBatch.state == "planned")
+            .values(state="sending", claimed_at=now, attempts=MassBatch.attempts + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        if not moved:
+            continue
+        session.execute(
+            update(Delivery)
+            .where(Delivery.batch_id == batch_id, Delivery.state == "planned")
+            .values(state="sending", claimed_at=now, not_before=None)
+            .execution_options(synchronize_session=False)
+        )
+        won.append(batch_id)
+    if not won:
+        return []
+    query = select(MassBatch).where(MassBatch.id.in_(won)).order_by(MassBatch.id)
+    return list(session.scalars(query.execution_options(populate_existing=True)))
+
+
+def release_batch(session: Session, batch: MassBatch) -> None:
+    """A claimed batch that was not called: back to planned with its followers' rows."""
+    if batch.state != "sending":
+        return
+    batch.state, batch.attempts = "planned", max(batch.attempts - 1, 0)
+    session.execute(
+        update(Delivery)
+        .where(Delivery.batch_id == batch.id, Delivery.state == "sending")
         .values(state="planned")
         .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    unknown = session.execute(
-        update(Delivery)
-        .where(Delivery.state == "sending", Delivery.channel != "mass")
-        .values(state="unknown", reason=UNKNOWN_REASON)
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    session.execute(
-        update(MassBatch).where(MassBatch.state == "sending").values(state="planned")
-    )  # resent with the same clientmsgid: WeChat answers 45065 with the original msg_id
-    session.execute(
+    )
+
+
+@dataclass
+class Recovery:
+    """What ``recover`` found left in "sending" by a process that stopped, per post."""
+
+    requeued: Counter[int] = field(default_factory=Counter)
+    """Template deliveries back to planned (resent with the same client_msg_id)."""
+    unknown: Counter[int] = field(default_factory=Counter)
+    """Custom deliveries now unknown (never resent automatically)."""
+    batches: dict[int, list[str]] = field(default_factory=dict)
+    """Mass batches back to planned (resent with the same clientmsgid), by slice key."""
+    outbox_requeued: int = 0
+    outbox_unknown: int = 0
+
+    def detail(self, post_id: int) -> str:
+        parts = []
+        if self.requeued[post_id]:
+            parts.append(f"{self.requeued[post_id]} template deliveries requeued (same client_msg_id)")
+        if self.unknown[post_id]:
+            parts.append(f"{self.unknown[post_id]} custom messages unknown, not resent")
+        if self.batches.get(post_id):
+            parts.append(f"mass batch {', '.join(self.batches[post_id])} requeued (same clientmsgid)")
+        return "after a stop mid-send: " + "; ".join(parts)
+
+    def posts(self) -> list[int]:
+        return sorted(set(self.requeued) | set(self.unknown) | set(self.batches))
+
+    def lines(self) -> list[str]:
+        """One line per post, then the outbox: what the log says."""
+        out = [f"post {post_id}: {self.detail(post_id)}" for post_id in self.posts()]
+        if self.outbox_requeued or self.outbox_unknown:
+            out.append(f"outbox: {self.outbox_requeued} tag changes requeued, {self.outbox_unknown} messages unknown")
+        return out
+
+
+def recover(session: Session, now: datetime, resend_within: timedelta) -> Recovery:
+    """After a crash: rows left in "sending". Template rows claimed within ``resend_within`` go back to planned
+    (resent with the same client_msg_id, which WeChat deduplicates); custom ones become "unknown" for the operator;
+    mass batches go back to planned (the same clientmsgid: WeChat answers 45065 with the original msg_id). Each post
+    concerned gets a "recovered" line in its history."""
+    found = Recovery()
+    recent = now - resend_within
+    stuck = select(Delivery.id, Delivery.post_id, Delivery.channel, Delivery.claimed_at).where(
+        Delivery.state == "sending", Delivery.channel != "mass"
+    )
+    requeue, unknown = [], []
+    for row_id, post_id, channel, claimed_at in session.execute(stuck):
+        if channel == "template" and claimed_at is not None and claimed_at >= recent:
+            requeue.append(row_id)
+            found.requeued[post_id] += 1
+        else:
+            unknown.append(row_id)
+            found.unknown[post_id] += 1
+    for start in range(0, len(requeue), 500):
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(requeue[start : start + 500]))
+            .values(state="planned")
+            .execution_options(synchronize_session=False)
+        )
+    for start in range(0, len(unknown), 500):
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(unknown[start : start + 500]))
+            .values(state="unknown", reason=UNKNOWN_REASON)
+            .execution_options(synchronize_session=False)
+        )
+    for batch in session.scalars(select(MassBatch).where(MassBatch.state == "sending").order_by(MassBatch.id)):
+        batch.state = "planned"
+        found.batches.setdefault(batch.post_id, []).append(batch.slice_key)
+        session.execute(
+            update(Delivery)
+            .where(Delivery.batch_id == batch.id, Delivery.state == "sending")
+            .values(state="planned")
+            .execution_options(synchronize_session=False)
+        )
+    found.outbox_requeued = session.execute(
         update(Outbox)
         .where(Outbox.status == "sending", Outbox.kind != "custom_message")
         .values(status="pending")
         .execution_options(synchronize_session=False)
-    )
-    session.execute(
+    ).rowcount  # type: ignore[attr-defined]
+    found.outbox_unknown = session.execute(
         update(Outbox)
         .where(Outbox.status == "sending")
         .values(status="unknown", last_error=OUTBOX_UNKNOWN_REASON)
         .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    for post_id in found.posts():
+        post = session.get(Post, post_id)
+        if post is not None:
+            record(session, post, "scheduler", "recovered", found.detail(post_id), at=now)
+    return found
+
+
+def has_work(session: Session, post_id: int, now: datetime) -> bool:
+    """Whether a sending post has something to do now: a row whose retry time has come, or nothing left open
+    (it only needs closing)."""
+    if not open_rows(session, post_id):
+        return True
+    due = select(Delivery.id).where(
+        Delivery.post_id == post_id,
+        Delivery.state == "planned",
+        or_(Delivery.not_before.is_(None), Delivery.not_before <= now),
     )
-    return requeued, unknown
+    return session.scalar(select(due.exists())) or False
 
 
 def window_used(session: Session, since: dict[str, datetime]) -> dict[str, int]:
@@ -174,15 +334,42 @@ def open_rows(session: Session, post_id: int) -> int:
     )
 
 
+class BatchReport(NamedTuple):
+    """One mass batch: what the API call said, and what WeChat's MASSSENDJOBFINISH counted (None: not yet)."""
+
+    key: str
+    state: str
+    msg_id: str | None
+    reason: str | None
+    confirmed: bool = False
+    total: int | None = None
+    """TotalCount: followers the send was for."""
+    accepted: int | None = None
+    """FilterCount: left after WeChat's filtering (the month's 4, refusals)."""
+    sent: int | None = None
+    """SentCount: received."""
+    errors: int | None = None
+
+    @property
+    def filtered(self) -> int | None:
+        return None if self.total is None or self.accepted is None else max(self.total - self.accepted, 0)
+
+
 @dataclass
 class Report:
-    """A post's delivery report: counts per state and channel, and failures grouped by their reason."""
+    """A post's delivery report: counts per state and channel, failures grouped by their reason, and WeChat's own
+    word on what was received (its job-finished events) beside what the API calls answered."""
 
     states: Counter[str] = field(default_factory=Counter)
     channels: Counter[tuple[str, str]] = field(default_factory=Counter)
     reasons: Counter[str] = field(default_factory=Counter)
-    batches: list[tuple[str, str, str | None, str | None]] = field(default_factory=list)
+    batches: list[BatchReport] = field(default_factory=list)
     confirmed: int = 0
+    received: Counter[str] = field(default_factory=Counter)
+    """Per channel, received as WeChat says: custom messages its API accepted (no job event exists for them),
+    template messages its TEMPLATESENDJOBFINISH confirmed, the SentCount of each mass job."""
+    unconfirmed: Counter[str] = field(default_factory=Counter)
+    """Per channel, recipients sent by the API whose job-finished event has not come yet."""
 
     @property
     def total(self) -> int:
@@ -202,8 +389,31 @@ def report(session: Session, post_id: int) -> Report:
         out.confirmed += confirmed
         if reason and state in ("failed", "undeliverable", "unknown"):
             out.reasons[reason] += count
+        if channel == "custom" and state == "sent":
+            out.received["custom"] += count
+        elif channel == "template" and state == "sent":
+            out.received["template"] += confirmed
+            out.unconfirmed["template"] += count - confirmed
     for batch in session.scalars(select(MassBatch).where(MassBatch.post_id == post_id).order_by(MassBatch.id)):
-        out.batches.append((batch.slice_key, batch.state, batch.msg_id, batch.reason))
+        result = batch.result or {}
+        found = BatchReport(
+            batch.slice_key,
+            batch.state,
+            batch.msg_id,
+            batch.reason,
+            confirmed=bool(result.get("Status")),
+            total=result.get("TotalCount"),
+            accepted=result.get("FilterCount"),
+            sent=result.get("SentCount"),
+            errors=result.get("ErrorCount"),
+        )
+        out.batches.append(found)
+        if found.sent is not None:
+            out.received["mass"] += found.sent
+        elif batch.msg_id is not None:
+            out.unconfirmed["mass"] += (
+                session.scalar(select(func.count()).where(Delivery.batch_id == batch.id, Delivery.state == "sent")) or 0
+            )
     return out
 
 
@@ -220,36 +430,77 @@ TEMPLATE_SUCCESS = "success"
 MASS_COUNTS = ("TotalCount", "FilterCount", "SentCount", "ErrorCount")
 
 
+MONTH_FILTERED = (
+    "本月群发已满 (WeChat filtered every recipient of this mass send: MASSSENDJOBFINISH sent 0 of {total}): they "
+    "already had 4 mass sends this month, some sent outside the product; reachable on {renew} (Asia/Shanghai) or "
+    "when they next write to the account"
+)
+
+
 def record_job_finished(session: Session, event: str, msg_id: str, fields: dict[str, str], now: datetime) -> int:
     """WeChat's TEMPLATESENDJOBFINISH / MASSSENDJOBFINISH for ``msg_id`` (its ``MsgID``), as the bot received it.
 
-    Success confirms the delivery (or the batch and its deliveries). A failed template (``failed:user block``,
-    ``failed: system failed``) or mass job (``send fail``, ``err(<code>)``) marks them failed with WeChat's status
-    as the reason. The batch keeps ``Status`` and the counts. Returns the deliveries changed; an unknown MsgID
-    (another system's send, or a duplicate) changes nothing.
+    Kept as a ``job_finished`` row (a repeat of the same push changes nothing), then applied if the delivery or
+    batch is known (else the tick's ``reconcile`` applies it later). Returns the deliveries changed.
     """
-    status = fields.get("Status", "").strip()
-    if event == "templatesendjobfinish":
-        rows = select(Delivery).where(Delivery.channel == "template", Delivery.msg_id == msg_id)
-        changed = 0
-        for row in session.scalars(rows.where(Delivery.confirmed_at.is_(None), Delivery.state == "sent")):
-            _finish(row, status == TEMPLATE_SUCCESS, f"TEMPLATESENDJOBFINISH {status}", now)
-            changed += 1
-        return changed
-    batch = session.scalar(select(MassBatch).where(MassBatch.msg_id == msg_id, MassBatch.confirmed_at.is_(None)))
-    if batch is None:
+    known = session.scalar(select(JobFinished).where(JobFinished.event == event, JobFinished.msg_id == msg_id))
+    if known is not None:
         return 0
-    ok = status == MASS_SUCCESS
-    counts = {name: int(fields[name]) for name in MASS_COUNTS if fields.get(name, "").strip().isdigit()}
-    batch.result = {**(batch.result or {}), "Status": status, **counts}
-    batch.confirmed_at = now
+    counts = {name: int(fields[name]) for name in MASS_COUNTS if str(fields.get(name, "")).strip().isdigit()}
+    job = JobFinished(event=event, msg_id=msg_id, status=str(fields.get("Status", "")).strip(), counts=counts)
+    job.received_at = now
+    session.add(job)
+    session.flush()
+    return apply_job(session, job, now)
+
+
+def apply_job(session: Session, job: JobFinished, now: datetime) -> int:
+    """Apply one job-finished event to our ledger: success confirms; a failed template (``failed:user block``) or
+    mass job (``send fail``, ``err(<code>)``) fails the deliveries with WeChat's status as the reason; a mass job
+    that reached nobody (SentCount 0: WeChat filtered them all, the month's 4 used) makes them undeliverable. The
+    post's history gets the counts, and a finished post's status follows."""
+    if job.event == "templatesendjobfinish":
+        rows = session.scalars(
+            select(Delivery).where(Delivery.channel == "template", Delivery.msg_id == job.msg_id)
+        ).all()
+        if rows:
+            job.applied_at = now
+        changed = 0
+        for row in rows:
+            if row.state == "sent" and row.confirmed_at is None:
+                _finish(row, job.status == TEMPLATE_SUCCESS, f"TEMPLATESENDJOBFINISH {job.status}", now)
+                changed += 1
+        return changed
+    batch = session.scalar(select(MassBatch).where(MassBatch.msg_id == job.msg_id))
+    if batch is None:
+        return 0  # a send made outside the product (posts.mass_budget counts it), or our answer not yet recorded
+    job.applied_at = now
+    if (batch.result or {}).get("Status"):
+        return 0
+    ok = job.status == MASS_SUCCESS
+    batch.result = {**(batch.result or {}), "Status": job.status, **job.counts}
+    batch.confirmed_at = batch.confirmed_at or now
+    total, sent = job.counts.get("TotalCount"), job.counts.get("SentCount")
+    nobody = ok and bool(total) and sent == 0
     if not ok:
-        batch.reason = f"MASSSENDJOBFINISH {status}"
-    members = session.scalars(
-        select(Delivery).where(Delivery.batch_id == batch.id, Delivery.confirmed_at.is_(None), Delivery.state == "sent")
-    ).all()
+        batch.reason = f"MASSSENDJOBFINISH {job.status}"
+    if nobody:
+        renew = beijing_next_month_start(now).astimezone(BEIJING)
+        batch.reason = MONTH_FILTERED.format(total=total, renew=f"{renew:%Y-%m-%d}")
+    members = session.scalars(select(Delivery).where(Delivery.batch_id == batch.id, Delivery.state == "sent")).all()
     for row in members:
-        _finish(row, ok, f"MASSSENDJOBFINISH {status}", now)
+        if nobody:
+            row.state, row.reason, row.confirmed_at = "undeliverable", batch.reason, now
+        elif ok:
+            row.confirmed_at = row.confirmed_at or now
+        else:
+            row.state, row.reason = "failed", batch.reason
+    post = session.get(Post, batch.post_id)
+    if post is not None:
+        said = ", ".join(f"{name} {job.counts[name]}" for name in MASS_COUNTS if name in job.counts)
+        record(session, post, "wechat", "job_finished", f"mass batch {batch.slice_key}: {job.status}; {said}", at=now)
+        if post.status in ("sent", "partly_sent", "failed") and not open_rows(session, post.id):
+            post.status = final_status(report(session, post.id))
     return len(members)
 
 
@@ -261,42 +512,16 @@ def _finish(row: Delivery, ok: bool, reason: str, now: datetime) -> None:
 
 
 def reconcile(session: Session, since: datetime) -> int:
-    """Confirm deliveries and mass batches whose TEMPLATESENDJOBFINISH / MASSSENDJOBFINISH the bot logged."""
-    template_events = select(func.min(InboundEvent.received_at)).where(
-        InboundEvent.msg_type == "event",
-        InboundEvent.event == "templatesendjobfinish",
-        InboundEvent.key == Delivery.msg_id,
-    )
-    done = session.execute(
-        update(Delivery)
-        .where(
-            Delivery.confirmed_at.is_(None),
-            Delivery.msg_id.is_not(None),
-            Delivery.channel == "template",
-            Delivery.state == "sent",
-            Delivery.sent_at >= since,
-            template_events.exists(),
-        )
-        .values(confirmed_at=template_events.scalar_subquery())
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-    mass_events = select(func.min(InboundEvent.received_at)).where(
-        InboundEvent.msg_type == "event",
-        InboundEvent.event == "masssendjobfinish",
-        InboundEvent.key == MassBatch.msg_id,
-    )
-    for batch in session.scalars(
-        select(MassBatch).where(MassBatch.confirmed_at.is_(None), MassBatch.msg_id.is_not(None), mass_events.exists())
-    ):
-        batch.confirmed_at = session.scalar(
-            select(func.min(InboundEvent.received_at)).where(
-                InboundEvent.event == "masssendjobfinish", InboundEvent.key == batch.msg_id
-            )
-        )
-        done += session.execute(
-            update(Delivery)
-            .where(and_(Delivery.batch_id == batch.id, Delivery.confirmed_at.is_(None)))
-            .values(confirmed_at=batch.confirmed_at)
-            .execution_options(synchronize_session=False)
-        ).rowcount  # type: ignore[attr-defined]
+    """Apply the job-finished events received since ``since`` that found no delivery or batch when they came, then
+    settle the status of finished posts whose mass batches WeChat confirmed since (an event applied while the post
+    was being closed)."""
+    done = 0
+    pending = select(JobFinished).where(JobFinished.applied_at.is_(None), JobFinished.received_at >= since)
+    for job in session.scalars(pending.order_by(JobFinished.id)).all():
+        done += apply_job(session, job, job.received_at)
+    confirmed = select(MassBatch.post_id).where(MassBatch.confirmed_at >= since)
+    finished = select(Post).where(Post.id.in_(confirmed), Post.status.in_(("sent", "partly_sent", "failed")))
+    for post in session.scalars(finished):
+        if not open_rows(session, post.id):
+            post.status = final_status(report(session, post.id))
     return done

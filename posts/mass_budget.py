@@ -4,7 +4,9 @@ It counts what each follower received, whoever sent it, as far as the product ca
 deliveries sent and not failed by WeChat's job-finished event) plus every mass send made outside the product
 that the account's MASSSENDJOBFINISH push revealed (a MsgID that is none of ours). WeChat does not say who
 received an outside send, so it counts for every follower who followed before it arrived: the budget may be
-low, never high, so a post is not planned for followers WeChat would filter out.
+low, never high, so a post is not planned for followers WeChat would filter out. When WeChat filtered every
+recipient of one of our mass sends (its MASSSENDJOBFINISH: SentCount 0), those followers had used the month
+already, sends we never saw included: they count as at the limit until the month renews.
 """
 
 from __future__ import annotations
@@ -42,6 +44,17 @@ def outside_sends(session: Session, since: datetime) -> list[datetime]:
     return sorted(at for _key, at in rows)
 
 
+def filtered_out(session: Session, since: datetime) -> set[str]:
+    """Followers of our mass batches since ``since`` that WeChat's job-finished event says reached nobody."""
+    batches = session.scalars(
+        select(MassBatch).where(MassBatch.confirmed_at >= since, MassBatch.msg_id.is_not(None))
+    ).all()
+    nobody = [b.id for b in batches if (b.result or {}).get("TotalCount") and (b.result or {}).get("SentCount") == 0]
+    if not nobody:
+        return set()
+    return set(session.scalars(select(Delivery.openid).where(Delivery.batch_id.in_(nobody))))
+
+
 def received_this_month(session: Session, now: datetime, openids: Iterable[str] | None = None) -> dict[str, int]:
     """Mass sends each follower received this natural month (ours plus outside ones); only non-zero counts."""
     start = beijing_month_start(now)
@@ -54,6 +67,8 @@ def received_this_month(session: Session, now: datetime, openids: Iterable[str] 
             ).all()
         )
     )
+    for openid in filtered_out(session, start):
+        counts[openid] = max(counts[openid], limits.MASS_SENDS_PER_FOLLOWER_MONTH_SERVICE)
     outside = outside_sends(session, start)
     if outside:
         query = select(Follower.openid, func.coalesce(Follower.first_followed_at, Follower.created_at)).where(

@@ -1,4 +1,4 @@
-"""The push queue: posts, their audit trail, the exactly-once delivery ledger, leases, tokens and API usage."""
+"""The push queue: posts, their audit trail, the exactly-once delivery ledger, mass batches, therapy tags."""
 
 from __future__ import annotations
 
@@ -143,41 +143,6 @@ class Delivery(Base):
         return f"wxbot-{self.id}"
 
 
-class Lease(Base):
-    """A named lease: the holder does the work until expires_at; an expired lease may be taken over."""
-
-    __tablename__ = "lease"
-
-    name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    holder: Mapped[str] = mapped_column(String(128))
-    expires_at: Mapped[datetime]
-    acquired_at: Mapped[datetime]
-
-
-class AccessToken(Base):
-    """The one access token every process shares (when Redis is not configured)."""
-
-    __tablename__ = "access_token"
-
-    app_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    token: Mapped[str] = mapped_column(Text)
-    expires_at: Mapped[datetime]
-    refreshed_at: Mapped[datetime]
-    refreshed_by: Mapped[str] = mapped_column(String(128), default="")
-
-
-class ApiUsage(Base):
-    """Calls per WeChat API path per Beijing day, to plan within the daily quotas."""
-
-    __tablename__ = "api_usage"
-    __table_args__ = (UniqueConstraint("day", "path"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    day: Mapped[str] = mapped_column(String(10))
-    path: Mapped[str] = mapped_column(String(128))
-    count: Mapped[int] = mapped_column(Integer, default=0)
-
-
 class TherapyTag(Base):
     """The WeChat user tag that mirrors one therapy's subscribers."""
 
@@ -187,3 +152,25 @@ class TherapyTag(Base):
     tag_id: Mapped[int] = mapped_column(Integer, unique=True)
     name: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+
+
+class JobFinished(Base):
+    """WeChat's word on a send: each TEMPLATESENDJOBFINISH / MASSSENDJOBFINISH as pushed, with its counts.
+
+    Kept even when no delivery or batch has its MsgID yet (the push can arrive before the sender records the
+    call's answer): the tick applies it once one does (``posts.ledger.reconcile``).
+    """
+
+    __tablename__ = "job_finished"
+    __table_args__ = (UniqueConstraint("event", "msg_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event: Mapped[str] = mapped_column(String(32))
+    """templatesendjobfinish or masssendjobfinish."""
+    msg_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(Text, default="")
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    """TotalCount, FilterCount (after WeChat's filtering), SentCount, ErrorCount of a mass job."""
+    received_at: Mapped[datetime]
+    applied_at: Mapped[datetime | None]
+    """When it was applied to our delivery or batch; None: not ours (yet)."""

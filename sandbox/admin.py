@@ -118,6 +118,7 @@ class AdminApi:
             body.get("count", 1),
             delay=float(body.get("delay", 0.0)),
             errcode=body.get("errcode"),
+            every=int(body.get("every", 1)),
         )
         return "200 OK", {"fault": fault.to_dict()}
 

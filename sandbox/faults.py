@@ -33,6 +33,9 @@ class Fault:
     remaining: int | None = 1
     delay: float = 0.0
     errcode: int = -1
+    every: int = 1
+    """Strike one matching request in ``every`` (the every-th, 2×every-th...): 5 means a fifth of the calls."""
+    seen: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready copy."""
@@ -54,16 +57,22 @@ class FaultInjector:
         *,
         delay: float = 0.0,
         errcode: int | None = None,
+        every: int = 1,
     ) -> Fault:
-        """Make the next `count` calls to `path` fail in the given way (`count=None`: until cleared)."""
+        """Make the next `count` calls to `path` fail in the given way (`count=None`: until cleared).
+
+        With ``every=n`` only one matching call in n fails (the n-th, the 2n-th...); `count` counts the failures.
+        """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; use one of {FAULT_KINDS}")
         if kind in ("slow", "late") and delay <= 0:
             raise ValueError(f"a {kind} fault needs delay > 0")
         if count is not None and count < 1:
             raise ValueError("count must be >= 1 or None")
+        if every < 1:
+            raise ValueError("every must be >= 1")
         code = errcode if errcode is not None else -1
-        fault = Fault(normalize_path(path), kind, count, float(delay), code)
+        fault = Fault(normalize_path(path), kind, count, float(delay), code, int(every))
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -88,6 +97,9 @@ class FaultInjector:
         with self._lock:
             for fault in self._faults:
                 if fault.path in (path, "*"):
+                    fault.seen += 1
+                    if fault.seen % fault.every:
+                        continue
                     hits.append(Fault(**asdict(fault)))
                     if fault.remaining is not None:
                         fault.remaining -= 1

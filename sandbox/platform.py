@@ -119,10 +119,12 @@ class Platform:
         *,
         delay: float = 0.0,
         errcode: int | None = None,
+        every: int = 1,
     ) -> Fault:
         """Arm a fault on an API path ("busy": -1, "error": errcode, "slow": delay, "drop": close socket;
-        "late" / "drop_answer": serve the request, then answer after delay / close the socket)."""
-        return self.faults.inject(path, kind, count, delay=delay, errcode=errcode)
+        "late" / "drop_answer": serve the request, then answer after delay / close the socket); ``every=n``
+        strikes one matching call in n."""
+        return self.faults.inject(path, kind, count, delay=delay, errcode=errcode, every=every)
 
     def clear_faults(self, path: str | None = None) -> None:
         """Disarm faults (all, or one path)."""

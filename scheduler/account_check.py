@@ -19,41 +19,14 @@ from posts import capabilities as caps
 from posts.account_models import CapabilityProfile
 from posts.clock import Clock, system_clock
 from scheduler.errors import TransportError, WeChatError
-from scheduler.wechat_api import WeChatApi
+from scheduler.wechat_api import CAPABILITY_PROBES, QUOTA_PATHS, WeChatApi
 
 IP_NOT_WHITELISTED = 40164
 UNAUTHORIZED = 48001
 _IP = re.compile(r"invalid ip ([0-9A-Fa-f.:]+)")
 
-Probe = tuple[str, str, dict[str, Any] | None]
-"""(method, path, JSON body) of a read-only call."""
-PROBES: dict[str, Probe] = {
-    caps.CUSTOM: ("GET", "/cgi-bin/customservice/getkflist", None),
-    caps.TEMPLATE: ("GET", "/cgi-bin/template/get_all_private_template", None),
-    caps.MASS: ("POST", "/cgi-bin/message/mass/speed/get", {}),
-    caps.NOTICES: ("GET", "/wxaapi/newtmpl/gettemplate", None),
-    caps.DRAFT: ("GET", "/cgi-bin/draft/count", None),
-    caps.PUBLISH: ("POST", "/cgi-bin/freepublish/batchget", {"offset": 0, "count": 1, "no_content": 1}),
-    caps.QR: (
-        "POST",
-        "/cgi-bin/qrcode/create",
-        {"expire_seconds": 60, "action_name": "QR_STR_SCENE", "action_info": {"scene": {"scene_str": "wxbot-check"}}},
-    ),
-    caps.MENU: ("GET", "/cgi-bin/get_current_selfmenu_info", None),
-    caps.USERS: ("GET", "/cgi-bin/user/get", None),
-    caps.TAGS: ("GET", "/cgi-bin/tags/get", None),
-}
-"""One harmless call per capability."""
-QUOTA_PATHS: dict[str, tuple[str, ...]] = {
-    caps.CUSTOM: ("/cgi-bin/message/custom/send",),
-    caps.TEMPLATE: ("/cgi-bin/message/template/send",),
-    caps.MASS: ("/cgi-bin/message/mass/sendall", "/cgi-bin/message/mass/send"),
-    caps.DRAFT: ("/cgi-bin/draft/add",),
-    caps.PUBLISH: ("/cgi-bin/freepublish/submit", "/cgi-bin/freepublish/get"),
-    caps.QR: ("/cgi-bin/qrcode/create",),
-    caps.USERS: ("/cgi-bin/user/get", "/cgi-bin/user/info/batchget"),
-}
-"""The APIs the product uses, per capability: their daily quota is shown when the capability is available."""
+PROBES = CAPABILITY_PROBES
+"""One harmless call per capability (scheduler/wechat_api.py)."""
 
 
 @dataclass
@@ -115,17 +88,17 @@ def check(
             found.egress_ip = egress_address(exc.errmsg)
             found.states = {name: _state(exc) for name in PROBES}
         return found
-    for path, target in (("/cgi-bin/getcallbackip", "callback_ips"), ("/cgi-bin/get_api_domain_ip", "api_ips")):
-        step(path)
+    for which, target in (("callback", "callback_ips"), ("api", "api_ips")):
+        step(f"{which} addresses")
         try:
-            setattr(found, target, [str(ip) for ip in api.call(path, method="GET").get("ip_list", [])])
+            setattr(found, target, api.ip_list(which))
         except WeChatError as exc:
             if exc.errcode == IP_NOT_WHITELISTED:
                 found.egress_ip = egress_address(exc.errmsg)
-    for name, (method, path, body) in PROBES.items():
+    for name in PROBES:
         step(name)
         try:
-            api.call(path, body, method=method)
+            path = api.probe(name)
             found.states[name] = {"state": caps.AVAILABLE, "errcode": 0, "detail": path}
         except WeChatError as exc:
             found.states[name] = _state(exc)
@@ -137,7 +110,7 @@ def check(
         for path in paths:
             step(f"quota {path}")
             try:
-                quota = api.call("/cgi-bin/openapi/quota/get", {"cgi_path": path}).get("quota", {})
+                quota = api.api_quota(path)
                 found.quotas[path] = {k: quota.get(k) for k in ("daily_limit", "used", "remain")}
             except WeChatError as exc:
                 found.quotas[path] = {"error": f"{exc.errcode}: {exc.errmsg}"}

@@ -6,11 +6,19 @@ the answer was lost (read timeout, connection closed while waiting, an empty or 
 outcome is unknown. An unknown outcome is retried only on APIs WeChat deduplicates (template send by
 client_msg_id, mass send by clientmsgid, tag changes, tokens); on the others (custom/send) it is recorded
 as unknown and left to the operator, so nobody gets a message twice.
+
+``decide`` is the one retry policy, for every send (a post's deliveries, its mass batches, the bot's outbox rows):
+what happens to the row after an error, by error class, and when a retry is due. A retry waits on its own row
+(``not_before``): the rest of the send goes on meanwhile.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import Enum
+
+from posts.timing import beijing_day_start
 
 
 class WeChatError(Exception):
@@ -46,11 +54,28 @@ class Action(Enum):
 
 TEMPLATE_BLOCKED = 40249
 """WeChat blocked the template (misuse): permanent for the whole post, never retried."""
-TRANSIENT = frozenset({-1, 45009, 45011, 45066, None})
+BUSY = -1
+DAILY_QUOTA = 45009
+RATE_LIMITED = frozenset({45011, 45066})
+TRANSIENT = frozenset({BUSY, DAILY_QUOTA, *RATE_LIMITED, None})
 WINDOW = frozenset({45015, 45047})
 RECIPIENT = frozenset({43004, 40003, 49003, 43101})
-NOT_DEDUPLICATED = frozenset({"/cgi-bin/message/custom/send", "/cgi-bin/message/subscribe/bizsend"})
-"""APIs WeChat does not deduplicate: a second call after a lost answer may deliver a second message."""
+TOKEN_ERRORS = frozenset({40001, 40014, 42001})
+"""The access token was refused: the client refreshes it once and repeats the call once (scheduler/wechat_api.py)."""
+MASS_DUPLICATE = 45065
+"""A mass send WeChat already has (same clientmsgid, 24 h): the answer carries the original msg_id, a success."""
+TAG_EXISTS = 45157
+UNKNOWN_TAG = 45159
+
+NEXT_WRITE = "when they next write to the account"
+"""When a follower outside the customer-service window can next be reached."""
+
+MAX_ATTEMPTS = 5
+"""Tries per row (a delivery, a mass batch, an outbox row) for a transient error; then it is failed."""
+BACKOFF_SECONDS = 1.0
+"""The n-th retry of a row waits BACKOFF_SECONDS × 2^(n-1): 1, 2, 4, 8 s (WeChat busy is brief)."""
+RATE_LIMIT_SECONDS = 60.0
+"""45011 / 45066 (per-minute limits): the row waits a minute."""
 
 PLAIN = {
     -1: "系统繁忙 (-1): WeChat was busy; retried with backoff",
@@ -89,23 +114,75 @@ def plain(errcode: int | None, errmsg: str = "") -> str:
     return PLAIN.get(errcode, f"微信错误 ({errcode}): {errmsg}".strip())
 
 
-def describe(exc: WeChatError, path: str) -> str:
-    """The operator's line for a failed call to ``path``: a lost answer says whether it was resent."""
+def describe(exc: WeChatError, *, deduplicated: bool) -> str:
+    """The operator's line for a failed call: a lost answer says whether it is resent (only where WeChat
+    deduplicates the call)."""
     if isinstance(exc, TransportError) and exc.sent:
-        return (UNKNOWN_PLAIN if path in NOT_DEDUPLICATED else UNKNOWN_RETRIED).format(errmsg=exc.errmsg)
+        return (UNKNOWN_RETRIED if deduplicated else UNKNOWN_PLAIN).format(errmsg=exc.errmsg)
     return plain(exc.errcode, exc.errmsg)
 
 
-def outcome(exc: WeChatError, path: str) -> Action:
-    """What to do after ``exc`` from ``path``: the one retry policy, by error class and by API."""
+def outcome(exc: WeChatError, *, deduplicated: bool) -> Action:
+    """What to do after ``exc``, by error class and by whether WeChat deduplicates the call."""
     if isinstance(exc, TransportError) and exc.sent:
-        return Action.UNKNOWN if path in NOT_DEDUPLICATED else Action.RETRY
+        return Action.RETRY if deduplicated else Action.UNKNOWN
     return action(exc.errcode)
 
 
-def retry_now(exc: WeChatError, path: str) -> bool:
-    """Whether a call may be repeated at once with backoff: WeChat busy (-1), or no answer where that is safe."""
-    return exc.errcode in (-1, None) and outcome(exc, path) is Action.RETRY
+@dataclass(frozen=True)
+class Decision:
+    """What becomes of one row after an error: its next state, the operator's reason, when a retry is due."""
+
+    action: Action
+    state: str
+    """planned (retried at ``retry_at``), unknown, undeliverable or failed."""
+    reason: str
+    errcode: int | None
+    retry_at: datetime | None = None
+
+    @property
+    def daily_quota(self) -> bool:
+        """45009: the API is used up for the Beijing day; the channel's other rows wait too."""
+        return self.errcode == DAILY_QUOTA and self.state == "planned"
+
+    @property
+    def blocked(self) -> bool:
+        return self.errcode == TEMPLATE_BLOCKED
+
+    @property
+    def whole_channel(self) -> bool:
+        """Permanent for every row of the same channel (configuration, permission, content): no more calls."""
+        return self.action is Action.POST
+
+
+def backoff(errcode: int | None, attempts: int) -> timedelta:
+    """How long a row waits after its ``attempts``-th failed try (per row: the rest of the send goes on)."""
+    if errcode in RATE_LIMITED:
+        return timedelta(seconds=RATE_LIMIT_SECONDS)
+    return timedelta(seconds=BACKOFF_SECONDS * 2 ** max(attempts - 1, 0))
+
+
+def decide(exc: WeChatError, *, deduplicated: bool, attempts: int, now: datetime) -> Decision:
+    """The one retry policy: after ``exc`` on a row tried ``attempts`` times, what the row becomes.
+
+    transient (-1, no answer where safe, 45011, 45066): retried after ``backoff``, at most MAX_ATTEMPTS tries;
+    45009: retried at the next Beijing day; a lost answer WeChat does not deduplicate: unknown, never resent;
+    a closed window: undeliverable until the follower writes; everything else: failed.
+    """
+    act = outcome(exc, deduplicated=deduplicated)
+    code = exc.errcode
+    reason = describe(exc, deduplicated=deduplicated)
+    if act is Action.UNKNOWN:
+        return Decision(act, "unknown", reason, code)
+    if act is Action.RETRY:
+        if code == DAILY_QUOTA:
+            return Decision(act, "planned", reason, code, beijing_day_start(now) + timedelta(days=1))
+        if attempts >= MAX_ATTEMPTS:
+            return Decision(act, "failed", f"{reason} (gave up after {attempts} tries)", code)
+        return Decision(act, "planned", reason, code, now + backoff(code, attempts))
+    if act is Action.FALLBACK:  # never a template instead: templates are not for news
+        return Decision(act, "undeliverable", f"{plain(code, exc.errmsg)}; reachable {NEXT_WRITE}", code)
+    return Decision(act, "failed", plain(code, exc.errmsg), code)
 
 
 def action(errcode: int | None) -> Action:

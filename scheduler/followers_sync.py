@@ -15,9 +15,6 @@ from posts import follower_import, limits
 from posts.clock import Clock, system_clock
 from scheduler.wechat_api import WeChatApi
 
-USER_GET = "/cgi-bin/user/get"
-BATCHGET = "/cgi-bin/user/info/batchget"
-
 Progress = Callable[[int, int], None]
 """(followers seen so far, total WeChat reports)."""
 
@@ -53,7 +50,7 @@ def sync(
         tags = follower_import.tag_therapies(session)
     made = pages = 0
     while max_pages is None or pages < max_pages:
-        page = api.call(USER_GET, method="GET", params={"next_openid": next_openid})
+        page = api.followers_page(next_openid)
         openids = [str(o) for o in ((page.get("data") or {}).get("openid") or [])]
         total = int(page.get("total", total))
         if not openids:
@@ -62,8 +59,7 @@ def sync(
         with sessions() as session:
             for start in range(0, len(openids), limits.USER_BATCHGET_MAX):
                 chunk = openids[start : start + limits.USER_BATCHGET_MAX]
-                body = {"user_list": [{"openid": o, "lang": "zh_CN"} for o in chunk]}
-                infos = api.call(BATCHGET, body).get("user_info_list", [])
+                infos = api.users_info(chunk)
                 new, subs = follower_import.import_page(session, infos, tags, clock())
                 added, made = added + new, made + subs
             seen, imported = seen + len(openids), imported + added

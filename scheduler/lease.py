@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from posts.clock import Clock, system_clock
-from posts.queue import Lease
+from posts.coordination import Lease
 
 log = logging.getLogger(__name__)
 

@@ -1,37 +1,36 @@
-"""The subscribe-notice channel (订阅通知, ``cgi-bin/message/subscribe/bizsend``): one consent, one notice.
+"""The subscribe-notice channel (订阅通知, bizsend): one consent, one notice, behind the Channel protocol.
 
 Planning: the post's notice (``[wechat.notices.<purpose>]`` whose ``serves`` lists the post's kind, or its
 purpose) with its fields filled and checked, and which followers hold a consent for it (posts/notices.py); the
-planner sends it to those outside the customer-service window. Delivery: for each planned row, the consent is taken
-in the same transaction that claims the row (a one-time consent is used by exactly one send), then bizsend is
-called. 43101 (refused, or no consent left) marks the consent gone and the row undeliverable, never retried; an
-answer saying WeChat delivered nothing (busy, a field rule) gives the consent back; a lost answer keeps it used (the
-notice may have arrived, and bizsend is not deduplicated, so it is not resent).
-
-The sender calls three hooks: :func:`for_post` and :func:`consented` when planning, :func:`deliver` in its loop.
+planner sends it to those outside the customer-service window. Delivery goes through the one loop
+(scheduler/delivery.py): ``NoticeRows`` takes the follower's consent in the same transaction that claims the row (a
+one-time consent is used by exactly one send, and the claim is committed before WeChat is called), then
+``NoticeMessages`` calls bizsend. 43101 (refused, or no consent left) marks the consent gone and the row
+undeliverable, never retried; an answer saying WeChat delivered nothing (busy, a field rule) gives the consent back;
+a lost answer keeps it used (the notice may have arrived, and bizsend is not deduplicated, so it is not resent).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from posts import ledger, limits, notice_fields, notices
+from sqlalchemy.orm import Session
+
+from posts import limits, notice_fields, notices
 from posts.catalog import Catalog
 from posts.compose import Message
-from posts.queue import Post
+from posts.queue import Delivery, Post
 from posts.settings import Settings
-from scheduler import errors, planner
-from scheduler.errors import Action, WeChatError
-
-if TYPE_CHECKING:
-    from scheduler.sender import Sender
+from scheduler.channels import Item, Outcome
+from scheduler.errors import Action, Decision, WeChatError
+from scheduler.rows import LedgerRows
+from scheduler.wechat_api import NOTICE_SEND, WeChatApi
 
 log = logging.getLogger(__name__)
-PATH = planner.NOTICE
 DATA_KEY = "notice"
 """Where a prepared post keeps its notice (post.data), so every delivery sends the same fields."""
 
@@ -42,17 +41,6 @@ class Notice:
     template_id: str
     page: str
     fields: dict[str, str]
-
-    def body(self, openid: str) -> dict[str, Any]:
-        """bizsend's body for one follower."""
-        body: dict[str, Any] = {
-            "touser": openid,
-            "template_id": self.template_id,
-            "data": {name: {"value": value} for name, value in self.fields.items()},
-        }
-        if self.page:
-            body["page"] = self.page
-        return body
 
 
 def for_post(settings: Settings, catalog: Catalog, post: Post, message: Message, now: datetime) -> Notice | None:
@@ -99,56 +87,70 @@ def store(post: Post, notice: Notice | None) -> None:
         post.data = {**(post.data or {}), DATA_KEY: asdict(notice)}
 
 
-def deliver(sender: Sender, post_id: int, advance: Callable[[int], None]) -> int:
-    """Send the post's planned notices; returns the rows handled."""
-    with sender.sessions() as session:
-        post = session.get(Post, post_id)
-        notice = stored(post) if post is not None else None
-        ids = ledger.ready(session, post_id, "notice", sender.clock(), 200)
-    if not ids:
-        return 0
-    long_term = sender.settings.wechat.notices.long_term
-    moved = 0
-    for row_id in ids:
-        sender._warm()
-        with sender.sessions() as session:
-            now = sender.clock()
-            rows = ledger.claim(session, [row_id], now)
-            if not rows:
-                session.commit()
+@dataclass
+class NoticeMessages:
+    """Subscribe notices of one post: the same notice to each consenting follower; WeChat does not deduplicate."""
+
+    notice: Notice | None
+    name: str = "notice"
+    deduplicated: bool = False
+    batch: int = 1
+
+    def send(self, api: WeChatApi, items: Sequence[Item]) -> list[Outcome]:
+        out: list[Outcome] = []
+        for item in items:
+            if self.notice is None or not item.payload.get("consent"):
+                out.append(Outcome())  # not called: NoticeRows records the row undeliverable
                 continue
-            row = rows[0]
-            consent = None
-            if notice is not None:
-                consent = notices.consume(session, row.openid, notice.template_id, row.id, now, long_term=long_term)
-            if consent is None:
-                row.state = "undeliverable"
-                row.reason = notices.NO_CONSENT_REASON if notice is not None else "no notice stored for this post"
-                session.commit()
-                moved += 1
-                advance(1)
-                continue
-            session.commit()  # the consent is taken before WeChat is called: a crash cannot use it twice
-            assert notice is not None
+            notice = self.notice
             try:
-                answer = sender._call(PATH, notice.body(row.openid))
-                sender._sent(row, answer.get("msgid"))
+                msg_id = api.send_notice(str(item.openid), notice.template_id, notice.fields, notice.page)
+                out.append(Outcome(msg_id=msg_id))
             except WeChatError as exc:
-                _failed(sender, session, row, notice, exc)
-            session.commit()
-        moved += 1
-        advance(0 if row.state == "planned" else 1)
-        if not sender._alive():
-            break
-    return moved
+                out.append(Outcome(error=exc))
+        return out
 
 
-def _failed(sender: Sender, session: Any, row: Any, notice: Notice, exc: WeChatError) -> None:
-    now = sender.clock()
-    if exc.errcode == limits.NOTICE_CONSENT_ERRCODE:
-        notices.mark_gone(session, row.openid, notice.template_id, row.id, now)
-        row.state, row.errcode, row.reason = "undeliverable", exc.errcode, notices.GONE_REASON
-        return
-    sender._failed(session, row, exc)
-    if errors.outcome(exc, PATH) is not Action.UNKNOWN:
-        notices.release(session, row.id, now)  # WeChat said no: nothing was delivered on this consent
+class NoticeRows(LedgerRows):
+    """A post's notice rows: claiming one takes the follower's consent (committed with the claim)."""
+
+    def __init__(self, post_id: int, notice: Notice | None, *, long_term: bool = False) -> None:
+        super().__init__(post_id, "notice", NOTICE_SEND)
+        self.notice = notice
+        self.long_term = long_term
+
+    def claim(self, session: Session, ids: Sequence[int], now: datetime) -> list[Item]:
+        items = super().claim(session, ids, now)
+        for item in items:
+            consent = None
+            if self.notice is not None:
+                consent = notices.consume(
+                    session, str(item.openid), self.notice.template_id, item.row.id, now, long_term=self.long_term
+                )
+            item.payload = {"consent": consent is not None, "claimed_at": now}
+        return items
+
+    def record(self, session: Session, item: Item, outcome: Outcome, decision: Decision | None, now: datetime) -> int:
+        row: Delivery = item.row
+        if row.state != "sending":
+            return 0
+        if not item.payload.get("consent"):
+            row.state, row.not_before = "undeliverable", None
+            row.reason = notices.NO_CONSENT_REASON if self.notice is not None else "no notice stored for this post"
+            return 1
+        assert self.notice is not None
+        if decision is not None and decision.errcode == limits.NOTICE_CONSENT_ERRCODE:
+            notices.mark_gone(session, row.openid, self.notice.template_id, row.id, now)
+            row.state, row.errcode, row.reason = "undeliverable", decision.errcode, notices.GONE_REASON
+            row.not_before = None
+            return 1
+        finished = super().record(session, item, outcome, decision, now)
+        if decision is not None and decision.action is not Action.UNKNOWN:
+            notices.release(session, row.id, now)  # WeChat said no: nothing was delivered on this consent
+        return finished
+
+    def release(self, session: Session, item: Item) -> None:
+        row: Delivery = item.row
+        if item.payload.get("consent") and row.state == "sending":
+            notices.release(session, row.id, item.payload["claimed_at"])
+        super().release(session, item)

@@ -11,12 +11,11 @@ from posts import interactions, limits
 from posts.audience import Recipient
 from posts.script import SIMPLIFIED, TRADITIONAL
 from posts.timing import BEIJING, beijing_next_month_start
-
-CUSTOM = "/cgi-bin/message/custom/send"
-TEMPLATE = "/cgi-bin/message/template/send"
-MASS_SEND = "/cgi-bin/message/mass/send"
-MASS_SENDALL = "/cgi-bin/message/mass/sendall"
-NOTICE = "/cgi-bin/message/subscribe/bizsend"
+from scheduler.errors import NEXT_WRITE
+from scheduler.wechat_api import CUSTOM_SEND as CUSTOM
+from scheduler.wechat_api import MASS_SEND, MASS_SENDALL
+from scheduler.wechat_api import NOTICE_SEND as NOTICE
+from scheduler.wechat_api import TEMPLATE_SEND as TEMPLATE
 
 REASONS = {
     "unfollowed": "已取消关注 (43004): the follower no longer follows the account",
@@ -46,7 +45,6 @@ UNREACHABLE = frozenset(
     {"window_closed", "window_used", "mass_month", "mass_day", "mass_no_tag", "mass_single", "no_custom", "no_mass"}
 )
 """Codes of followers who still follow but cannot be reached by this post."""
-NEXT_WRITE = "when they next write to the account"
 
 
 def next_reachable(code: str, now: datetime) -> str | None:

@@ -17,22 +17,17 @@ log = logging.getLogger(__name__)
 
 def push_menu(api: WeChatApi, body: dict[str, Any]) -> None:
     """POST the exact menu body (posts.menu) to menu/create; WeChat replaces the current menu."""
-    api.call("/cgi-bin/menu/create", body)
+    api.create_menu(body)
 
 
 def create_scene_qr(
     session: Session, api: WeChatApi, scene: Scene, now: datetime, expire_seconds: int | None = None
 ) -> QrScene:
     """Create the scene's QR ticket (permanent unless ``expire_seconds``) and store ticket and URL on its row."""
-    if expire_seconds is None:
-        body: dict[str, Any] = {"action_name": "QR_LIMIT_STR_SCENE"}
-    else:
-        body = {"action_name": "QR_STR_SCENE", "expire_seconds": expire_seconds}
-    body["action_info"] = {"scene": {"scene_str": scene.key}}
-    answer = api.call("/cgi-bin/qrcode/create", body)
+    ticket, url = api.create_qrcode(scene.key, expire_seconds)
     row = session.get(QrScene, scene.key) or QrScene(key=scene.key, created_at=now)
     row.purpose, row.welcome_key, row.therapy_key = scene.purpose, scene.welcome, scene.therapy
-    row.ticket, row.url = str(answer["ticket"]), str(answer.get("url", ""))
+    row.ticket, row.url = ticket, url
     row.permanent = expire_seconds is None
     session.add(row)
     log.info("QR code for scene %s: ticket %s", scene.key, row.ticket)

@@ -30,9 +30,6 @@ from scheduler.wechat_upload import add_image_material, upload_image
 
 log = logging.getLogger(__name__)
 
-DRAFT_ADD = "/cgi-bin/draft/add"
-SUBMIT = "/cgi-bin/freepublish/submit"
-GET = "/cgi-bin/freepublish/get"
 POLL_AFTER = timedelta(seconds=30)
 MAX_ATTEMPTS = 5
 INTERRUPTED_AFTER = timedelta(minutes=10)
@@ -128,7 +125,7 @@ def add_draft(api: WeChatApi, body: ArticleBody, read_image: ImageReader, cover:
         "need_open_comment": 0,
         "only_fans_can_comment": 0,
     }
-    media_id = str(api.call(DRAFT_ADD, {"articles": [entry]})["media_id"])
+    media_id = api.add_draft([entry])
     log.info("draft %s added (%d images uploaded)", media_id, images)
     return media_id, cover
 
@@ -192,11 +189,11 @@ class Publisher:
                 if article.draft_media_id is None:
                     article.draft_media_id = self._draft(body)
                     session.commit()
-                result = self.api.call(SUBMIT, {"media_id": article.draft_media_id})
+                publish_id = self.api.submit_publish(article.draft_media_id)
             except WeChatError as exc:
                 return self._failed_call(session, article, exc)
             now = self.clock()
-            article.publish_id = str(result["publish_id"])
+            article.publish_id = publish_id
             article.state, article.submitted_at, article.error = "publishing", now, None
             session.commit()
             articles.apply_known_result(session, article, now)  # PUBLISHJOBFINISH may already be in
@@ -223,7 +220,7 @@ class Publisher:
                 return False
             article.checked_at = now
             try:
-                found = self.api.call(GET, {"publish_id": article.publish_id})
+                found = self.api.publish_status(article.publish_id)
             except WeChatError as exc:
                 article.error = plain(exc.errcode, exc.errmsg)
                 session.commit()

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from posts import capabilities, ledger
-from posts.queue import ApiUsage
+from posts.coordination import ApiUsage
 from posts.settings import Settings
 from posts.timing import beijing_day, beijing_day_start
 from scheduler.planner import CUSTOM, MASS_SEND, MASS_SENDALL, TEMPLATE, Account

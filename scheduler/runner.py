@@ -1,4 +1,8 @@
-"""The scheduler: APScheduler is the clock, the database the truth; one active process holds the lease."""
+"""The scheduler: APScheduler is the clock, the database the truth; one active process holds the lease.
+
+The tick is short: it claims due work and starts each post's send as a job of its own (``send:<post id>``, one
+at a time in the ``sends`` executor), so a long send never blocks the tick nor makes APScheduler skip it.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
@@ -40,6 +45,8 @@ LEASE_NAME = "scheduler"
 LEASE_SECONDS = 30.0
 TICK_SECONDS = 2.0
 HOUSEKEEPING_EVERY = timedelta(hours=1)
+SEND_EXECUTOR = "sends"
+"""APScheduler executor of the `send:<id>` jobs: one thread, so sends go out one after another."""
 
 
 class Engine:
@@ -73,9 +80,14 @@ class Engine:
         self.holder = holder or new_holder()
         self.lease_seconds = lease_seconds
         self.stop_event = threading.Event()
+        sender_options.setdefault("sleep", self.stop_event.wait)  # a stop ends a wait for a retry at once
         self.sender = Sender(
             settings, sessions, self.api, catalog, renderer, clock=clock, keepalive=self.keepalive, **sender_options
         )
+        self.launch: Callable[[int], None] = self.send
+        """How a post's send is started: here, at once in the caller's thread; Handle makes it a job of its own."""
+        self._sends: set[int] = set()
+        self._sends_lock = threading.Lock()
         self.publisher = Publisher(
             sessions,
             self.api,
@@ -127,14 +139,10 @@ class Engine:
             self.outbox()
             self.publisher.run()
             self.spawn_recurring()
-            for post_id in self.due():
+            for post_id in [*self.due(), *self.sending()]:
                 if not self.keepalive():
                     break
-                self.sender.run(post_id, stop=self.stop_event)
-            for post_id in self.sending():
-                if not self.keepalive():
-                    break
-                self.sender.deliver(post_id, stop=self.stop_event)
+                self.start_send(post_id)
             with self.sessions() as session:
                 ledger.reconcile(session, self.clock() - timedelta(days=1))
                 notices.reconcile(session, self.clock() - timedelta(days=1))
@@ -144,6 +152,36 @@ class Engine:
             return True
         finally:
             self._lock.release()
+
+    # -- sends --------------------------------------------------------------------------------------
+    def start_send(self, post_id: int) -> bool:
+        """Start the post's send unless it is already running (in this process); False when it was."""
+        with self._sends_lock:
+            if post_id in self._sends:
+                return False
+            self._sends.add(post_id)
+        try:
+            self.launch(post_id)
+        except Exception:
+            self._forget(post_id)
+            raise
+        return True
+
+    def send(self, post_id: int) -> str:
+        """One post's send, to its end (or a stop, or the retry wait): the body of a `send:<id>` job."""
+        try:
+            return self.sender.run(post_id, stop=self.stop_event)
+        finally:
+            self._forget(post_id)
+
+    def _forget(self, post_id: int) -> None:
+        with self._sends_lock:
+            self._sends.discard(post_id)
+
+    @property
+    def running_sends(self) -> set[int]:
+        with self._sends_lock:
+            return set(self._sends)
 
     def housekeeping(self) -> int:
         """Once an hour: forget the bot's dedupe rows older than ``scheduler.dedupe_keep_hours``; how many."""
@@ -155,6 +193,10 @@ class Engine:
         forgotten = retention.forget_seen(self.sessions, before, keep_going=self.keepalive)
         if forgotten:
             log.info("forgot %d dedupe rows received before %s", forgotten, before.isoformat())
+        old_jobs = now - timedelta(days=retention.JOB_EVENTS_KEEP_DAYS)
+        jobs = retention.forget_job_events(self.sessions, old_jobs, keep_going=self.keepalive)
+        if jobs:
+            log.info("forgot %d job-finished events received before %s", jobs, old_jobs.isoformat())
         return forgotten
 
     def review_check(self) -> alerts.Raised | None:
@@ -180,14 +222,13 @@ class Engine:
         return send_outbox(self.sessions, self.api, self.catalog, self.clock)
 
     def recover(self) -> None:
-        """Rows a dead process left in "sending" (see posts.ledger.recover for the rule)."""
+        """Rows a dead process left in "sending" (see posts.ledger.recover for the rule), each in its post's
+        history and in the log."""
         with self.sessions() as session:
-            requeued, unknown = ledger.recover(session, self.clock(), TEMPLATE_RESEND_WINDOW)
+            found = ledger.recover(session, self.clock(), TEMPLATE_RESEND_WINDOW)
             session.commit()
-        if requeued or unknown:
-            log.warning(
-                "recovered after a stop: %s template deliveries resent, %s custom ones unknown", requeued, unknown
-            )
+        for line in found.lines():
+            log.warning("recovered after a stop: %s", line)
         self._recovered = True
 
     def spawn_recurring(self) -> int:
@@ -236,10 +277,12 @@ class Engine:
         return made
 
     def due(self) -> list[int]:
-        """Queued posts whose time has come; those later than the grace period are marked missed."""
+        """Queued posts whose time has come; those later than the grace period are marked missed (not one whose
+        send job is already started and waits for the one before it)."""
         now = self.clock()
         grace = timedelta(seconds=self.settings.scheduler.misfire_grace_seconds)
         ready = []
+        started = self.running_sends
         with self.sessions() as session:
             posts = session.scalars(
                 select(Post)
@@ -247,6 +290,8 @@ class Engine:
                 .order_by(Post.due_at, Post.id)
             ).all()
             for post in posts:
+                if post.id in started:
+                    continue
                 late = now - post.due_at  # type: ignore[operator]
                 if late > grace:
                     post.status, post.finished_at = "missed", now
@@ -266,8 +311,11 @@ class Engine:
         return ready
 
     def sending(self) -> list[int]:
+        """Posts still sending with work to do now (rows whose retry time has come, or nothing left to close)."""
+        now = self.clock()
         with self.sessions() as session:
-            return list(session.scalars(select(Post.id).where(Post.status == "sending").order_by(Post.id)))
+            ids = session.scalars(select(Post.id).where(Post.status == "sending").order_by(Post.id)).all()
+            return [i for i in ids if i not in self.running_sends and ledger.has_work(session, i, now)]
 
     def jobs(self) -> dict[str, tuple[str, Any]]:
         """The APScheduler jobs the queue implies: `post:<id>` → (kind, run date or cron)."""
@@ -307,6 +355,24 @@ class Handle:
     def _fire(self) -> None:
         self.engine.tick()
 
+    def launch(self, post_id: int) -> None:
+        """The post's send as a job of its own: logged once by APScheduler, never overlapping the tick."""
+        self.scheduler.add_job(
+            self._send,
+            args=[post_id],
+            id=f"send:{post_id}",
+            name=f"send post {post_id}",
+            executor=SEND_EXECUTOR,
+            replace_existing=True,
+            misfire_grace_time=None,
+        )
+
+    def _send(self, post_id: int) -> None:
+        try:
+            self.engine.send(post_id)
+        except Exception:
+            log.exception("sending post %s failed; the next tick takes it up again", post_id)
+
     def _tick(self) -> None:
         try:
             self.engine.tick()
@@ -328,6 +394,7 @@ class Handle:
             log.exception("review check failed")
 
     def start(self) -> Handle:
+        self.engine.launch = self.launch
         self.scheduler.add_job(
             self._tick,
             "interval",
@@ -376,7 +443,8 @@ def build(
     base_url = getattr(renderer, "base_url", settings.server.base_url)
     content = LiveContent(sessions, content_builder(base_url), Content(catalog, renderer))  # type: ignore[arg-type]
     engine = Engine(settings, sessions, catalog, renderer, content=content, **engine_options)
-    scheduler = BackgroundScheduler(timezone=ZoneInfo(settings.scheduler.timezone))
+    executors = {"default": ThreadPoolExecutor(4), SEND_EXECUTOR: ThreadPoolExecutor(1)}
+    scheduler = BackgroundScheduler(timezone=ZoneInfo(settings.scheduler.timezone), executors=executors)
     return Handle(engine, scheduler)
 
 

@@ -1,44 +1,53 @@
-"""Sends one post: plan its audience into the ledger, then for each delivery claim → call WeChat → record."""
+"""Sends one post: plan its audience into the ledger, run each channel's rows through the one loop, close it.
+
+The plan comes from scheduler/preview.py (the same as `wxbot post preview`), each channel from
+scheduler/channels.py, the claim → call → record loop from scheduler/delivery.py with the retry policy of
+scheduler/errors.py. A row waiting for its retry time holds up nobody: the loop goes on with the others, and the
+send waits only at its end, for the earliest retry due within RETRY_WAIT (later ones: the tick comes back).
+"""
 
 from __future__ import annotations
 
 import logging
-import time
+import threading
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from threading import Event
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from posts import followers, ledger, limits, mass_budget, received, template_fields
-from posts.audience import AudienceError, mass_tag_id, parse_audience, recipients
+from posts import ledger, limits
+from posts.audience import AudienceError
 from posts.catalog import Catalog
 from posts.clock import Clock, system_clock
-from posts.compose import ContentError, Message, Renderer, compose
-from posts.notice_fields import NoticeFieldError
-from posts.queue import Delivery, MassBatch, Post
-from posts.script import SIMPLIFIED, converter, page_link, text_links
+from posts.compose import ContentError, Message, Renderer
+from posts.queue import Delivery, Post
+from posts.script import converter, page_link, text_links
 from posts.settings import Settings
 from posts.template_fields import TemplateFieldError
-from posts.timing import beijing_day_start
-from scheduler import errors, notice_channel, planner, publish, quota, tags
-from scheduler.errors import Action, WeChatError
-from scheduler.wechat_api import WeChatApi
+from scheduler import delivery, errors, notice_channel, planner, publish, quota
+from scheduler.channels import Channel, CustomMessages, MassSends, TemplateMessages
+from scheduler.errors import WeChatError
+from scheduler.notice_channel import NoticeMessages, NoticeRows
+from scheduler.preview import Preview
+from scheduler.rows import LedgerRows, MassRows, Rows
+from scheduler.wechat_api import CUSTOM_SEND, TEMPLATE_SEND, WeChatApi, text_message
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-MAX_ATTEMPTS = 3
+Sleep = Callable[[float], object]
 TEMPLATE_RESEND_WINDOW = timedelta(minutes=9)
 """WeChat deduplicates template messages by openid + client_msg_id for 10 minutes; stay inside it."""
-CHANNEL_PATH = {"custom": planner.CUSTOM, "template": planner.TEMPLATE, "notice": planner.NOTICE}
+RETRY_WAIT = timedelta(seconds=errors.RATE_LIMIT_SECONDS)
+"""A send waits at its end for retries due within this long; later ones (45009: tomorrow) end the send job."""
 
 
 class Sender:
-    """Everything one send needs; ``clock`` and ``backoff`` are parameters so tests control time."""
+    """Everything one send needs; ``clock`` and ``sleep`` are parameters so tests control time."""
 
     def __init__(
         self,
@@ -49,7 +58,7 @@ class Sender:
         renderer: Renderer,
         *,
         clock: Clock = system_clock,
-        backoff: float = 0.2,
+        sleep: Sleep | None = None,
         template_batch: int = 100,
         daily_limits: dict[str, int] | None = None,
         keepalive: Callable[[], bool] | None = None,
@@ -60,98 +69,20 @@ class Sender:
         self.catalog = catalog
         self.renderer = renderer
         self.clock = clock
-        self.backoff = backoff
+        self.sleep: Sleep = sleep or threading.Event().wait
         self.template_batch = template_batch
-        self.daily_limits = daily_limits
         self.keepalive = keepalive or (lambda: True)
-
-    # -- planning -----------------------------------------------------------------------------------
-    def message_for(self, post: Post) -> Message | None:
-        data = post.data or {}
-        since = data.get("since")
-        until = data.get("until")
-        return compose(
-            post.content,
-            self.catalog,
-            self.renderer,
-            text=post.text,
-            since=_date(since),
-            until=_date(until),
-            title=data.get("title", ""),
-        )
-
-    def tag_members(self, tag_id: int) -> list[str]:
-        if self.api is None:
-            raise AudienceError(f"tag {tag_id} mirrors no therapy; only WeChat knows its members")
-        return sorted(tags.members(self.api, tag_id))
-
-    def template_fields(self, post: Post, message: Message, now: datetime) -> dict[str, str]:
-        """The exact template fields a template_only post sends (its purpose's mapping), or TemplateFieldError.
-
-        Only text posts given a configured purpose: templates are for service notices, never for news content.
-        """
-        purpose = (post.data or {}).get("purpose") or ""
-        if not post.content.startswith("text"):
-            raise TemplateFieldError(
-                f"template messages are for service notices, not news: {post.content} goes by auto or mass"
-            )
-        spec = self.settings.wechat.templates.get(purpose)
-        if not spec:
-            known = ", ".join(sorted(self.settings.wechat.templates)) or "none configured"
-            raise TemplateFieldError(
-                f"no template for purpose {purpose!r} (wechat.templates.<purpose> in the config; known: {known}); "
-                "give --purpose"
-            )
-        return template_fields.fill(
-            spec,
-            title=message.title,
-            summary=message.summary,
-            text=post.text,
-            due=post.due_at or now,
-            tz=self.settings.scheduler.timezone,
-        )
+        self.preview = Preview(settings, catalog, renderer, api, daily_limits)
+        self._stop: Event | None = None
 
     def plan(self, session: Session, post: Post, now: datetime) -> tuple[planner.Plan, Message | None]:
-        """The plan for ``post`` at ``now`` (also what `wxbot post preview` shows); writes nothing."""
-        message = self.message_for(post)
-        audience = parse_audience(post.audience, self.catalog.therapies)
-        people = recipients(session, audience, self.tag_members)
-        skipped = received.already(session, post.content, (r.openid for r in people))
-        people = [r for r in people if r.openid not in skipped]
-        purpose = (post.data or {}).get("purpose")
-        account = quota.account(session, self.settings, now, self.daily_limits, purpose)
-        opened = {r.openid: planner.window(r, now).opened_at for r in people}
-        in_window = {openid: at for openid, at in opened.items() if at is not None}
-        used = ledger.window_used(session, in_window)
-        month = mass_budget.received_this_month(session, now) if post.channel in ("mass", "auto") else {}
-        tag = mass_tag_id(session, audience)
-        target = planner.MassTarget(to_all=True) if audience.kind == "all" else None
-        if tag is not None:
-            target = planner.MassTarget(tag_id=tag)
-        notice, notes, consents = None, [], set()
-        if post.channel == "auto" and message is not None:
-            try:
-                notice = notice_channel.for_post(self.settings, self.catalog, post, message, now)
-            except NoticeFieldError as exc:
-                notes.append(f"subscribe notice not used: {exc}")
-            consents = notice_channel.consented(session, notice, (r.openid for r in people))
-            if notice is not None:
-                account = replace(account, notice_template_id=notice.template_id)
-        result = planner.plan(
-            people,
-            post.channel,
-            account,
-            now,
-            window_used=used,
-            mass_month=month,
-            mass_target=target,
-            notice_consents=consents,
-        )
-        result.skipped = sorted(skipped)
-        result.notice = asdict(notice) if notice is not None and result.counts().get("notice") else None
-        result.notes = notes
-        return result, message
+        """The plan for ``post`` at ``now`` (what `wxbot post preview` shows); writes nothing."""
+        return self.preview.plan(session, post, now)
 
+    def template_fields(self, post: Post, message: Message, now: datetime) -> dict[str, str]:
+        return self.preview.template_fields(post, message, now)
+
+    # -- the start -----------------------------------------------------------------------------------
     def prepare(self, post_id: int) -> bool:
         """A due post → sending: compose once, plan, write the ledger. False when there is nothing to send."""
         with self.sessions() as session:
@@ -161,36 +92,16 @@ class Sender:
             now = self.clock()
             try:
                 result, message = self.plan(session, post, now)
+                fields = self.template_fields(post, message, now) if message and post.channel == "template_only" else {}
             except (AudienceError, ContentError, WeChatError, TemplateFieldError) as exc:
-                post.status, post.finished_at = "failed", now
-                ledger.record(session, post, "scheduler", "failed", str(exc), at=now)
-                session.commit()
-                return False
+                return _close(session, post, "failed", "failed", str(exc), now)
             if message is None:
-                post.status, post.finished_at = "cancelled", now
-                ledger.record(session, post, "scheduler", "skipped", "digest: no update since the previous one", at=now)
-                session.commit()
-                return False
+                return _close(session, post, "cancelled", "skipped", "digest: no update since the previous one", now)
             if not result.assignments and result.skipped:
-                post.status, post.finished_at = "cancelled", now
                 note = f"{len(result.skipped)} skipped: already received (every recipient)"
-                ledger.record(session, post, "scheduler", "skipped", note, at=now)
-                session.commit()
-                return False
+                return _close(session, post, "cancelled", "skipped", note, now)
             if not result.assignments:
-                post.status, post.finished_at = "failed", now
-                ledger.record(session, post, "scheduler", "failed", "the audience is empty", at=now)
-                session.commit()
-                return False
-            fields: dict[str, str] = {}
-            if post.channel == "template_only":
-                try:
-                    fields = self.template_fields(post, message, now)
-                except TemplateFieldError as exc:
-                    post.status, post.finished_at = "failed", now
-                    ledger.record(session, post, "scheduler", "failed", str(exc), at=now)
-                    session.commit()
-                    return False
+                return _close(session, post, "failed", "failed", "the audience is empty", now)
             rows = [(a.openid, a.follower_id, a.channel, a.reason, a.slice_key) for a in result.assignments]
             ledger.materialize(session, post.id, rows, [s.key for s in result.slices])
             post.data = {**(post.data or {}), "message": asdict(message)}
@@ -198,15 +109,16 @@ class Sender:
                 post.data["template_fields"] = fields
             if result.notice:
                 post.data[notice_channel.DATA_KEY] = result.notice
-
             post.status, post.started_at = "sending", now
             counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts().items()))
             skipped = f"; {len(result.skipped)} skipped: already received" if result.skipped else ""
-            ledger.record(session, post, "scheduler", "started", f"{len(rows)} recipients: {counts}{skipped}", at=now)
+            detail = f"{len(rows)} recipients: {counts}{skipped}"
+            ledger.record(session, post, "scheduler", "started", detail, at=now)
             session.commit()
+            log.info("post %s started: %s", post_id, detail)
             return True
 
-    # -- delivery -----------------------------------------------------------------------------------
+    # -- delivery ------------------------------------------------------------------------------------
     def run(self, post_id: int, progress: Progress | None = None, stop: Event | None = None) -> str:
         """Prepare (if due) and deliver what is ready; returns the post's status afterwards."""
         if self.prepare(post_id):
@@ -214,46 +126,68 @@ class Sender:
         with self.sessions() as session:
             return session.get(Post, post_id).status  # type: ignore[union-attr]
 
+    def channels(self, post: Post) -> list[tuple[Channel, Rows]]:
+        """Each channel of a started post with the rows it sends from, in the order they go out."""
+        data = post.data or {}
+        message = data["message"]
+        compose = Composer(self, message["text"], message.get("url") or "", post)
+        out: list[tuple[Channel, Rows]] = [
+            (MassSends(compose.mass), MassRows(post.id)),
+            (CustomMessages(compose.text), LedgerRows(post.id, "custom", CUSTOM_SEND)),
+            (
+                NoticeMessages(notice_channel.stored(post)),
+                NoticeRows(post.id, notice_channel.stored(post), long_term=self.settings.wechat.notices.long_term),
+            ),
+        ]
+        if post.channel == "template_only":
+            template_id = quota.template_id(self.settings, data.get("purpose")) or ""
+            fields = dict(data.get("template_fields") or {})
+            notices = TemplateMessages(template_id, compose.template(fields), batch=self.template_batch)
+            out.append((notices, LedgerRows(post.id, "template", TEMPLATE_SEND)))
+        return out
+
     def deliver(self, post_id: int, progress: Progress | None = None, stop: Event | None = None) -> None:
+        """Run the post's channels until no row is ready, waiting for retries due soon; then close it."""
+        if self.api is None:
+            raise RuntimeError("this Sender was built for planning only (no WeChat API client)")
         with self.sessions() as session:
             post = session.get(Post, post_id)
             if post is None or post.status != "sending":
                 return
-            message = Message(**{**post.data["message"], "updates": tuple(post.data["message"].get("updates", ()))})
+            channels = self.channels(post)
             total = session.scalar(select(func.count()).where(Delivery.post_id == post_id)) or 0
-        done = [self._finished_count(post_id)]
+            done = [total - ledger.open_rows(session, post_id)]
 
         def advance(n: int) -> None:
             done[0] += n
             if progress:
                 progress(done[0], total)
 
-        if progress:
-            progress(done[0], total)
+        advance(0)
         self._stop = stop
         while self._alive():
-            moved = self._mass(post_id, message, advance)
-            moved += self._custom(post_id, message, advance)
-            moved += notice_channel.deliver(self, post_id, advance)
-            moved += self._template(post_id, message, advance)
-            if not moved:
+            moved = sum(
+                delivery.run(self.sessions, self.api, channel, rows, self.clock, alive=self._alive, advance=advance)
+                for channel, rows in channels
+            )
+            if not moved and not self._wait_for_retry(post_id):
                 break
         self.finish(post_id)
 
-    def _alive(self) -> bool:
-        stop = getattr(self, "_stop", None)
-        return not (stop is not None and stop.is_set()) and self.keepalive()
-
-    def _finished_count(self, post_id: int) -> int:
+    def _wait_for_retry(self, post_id: int) -> bool:
+        """Wait for the earliest retry if it is due within RETRY_WAIT; False when there is none to wait for."""
         with self.sessions() as session:
-            return (
-                session.scalar(
-                    select(func.count()).where(
-                        Delivery.post_id == post_id, Delivery.state.not_in(("planned", "sending"))
-                    )
-                )
-                or 0
-            )
+            due = ledger.next_retry(session, post_id)
+        now = self.clock()
+        if due is None or due - now > RETRY_WAIT:
+            return False
+        if due <= now:
+            return self._alive()
+        self.sleep((due - now).total_seconds())
+        return self._alive() and self.clock() > now  # a clock that did not move: the tick comes back later
+
+    def _alive(self) -> bool:
+        return not (self._stop is not None and self._stop.is_set()) and self.keepalive()
 
     def finish(self, post_id: int) -> None:
         """Close the post once no row is planned or sending."""
@@ -263,249 +197,60 @@ class Sender:
                 return
             rep = ledger.report(session, post_id)
             now = self.clock()
-            post.status, post.finished_at = ledger.final_status(rep), now
+            status = ledger.final_status(rep)
+            post.status, post.finished_at = status, now
             summary = ", ".join(f"{k} {v}" for k, v in sorted(rep.states.items()))
-            ledger.record(session, post, "scheduler", post.status, summary, at=now)
+            ledger.record(session, post, "scheduler", status, summary, at=now)
             session.commit()
+        log.info("post %s %s: %s", post_id, status, summary)
 
-    def _call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """One call; -1 and safe transport errors are retried here with backoff (3 tries in all).
 
-        A lost answer on an API WeChat does not deduplicate (custom/send) is never repeated: see errors.outcome.
-        """
-        if self.api is None:
-            raise RuntimeError("this Sender was built for planning only (no WeChat API client)")
-        for attempt in range(MAX_ATTEMPTS):
-            try:
-                return self.api.call(path, body)
-            except WeChatError as exc:
-                if not errors.retry_now(exc, path) or attempt == MAX_ATTEMPTS - 1:
-                    raise
-                time.sleep(self.backoff * (2**attempt))
-        raise AssertionError("unreachable")  # pragma: no cover
+class Composer:
+    """The composition step of a post's channels: what a reader of a script gets (posts/script.py converts the
+    text and its content-page links), and a mass batch's payload (the text, or for a post sent as an article,
+    ``--as-article``, a fresh mpnews draft: a draft is consumed by its mass send, so each batch gets its own)."""
 
-    def _warm(self) -> None:
-        """Refresh the token (a database write) before a batch opens its own write transaction (SQLite)."""
-        if self.api is not None and self.api.broker is not None:
-            self.api.broker.token()
+    def __init__(self, sender: Sender, text: str, url: str, post: Post) -> None:
+        self.catalog = sender.catalog
+        self.renderer = sender.renderer
+        self.body = text
+        self.url = url
+        self.as_article = (post.data or {}).get("mass_as") == "article"
+        self.content = post.content
 
-    def _custom(self, post_id: int, message: Message, advance: Callable[[int], None]) -> int:
-        moved = 0
-        with self.sessions() as session:
-            ids = ledger.ready(session, post_id, "custom", self.clock(), 200)
-        for row_id in ids:
-            self._warm()
-            with self.sessions() as session:
-                rows = ledger.claim(session, [row_id], self.clock())
-                session.commit()
-                if not rows:
-                    continue
-                row = rows[0]
-                text = self._in_script(message.text, followers.script_for(session, row.openid))
-                body = {"touser": row.openid, "msgtype": "text", "text": {"content": text}}
-                try:
-                    self._call(planner.CUSTOM, body)
-                    self._sent(row, None)
-                except WeChatError as exc:
-                    self._failed(session, row, exc)
-                session.commit()
-            moved += 1
-            advance(0 if row.state == "planned" else 1)
-            if not self._alive():
-                break
-        return moved
-
-    def _template(self, post_id: int, message: Message, advance: Callable[[int], None]) -> int:
-        with self.sessions() as session:
-            post = session.get(Post, post_id)
-            data = dict(post.data or {}) if post is not None else {}
-        template_id = quota.template_id(self.settings, data.get("purpose"))
-        fields = data.get("template_fields") or {}
-        moved = 0
-        while self._alive():
-            self._warm()
-            with self.sessions() as session:
-                ids = ledger.ready(session, post_id, "template", self.clock(), self.template_batch)
-                rows = ledger.claim(session, ids, self.clock())
-                session.commit()
-                if not rows:
-                    return moved
-                finished = 0
-                traditional = followers.scripts_for(session, (row.openid for row in rows))
-                for row in rows:
-                    if row.state != "sending":  # failed in bulk by an earlier row's permanent error
-                        continue
-                    script = traditional.get(row.openid, SIMPLIFIED)
-                    body = {
-                        "touser": row.openid,
-                        "template_id": template_id,
-                        "client_msg_id": row.client_msg_id,
-                        "data": {name: {"value": self._field_in_script(v, script)} for name, v in fields.items()},
-                    }
-                    if message.url:
-                        body["url"] = page_link(message.url, script)
-                    try:
-                        answer = self._call(planner.TEMPLATE, body)
-                        self._sent(row, answer.get("msgid"))
-                    except WeChatError as exc:
-                        self._failed(session, row, exc)
-                    finished += row.state != "planned"
-                session.commit()
-            moved += len(rows)
-            advance(finished)
-        return moved
-
-    def _mass(self, post_id: int, message: Message, advance: Callable[[int], None]) -> int:
-        moved = 0
-        with self.sessions() as session:
-            batches = list(
-                session.scalars(select(MassBatch).where(MassBatch.post_id == post_id, MassBatch.state == "planned"))
-            )
-        for batch_row in batches:
-            with self.sessions() as session:
-                now = self.clock()
-                won = session.execute(
-                    update(MassBatch)
-                    .where(MassBatch.id == batch_row.id, MassBatch.state == "planned")
-                    .values(state="sending", claimed_at=now, attempts=MassBatch.attempts + 1)
-                ).rowcount  # type: ignore[attr-defined]
-                session.execute(
-                    update(Delivery)
-                    .where(Delivery.batch_id == batch_row.id, Delivery.state == "planned")
-                    .values(state="sending", claimed_at=now)
-                )
-                session.commit()
-                if not won:
-                    continue
-                batch = session.get(MassBatch, batch_row.id)
-                assert batch is not None
-                body: dict[str, Any] = {
-                    **self._mass_payload(session, post_id, message, planner.slice_script(batch.slice_key)),
-                    "clientmsgid": batch.clientmsgid,
-                    "send_ignore_reprint": 0,
-                }
-                if batch.slice_key.startswith("list:"):
-                    path = planner.MASS_SEND
-                    body["touser"] = list(session.scalars(select(Delivery.openid).where(Delivery.batch_id == batch.id)))
-                else:
-                    path = planner.MASS_SENDALL
-                    to_all = batch.slice_key == "all"
-                    body["filter"] = (
-                        {"is_to_all": to_all}
-                        if to_all
-                        else {
-                            "is_to_all": False,
-                            "tag_id": int(batch.slice_key.split(":")[1]),
-                        }
-                    )
-                state, errcode, reason, msg_id = "sent", None, None, None
-                try:
-                    msg_id = self._call(path, body).get("msg_id")
-                except WeChatError as exc:
-                    if exc.errcode == 45065:
-                        msg_id = exc.data.get("msg_id")
-                    else:
-                        state, errcode, reason = "failed", exc.errcode, errors.describe(exc, path)
-                        if errors.outcome(exc, path) is Action.RETRY and batch.attempts < MAX_ATTEMPTS:
-                            state = "planned"
-                now = self.clock()
-                batch.state, batch.errcode, batch.reason = state, errcode, reason
-                batch.msg_id = str(msg_id) if msg_id is not None else None
-                batch.sent_at = now if state == "sent" else None
-                count = session.execute(
-                    update(Delivery)
-                    .where(Delivery.batch_id == batch.id, Delivery.state == "sending")
-                    .values(
-                        state=state,
-                        errcode=errcode,
-                        reason=reason,
-                        msg_id=batch.msg_id,
-                        sent_at=batch.sent_at,
-                        not_before=now + timedelta(seconds=60) if state == "planned" else None,
-                    )
-                ).rowcount  # type: ignore[attr-defined]
-                session.commit()
-            moved += 1
-            advance(count if state != "planned" else 0)
-        return moved
-
-    def _mass_payload(self, session: Session, post_id: int, message: Message, script: str) -> dict[str, Any]:
-        """The text in the batch's script, or for a post sent as an article (``--as-article``) a fresh draft as
-        mpnews (a draft is consumed by its mass send, so each batch gets its own)."""
-        post = session.get(Post, post_id)
-        if post is not None and (post.data or {}).get("mass_as") == "article":
-            return publish.mpnews(self.api, self.renderer, post.content)  # type: ignore[arg-type]
-        return {"msgtype": "text", "text": {"content": self._in_script(message.text, script)}}
-
-    # -- the follower's script (posts.script) ----------------------------------------------------------
-    def _in_script(self, text: str, script: str) -> str:
-        """A push's text as a follower reading ``script`` gets it (each custom message, each list slice), its
-        content-page links included."""
+    def in_script(self, text: str, script: str) -> str:
         converted = converter(self.catalog.script).in_script(text, script)
         return text_links(converted, getattr(self.renderer, "base_url", ""), script)
 
-    def _field_in_script(self, value: str, script: str) -> str:
-        """A template field in the follower's script, unless the Traditional form would not fit the field."""
-        found = self._in_script(value, script)
+    def text(self, script: str) -> dict[str, Any]:
+        """A custom message in the follower's script."""
+        return text_message(self.in_script(self.body, script))
+
+    def mass(self, api: WeChatApi, script: str) -> dict[str, Any]:
+        """A mass batch's payload in its slice's script."""
+        if self.as_article:
+            return publish.mpnews(api, self.renderer, self.content)  # type: ignore[arg-type]
+        return text_message(self.in_script(self.body, script))
+
+    def template(self, fields: dict[str, str]) -> Callable[[str], tuple[dict[str, str], str | None]]:
+        """A template message's fields and link in the follower's script; a field whose Traditional form would not
+        fit stays as written."""
+
+        def in_script(script: str) -> tuple[dict[str, str], str | None]:
+            converted = {name: self._field(value, script) for name, value in fields.items()}
+            return converted, page_link(self.url, script) if self.url else None
+
+        return in_script
+
+    def _field(self, value: str, script: str) -> str:
+        found = self.in_script(value, script)
         return found if len(found) <= limits.TEMPLATE_FIELD_MAX_CHARS else value
 
-    # -- outcomes -----------------------------------------------------------------------------------
-    def _sent(self, row: Delivery, msg_id: Any) -> None:
-        row.state, row.sent_at = "sent", self.clock()
-        row.errcode, row.reason = None, None
-        row.msg_id = str(msg_id) if msg_id is not None else None
 
-    def _failed(self, session: Session, row: Delivery, exc: WeChatError) -> None:
-        code, now = exc.errcode, self.clock()
-        row.errcode = code
-        act = errors.outcome(exc, CHANNEL_PATH[row.channel])
-        if act is Action.UNKNOWN:  # counted as used in the window (ledger.window_used), never resent blindly
-            row.state, row.reason = "unknown", errors.describe(exc, CHANNEL_PATH[row.channel])
-            return
-        if act is Action.RETRY:
-            row.state = "planned"
-            if code == 45009:
-                quota.exhaust(session, CHANNEL_PATH[row.channel], now)
-                row.not_before = beijing_day_start(now) + timedelta(days=1)
-                self._postpone(session, row, row.not_before)
-            elif row.attempts >= MAX_ATTEMPTS:
-                row.state = "failed"
-            else:
-                row.not_before = now + timedelta(seconds=60 if code in (45011, 45066) else 30 * row.attempts)
-            row.reason = errors.describe(exc, CHANNEL_PATH[row.channel])
-            return
-        if act is Action.FALLBACK:  # never a template instead: templates are not for news
-            row.state = "undeliverable"
-            row.reason = f"{errors.plain(code, exc.errmsg)}; reachable {planner.NEXT_WRITE}"
-            return
-        row.state, row.reason = "failed", errors.plain(code, exc.errmsg)
-        if code == errors.TEMPLATE_BLOCKED:
-            post = session.get(Post, row.post_id)
-            if post is not None:
-                ledger.record(session, post, "scheduler", "blocked", row.reason, at=now)
-        if act is Action.POST:
-            session.execute(
-                update(Delivery)
-                .where(
-                    Delivery.post_id == row.post_id,
-                    Delivery.channel == row.channel,
-                    Delivery.state.in_(("planned", "sending")),
-                    Delivery.id != row.id,
-                )
-                .values(state="failed", errcode=code, reason=row.reason)
-                .execution_options(synchronize_session="fetch")
-            )
-
-    def _postpone(self, session: Session, row: Delivery, until: datetime) -> None:
-        session.execute(
-            update(Delivery)
-            .where(Delivery.post_id == row.post_id, Delivery.channel == row.channel, Delivery.state == "planned")
-            .values(not_before=until)
-            .execution_options(synchronize_session=False)
-        )
-
-
-def _date(value: Any) -> Any:
-    from datetime import date
-
-    return date.fromisoformat(value) if isinstance(value, str) else value
+def _close(session: Session, post: Post, status: str, action: str, detail: str, now: datetime) -> bool:
+    """End a post that will send nothing, with the reason in its history."""
+    post.status, post.finished_at = status, now
+    ledger.record(session, post, "scheduler", action, detail, at=now)
+    session.commit()
+    log.info("post %s %s: %s", post.id, status, detail)
+    return False

@@ -12,11 +12,9 @@ from sqlalchemy.orm import Session
 from posts.limits import TAG_BATCH_MAX_OPENIDS, TAG_NAME_MAX_CHARS
 from posts.models import Follower, Subscription
 from posts.queue import TherapyTag
-from scheduler.errors import WeChatError
 from scheduler.wechat_api import WeChatApi
 
 TAG_PREFIX = "订阅·"
-MEMBERS_PATH = {True: "/cgi-bin/tags/members/batchtagging", False: "/cgi-bin/tags/members/batchuntagging"}
 
 
 def tag_name(therapy_name: str) -> str:
@@ -32,17 +30,8 @@ def ensure_tag(session: Session, api: WeChatApi, therapy_key: str, therapy_name:
     if row is not None:
         return row.tag_id
     name = tag_name(therapy_name)
-    existing = {t["name"]: int(t["id"]) for t in api.call("/cgi-bin/tags/get", method="GET").get("tags", [])}
-    if name in existing:
-        tag_id = existing[name]
-    else:
-        try:
-            tag_id = int(api.call("/cgi-bin/tags/create", {"tag": {"name": name}})["tag"]["id"])
-        except WeChatError as exc:
-            if exc.errcode != 45157:
-                raise
-            existing = {t["name"]: int(t["id"]) for t in api.call("/cgi-bin/tags/get", method="GET").get("tags", [])}
-            tag_id = existing[name]
+    existing = api.tags()
+    tag_id = existing[name] if name in existing else api.create_tag(name)
     session.add(TherapyTag(therapy_key=therapy_key, tag_id=tag_id, name=name, created_at=now))
     session.commit()
     return tag_id
@@ -54,19 +43,18 @@ def batched(openids: Iterable[str], size: int = TAG_BATCH_MAX_OPENIDS) -> list[l
 
 
 def tag_users(api: WeChatApi, tag_id: int, openids: Iterable[str], add: bool = True) -> None:
-    path = MEMBERS_PATH[add]
+    """Add (or remove) followers to (from) a tag, 50 a call."""
     for chunk in batched(openids):
-        api.call(path, {"openid_list": chunk, "tagid": tag_id})
+        api.tag_users(tag_id, chunk, add=add)
 
 
 def members(api: WeChatApi, tag_id: int) -> set[str]:
+    """Every member of a tag, page after page: the one paging loop (audiences and reconcile use it)."""
     out: set[str] = set()
     next_openid = ""
     while True:
-        page = api.call("/cgi-bin/user/tag/get", {"tagid": tag_id, "next_openid": next_openid})
-        batch = (page.get("data") or {}).get("openid") or []
+        batch, next_openid = api.tag_members_page(tag_id, next_openid)
         out.update(batch)
-        next_openid = page.get("next_openid") or ""
         if not batch or not next_openid:
             return out
 

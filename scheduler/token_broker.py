@@ -14,12 +14,12 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from posts.clock import Clock, system_clock
-from posts.queue import AccessToken
+from posts.coordination import AccessToken
 from scheduler.errors import WeChatError
 from scheduler.lease import Leases, new_holder
 
 Fetch = Callable[[bool], tuple[str, int]]
-"""fetch(force_refresh) -> (access_token, expires_in): one POST /cgi-bin/stable_token."""
+"""fetch(force_refresh) -> (access_token, expires_in): one stable_token call (WeChatApi.fetch_stable_token)."""
 
 REFRESH_MARGIN_SECONDS = 300
 """Refresh this long before expiry (stable_token renews 5 minutes early too)."""

@@ -6,11 +6,8 @@ from typing import Any
 
 import requests
 
-from scheduler.errors import TransportError, WeChatError
-from scheduler.wechat_api import TOKEN_ERRORS, WeChatApi
-
-UPLOAD_IMAGE = "/cgi-bin/media/uploadimg"
-ADD_MATERIAL = "/cgi-bin/material/add_material"
+from scheduler.errors import TOKEN_ERRORS, TransportError, WeChatError
+from scheduler.wechat_api import ADD_MATERIAL, UPLOAD_IMAGE, WeChatApi
 
 
 def upload(

@@ -60,6 +60,94 @@ def test_every_module_has_a_docstring() -> None:
     assert missing == []
 
 
+def _type_checking_only(tree: ast.Module) -> set[int]:
+    """Ids of the import nodes under ``if TYPE_CHECKING:`` (annotations only: no import at run time)."""
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", getattr(node.test, "attr", "")) == "TYPE_CHECKING":
+            out.update(id(inner) for stmt in node.body for inner in ast.walk(stmt))
+    return out
+
+
+def local_imports(path: Path, package: str) -> set[str]:
+    """The modules of ``package`` that ``path`` imports at run time, anywhere in it (a deferred import counts)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    skip = _type_checking_only(tree)
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith(package + "."))
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module == package:
+                found.update(f"{package}.{alias.name}" for alias in node.names)
+            elif node.module.startswith(package + "."):
+                found.add(node.module)
+    return found
+
+
+def import_cycles(root: Path, package: str) -> list[list[str]]:
+    """Every cycle of run-time imports between the modules of ``package`` under ``root`` (depth-first search)."""
+    modules = {
+        ".".join(path.relative_to(root).with_suffix("").parts): path
+        for path in (root / package).rglob("*.py")
+        if "versions" not in path.parts
+    }
+    graph = {name: sorted(local_imports(path, package) & set(modules)) for name, path in modules.items()}
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in graph[node]:
+            if state.get(nxt) == 1:
+                cycles.append([*stack[stack.index(nxt) :], nxt])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name)
+    return cycles
+
+
+def test_posts_has_no_import_cycle() -> None:
+    """No module of posts/ imports back from a module that imports it (posts.schema gathers the tables)."""
+    assert import_cycles(ROOT, "posts") == []
+
+
+def test_the_cycle_finder_sees_deferred_imports_and_ignores_type_checking_ones(tmp_path: Path) -> None:
+    pkg = tmp_path / "cyc"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from cyc.b import x\n")
+    (pkg / "b.py").write_text("def x():\n    from cyc import a\n")
+    (pkg / "c.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from cyc.d import y\n")
+    (pkg / "d.py").write_text("import cyc.c\ny = 1\n")
+    assert import_cycles(tmp_path, "cyc") == [["cyc.a", "cyc.b", "cyc.a"]]
+
+
+def test_only_the_wechat_client_spells_api_paths_or_makes_raw_calls() -> None:
+    """scheduler/wechat_api.py owns every /cgi-bin path and payload; the rest use its typed calls."""
+    problems = []
+    owner = ROOT / "scheduler" / "wechat_api.py"
+    for package in ("scheduler", "wxbot"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if path == owner:
+                continue
+            source = path.read_text(encoding="utf-8")
+            if "/cgi-bin" in source:
+                problems.append(f"{path.relative_to(ROOT)} spells a /cgi-bin path")
+            if "api.call(" in source or "._request(" in source:
+                problems.append(f"{path.relative_to(ROOT)} makes a raw API call")
+    assert problems == []
+
+
 def test_console_never_calls_wechat_api() -> None:
     """console/ turns what staff ask for into rows of posts/: no WeChat API client, no HTTP client."""
     problems = []

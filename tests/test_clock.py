@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from posts.models import Base, UTCDateTime
+from posts.models import UTCDateTime
+from posts.schema import metadata
 
 ROOT = Path(__file__).resolve().parents[1]
 PRODUCT = ("bot", "console", "posts", "scheduler", "wxbot")
@@ -16,7 +17,7 @@ def test_no_model_column_has_a_python_side_time_default() -> None:
     """The product sets every stored time from its clock; a default would take it from the wall behind its back."""
     timed = [
         f"{table.name}.{column.name}"
-        for table in Base.metadata.tables.values()
+        for table in metadata.tables.values()
         for column in table.columns
         if isinstance(column.type, UTCDateTime) and (column.default is not None or column.onupdate is not None)
     ]

@@ -10,13 +10,13 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
 from posts import db
-from posts.models import Base
+from posts.schema import metadata
 
 
 def schema_diff(engine: Engine) -> list[object]:
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
-        return compare_metadata(ctx, Base.metadata)
+        return compare_metadata(ctx, metadata)
 
 
 def test_sqlite_migrations_match_models(engine: Engine) -> None:

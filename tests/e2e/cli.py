@@ -22,7 +22,8 @@ CLOCK_ENV = (
 
 def wxbot(config: Path, *args: str) -> str:
     """``wxbot --config CONFIG ARGS…``'s output; a non-zero exit fails the test with what the command said."""
-    env = {"COLUMNS": "200", **{key: os.environ[key] for key in CLOCK_ENV if key in os.environ}}
+    forwarded = (*CLOCK_ENV, "PYTHONPATH")  # PYTHONPATH: the command runs the code under test, not another checkout
+    env = {"COLUMNS": "200", **{key: os.environ[key] for key in forwarded if key in os.environ}}
     proc = subprocess.run([WXBOT, "--config", str(config), *args], capture_output=True, text=True, timeout=60, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout

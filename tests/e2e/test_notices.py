@@ -97,7 +97,7 @@ def test_a_nurown_update_reaches_a_consented_follower_by_notice_and_nobody_by_te
         post_id = post.id
     api = make_api(rt.settings, rt.sessions, clock)
     try:
-        sender = Sender(rt.settings, rt.sessions, api, rt.catalog, rt.renderer, clock=clock, backoff=0.0)
+        sender = Sender(rt.settings, rt.sessions, api, rt.catalog, rt.renderer, clock=clock, sleep=lambda _s: None)
         with rt.sessions() as session:
             plan, _ = sender.plan(session, session.get(Post, post_id), clock())
         assert plan.counts() == {"custom": 1, "notice": 1, "mass": 2}

@@ -20,6 +20,15 @@ def test_busy_for_next_n_calls(sbx: Sandbox) -> None:
     assert sbx.platform.faults.active() == []
 
 
+def test_busy_on_one_call_in_five(sbx: Sandbox) -> None:
+    token = sbx.api.token
+    sbx.platform.inject_fault("tags/get", "busy", None, every=5)
+    codes = [sbx.api.get("tags/get", access_token=token).get("errcode", 0) for _ in range(15)]
+    assert codes == [0, 0, 0, 0, -1] * 3
+    with pytest.raises(ValueError, match="every"):
+        sbx.platform.inject_fault("tags/get", "busy", every=0)
+
+
 def test_forced_errcode_until_cleared(sbx: Sandbox) -> None:
     token = sbx.api.token
     sbx.platform.inject_fault("/cgi-bin/menu/get", "error", None, errcode=40001)
@@ -82,7 +91,15 @@ def test_fault_on_token_endpoint(sbx: Sandbox) -> None:
 def test_faults_over_http(sbx: Sandbox) -> None:
     admin = sbx.url + "/sandbox/faults"
     armed = requests.post(admin, json={"path": "menu/get", "kind": "busy", "count": 3}, timeout=5).json()
-    assert armed["fault"] == {"path": "/cgi-bin/menu/get", "kind": "busy", "remaining": 3, "delay": 0.0, "errcode": -1}
+    assert armed["fault"] == {
+        "path": "/cgi-bin/menu/get",
+        "kind": "busy",
+        "remaining": 3,
+        "delay": 0.0,
+        "errcode": -1,
+        "every": 1,
+        "seen": 0,
+    }
     assert sbx.api.get("menu/get")["errcode"] == -1
     listed = requests.get(admin, timeout=5).json()["faults"]
     assert listed[0]["remaining"] == 2

@@ -113,21 +113,18 @@ class World:
             session.commit()
         return openids
 
+    def sleep(self, seconds: float) -> None:
+        """Waiting for a retry moves the shared fake clock (the stand-in's and the product's)."""
+        self.platform.config.clock.advance(seconds)  # type: ignore[attr-defined]
+
     def sender(self, **options: object) -> Sender:
-        return Sender(
-            self.settings, self.sessions, self.api, self.catalog, self.renderer, clock=self.now, backoff=0.0, **options
-        )
+        options.setdefault("sleep", self.sleep)
+        return Sender(self.settings, self.sessions, self.api, self.catalog, self.renderer, clock=self.now, **options)
 
     def engine(self, **options: object) -> Engine:
+        options.setdefault("sleep", self.sleep)
         return Engine(
-            self.settings,
-            self.sessions,
-            self.catalog,
-            self.renderer,
-            api=self.api,
-            clock=self.now,
-            backoff=0.0,
-            **options,
+            self.settings, self.sessions, self.catalog, self.renderer, api=self.api, clock=self.now, **options
         )
 
     def received(self, openid: str) -> list[object]:

@@ -32,7 +32,7 @@ def main(db_url: str, api_url: str, post_id: int) -> None:
     sessions = db.session_factory(db.make_engine(db_url))
     catalog, _ = load_catalog(default_content_dir())
     renderer = Renderer(catalog, "https://als.example.org")
-    engine = Engine(settings, sessions, catalog, renderer, backoff=0.0, lease_seconds=LEASE_SECONDS)
+    engine = Engine(settings, sessions, catalog, renderer, lease_seconds=LEASE_SECONDS)
     while not engine.renew():  # a killed holder's lease must expire first
         time.sleep(0.1)
     engine.recover()  # what a restarted scheduler does first

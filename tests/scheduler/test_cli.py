@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from posts.coordination import ApiUsage
 from posts.models import Follower
-from posts.queue import ApiUsage, Delivery, Post
+from posts.queue import Delivery, Post
 from posts.settings import Settings
 from posts.timing import beijing_day
 from tests.scheduler.conftest import TEMPLATE_ID, World
@@ -259,3 +260,14 @@ def test_preview_says_who_is_not_reachable_this_month_and_when_they_are(world: W
     assert "本月群发已满 4 条" in output and "reachable on 2027-01-01" in output
     assert "只剩一人无法群发" in output and "when they next write to the account" in output
     assert "40130" not in output and "template" not in output
+
+
+def test_scheduler_status_names_the_holder_only_while_the_lease_is_held(world: World, config: Path) -> None:
+    engine = world.engine(holder="scheduler@host:1:held")
+    assert engine.renew()
+    code, output = wxbot(config, "scheduler", "status")
+    assert code == 0 and "held by scheduler@host:1:held" in output
+    engine.release()
+    code, output = wxbot(config, "scheduler", "status")
+    assert code == 0 and "scheduler@host:1:held" not in output
+    assert "released or expired)" in output and "lease: free since" in output

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import socket
-from collections.abc import Iterator
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -134,7 +134,7 @@ def test_a_lost_answer_on_a_deduplicated_template_send_is_retried_and_delivered_
     quick.platform.inject_fault(TEMPLATE, "drop_answer", 1)
     assert quick.sender().run(post_id) == "sent"
     assert len(quick.received(openid)) == 1
-    assert rows(quick, post_id)[openid].attempts == 1  # retried inline with the same client_msg_id
+    assert rows(quick, post_id)[openid].attempts == 2  # retried after its backoff with the same client_msg_id
 
 
 def test_busy_minus_one_on_custom_send_is_retried_and_sent_once(world: World) -> None:
@@ -164,13 +164,29 @@ def test_transport_failures_say_whether_the_request_may_have_reached_wechat(quic
         assert lost.value.sent is True, kind
 
 
-def test_the_retry_policy_per_error_class_and_api() -> None:
+def test_the_retry_policy_per_error_class_and_api(now: Callable[[], datetime]) -> None:
     not_sent = TransportError("ConnectionError: refused", sent=False)
     lost = TransportError("ReadTimeout: read timed out", sent=True)
-    assert errors.outcome(not_sent, CUSTOM) is Action.RETRY and errors.retry_now(not_sent, CUSTOM)
-    assert errors.outcome(lost, CUSTOM) is Action.UNKNOWN and not errors.retry_now(lost, CUSTOM)
-    assert errors.outcome(lost, TEMPLATE) is Action.RETRY and errors.retry_now(lost, TEMPLATE)
+    assert errors.outcome(not_sent, deduplicated=False) is Action.RETRY
+    assert errors.outcome(lost, deduplicated=False) is Action.UNKNOWN
+    assert errors.outcome(lost, deduplicated=True) is Action.RETRY
     busy = errors.WeChatError(-1, "system error")
-    assert errors.outcome(busy, CUSTOM) is Action.RETRY and errors.retry_now(busy, CUSTOM)
-    assert errors.describe(lost, CUSTOM).startswith("结果未知") and "ReadTimeout" in errors.describe(lost, CUSTOM)
-    assert errors.describe(not_sent, CUSTOM) == errors.plain(None)
+    assert errors.outcome(busy, deduplicated=False) is Action.RETRY
+    described = errors.describe(lost, deduplicated=False)
+    assert described.startswith("结果未知") and "ReadTimeout" in described
+    assert errors.describe(not_sent, deduplicated=False) == errors.plain(None)
+    at = now()
+    first = errors.decide(busy, deduplicated=False, attempts=1, now=at)
+    assert (first.state, first.retry_at) == ("planned", at + timedelta(seconds=1))
+    fourth = errors.decide(busy, deduplicated=False, attempts=4, now=at)
+    assert fourth.retry_at == at + timedelta(seconds=8)
+    assert errors.decide(busy, deduplicated=False, attempts=errors.MAX_ATTEMPTS, now=at).state == "failed"
+    rate = errors.decide(errors.WeChatError(45011), deduplicated=True, attempts=1, now=at)
+    assert rate.retry_at == at + timedelta(seconds=60)
+    daily = errors.decide(errors.WeChatError(45009), deduplicated=True, attempts=9, now=at)
+    assert daily.daily_quota and daily.retry_at is not None and daily.retry_at > at + timedelta(hours=1)
+    assert errors.decide(lost, deduplicated=False, attempts=1, now=at).state == "unknown"
+    assert errors.decide(errors.WeChatError(45015), deduplicated=False, attempts=1, now=at).state == "undeliverable"
+    blocked = errors.decide(errors.WeChatError(40249), deduplicated=True, attempts=1, now=at)
+    assert (blocked.state, blocked.blocked, blocked.whole_channel) == ("failed", True, True)
+    assert errors.decide(errors.WeChatError(43004), deduplicated=True, attempts=1, now=at).whole_channel is False

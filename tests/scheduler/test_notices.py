@@ -18,6 +18,7 @@ from posts.models import NoticeConsent
 from posts.queue import Delivery, Post
 from posts.settings import NoticeSettings, replace
 from scheduler import planner
+from scheduler.wechat_api import NOTICE_SEND, make_api
 from tests.scheduler.conftest import World
 from tests.scheduler.test_send import queue, rows
 
@@ -296,3 +297,25 @@ time2 = "time"
     assert "notice" in output and "quota: 1 calls of /cgi-bin/message/subscribe/bizsend" in output
     assert "template" not in output and "nothing was sent" in output
     assert world.received(agreed) == [] and states(world, agreed) == ["accepted"]
+
+
+def test_a_lost_answer_on_bizsend_keeps_the_consent_used_and_never_resends(world: World) -> None:
+    """bizsend is not deduplicated: a notice whose answer was lost (WeChat did send it) is unknown, its consent
+    stays used, and the loop never calls again for that row."""
+    quick_settings = replace(world.settings, wechat={"api_timeout": 0.5})
+    api = make_api(quick_settings, world.sessions)
+    try:
+        world = with_notices(dataclasses.replace(world, settings=quick_settings, api=api))
+        (agreed,) = world.follow(1, prefix="oLost")
+        world.follow(2, prefix="oSil")
+        consent(world, agreed, times=2)
+        world.platform.inject_fault(NOTICE_SEND, "drop_answer", 1)
+        post_id = queue(world, audience="all", content=NUROWN)
+        world.sender().run(post_id)
+        assert [r.kind for r in world.received(agreed)] == ["notice"]  # delivered once, not resent
+        row = rows(world, post_id)[agreed]
+        assert (row.channel, row.state, row.attempts) == ("notice", "unknown", 1)
+        assert row.reason.startswith("结果未知")
+        assert states(world, agreed) == ["used", "accepted"]  # the second consent is left for a later notice
+    finally:
+        api.close()

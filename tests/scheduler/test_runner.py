@@ -123,7 +123,7 @@ def test_two_schedulers_started_at_once_send_exactly_once(world: World) -> None:
     with world.sessions() as session:  # these schedulers run on the real clock
         session.get(Post, post_id).due_at = datetime.now(UTC)
         session.commit()
-    handles = [build(settings, world.sessions, world.catalog, world.renderer, backoff=0.0) for _ in range(2)]
+    handles = [build(settings, world.sessions, world.catalog, world.renderer) for _ in range(2)]
     for handle in handles:
         handle.start()
     try:

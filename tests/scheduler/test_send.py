@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from posts import followers, interactions, ledger
 from posts.models import Follower
 from posts.posting import add_post
 from posts.queue import Delivery, Post, PostEvent
+from scheduler import errors
 from tests.scheduler.conftest import TEMPLATE_ID, World
 
 UPDATE = "update:xs228/2025-09-15-first-dosing"
@@ -94,14 +97,31 @@ def test_busy_minus_one_is_retried_and_sent_once(world: World) -> None:
     assert len(world.received(openid)) == 1
 
 
-def test_persistent_busy_waits_for_the_next_window_then_fails(world: World) -> None:
+def test_persistent_busy_is_tried_five_times_with_backoff_then_fails(world: World) -> None:
+    """The one retry policy (scheduler/errors.py): 5 tries, waiting 1, 2, 4 and 8 s between them."""
     (openid,) = world.follow(1)
     world.platform.inject_fault("message/template/send", "busy", count=None)
     post_id = notice(world)
-    assert world.sender().run(post_id) == "sending"
+    started = world.now()
+    assert world.sender().run(post_id) == "failed"
     row = rows(world, post_id)[openid]
-    assert (row.state, row.errcode, row.not_before is not None) == ("planned", -1, True)
-    assert "系统繁忙 (-1)" in (row.reason or "")
+    assert (row.state, row.errcode, row.attempts) == ("failed", -1, errors.MAX_ATTEMPTS)
+    assert "系统繁忙 (-1)" in (row.reason or "") and "gave up after 5 tries" in (row.reason or "")
+    assert world.api.usage["/cgi-bin/message/template/send"] == 5
+    assert (world.now() - started).total_seconds() == 1 + 2 + 4 + 8
+
+
+def test_a_retry_not_due_soon_ends_the_send_and_a_later_one_finishes_it(world: World) -> None:
+    (openid,) = world.follow(1)
+    world.platform.inject_fault("message/template/send", "error", count=1, errcode=45011)
+    post_id = notice(world)
+    sender = world.sender(sleep=lambda _s: None)  # a clock that does not move while waiting
+    assert sender.run(post_id) == "sending"
+    row = rows(world, post_id)[openid]
+    assert (row.state, row.errcode) == ("planned", 45011)
+    assert row.not_before == world.now() + timedelta(seconds=errors.RATE_LIMIT_SECONDS)
+    world.sleep(errors.RATE_LIMIT_SECONDS)
+    assert sender.run(post_id) == "sent" and len(world.received(openid)) == 1
 
 
 def test_daily_quota_45009_postpones_the_channel_to_tomorrow(world: World) -> None:
@@ -113,6 +133,7 @@ def test_daily_quota_45009_postpones_the_channel_to_tomorrow(world: World) -> No
     assert {got[o].state for o in openids} == {"planned"}
     assert all(got[o].not_before and got[o].not_before > world.now() for o in openids)
     assert not any(world.received(o) for o in openids)
+    assert world.api.usage["/cgi-bin/message/template/send"] == 1  # the quota is gone for all: one call says so
 
 
 def test_unfollowed_43004_and_bad_openid_40003_are_recorded_per_follower(world: World) -> None:

@@ -20,10 +20,10 @@ from posts.posting import PostError
 from posts.queue import Post, PostEvent
 from posts.template_fields import TemplateFieldError
 from posts.timing import TimingError, parse_local
+from scheduler.preview import Preview
 from scheduler.quota import account
 from scheduler.recurrence import CronError, next_fire
 from scheduler.runner import LEASE_NAME, Engine
-from scheduler.sender import Sender
 from wxbot import runtime
 from wxbot.commands import post_checks
 from wxbot.context import app_context, console, fail
@@ -110,10 +110,10 @@ def add(
                 as_article=as_article,
             )
             if not cron:
-                sender = Sender(settings, rt.sessions, None, rt.catalog, rt.renderer, clock=rt.clock)
-                plan, message = sender.plan(session, post, now)
+                preview = Preview(settings, rt.catalog, rt.renderer)
+                plan, message = preview.plan(session, post, now)
                 if channel == "template_only" and message is not None:
-                    sender.template_fields(post, message, now)
+                    preview.template_fields(post, message, now)
                 if not plan.assignments and plan.skipped:
                     raise PostError(f"everyone in {target} already received {ref} ({len(plan.skipped)} skipped)")
                 if not plan.assignments:
@@ -128,8 +128,7 @@ def add(
             when = f"every {cron!r}, first {_local(first, tz)}" if cron else f"at {_local(post.due_at, tz)}"
             due_now = post.due_at is not None and post.due_at <= now
             if not draft and (target.kind == "all" or due_now):
-                sender = Sender(settings, rt.sessions, None, rt.catalog, rt.renderer, clock=rt.clock)
-                plan, _ = sender.plan(session, post, now)
+                plan, _ = Preview(settings, rt.catalog, rt.renderer).plan(session, post, now)
                 said = post_checks.statement(
                     session, plan, str(target), "now" if due_now else when, settings.wechat.account_type, now
                 )
@@ -193,10 +192,13 @@ def show(ctx: typer.Context, post_id: Annotated[int, typer.Argument(metavar="ID"
     console.print(table)
     if rep.confirmed:
         console.print(f"confirmed by WeChat's job-finished events: {rep.confirmed}")
-    for key, state, msg_id, reason in rep.batches:
-        console.print(
-            f"mass batch {key}: {state}" + (f", msg_id {msg_id}" if msg_id else "") + (f" — {reason}" if reason else "")
-        )
+    for batch in rep.batches:
+        console.print(_batch_line(batch), markup=False, highlight=False)
+    if rep.received or rep.unconfirmed:
+        said = ", ".join(f"{channel} {count}" for channel, count in sorted(rep.received.items())) or "none yet"
+        line = f"received, as WeChat says: {said}"
+        waiting = ", ".join(f"{channel} {count}" for channel, count in sorted(rep.unconfirmed.items()) if count)
+        console.print(line + (f" (not yet confirmed by a job-finished event: {waiting})" if waiting else ""))
     for reason, count in rep.reasons.most_common():
         console.print(f"  {count} × {reason}")
     if rep.states.get("unknown"):
@@ -210,10 +212,10 @@ def preview(ctx: typer.Context, post_id: Annotated[int, typer.Argument(metavar="
     with _runtime(ctx) as rt, rt.sessions() as session:
         post = posting.get_post(session, post_id)
         now = rt.clock()
-        sender = Sender(settings, rt.sessions, None, rt.catalog, rt.renderer, clock=rt.clock)
-        plan, message = sender.plan(session, post, now)
+        preview = Preview(settings, rt.catalog, rt.renderer)
+        plan, message = preview.plan(session, post, now)
         left = account(session, settings, now).remaining
-        fields = sender.template_fields(post, message, now) if message and post.channel == "template_only" else None
+        fields = preview.template_fields(post, message, now) if message and post.channel == "template_only" else None
     if message is None:
         console.print("digest: no update since the previous digest — nothing would be sent")
         return
@@ -286,6 +288,19 @@ def retry(
     console.print(f"post {post_id}: {count} deliveries requeued")
     if left:
         console.print(_unknown_hint(post_id, left))
+
+
+def _batch_line(batch: ledger.BatchReport) -> str:
+    """A mass batch: the API call's answer, then WeChat's job-finished counts (or that they have not come)."""
+    line = f"mass batch {batch.key}: {batch.state}" + (f", msg_id {batch.msg_id}" if batch.msg_id else "")
+    if batch.confirmed and batch.total is not None:
+        line += (
+            f"; WeChat: sent {batch.sent} of {batch.total}, filtered {batch.filtered} "
+            f"(month limit or refused), errors {batch.errors}"
+        )
+    elif batch.state == "sent":
+        line += "; unconfirmed: no job-finished event from WeChat yet"
+    return line + (f" — {batch.reason}" if batch.reason else "")
 
 
 def _unknown_hint(post_id: int, count: int) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import typer
 from sqlalchemy import func, select
 
-from posts.queue import Lease, Post
+from posts.coordination import Lease
+from posts.queue import Post
+from scheduler.lease import leases_for
 from scheduler.runner import LEASE_NAME, run_forever
 from wxbot import runtime
 from wxbot.context import app_context, console
@@ -26,14 +28,19 @@ def run(ctx: typer.Context) -> None:
 
 @app.command()
 def status(ctx: typer.Context) -> None:
-    """The lease holder and the number of posts in each state."""
-    sessions = app_context(ctx).database()
+    """Who holds the lease now (a released or expired lease names nobody) and the number of posts in each state."""
+    app_ctx = app_context(ctx)
+    sessions = app_ctx.database()
+    holder = leases_for(app_ctx.settings.redis.url, sessions, app_ctx.clock).holder(LEASE_NAME)
     with sessions() as session:
         lease = session.get(Lease, LEASE_NAME)
         counts = session.execute(select(Post.status, func.count()).group_by(Post.status)).all()
-    if lease is None:
+    if holder is not None:
+        until = f" until {lease.expires_at.isoformat()}" if lease is not None and lease.holder == holder else ""
+        console.print(f"lease: held by {holder}{until} (an expired lease is taken over)")
+    elif lease is None:
         console.print("no scheduler has run yet")
     else:
-        console.print(f"lease: {lease.holder} until {lease.expires_at.isoformat()} (expired leases are taken over)")
+        console.print(f"lease: free since {lease.expires_at.isoformat()} (released or expired): no scheduler is active")
     for state, count in sorted(counts):
         console.print(f"  {state}: {count}")

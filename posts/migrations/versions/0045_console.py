@@ -7,7 +7,7 @@
 - operator_notice: what the dashboard tells an operator (their post expired or was returned).
 
 Revision ID: 0045
-Revises: 0043
+Revises: 0044
 Create Date: 2026-12-01 16:10:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 import posts.models
 
 revision = "0045"
-down_revision = "0043"
+down_revision = "0044"
 branch_labels = None
 depends_on = None
 

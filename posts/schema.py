@@ -1,0 +1,16 @@
+"""The whole schema: every table module imported once, so the metadata (migrations, checks) sees every table.
+
+Table modules import ``posts.models`` for the declarative base and never each other back; import this module
+where the complete metadata is needed.
+"""
+
+from __future__ import annotations
+
+import posts.account_models
+import posts.coordination
+import posts.models
+import posts.operators
+import posts.queue
+
+metadata = posts.models.Base.metadata
+TABLE_MODULES = (posts.models, posts.queue, posts.coordination, posts.account_models, posts.operators)
