@@ -28,6 +28,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from console import data, forms
+from console import inbox as inbox_pages
 from console.words import say, table
 from posts import accounts, approval
 from posts.accounts import AccountError
@@ -107,6 +108,7 @@ class Console:
             ("GET", "/settings", Console.settings_page),
             ("GET", "/audit", Console.audit_page),
             ("POST", "/notices/read", Console.read_notices),
+            *inbox_pages.ROUTES,
         ]
         for method, path, handler in guarded:
             self.routes.append((method, path))

@@ -208,9 +208,7 @@ def conversation(session: Session, openid: str, now: datetime, limit: int = 20) 
         )
     )
     found.items = list(
-        session.scalars(
-            select(InboxItem).where(InboxItem.openid == openid).order_by(InboxItem.id.desc()).limit(limit)
-        )
+        session.scalars(select(InboxItem).where(InboxItem.openid == openid).order_by(InboxItem.id.desc()).limit(limit))
     )
     newest = session.scalar(select(func.max(InboundEvent.id))) or 0
     found.texts = list(

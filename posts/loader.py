@@ -51,15 +51,15 @@ from posts.fields import (
     weights,
 )
 from posts.limits import NEWS_DESCRIPTION_MAX_BYTES, NEWS_TITLE_MAX_BYTES
-
-URGENT_REPLY_MAX_BYTES = 1200
-"""An urgent reply with the disclaimer closing it must still fit one passive text reply (2048 bytes)."""
 from posts.packfile import Doc, PackFileError, read_markdown, read_yaml
 from posts.problems import Problem
 from posts.script import SCRIPTS, ScriptTerms, Term
 from posts.textchecks import citations, cure_promises
 
 __all__ = ["Problem", "default_content_dir", "load_catalog"]
+
+URGENT_REPLY_MAX_BYTES = 1200
+"""An urgent reply with the disclaimer closing it must still fit one passive text reply (2048 bytes)."""
 
 SHIPPED = Path(__file__).with_name("content")
 

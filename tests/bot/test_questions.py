@@ -168,7 +168,16 @@ def test_a_weak_match_offers_the_two_closest_topics_with_the_disclaimer(
 ) -> None:
     handler = routes._first(normalize("干细胞"))
     assert uses_database(handler)  # the question also goes to the inbox
-    message = Inbound.from_fields({"MsgType": "text", "Content": "干细胞", "FromUserName": OPENID, "MsgId": "77", "CreateTime": "1", "ToUserName": "gh"})
+    message = Inbound.from_fields(
+        {
+            "MsgType": "text",
+            "Content": "干细胞",
+            "FromUserName": OPENID,
+            "MsgId": "77",
+            "CreateTime": "1",
+            "ToUserName": "gh",
+        }
+    )
     now = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
     with sessions() as session:
         ctx = Context(session, catalog, Renderer(catalog, "http://bot.test"), Texts(), message, now)
