@@ -137,6 +137,21 @@ def answer(console: Console, ctx: Ctx) -> Response:
     return RedirectResponse(f"/inbox/{item.id}?done=inbox_answered", status_code=303)
 
 
+def typing(console: Console, ctx: Ctx) -> Response:
+    item = _item(ctx)
+    if item is None:
+        return console.refuse(ctx, "not_found_inbox", 404)
+    try:
+        inbox.typing(ctx.db, item, role=ctx.user.role, now=ctx.now)
+    except InboxError as exc:
+        ctx.db.rollback()
+        if exc.code == "forbidden":
+            return console.refuse(ctx, "forbidden")
+        return conversation_page(console, ctx, status=409, error=exc.code)
+    ctx.db.commit()
+    return RedirectResponse(f"/inbox/{item.id}?done=inbox_typing#reply", status_code=303)
+
+
 def close(console: Console, ctx: Ctx) -> Response:
     item = _item(ctx)
     if item is None:
@@ -175,6 +190,7 @@ ROUTES = [
     ("POST", "/inbox/flag", flag),
     ("GET", "/inbox/{item_id:int}", conversation_page),
     ("POST", "/inbox/{item_id:int}/answer", answer),
+    ("POST", "/inbox/{item_id:int}/typing", typing),
     ("POST", "/inbox/{item_id:int}/close", close),
 ]
 """(method, path, handler) of the inbox pages, behind the console's sign-in like every other route."""

@@ -320,6 +320,19 @@ def answer(
     return row
 
 
+def typing(session: Session, item: InboxItem, *, role: str, now: datetime) -> Outbox:
+    """Show the follower "typing…" while the operator writes (an outbox row the scheduler sends at once); only
+    while the window is open (it uses none of its messages)."""
+    if not may_answer(role):
+        raise InboxError("forbidden", f"a {role} may not answer")
+    left = allowance(session, item.openid, now)
+    if not left.is_open:
+        raise InboxError(left.reason, f"the window of {item.openid} is not open ({left.reason})")
+    minute = now.replace(second=0, microsecond=0).isoformat()
+    return outbox.enqueue(session, outbox.TYPING, item.openid, {"command": "Typing"}, now,
+                          dedup_key=f"typing:{item.id}:{minute}")  # fmt: skip
+
+
 def close(session: Session, item: InboxItem, *, by: str, role: str, now: datetime) -> None:
     """No answer needed (or answered elsewhere): the row leaves the open inbox."""
     if not may_answer(role):

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from posts import received
 from posts.catalog import Catalog
 from posts.models import Outbox
-from posts.outbox import CUSTOM_MESSAGE, TAG_ADD, TAG_REMOVE
+from posts.outbox import CUSTOM_MESSAGE, TAG_ADD, TAG_REMOVE, TYPING
 from scheduler import errors, tags
 from scheduler.errors import Action, WeChatError
 from scheduler.planner import CUSTOM as CUSTOM_SEND
@@ -24,6 +24,7 @@ from scheduler.wechat_api import WeChatApi
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+TYPING_PATH = "/cgi-bin/message/custom/typing"
 
 
 def _claim(session: Session, ids: list[int], now: datetime) -> list[Outbox]:
@@ -97,6 +98,13 @@ def send_outbox(
                     _note_received(session, row)
                 except WeChatError as exc:
                     _failed(row, exc, clock(), CUSTOM_SEND)
+                session.commit()
+            elif row.kind == TYPING:  # shown for seconds: a failure is recorded, never retried
+                try:
+                    api.call(TYPING_PATH, {"touser": row.openid, "command": "Typing"})
+                    row.status, row.sent_at = "sent", clock()
+                except WeChatError as exc:
+                    row.status, row.last_error = "failed", errors.describe(exc, TYPING_PATH)
                 session.commit()
             elif row.kind in (TAG_ADD, TAG_REMOVE):
                 groups[(row.kind, str(row.payload.get("therapy", "")))].append(row)

@@ -160,3 +160,19 @@ def test_the_inbox_pages_need_a_session(site: Site) -> None:
     for path in ("/inbox", "/inbox/recent", "/inbox/groups", "/inbox/1"):
         response = client.get(path)
         assert response.status_code == 303 and response.headers["location"].startswith("/signin"), path
+
+
+def test_typing_is_queued_only_while_the_window_is_open(site: Site) -> None:
+    follower(site, "oTyping")
+    follower(site, "oLate", wrote_hours_ago=50)
+    open_id, late_id = item(site, "oTyping", "在吗"), item(site, "oLate", "在吗")
+    client = site.signed_in("sender1")
+    page = client.get(f"/inbox/{open_id}").text
+    assert client.post(f"/inbox/{open_id}/typing", data={"csrf": csrf_of(page)}).status_code == 303
+    assert client.post(f"/inbox/{open_id}/typing", data={"csrf": csrf_of(page)}).status_code == 303  # same minute
+    assert f'action="/inbox/{late_id}/typing"' not in client.get(f"/inbox/{late_id}").text
+    assert client.post(f"/inbox/{late_id}/typing", data={"csrf": csrf_of(page)}).status_code == 409
+    with site.sessions() as session:
+        rows = list(session.query(Outbox))
+        assert [(r.kind, r.openid) for r in rows] == [("typing", "oTyping")]
+    assert "现在还能给对方发 <strong>5</strong> 条" in client.get(f"/inbox/{open_id}").text  # uses no message
