@@ -115,3 +115,20 @@ def test_an_urgent_reply_may_give_only_the_listed_numbers(tmp_path: Path) -> Non
     catalog, problems = load_catalog(pack)
     assert catalog.urgent is None
     assert [p.message for p in problems] == ["reply gives 95120, not one of 'numbers'"]
+
+
+def test_the_content_check_names_a_keyword_the_urgent_words_take_first() -> None:
+    from dataclasses import replace
+
+    from posts.catalog import KeywordRule
+    from posts.menu import load_menu, menu_path
+    from wxbot.replycheck import reply_problems
+
+    catalog, _ = load_catalog(default_content_dir())
+    menu = load_menu(menu_path(default_content_dir()))
+    renderer = Renderer(catalog, "http://bot.test")
+    assert reply_problems(catalog, menu, renderer, NOW) == []
+    shadowed = replace(catalog, keywords=(*catalog.keywords, KeywordRule("contains", ("急救电话",), reply="…")))
+    assert reply_problems(shadowed, menu, renderer, NOW) == [
+        "keyword '急救电话' is answered first by urgent.yaml (urgent:emergency): change the pattern or the urgent words"
+    ]
