@@ -135,6 +135,7 @@ class Console:
             "tz": self.tz,
             "title_of": lambda post: data.content_title(self.catalog, post.content, post),
             "audience_of": lambda audience: data.audience_words(self.catalog, audience),
+            "urgent_inbox": (lambda: inbox_pages.urgent_count(ctx.db)) if ctx else (lambda: 0),
             **values,
         }
         body = self.env.get_template(f"console/{name}.html.j2").render(**context)

@@ -53,6 +53,11 @@ def canned_answers(catalog: Catalog, renderer: Renderer) -> list[Canned]:
     return found
 
 
+def urgent_count(db: Session) -> int:
+    """Open urgent messages: the nav link's badge on every page."""
+    return inbox.counts(db)[1]
+
+
 def _renderer(console: Console) -> Renderer:
     return Renderer(console.catalog, console.settings.server.base_url)
 

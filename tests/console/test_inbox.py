@@ -176,3 +176,12 @@ def test_typing_is_queued_only_while_the_window_is_open(site: Site) -> None:
         rows = list(session.query(Outbox))
         assert [(r.kind, r.openid) for r in rows] == [("typing", "oTyping")]
     assert "现在还能给对方发 <strong>5</strong> 条" in client.get(f"/inbox/{open_id}").text  # uses no message
+
+
+def test_every_page_shows_the_open_urgent_messages_on_the_nav_link(site: Site) -> None:
+    client = site.signed_in("editor1")
+    assert 'id="nav-urgent"' not in client.get("/").text
+    follower(site, "oNav")
+    item(site, "oNav", "喘不上气了", reason="urgent:emergency", urgent=True)
+    for path in ("/", "/posts", "/inbox"):
+        assert re.search(r'id="nav-urgent">紧急 1<', client.get(path).text), path
