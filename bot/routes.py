@@ -1,9 +1,10 @@
 """The one routing table: (message type or event, key) -> handler, and the ordered text rules, built from the pack.
 
-A text message is answered by the first of the pack's keywords.yaml rules that matches it: the command rules
-(help, subscribe, ...) in file order, then the exact rules, then the contains rules; then by the intent of
-questions.yaml its meaning matches (bot.matcher), which may instead offer the two closest topics; else the
-default reply.
+A text message is answered by the first rule that matches it: the pack's urgent words (urgent.yaml: a fixed safety
+reply), then its keywords.yaml rules: the command rules (help, subscribe, ...) in file order, then the exact rules,
+then the contains rules; then by the intent of questions.yaml its meaning matches (bot.matcher), which may instead
+offer the two closest topics; else the default reply. The urgent, the "did you mean" and the default replies use
+the database: the message goes to the inbox (posts/inbox.py) in the push's transaction.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from functools import lru_cache, partial
 from typing import Any
 
 from bot.handlers import Context, Handler, content_only, follow, jobs, menu, notices, other, text
+from bot.handlers.text import urgent as urgent_answer
 from bot.matcher import Matcher, fold
 from bot.message import Inbound
 from bot.replies import Reply
 from posts.addresses import clicks
-from posts.catalog import COMMANDS, Catalog, Intent, KeywordRule, normalize
+from posts.catalog import COMMANDS, Catalog, Intent, KeywordRule, UrgentRules, normalize
 
 MEDIA = ("image", "voice", "video", "shortvideo", "location", "link")
 STATIC_CLICKS: dict[str, Handler] = {
@@ -111,8 +113,22 @@ class QuestionRoute:
             route = self.answers[found.answer.key]
             return TextAnswerCall(route.answer, "", route.database)
         if found.close:
-            return content_only(partial(text.did_you_mean, topics=found.close))
+            return partial(text.did_you_mean, topics=found.close)  # uses the database: the question goes to the inbox
         return None
+
+
+@dataclass(frozen=True)
+class UrgentRoute:
+    """The pack's urgent words (urgent.yaml) as the first text rule: a fixed safety reply, the message to the top
+    of the inbox."""
+
+    rules: UrgentRules
+    match: str = "urgent"
+    patterns: tuple[str, ...] = ()
+
+    def handler(self, word: str, catalog: Any) -> Handler | None:
+        found = self.rules.match(word)
+        return None if found is None else partial(urgent_answer, rule=found)
 
 
 class TextAnswerCall:
@@ -129,7 +145,8 @@ class TextAnswerCall:
         return self.answer(ctx, self.captured)
 
 
-DEFAULT = content_only(text.default)
+DEFAULT: Handler = text.default
+"""The default reply uses the database: the message goes to the inbox."""
 UNKNOWN_CLICK = content_only(menu.unknown_click)
 UNKNOWN = content_only(other.unknown)
 
@@ -141,7 +158,7 @@ class TextRoutes:
     (bounded: the texts are what followers type).
     """
 
-    def __init__(self, rules: tuple[TextRoute | QuestionRoute, ...], catalog: Catalog) -> None:
+    def __init__(self, rules: tuple[TextRoute | QuestionRoute | UrgentRoute, ...], catalog: Catalog) -> None:
         self.rules = rules
         self._catalog = catalog
         self._handler = lru_cache(maxsize=4096)(self._first)
@@ -154,11 +171,13 @@ class TextRoutes:
 
     def target(self, text: str) -> str:
         """Where ``text`` goes, in words: a ref (section:<key>, therapy:<key>, help, toc: also for the commands
-        giving the same answer), reply:<text>, command:<name>, suggest:<intent>,<intent> or default (for checks
-        and tests)."""
+        giving the same answer), reply:<text>, command:<name>, suggest:<intent>,<intent>, urgent:<rule> or default
+        (for checks and tests)."""
         handler = self._handler(normalize(text.strip()))
         if handler is DEFAULT:
             return "default"
+        if isinstance(handler, partial) and handler.func is urgent_answer:
+            return f"urgent:{handler.keywords['rule'].key}"
         if isinstance(handler, TextAnswerCall):
             answer = handler.answer
             if isinstance(answer, partial) and answer.func is _keyword:
@@ -167,7 +186,7 @@ class TextRoutes:
             if command in ("help", "toc"):  # the same answers as the refs help, toc and therapy:<key>
                 return command
             return f"therapy:{handler.captured}" if command == "therapy" else f"command:{command}"
-        suggested = getattr(getattr(handler, "handler", None), "keywords", {}).get("topics", ())
+        suggested = getattr(handler, "keywords", {}).get("topics", ())
         return "suggest:" + ",".join(t.key for t in suggested)
 
     def _first(self, word: str) -> Handler:
@@ -222,12 +241,13 @@ def question_route(catalog: Catalog) -> QuestionRoute | None:
 
 
 def text_routes(catalog: Catalog) -> TextRoutes:
-    """The pack's text rules in the order they are tried: commands, then exact, then contains rules, then the
-    intents matched by meaning."""
+    """The pack's text rules in the order they are tried: the urgent words, commands, then exact, then contains
+    rules, then the intents matched by meaning."""
     keywords = [r for r in catalog.keywords if r.match == "exact"] + [
         r for r in catalog.keywords if r.match == "contains"
     ]
-    rules: list[TextRoute | QuestionRoute] = [text_route(rule) for rule in (*catalog.commands, *keywords)]
+    rules: list[TextRoute | QuestionRoute | UrgentRoute] = [UrgentRoute(catalog.urgent)] if catalog.urgent else []
+    rules += [text_route(rule) for rule in (*catalog.commands, *keywords)]
     questions = question_route(catalog)
     if questions is not None:
         rules.append(questions)

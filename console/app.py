@@ -28,6 +28,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from console import analytics_pages, data, forms
+from console import inbox as inbox_pages
 from console.words import say, table
 from posts import accounts, approval
 from posts.accounts import AccountError
@@ -108,6 +109,7 @@ class Console:
             ("GET", "/audit", Console.audit_page),
             ("POST", "/notices/read", Console.read_notices),
             *analytics_pages.ROUTES,
+            *inbox_pages.ROUTES,
         ]
         for method, path, handler in guarded:
             self.routes.append((method, path))
@@ -134,6 +136,7 @@ class Console:
             "tz": self.tz,
             "title_of": lambda post: data.content_title(self.catalog, post.content, post),
             "audience_of": lambda audience: data.audience_words(self.catalog, audience),
+            "urgent_inbox": (lambda: inbox_pages.urgent_count(ctx.db)) if ctx else (lambda: 0),
             **values,
         }
         body = self.env.get_template(f"console/{name}.html.j2").render(**context)

@@ -199,6 +199,47 @@ class QuestionRules:
     """The cue weight of a therapy's name (and of a name typed with one typo) for an intent pointing at it."""
 
 
+@dataclass(frozen=True)
+class UrgentSource:
+    """Where a number of the urgent replies comes from (urgent.yaml): who says so, and when."""
+
+    number: str
+    publisher: str
+    title: str
+    date: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class UrgentRule:
+    """Words that mean someone may be in danger now, and the fixed safety reply they get at once."""
+
+    key: str
+    words: tuple[str, ...]
+    reply: str
+
+
+@dataclass(frozen=True)
+class UrgentRules:
+    """urgent.yaml: matched before every other text rule (in file order); each match also goes to the top of the
+    inbox (posts/inbox.py)."""
+
+    rules: tuple[UrgentRule, ...] = ()
+    numbers: tuple[str, ...] = ()
+    """The only phone numbers the replies may give."""
+    sources: tuple[UrgentSource, ...] = ()
+    path: str = ""
+    review: Review | None = None
+
+    def match(self, text: str) -> UrgentRule | None:
+        """The first rule one of whose words is in ``text`` (compared as posts.catalog.normalize folds both)."""
+        folded = normalize(text)
+        for rule in self.rules:
+            if any(normalize(word) in folded for word in rule.words):
+                return rule
+        return None
+
+
 COMMANDS = (
     "help",
     "toc",
@@ -245,6 +286,8 @@ class Catalog:
     """questions.yaml: the intents tried after the keyword rules."""
     script: ScriptTerms = field(default_factory=ScriptTerms)
     """Overrides for the Traditional rendering (script.yaml)."""
+    urgent: UrgentRules | None = None
+    """urgent.yaml: words of danger, answered with a fixed safety reply before any other rule."""
 
     def section(self, key: str) -> Section | None:
         return next((s for s in self.sections if s.key == key), None)
@@ -310,6 +353,8 @@ class Catalog:
             found += [(u.path, u.review) for u in therapy.updates]
         found += [(t.path, t.review) for t in self.welcomes.values()]
         found += [(t.path, t.review) for t in (self.help, self.disclaimer) if t is not None]
+        if self.urgent is not None:
+            found.append((self.urgent.path, self.urgent.review))
         return found
 
     def overdue_reviews(self, today: date) -> list[tuple[str, Review]]:

@@ -76,7 +76,7 @@ class _Item:
 
 def content_items(catalog: Catalog) -> Iterator[_Item]:
     """Every item of the catalog as a content_item row (kinds: section, therapy, welcome, scene, keyword,
-    command, text, script, reference, questions)."""
+    command, text, script, reference, questions, urgent)."""
     for section in catalog.sections:
         yield _Item("section", section.key, section.order, section.title, section.body, to_json(section), section.path)
     for i, therapy in enumerate(catalog.therapies.values(), start=1):
@@ -98,6 +98,8 @@ def content_items(catalog: Catalog) -> Iterator[_Item]:
     if catalog.questions is not None:
         questions = catalog.questions
         yield _Item("questions", "questions", 1, "questions", "", to_json(questions), "questions.yaml")
+    if catalog.urgent is not None:
+        yield _Item("urgent", "urgent", 1, "urgent", "", to_json(catalog.urgent), catalog.urgent.path)
 
 
 def sync_catalog(session: Session, catalog: Catalog, now: datetime) -> SyncResult:

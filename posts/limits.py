@@ -38,6 +38,8 @@ TAG_NAME_MAX_CHARS: Final = 30
 
 # Customer-service window (§4.6)
 CS_WINDOW_MESSAGE_SECONDS: Final = 48 * 3600
+CS_TEXT_MAX_BYTES: Final = 2048
+"""A customer-service text longer than this (UTF-8 bytes) is refused by WeChat (45002)."""
 CS_WINDOW_MESSAGE_QUOTA: Final = 5
 CS_WINDOW_EVENT_SECONDS: Final = 60
 CS_WINDOW_EVENT_QUOTA: Final = 3

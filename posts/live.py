@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar, Union, get_args, get_origin, get_type_
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from posts.catalog import Catalog, KeywordRule, QuestionRules, Reference, Scene, Section, Text, Therapy
+from posts.catalog import Catalog, KeywordRule, QuestionRules, Reference, Scene, Section, Text, Therapy, UrgentRules
 from posts.content_sync import CONTENT_VERSION_ID
 from posts.models import ContentItem, ContentVersion
 from posts.render import Renderer
@@ -66,6 +66,7 @@ def catalog_from_db(session: Session) -> Catalog:
         disclaimer=texts.get(2),
         questions=next(iter(items("questions", QuestionRules)), None),
         script=next(iter(items("script", ScriptTerms)), ScriptTerms()),
+        urgent=next(iter(items("urgent", UrgentRules)), None),
     )
 
 

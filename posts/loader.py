@@ -30,6 +30,9 @@ from posts.catalog import (
     Text,
     Therapy,
     Update,
+    UrgentRule,
+    UrgentRules,
+    UrgentSource,
 )
 from posts.fields import (
     Field,
@@ -54,6 +57,9 @@ from posts.script import SCRIPTS, ScriptTerms, Term
 from posts.textchecks import citations, cure_promises
 
 __all__ = ["Problem", "default_content_dir", "load_catalog"]
+
+URGENT_REPLY_MAX_BYTES = 1200
+"""An urgent reply with the disclaimer closing it must still fit one passive text reply (2048 bytes)."""
 
 SHIPPED = Path(__file__).with_name("content")
 
@@ -148,7 +154,24 @@ INTENT = {
     "negated": Field(choice("same", "drop"), required=False),
     "yields": Field(boolean, required=False),
 }
-NOT_PROSE = ("patterns", "questions", "cues", "fillers", "negations", "hold", "word", "ref")
+URGENT_FILE = "urgent.yaml"
+URGENT = {
+    "numbers": Field(strings),
+    "sources": Field(lambda v: v),
+    "rules": Field(lambda v: v),
+    **REVIEW,
+}
+URGENT_SOURCE = {
+    "number": Field(text()),
+    "publisher": Field(text()),
+    "title": Field(text()),
+    "date": Field(day_or_month),
+    "note": Field(text(), required=False),
+}
+URGENT_RULE = {"key": Field(key), "words": Field(strings), "reply": Field(text(URGENT_REPLY_MAX_BYTES))}
+_PHONE_LIKE = re.compile(r"(?<!\d)\d{3,}(?!\d|\s*年)")
+"""A run of three or more digits that is not a year: a phone number, for the urgent replies' check."""
+NOT_PROSE = ("patterns", "questions", "cues", "fillers", "negations", "hold", "word", "ref", "words", "numbers")
 """Keys whose strings are what followers type or what a rule points at, not prose sent to followers (the
 cure-word check leaves them out)."""
 _Build = Callable[[Path, Doc, int, dict[str, Any]], Any]
@@ -304,6 +327,7 @@ class _PackLoader:
         before = len(self.problems)
         rules = self.load_keywords(sections, therapies)
         script = self.load_script()
+        urgent = self.load_urgent()
         keywords = tuple(rule for rule in rules if rule.command is None)
         commands = tuple(rule for rule in rules if rule.command is not None)
         questions = self.load_questions(sections, therapies, keywords, len(self.problems) == before)
@@ -321,6 +345,7 @@ class _PackLoader:
             disclaimer=disclaimer,
             questions=questions,
             script=script,
+            urgent=urgent,
         )
         return catalog, sorted(self.problems)
 
@@ -340,6 +365,41 @@ class _PackLoader:
             return ScriptTerms(keep=values.get("keep", ()), terms=terms)
 
         return self.guarded(path, read) or ScriptTerms()
+
+    def load_urgent(self) -> UrgentRules | None:
+        """urgent.yaml (optional): words of danger and their fixed safety replies; a reply may give only the listed
+        numbers, each with its source."""
+        path = self.root / URGENT_FILE
+        if not path.is_file():
+            return None
+
+        def read(path: Path, doc: Doc) -> UrgentRules:
+            values = self.fields(path, doc, doc.data, URGENT)
+            review = self.review(path, doc, values)
+            numbers = tuple(str(n) for n in values["numbers"])
+            raw_sources, raw_rules = values["sources"], values["rules"]
+            if not isinstance(raw_sources, list) or not isinstance(raw_rules, list) or not raw_rules:
+                self.report(path, doc.line("rules"), "'sources' and 'rules' must be lists (at least one rule)")
+                raise _Skip
+            sources = tuple(
+                UrgentSource(**self.fields(path, doc, item, URGENT_SOURCE, "sources", i))
+                for i, item in enumerate(raw_sources)
+            )
+            for number in numbers:
+                if not any(s.number == number for s in sources):
+                    self.report(path, doc.line("numbers"), f"number {number} has no source in 'sources'")
+                    raise _Skip
+            rules = []
+            for i, item in enumerate(raw_rules):
+                rule = UrgentRule(**self.fields(path, doc, item, URGENT_RULE, "rules", i))
+                for found in _PHONE_LIKE.findall(rule.reply):
+                    if found not in numbers:
+                        self.report(path, doc.line("rules", i, "reply"), f"reply gives {found}, not one of 'numbers'")
+                        raise _Skip
+                rules.append(rule)
+            return UrgentRules(tuple(rules), numbers, sources, self.rel(path), review)
+
+        return self.guarded(path, read)
 
     def each(self, paths: Iterable[Path], read: Callable[[Path, Doc], Any], kind: str) -> list[Any]:
         """Read every file, dropping failures and duplicate keys (the first file, by name, wins)."""

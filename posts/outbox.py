@@ -1,4 +1,5 @@
-"""The outbox: work the bot leaves for the scheduler (tag mirrors, custom messages), idempotent by key."""
+"""The outbox: work the bot and the console leave for the scheduler (tag mirrors, custom messages, the typing
+indicator), idempotent by key."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from posts.models import Outbox
 TAG_ADD = "tag_add"
 TAG_REMOVE = "tag_remove"
 CUSTOM_MESSAGE = "custom_message"
+TYPING = "typing"
+"""The customer-service "typing" indicator (an operator answering from the console): needs an open window, uses
+none of its messages; never retried (it is over in seconds)."""
 
 
 def enqueue(

@@ -68,6 +68,8 @@ class Channel(Protocol):
     """Whether WeChat deduplicates the call, so a lost answer may be retried without a second message."""
     batch: int
     """Rows per claim: 1 where a crash must leave at most one row in doubt."""
+    retried: bool
+    """Whether a transient error is retried (errors.decide); False: its first error is final."""
 
     def send(self, api: WeChatApi, items: Sequence[Item]) -> list[Outcome]:
         """One outcome per item, in order; fewer when an error makes the rest pointless (they are not called)."""
@@ -97,6 +99,7 @@ class CustomMessages:
     name: str = "custom"
     deduplicated: bool = False
     batch: int = 1
+    retried: bool = True
 
     def send(self, api: WeChatApi, items: Sequence[Item]) -> list[Outcome]:
         def one(item: Item) -> None:
@@ -104,6 +107,20 @@ class CustomMessages:
             api.send_custom(str(item.openid), body)
 
         return _each(items, one)
+
+
+@dataclass
+class TypingIndicator:
+    """The "typing…" indicator an operator shows while answering (console inbox): shown for seconds, so a failure is
+    recorded and never retried."""
+
+    name: str = "typing"
+    deduplicated: bool = False
+    batch: int = 1
+    retried: bool = False
+
+    def send(self, api: WeChatApi, items: Sequence[Item]) -> list[Outcome]:
+        return _each(items, lambda item: api.send_typing(str(item.openid)))
 
 
 @dataclass
@@ -116,6 +133,7 @@ class TemplateMessages:
     name: str = "template"
     deduplicated: bool = True
     batch: int = 100
+    retried: bool = True
 
     def send(self, api: WeChatApi, items: Sequence[Item]) -> list[Outcome]:
         def one(item: Item) -> str | None:
@@ -134,6 +152,7 @@ class MassSends:
     name: str = "mass"
     deduplicated: bool = True
     batch: int = 1
+    retried: bool = True
 
     def send(self, api: WeChatApi, items: Sequence[Item]) -> list[Outcome]:
         def one(item: Item) -> str | None:
@@ -154,6 +173,7 @@ class TagChanges:
     name: str = "tags"
     deduplicated: bool = True
     batch: int = 200
+    retried: bool = True
 
     def send(self, api: WeChatApi, items: Sequence[Item]) -> list[Outcome]:
         groups: dict[tuple[bool, str], list[int]] = defaultdict(list)

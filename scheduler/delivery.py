@@ -59,7 +59,10 @@ def run(
                 decision = None
                 if outcome.error is not None:
                     decision = errors.decide(
-                        outcome.error, deduplicated=channel.deduplicated, attempts=item.attempts, now=now
+                        outcome.error,
+                        deduplicated=channel.deduplicated,
+                        attempts=item.attempts if channel.retried else errors.MAX_ATTEMPTS,
+                        now=now,
                     )
                 finished += rows.record(session, item, outcome, decision, now)
             session.commit()

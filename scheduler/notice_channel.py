@@ -95,6 +95,7 @@ class NoticeMessages:
     name: str = "notice"
     deduplicated: bool = False
     batch: int = 1
+    retried: bool = True
 
     def send(self, api: WeChatApi, items: Sequence[Item]) -> list[Outcome]:
         out: list[Outcome] = []

@@ -1,4 +1,4 @@
-"""Sends the bot's outbox rows (custom messages, tag changes) within seconds, each at most once.
+"""Sends the bot's outbox rows (custom messages, the typing indicator, tag changes) within seconds, each at most once.
 
 The rows go through the same claim → call → record loop and retry policy as a post (scheduler/delivery.py): a
 custom message whose answer was lost is "unknown" (WeChat does not deduplicate them) and never resent.
@@ -12,14 +12,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from posts.catalog import Catalog
 from posts.clock import Clock
 from posts.models import Outbox
-from posts.outbox import CUSTOM_MESSAGE, TAG_ADD, TAG_REMOVE
+from posts.outbox import CUSTOM_MESSAGE, TAG_ADD, TAG_REMOVE, TYPING
 from scheduler import delivery, tags
-from scheduler.channels import CustomMessages, TagChanges
+from scheduler.channels import CustomMessages, TagChanges, TypingIndicator
 from scheduler.errors import UNKNOWN_TAG, WeChatError
 from scheduler.rows import OutboxRows
 from scheduler.wechat_api import WeChatApi
 
-KINDS = (CUSTOM_MESSAGE, TAG_ADD, TAG_REMOVE)
+KINDS = (CUSTOM_MESSAGE, TYPING, TAG_ADD, TAG_REMOVE)
 
 
 def send_outbox(
@@ -43,6 +43,11 @@ def send_outbox(
         )
         session.commit()
     handled = 0
-    for channel, kinds in ((CustomMessages(), (CUSTOM_MESSAGE,)), (TagChanges(tag_for), (TAG_ADD, TAG_REMOVE))):
+    channels = (
+        (CustomMessages(), (CUSTOM_MESSAGE,)),
+        (TypingIndicator(), (TYPING,)),
+        (TagChanges(tag_for), (TAG_ADD, TAG_REMOVE)),
+    )
+    for channel, kinds in channels:
         handled += delivery.run(sessions, api, channel, OutboxRows(kinds), clock, limit=limit)
     return handled

@@ -28,6 +28,7 @@ REAL_BASE_URL = "https://api.weixin.qq.com"
 
 STABLE_TOKEN = "/cgi-bin/stable_token"
 CUSTOM_SEND = "/cgi-bin/message/custom/send"
+CUSTOM_TYPING = "/cgi-bin/message/custom/typing"
 TEMPLATE_SEND = "/cgi-bin/message/template/send"
 MASS_SEND = "/cgi-bin/message/mass/send"
 MASS_SENDALL = "/cgi-bin/message/mass/sendall"
@@ -157,6 +158,10 @@ class WeChatApi:
     def send_custom(self, openid: str, message: dict[str, Any]) -> None:
         """A customer-service message; ``message`` is its msgtype and body, e.g. ``text_message(...)``."""
         self.call(CUSTOM_SEND, {"touser": openid, **message})
+
+    def send_typing(self, openid: str) -> None:
+        """The "typing…" indicator in the follower's chat (uses none of the window's messages)."""
+        self.call(CUSTOM_TYPING, {"touser": openid, "command": "Typing"})
 
     def send_template(
         self, openid: str, template_id: str, fields: dict[str, str], client_msg_id: str, url: str | None = None

@@ -60,6 +60,18 @@ def _intent_words(catalog: Catalog, routes: Routes) -> Iterator[str]:
             )
 
 
+def _taken_by_urgent(catalog: Catalog, routes: Routes) -> Iterator[str]:
+    """A keyword pattern, or an intent's word or example question, that urgent.yaml's words answer first: the
+    rule or intent never answers it."""
+    texts = routes.table.get(("text", ""))
+    if catalog.urgent is None or not isinstance(texts, TextRoutes):
+        return
+    for where, push in _pushes(catalog, Menu(())):
+        reached = texts.target(push.content)
+        if reached.startswith("urgent:"):
+            yield f"{where} is answered first by urgent.yaml ({reached}): change the pattern or the urgent words"
+
+
 def _article_count(reply: Reply) -> int:
     return len(reply.articles) if isinstance(reply, News) else 0
 
@@ -81,4 +93,4 @@ def reply_problems(
                 f"{where} answers with a news reply of {count} articles; WeChat shows only "
                 f"{NEWS_ARTICLES_PER_REPLY} of a passive reply (posts/limits.py NEWS_ARTICLES_PER_REPLY)"
             )
-    return problems + list(_intent_words(catalog, routes))
+    return problems + list(_intent_words(catalog, routes)) + list(_taken_by_urgent(catalog, routes))

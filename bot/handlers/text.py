@@ -12,8 +12,8 @@ from bot.handlers import Context
 from bot.handlers import menu as m
 from bot.handlers.common import my_subscriptions, subscribe, therapy_list, unsubscribe
 from bot.replies import Reply, Text
-from posts import followers
-from posts.catalog import Intent
+from posts import followers, inbox
+from posts.catalog import Intent, UrgentRule
 from posts.script import SIMPLIFIED, TRADITIONAL
 
 log = logging.getLogger(__name__)
@@ -102,9 +102,26 @@ def keyword(ctx: Context, reply: str | None, ref: str | None) -> Reply:
 
 
 def default(ctx: Context) -> Reply:
+    """No rule answered: the default reply, and the message goes to the inbox for a person (posts/inbox.py)."""
+    _to_inbox(ctx, inbox.DEFAULT)
     return ctx.say("default")
 
 
 def did_you_mean(ctx: Context, topics: tuple[Intent, ...]) -> Reply:
-    """A question close to some intents but sure of none: offer them, each with the word that reaches it."""
+    """A question close to some intents but sure of none: offer them, each with the word that reaches it; the
+    question goes to the inbox too (the bot was not sure of it)."""
+    _to_inbox(ctx, inbox.SUGGEST)
     return ctx.say("did_you_mean", topics=topics)
+
+
+def urgent(ctx: Context, rule: UrgentRule) -> Reply:
+    """Words of danger (urgent.yaml): the fixed safety reply at once, closed by the disclaimer, and the message at
+    the top of the inbox."""
+    _to_inbox(ctx, inbox.urgent_reason(rule.key), urgent=True)
+    return Text(ctx.renderer.close(rule.reply))
+
+
+def _to_inbox(ctx: Context, reason: str, urgent: bool = False) -> None:
+    message = ctx.message
+    inbox.record(ctx.session, message.openid, message.content, ctx.now, reason, urgent=urgent,
+                 dedup_key=message.dedup_key)  # fmt: skip

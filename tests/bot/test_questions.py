@@ -13,12 +13,13 @@ import pytest
 import yaml
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.handlers import ContentOnly, Context
+from bot.handlers import Context, uses_database
 from bot.handlers import text as text_answers
 from bot.matcher import Matcher, fold, typos
+from bot.message import Inbound
 from bot.routes import QuestionRoute, TextRoutes, text_routes
 from bot.texts import Texts
-from posts import received
+from posts import inbox, received
 from posts.addresses import PARTS
 from posts.catalog import Catalog, Cue, Intent, QuestionRules, normalize
 from posts.content_sync import to_json
@@ -61,8 +62,8 @@ def target(routes: TextRoutes, message: str) -> str:
     found = routes.target(message)
     if found.startswith("suggest:"):
         handler = routes._first(normalize(message.strip()))
-        assert isinstance(handler, ContentOnly) and isinstance(handler.handler, partial)
-        assert handler.handler.func is text_answers.did_you_mean
+        assert isinstance(handler, partial) and uses_database(handler)  # the question goes to the inbox
+        assert handler.func is text_answers.did_you_mean
     return found
 
 
@@ -162,11 +163,27 @@ def test_folding_and_typos() -> None:
     assert typos("nurwon", "nurown") == 1 and typos("nuroun", "nurown") == 1 and typos("nrwn", "nurown") == 2
 
 
-def test_a_weak_match_offers_the_two_closest_topics_with_the_disclaimer(catalog: Catalog, routes: TextRoutes) -> None:
+def test_a_weak_match_offers_the_two_closest_topics_with_the_disclaimer(
+    catalog: Catalog, routes: TextRoutes, sessions: sessionmaker[Session]
+) -> None:
     handler = routes._first(normalize("干细胞"))
-    assert isinstance(handler, ContentOnly)
-    ctx = Context(None, catalog, Renderer(catalog, "http://bot.test"), Texts(), None, None)  # type: ignore[arg-type]
-    reply = handler(ctx)
+    assert uses_database(handler)  # the question also goes to the inbox
+    message = Inbound.from_fields(
+        {
+            "MsgType": "text",
+            "Content": "干细胞",
+            "FromUserName": OPENID,
+            "MsgId": "77",
+            "CreateTime": "1",
+            "ToUserName": "gh",
+        }
+    )
+    now = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    with sessions() as session:
+        ctx = Context(session, catalog, Renderer(catalog, "http://bot.test"), Texts(), message, now)
+        reply = handler(ctx)
+        session.flush()
+        assert [(i.text, i.reason, i.urgent) for i in inbox.listing(session)] == [("干细胞", "suggest", False)]
     body = reply.content  # type: ignore[attr-defined]
     assert catalog.questions is not None
     by_key = {i.key: i for i in catalog.questions.intents}
@@ -255,4 +272,4 @@ def test_over_http_a_question_gets_its_section_recorded_and_a_vague_one_the_clos
         suggested = live.wechat.push(text_push("干细胞"))
         assert suggested.content.startswith("您是想问：")
         urgent = live.wechat.push(text_push("我妈妈喘不上气，干细胞能治好吗"))
-        assert urgent.content.startswith("没有找到")
+        assert urgent.content.startswith("如果病人现在呼吸困难") and "120" in urgent.content  # before any rule
