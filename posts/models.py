@@ -308,9 +308,3 @@ class PageView(Base):
     path: Mapped[str] = mapped_column(String(255))
     views: Mapped[int] = mapped_column(Integer)
     counted_at: Mapped[datetime]
-
-
-import posts.account_models  # noqa: E402 — articles, capability profile, alerts, follower sync
-import posts.inbox_models  # noqa: E402 — the inbox (posts/inbox.py)
-import posts.operators  # noqa: E402 — the console tables (posts/operators.py)
-import posts.queue  # noqa: E402, F401 — the queue tables (posts/queue.py), so the metadata sees them

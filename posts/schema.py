@@ -8,9 +8,17 @@ from __future__ import annotations
 
 import posts.account_models
 import posts.coordination
+import posts.inbox_models
 import posts.models
 import posts.operators
 import posts.queue
 
 metadata = posts.models.Base.metadata
-TABLE_MODULES = (posts.models, posts.queue, posts.coordination, posts.account_models, posts.operators)
+TABLE_MODULES = (
+    posts.models,
+    posts.queue,
+    posts.coordination,
+    posts.account_models,
+    posts.operators,
+    posts.inbox_models,
+)
