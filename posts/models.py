@@ -177,6 +177,9 @@ class ContentItem(Base):
     path: Mapped[str] = mapped_column(Text, default="")
     checksum: Mapped[str] = mapped_column(String(64), default="")
     loaded_at: Mapped[datetime]
+    origin: Mapped[str] = mapped_column(String(16), default="pack", server_default="pack")
+    """"pack": written by a sync of the pack files; "operator": published from the console (posts/revisions.py),
+    which a sync never changes or removes."""
 
 
 class TherapyUpdate(Base):
@@ -293,4 +296,5 @@ class OperatorAlert(Base):
 
 import posts.account_models  # noqa: E402 — articles, capability profile, alerts, follower sync
 import posts.operators  # noqa: E402 — the console tables (posts/operators.py)
-import posts.queue  # noqa: E402, F401 — the queue tables (posts/queue.py), so the metadata sees them
+import posts.queue  # noqa: E402 — the queue tables (posts/queue.py), so the metadata sees them
+import posts.revisions  # noqa: E402, F401 — content revisions written in the console (posts/revisions.py)
