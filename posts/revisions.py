@@ -36,6 +36,8 @@ STATES = ("draft", "in_review", "live", "returned", "replaced")
 live, a newer revision of the item went live."""
 FIRST_OPERATOR_REFERENCE = 1001
 """Sources added in the console are numbered from here, away from the pack's own references."""
+REVIEW_DAYS = 90
+"""The next review a new draft proposes, in days after its last review."""
 SOURCE_ROWS = 4
 """Sources a form offers."""
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,60}$")
@@ -137,13 +139,27 @@ class Draft:
         return cls(**values, sources=sources)
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One problem of a draft: ``code`` names it for the console's words (a form field, a source, or "pack": a
+    finding of the pack loader or the medical linter, ``detail`` its line), ``number`` the source it is about."""
+
+    code: str
+    detail: str
+    number: int = 0
+
+    def __str__(self) -> str:
+        where = f"source {self.number}" if self.code.startswith("source_") else self.code
+        return f"{where}: {self.detail}"
+
+
 @dataclass
 class Checked:
     """A draft checked against the live catalog: its problems, and the update and references it makes."""
 
     draft: Draft
-    errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    errors: list[Finding] = field(default_factory=list)
+    warnings: list[Finding] = field(default_factory=list)
     update: Update | None = None
     references: list[Reference] = field(default_factory=list)
     """Sources not yet among the catalog's references (new ids)."""
@@ -167,33 +183,33 @@ def build(draft: Draft, catalog: Catalog) -> Checked:
     checked = Checked(draft)
     errors = checked.errors
     if draft.therapy not in catalog.therapies:
-        errors.append("therapy: pick the therapy this update is about")
+        errors.append(Finding("therapy", "pick the therapy this update is about"))
     day = _day(draft.date)
     if day is None:
-        errors.append("date: the date of the event is missing or not YYYY-MM-DD")
+        errors.append(Finding("date", "the date of the event is missing or not YYYY-MM-DD"))
     if not _SLUG.match(draft.slug):
-        errors.append("slug: a short name of lower-case letters, digits and dashes (e.g. phase2-results)")
+        errors.append(Finding("slug", "a short name of lower-case letters, digits and dashes (e.g. phase2-results)"))
     if not draft.title:
-        errors.append("title: the title is missing")
+        errors.append(Finding("title", "the title is missing"))
     if not draft.body:
-        errors.append("body: the body is empty")
+        errors.append(Finding("body", "the body is empty"))
     if not draft.sources:
-        errors.append("sources: give at least one source")
+        errors.append(Finding("sources", "give at least one source"))
     review_on, review_next = _day(draft.reviewed_on), _day(draft.next_review)
     if not draft.reviewed_by or review_on is None or review_next is None:
-        errors.append("review: reviewed by, reviewed on and next review are all needed")
+        errors.append(Finding("review", "reviewed by, reviewed on and next review are all needed"))
     ids: dict[int, int] = {}
     by_url = {r.url: r for r in catalog.references.values()}
     next_id = max([FIRST_OPERATOR_REFERENCE - 1, *catalog.references]) + 1
     for i, source in enumerate(draft.sources, start=1):
         if not source.url.startswith(("https://", "http://")):
-            errors.append(f"source {i}: the URL must start with https:// or http://")
+            errors.append(Finding("source_url", "the URL must start with https:// or http://", i))
         if not source.title or not source.publisher:
-            errors.append(f"source {i}: title and publisher are needed")
+            errors.append(Finding("source_named", "title and publisher are needed", i))
         if source.kind not in SOURCE_KINDS:
-            errors.append(f"source {i}: pick what kind of source it is")
+            errors.append(Finding("source_kind", "pick what kind of source it is", i))
         if not re.match(r"^\d{4}-\d{2}(-\d{2})?$", source.date):
-            errors.append(f"source {i}: its date is YYYY-MM-DD or YYYY-MM")
+            errors.append(Finding("source_date", "its date is YYYY-MM-DD or YYYY-MM", i))
         known = by_url.get(source.url)
         if known is not None:
             ids[i] = known.id
@@ -206,7 +222,7 @@ def build(draft: Draft, catalog: Catalog) -> Checked:
     for match in _CITE.finditer(draft.body):
         for number in _NUMBERS.findall(match.group(1)):
             if int(number) not in ids:
-                errors.append(f"body: cites [{number}], but there is no source {number}")
+                errors.append(Finding("cite", f"cites [{number}], but there is no source {number}", int(number)))
     if errors:
         return checked
     assert day is not None and review_on is not None and review_next is not None
@@ -260,11 +276,11 @@ def check(draft: Draft, catalog: Catalog, today: date, menu_from: Path | None = 
         export_pack(checked.catalog, root, menu_from)
         loaded, problems = load_catalog(root)
         lint = lint_pack(root, loaded, today)
-    checked.errors += [p.message for p in sorted({*problems, *lint.errors}) if p.path in own]
-    checked.warnings += [p.message for p in lint.warnings if p.path in own]
+    checked.errors += [Finding("pack", p.message) for p in sorted({*problems, *lint.errors}) if p.path in own]
+    checked.warnings += [Finding("pack", p.message) for p in lint.warnings if p.path in own]
     loaded_update = loaded.update(draft.therapy, draft.key)
     if loaded_update is None and not checked.errors:
-        checked.errors.append("the update could not be read back as a pack file")
+        checked.errors.append(Finding("pack", "the update could not be read back as a pack file"))
     return checked
 
 
@@ -335,7 +351,7 @@ def submit(session: Session, revision: ContentRevision, user: str, checked: Chec
     if revision.status not in ("draft", "returned") or revision.author != user:
         raise RevisionError("wrong_state", "only the author sends their draft to review")
     if not checked.ok:
-        raise RevisionError("checks_failed", "; ".join(checked.errors))
+        raise RevisionError("checks_failed", "; ".join(map(str, checked.errors)))
     before = _state(revision)
     revision.status = "in_review"
     audit(session, user, "content-submit", _target(revision), at=now, before=before, after=_state(revision))
@@ -359,7 +375,7 @@ def approve(
     if revision.author == reviewer:
         raise RevisionError("own_revision", "a reviewer cannot approve their own revision")
     if not checked.ok or checked.update is None:
-        raise RevisionError("checks_failed", "; ".join(checked.errors))
+        raise RevisionError("checks_failed", "; ".join(map(str, checked.errors)))
     before = _state(revision)
     for other in history(session, revision.kind, revision.key):
         if other.status == "live":
