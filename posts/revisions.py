@@ -26,7 +26,6 @@ from typing import Any
 from sqlalchemy import Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from posts.accounts import audit
 from posts.catalog import SOURCE_KINDS, Catalog, Reference, Review, Update
 from posts.content_sync import CONTENT_VERSION_ID, OPERATOR, to_json
 from posts.models import Base, ContentItem, ContentVersion, TherapyUpdate
@@ -43,6 +42,13 @@ SOURCE_ROWS = 4
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,60}$")
 _NUMBERS = re.compile(r"\d{1,4}")
 _CITE = re.compile(r"\[(\d{1,4}(?:\s*[,，、]\s*\d{1,4})*)\](?!\()")
+
+
+def audit(session: Session, actor: str, action: str, target: str, **values: Any) -> None:
+    """An audit-log line (posts.accounts.audit; imported here because posts.models imports this module)."""
+    from posts.accounts import audit as write
+
+    write(session, actor, action, target, **values)
 
 
 class ContentRevision(Base):
