@@ -154,6 +154,26 @@ def test_a_sync_or_reload_of_the_pack_keeps_what_operators_wrote(loaded: session
         assert session.scalar(select(TherapyUpdate).where(TherapyUpdate.key == "2026-11-20-enrolment-update"))
 
 
+def test_a_restart_serves_what_operators_wrote(tmp_path: Path) -> None:
+    from posts.settings import Settings, replace
+    from wxbot import runtime
+
+    settings = replace(Settings(), database={"url": f"sqlite:///{tmp_path / 'restart.db'}"})
+    first = runtime.start(settings)
+    try:
+        publish_str03(first.sessions)
+    finally:
+        first.close()
+    again = runtime.start(settings)  # the processes start again: sync the pack, serve the database's catalog
+    try:
+        therapy = again.catalog.therapy("str03")
+        assert therapy is not None and therapy.latest is not None
+        assert therapy.latest.key == "2026-11-20-enrolment-update"
+        assert "入组进展" in again.renderer.update("str03", "2026-11-20-enrolment-update").text
+    finally:
+        again.close()
+
+
 def test_history_diff_and_rollback(loaded: sessionmaker[Session]) -> None:
     publish_str03(loaded)
     catalog = live(loaded)
