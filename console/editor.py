@@ -85,8 +85,15 @@ def _form_values(console: Console, draft: Draft) -> dict[str, Any]:
     }
 
 
-def _render_form(console: Console, ctx: Ctx, draft: Draft, revision: ContentRevision | None = None,
-                 status: int = 200, checked: revisions.Checked | None = None) -> Response:  # fmt: skip
+def _render_form(
+    console: Console,
+    ctx: Ctx,
+    draft: Draft,
+    revision: ContentRevision | None = None,
+    status: int = 200,
+    checked: revisions.Checked | None = None,
+    changing: bool = False,
+) -> Response:
     checked = checked or checked_draft(console, ctx, draft)
     return console.render(
         "content_form",
@@ -97,6 +104,7 @@ def _render_form(console: Console, ctx: Ctx, draft: Draft, revision: ContentRevi
         checked=checked,
         preview=preview_text(console, checked),
         finding_words=words,
+        changing=changing or ctx.form.get("changing") == "1",
         **_form_values(console, draft),
     )
 
@@ -119,9 +127,12 @@ def content_page(console: Console, ctx: Ctx) -> Response:
 
 
 def new_page(console: Console, ctx: Ctx) -> Response:
+    """A blank form, or (``?from=<therapy>/<update key>``) a live update's content to change as a new revision."""
     if not approval.can(ctx.user.role, "compose"):
         return console.refuse(ctx, "forbidden")
-    return _render_form(console, ctx, _blank(console, ctx))
+    therapy, _, key = ctx.request.query_params.get("from", "").partition("/")
+    draft = revisions.draft_of(console.catalog, therapy, key) if key else None
+    return _render_form(console, ctx, draft or _blank(console, ctx), changing=draft is not None)
 
 
 def check_partial(console: Console, ctx: Ctx) -> Response:

@@ -159,6 +159,34 @@ class Finding:
         return f"{where}: {self.detail}"
 
 
+def draft_of(catalog: Catalog, therapy_key: str, update_key: str) -> Draft | None:
+    """A live update (from the pack or the console) as a form to change: its references become the form's
+    sources 1, 2... and the body cites them so."""
+    therapy = catalog.therapy(therapy_key)
+    update = catalog.update(therapy_key, update_key)
+    if therapy is None or update is None:
+        return None
+    ids = [i for i in dict.fromkeys(update.sources) if i in catalog.references][:SOURCE_ROWS]
+    local = {ref: n for n, ref in enumerate(ids, start=1)}
+
+    def renumber(match: re.Match[str]) -> str:
+        return "[" + _NUMBERS.sub(lambda n: str(local.get(int(n.group(0)), n.group(0))), match.group(1)) + "]"
+
+    refs = [catalog.references[i] for i in ids]
+    review = update.review
+    return Draft(
+        therapy=therapy_key,
+        date=update.date.isoformat(),
+        slug=update.key[len("YYYY-MM-DD-") :],
+        title=update.title,
+        body=_CITE.sub(renumber, update.body),
+        sources=[Source(r.url, r.title, r.publisher, r.date, r.kind) for r in refs],
+        reviewed_by=review.reviewed_by if review else "",
+        reviewed_on=review.reviewed_on.isoformat() if review else "",
+        next_review=review.next_review.isoformat() if review else "",
+    )
+
+
 @dataclass
 class Checked:
     """A draft checked against the live catalog: its problems, and the update and references it makes."""

@@ -132,3 +132,37 @@ def test_a_sender_cannot_write_and_a_form_without_csrf_is_refused(site: Site) ->
     assert sender.post("/content/new", data=form(csrf)).status_code == 403
     editor = site.signed_in("editor1")
     assert editor.post("/content/new", data={k: v for k, v in form("x").items() if k != "csrf"}).status_code == 403
+
+
+def test_a_shipped_update_is_changed_in_the_browser_and_a_sync_keeps_the_change(site: Site) -> None:
+    from posts.content_sync import sync_catalog
+    from posts.loader import default_content_dir, load_catalog
+
+    editor = site.signed_in("editor1")
+    assert "/content/new?from=str03/2025-07-24-phase2-news" in editor.get("/content").text
+    page = editor.get("/content/new?from=str03/2025-07-24-phase2-news")
+    assert "STR03 II期安慰剂对照试验进展" in page.text and 'value="phase2-news"' in page.text
+    values = dict(re.findall(r'<input id="[^"]+" name="([^"]+)" value="([^"]*)"', page.text))
+    body = re.search(r'<textarea id="body" name="body" rows="10">(.*?)</textarea>', page.text, re.S)
+    assert body and "[1]" in body.group(1)  # the shipped [7] is the form's source 1
+    values.update(
+        csrf=csrf_of(page.text),
+        therapy="str03",
+        title="STR03 II期安慰剂对照试验进展（已核对）",
+        body=body.group(1).replace("&#34;", '"'),
+        source1_kind="company",
+        then="submit",
+    )
+    made = editor.post("/content/new", data=values)
+    assert made.status_code == 303, made.text[made.text.find("<main") :][:1500]
+    rid = revision_id(made.headers["location"])
+    reviewer = site.signed_in("reviewer1")
+    rcsrf = csrf_of(reviewer.get(f"/content/revisions/{rid}").text)
+    assert reviewer.post(f"/content/revisions/{rid}/approve", data={"csrf": rcsrf}).status_code == 303
+    catalog, _ = load_catalog(default_content_dir())
+    with site.sessions() as db:
+        sync_catalog(db, catalog, site.clock())  # `wxbot content reload` of the shipped pack
+        db.commit()
+        update = catalog_from_db(db).update("str03", "2025-07-24-phase2-news")
+        assert update is not None and update.title == "STR03 II期安慰剂对照试验进展（已核对）"
+        assert "[7]" in update.body and update.sources == (7,)
