@@ -27,7 +27,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from console import analytics_pages, data, forms
+from console import analytics_pages, data, editor, forms
 from console import inbox as inbox_pages
 from console.words import say, table
 from posts import accounts, approval
@@ -35,6 +35,7 @@ from posts.accounts import AccountError
 from posts.approval import ApprovalError
 from posts.catalog import Catalog
 from posts.clock import Clock
+from posts.live import catalog_from_db, current_version
 from posts.operators import ROLES, OperatorSession, OperatorUser
 from posts.preview import Planner, failed
 from posts.queue import POST_STATES, Post, PostEvent
@@ -80,6 +81,10 @@ class Console:
         self.catalog = catalog
         self.clock = clock
         self.planner = planner
+        self.planner_for: Callable[[Catalog], Planner] | None = None
+        """Builds the dry-run planner for a catalog: set by wxbot/, so previews follow the content written here."""
+        self.content_version: int | None = None
+        """The content version ``catalog`` was built from (None: the one given at start)."""
         self.tz = settings.scheduler.timezone
         self.env = environment()
         self.routes: list[tuple[str, str]] = []
@@ -111,6 +116,7 @@ class Console:
             *analytics_pages.ROUTES,
             *inbox_pages.ROUTES,
         ]
+        guarded += [(method, path, getattr(editor, name)) for method, path, name in editor.ROUTES]
         for method, path, handler in guarded:
             self.routes.append((method, path))
             app_routes.append(Route(path, self._guard(handler), methods=[method]))
@@ -142,6 +148,17 @@ class Console:
         body = self.env.get_template(f"console/{name}.html.j2").render(**context)
         return HTMLResponse(body, status_code=status, headers=_SECURITY_HEADERS)
 
+    def refresh_catalog(self) -> None:
+        """Follow the content version (posts/live.py): what a reviewer approved here is what the pages offer next."""
+        with self.sessions() as db:
+            version = current_version(db)
+            if version == 0 or version == self.content_version:
+                return
+            self.catalog = catalog_from_db(db)
+        self.content_version = version
+        if self.planner_for is not None:
+            self.planner = self.planner_for(self.catalog)
+
     def _cookie_token(self, request: Request) -> str | None:
         return request.cookies.get(COOKIE)
 
@@ -170,6 +187,7 @@ class Console:
                     db.rollback()
                     return PlainTextResponse(say("errors", "csrf"), status_code=403, headers=_SECURITY_HEADERS)
             db.commit()  # the session's last use
+            self.refresh_catalog()
             return handler(self, Ctx(request, db, user, signed, now, form))
 
     async def not_found(self, request: Request, exc: Exception) -> Response:

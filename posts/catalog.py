@@ -19,6 +19,10 @@ class Review:
     next_review: date
 
 
+SOURCE_KINDS = ("regulator", "registry", "company", "journal", "news")
+"""The kinds of source a reference may be (its optional ``kind`` field)."""
+
+
 @dataclass(frozen=True)
 class Reference:
     id: int
@@ -28,6 +32,8 @@ class Reference:
     url: str
     secondary: bool = False
     """A report about the primary source (a reprint, news story or aggregator), not the source itself."""
+    kind: str = ""
+    """What the source is (posts.catalog.SOURCE_KINDS): regulator, registry, company, journal or news; "" unsaid."""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from posts.models import ContentItem, ContentVersion, QrScene, TherapyUpdate
 
 CONTENT_VERSION_ID = 1
 """The id of content_version's one row."""
+OPERATOR = "operator"
+"""content_item.origin of an item published from the console (posts/revisions.py): a sync keeps it as it is."""
 SYNC_LOCK_KEY = 7_740_031
 """PostgreSQL advisory lock taken for the length of a sync's transaction."""
 
@@ -35,6 +37,8 @@ class SyncResult:
     removed: int = 0
     version: int = 0
     """The content version in the database after the sync."""
+    kept: int = 0
+    """Items written in the console (origin "operator") that the sync left as they are."""
     version_changed: bool = False
     """The pack differs from what running processes served: they rebuild from version ``version``."""
 
@@ -43,6 +47,7 @@ class SyncResult:
         return (
             f"{kinds}; therapy updates {self.updates}; QR scenes {self.scenes} "
             f"(inserted {self.inserted}, changed {self.changed}, removed {self.removed})"
+            + (f"; kept {self.kept} written in the console" if self.kept else "")
         )
 
 
@@ -105,9 +110,11 @@ def content_items(catalog: Catalog) -> Iterator[_Item]:
 def sync_catalog(session: Session, catalog: Catalog, now: datetime) -> SyncResult:
     """Make the database mirror ``catalog`` as loaded at ``now``; running it twice changes nothing the second time.
 
-    Content items and therapy updates that left the pack are deleted. QR scenes are upserted but never
-    deleted (their WeChat tickets stay valid). When the pack changed, the content version goes up by one, which
-    every running process watches (posts/live.py). The caller commits (e.g. inside posts.db.session_scope).
+    Content items and therapy updates that left the pack are deleted, except what operators wrote in the console
+    (content items of origin "operator", posts/revisions.py): a sync never changes or removes those. QR scenes
+    are upserted but never deleted (their WeChat tickets stay valid). When the pack changed, the content version
+    goes up by one, which every running process watches (posts/live.py). The caller commits (e.g. inside
+    posts.db.session_scope).
     """
     result = SyncResult()
     if session.get_bind().dialect.name == "postgresql":
@@ -146,6 +153,9 @@ def _sync_items(session: Session, catalog: Catalog, result: SyncResult, now: dat
         result.items[item.kind] = result.items.get(item.kind, 0) + 1
         digest = checksum([item.position, item.title, item.body, item.data, item.path])
         row = existing.get((item.kind, item.key))
+        if row is not None and row.origin == OPERATOR:
+            result.kept += 1  # written in the console: the pack never overwrites it
+            continue
         if row is None:
             row = ContentItem(kind=item.kind, key=item.key, loaded_at=now)
             session.add(row)
@@ -157,16 +167,24 @@ def _sync_items(session: Session, catalog: Catalog, result: SyncResult, now: dat
         row.position, row.title, row.body, row.data = item.position, item.title, item.body, item.data
         row.path, row.checksum, row.loaded_at = item.path, digest, now
     for ident, row in existing.items():
-        if ident not in seen:
+        if ident in seen:
+            continue
+        if row.origin == OPERATOR:
+            result.kept += 1
+        else:
             session.delete(row)
             result.removed += 1
 
 
 def _sync_updates(session: Session, catalog: Catalog, result: SyncResult, now: datetime) -> None:
     existing = {(row.therapy_key, row.key): row for row in session.scalars(select(TherapyUpdate))}
-    seen: set[tuple[str, str]] = set()
+    operator_updates = select(ContentItem.key).where(ContentItem.kind == "update", ContentItem.origin == OPERATOR)
+    written = session.scalars(operator_updates)
+    seen: set[tuple[str, str]] = {tuple(key.split("/", 1)) for key in written}  # type: ignore[misc]
     for therapy in catalog.therapies.values():
         for update in therapy.updates:
+            if (therapy.key, update.key) in seen:
+                continue  # the console's revision of this update stays
             seen.add((therapy.key, update.key))
             result.updates += 1
             values = {

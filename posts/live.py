@@ -21,7 +21,18 @@ from typing import Any, Generic, TypeVar, Union, get_args, get_origin, get_type_
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from posts.catalog import Catalog, KeywordRule, QuestionRules, Reference, Scene, Section, Text, Therapy, UrgentRules
+from posts.catalog import (
+    Catalog,
+    KeywordRule,
+    QuestionRules,
+    Reference,
+    Scene,
+    Section,
+    Text,
+    Therapy,
+    Update,
+    UrgentRules,
+)
 from posts.content_sync import CONTENT_VERSION_ID
 from posts.models import ContentItem, ContentVersion
 from posts.render import Renderer
@@ -56,7 +67,9 @@ def catalog_from_db(session: Session) -> Catalog:
     texts = {row.position: from_json(Text, row.data) for row in by_kind.get("text", [])}
     return Catalog(
         sections=tuple(sorted(items("section", Section), key=lambda s: s.order)),
-        therapies={t.key: t for t in items("therapy", Therapy)},
+        therapies=_with_operator_items(
+            {t.key: t for t in items("therapy", Therapy)}, items("update", Update), by_kind.get("therapy-facts", [])
+        ),
         references={r.id: r for r in items("reference", Reference)},
         welcomes={w.key: w for w in items("welcome", Text)},
         scenes={s.key: s for s in items("scene", Scene)},
@@ -68,6 +81,26 @@ def catalog_from_db(session: Session) -> Catalog:
         script=next(iter(items("script", ScriptTerms)), ScriptTerms()),
         urgent=next(iter(items("urgent", UrgentRules)), None),
     )
+
+
+def _with_operator_items(
+    therapies: dict[str, Therapy], updates: list[Update], facts: list[ContentItem]
+) -> dict[str, Therapy]:
+    """The therapies with the updates written in the console (an update of the same key replaces the pack's) and the
+    phase and status a console revision set."""
+    out = dict(therapies)
+    for update in updates:
+        therapy = out.get(update.therapy)
+        if therapy is not None:
+            stream = [u for u in therapy.updates if u.key != update.key] + [update]
+            stream.sort(key=lambda u: (u.date, u.key), reverse=True)
+            out[therapy.key] = dataclasses.replace(therapy, updates=tuple(stream))
+    for row in facts:
+        therapy = out.get(row.key)
+        if therapy is not None:
+            known = {k: v for k, v in row.data.items() if k in ("phase", "status") and v}
+            out[therapy.key] = dataclasses.replace(therapy, **known)
+    return out
 
 
 def from_json(tp: Any, value: Any) -> Any:

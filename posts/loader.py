@@ -17,6 +17,7 @@ from posts.catalog import (
     COMMAND_MATCHES,
     COMMANDS,
     PATTERN_MATCHES,
+    SOURCE_KINDS,
     Catalog,
     Cue,
     Intent,
@@ -72,6 +73,7 @@ REFERENCE = {
     "date": Field(day_or_month),
     "url": Field(url),
     "secondary": Field(boolean, required=False),
+    "kind": Field(choice(*SOURCE_KINDS), required=False),
 }
 SECTION = {
     "key": Field(key),

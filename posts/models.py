@@ -179,6 +179,9 @@ class ContentItem(Base):
     path: Mapped[str] = mapped_column(Text, default="")
     checksum: Mapped[str] = mapped_column(String(64), default="")
     loaded_at: Mapped[datetime]
+    origin: Mapped[str] = mapped_column(String(16), default="pack", server_default="pack")
+    """"pack": written by a sync of the pack files; "operator": published from the console (posts/revisions.py),
+    which a sync never changes or removes."""
 
 
 class TherapyUpdate(Base):

@@ -12,6 +12,7 @@ import posts.inbox_models
 import posts.models
 import posts.operators
 import posts.queue
+import posts.revisions
 
 metadata = posts.models.Base.metadata
 TABLE_MODULES = (
@@ -21,4 +22,5 @@ TABLE_MODULES = (
     posts.account_models,
     posts.operators,
     posts.inbox_models,
+    posts.revisions,
 )

@@ -47,5 +47,9 @@ def planner(settings: Settings, sessions: sessionmaker[Session], catalog: Catalo
 
 
 def build(settings: Settings, sessions: sessionmaker[Session], catalog: Catalog, clock: Clock) -> Console:
-    renderer = Renderer(catalog, settings.server.base_url)
-    return create_app(settings, sessions, catalog, clock, planner(settings, sessions, catalog, renderer, clock))
+    def planner_for(current: Catalog) -> preview.Planner:
+        return planner(settings, sessions, current, Renderer(current, settings.server.base_url), clock)
+
+    built = create_app(settings, sessions, catalog, clock, planner_for(catalog))
+    built.planner_for = planner_for  # previews follow the content written in the console
+    return built

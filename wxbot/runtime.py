@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from posts import db
+from posts import db, revisions
 from posts.catalog import Catalog
 from posts.clock import Clock, system_clock
 from posts.content_sync import sync_catalog
@@ -42,7 +42,10 @@ class Runtime:
 
 
 def start(settings: Settings, base_url: str | None = None, clock: Clock = system_clock) -> Runtime:
-    """Upgrade the schema, load the content pack (bad files are logged and left out) and sync it to the database."""
+    """Upgrade the schema, load the content pack (bad files are logged and left out) and sync it to the database.
+
+    When operators wrote content in the console (posts/revisions.py), the processes serve the database's catalog,
+    which has it, not the files alone: a restart loses nothing they wrote."""
     engine = db.make_engine(settings.database.url, settings.database.pool_size)
     db.upgrade(engine)
     sessions = db.session_factory(engine)
@@ -51,6 +54,8 @@ def start(settings: Settings, base_url: str | None = None, clock: Clock = system
         log.warning("content: %s", problem)
     with db.session_scope(sessions) as session:
         sync_catalog(session, catalog, clock())
+        if revisions.operator_keys(session):
+            catalog = catalog_from_db(session)
     renderer = Renderer(catalog, base_url if base_url is not None else settings.server.base_url)
     return Runtime(settings, engine, sessions, catalog, renderer, problems, clock)
 

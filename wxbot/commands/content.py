@@ -211,3 +211,30 @@ def reload(
     else:
         print(f"content unchanged (version {result.version}): running processes already serve it")
     _warn(problems)
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    target: Annotated[Path, typer.Argument(help="Folder to write the pack files into (made if missing).")],
+    path: PathOption = None,
+) -> None:
+    """Write the live content (the database's, with what was written in the console) back as pack files.
+
+    The menu is copied from the pack folder (--path, else settings content.path, else shipped). `wxbot content
+    check --path TARGET` reads the result.
+    """
+    from posts.live import catalog_from_db, current_version
+    from posts.packwrite import export_pack
+
+    context = app_context(ctx)
+    root = path if path is not None else default_content_dir(context.settings.content.path)
+    if target.exists() and not target.is_dir():
+        raise fail(f"{target} is a file, not a folder", 2)
+    with session_scope(context.database()) as session:
+        version = current_version(session)
+        if version == 0:
+            raise fail("the database holds no content yet; run `wxbot content reload` first", 1)
+        catalog = catalog_from_db(session)
+    written = export_pack(catalog, target, menu_from=root)
+    print(f"exported content version {version} to {target}: {len(written)} files")

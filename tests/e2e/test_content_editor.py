@@ -1,0 +1,131 @@
+"""Writing content in the console, in real headless Chromium on a running demo (stand-in, bot, scheduler,
+console): an editor writes a new STR03 update with its sources (the linter blocks a "一针见效" body as they type),
+a reviewer approves it, and a follower who types "最新 STR03" on the demo's phone page receives it; axe-core finds
+no serious or critical violation on the editor's pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from posts.settings import Settings, replace
+from tests.e2e.browser import chromium
+from tests.e2e.test_console import AXE, RUN_AXE, shot, signed_in
+from wxbot.demo import Demo
+
+pytestmark = pytest.mark.browser
+
+TITLE = "STR03 II期试验完成首批入组"
+GOOD = "**发生了什么：** 尼普洛公司在新闻稿中说，STR03 II期试验完成了首批入组[1]。\n\n**这不意味着：** 已有疗效结论。"
+BAD = "STR03一针见效[1]。"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    folder = tmp_path_factory.mktemp("editor-demo")
+    base = replace(Settings(), scheduler={"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"})
+    running = Demo(base, port=0, database=folder / "demo.db", console=True, console_port=0).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    found = chromium(tmp_path_factory.mktemp("chrome-editor"), "--window-size=1280,1000")
+    yield found
+    found.quit()
+
+
+def typed(browser: WebDriver, field: str, text: str) -> None:
+    element = browser.find_element(By.ID, field)
+    element.clear()
+    element.send_keys(text)
+
+
+def checks_say(browser: WebDriver, words: str) -> None:
+    WebDriverWait(browser, 15).until(lambda b: words in b.find_element(By.ID, "checks").text)
+
+
+def bot_bubbles(browser: WebDriver) -> list[str]:
+    return [x.text for x in browser.find_elements(By.CSS_SELECTOR, ".row.bot .bubble, .row.bot .card")]
+
+
+def test_an_editor_writes_a_str03_update_a_reviewer_approves_and_a_follower_receives_it(
+    demo: Demo, browser: WebDriver
+) -> None:
+    signed_in(browser, demo, "editor")
+    browser.get(demo.console_url + "/content")
+    browser.find_element(By.ID, "new-update").click()
+    WebDriverWait(browser, 10).until(ec.presence_of_element_located((By.ID, "content-form")))
+    Select(browser.find_element(By.ID, "therapy")).select_by_value("str03")
+    typed(browser, "date", "2026-11-20")
+    typed(browser, "slug", "first-enrolment")
+    typed(browser, "title", TITLE)
+    typed(browser, "source1_url", "https://www.nipro.co.jp/news/2026-11-20-str03-enrolment")
+    typed(browser, "source1_title", "尼普洛新闻稿：STR03 II期试验入组")
+    typed(browser, "source1_publisher", "尼普洛株式会社")
+    typed(browser, "source1_date", "2026-11-20")
+    Select(browser.find_element(By.ID, "source1_kind")).select_by_value("company")
+    typed(browser, "body", BAD)
+    checks_say(browser, "一针见效")  # the linter, as the editor types
+    assert "不能提交审核" in browser.find_element(By.ID, "checks").text
+    browser.find_element(By.ID, "submit-review").click()
+    WebDriverWait(browser, 10).until(lambda b: "一针见效" in b.find_element(By.ID, "checks").text)
+    assert "/content/new" in browser.current_url  # refused: still the form, nothing sent to review
+
+    typed(browser, "body", GOOD)
+    checks_say(browser, "检查通过")
+    assert TITLE in browser.find_element(By.ID, "preview-text").text
+    assert "不构成诊断或治疗建议" in browser.find_element(By.ID, "preview-text").text
+    shot(browser, "content-editor")
+    browser.find_element(By.ID, "submit-review").click()
+    WebDriverWait(browser, 10).until(lambda b: "done=content_submitted" in b.current_url)
+    revision = re.search(r"/content/revisions/(\d+)", browser.current_url).group(1)  # type: ignore[union-attr]
+    assert "需要另一位审核人批准" in browser.page_source
+
+    signed_in(browser, demo, "reviewer")
+    browser.get(f"{demo.console_url}/content/revisions/{revision}")
+    browser.find_element(By.ID, "approve-comment").send_keys("来源已核对")
+    browser.find_element(By.ID, "approve").click()
+    WebDriverWait(browser, 10).until(lambda b: "done=content_live" in b.current_url)
+    assert browser.find_element(By.ID, "revision-state").text == "已上线"
+
+    browser.get(demo.phone_url)  # a follower, on the phone
+    wait = WebDriverWait(browser, 15)
+    wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button.scene[data-scene='clinic-poster']"))).click()
+    wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, ".row.bot .bubble"))
+    browser.find_element(By.ID, "keyboard").click()
+    browser.find_element(By.ID, "text").send_keys("最新 STR03\n")
+    wait.until(lambda b: any(TITLE in text for text in bot_bubbles(b)))
+
+
+def test_axe_finds_no_serious_or_critical_violation_on_the_editor_pages(demo: Demo, browser: WebDriver) -> None:
+    signed_in(browser, demo, "editor")
+    browser.get(demo.console_url + "/content/new?therapy=str03")
+    typed(browser, "slug", "axe-check")
+    typed(browser, "title", "无障碍检查用的草稿")
+    typed(browser, "body", BAD)
+    checks_say(browser, "不能提交审核")  # a page with its findings shown is checked too
+    problems = []
+
+    def axe(where: str) -> None:
+        browser.execute_script(AXE.read_text(encoding="utf-8"))
+        violations = browser.execute_async_script(RUN_AXE)
+        blocking = [v for v in violations if v["impact"] in ("serious", "critical")]
+        problems.extend(f"{where}: [{v['impact']}] {v['id']}: {v['help']} {v['nodes'][:3]}" for v in blocking)
+
+    axe("/content/new")
+    browser.find_element(By.CSS_SELECTOR, "button[name=then][value=draft]").click()
+    WebDriverWait(browser, 10).until(lambda b: "done=content_saved" in b.current_url)
+    axe("/content/revisions/<draft>")
+    browser.get(demo.console_url + "/content")
+    axe("/content")
+    assert problems == []
