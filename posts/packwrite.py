@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from posts.catalog import Catalog, Review, Section, Text, Therapy, Update
+from posts.loader import URGENT_FILE
 from posts.menu import MENU_FILE
 
 
@@ -210,7 +211,8 @@ def pack_files(catalog: Catalog) -> Iterator[tuple[str, str]]:
 
 def export_pack(catalog: Catalog, target: Path, menu_from: Path | None = None) -> list[str]:
     """Write the pack of ``catalog`` into the folder ``target`` (made if missing; files of the pack replaced, other
-    files left alone); ``menu_from``: the pack folder whose menu.yaml is copied. The written paths, sorted."""
+    files left alone); ``menu_from``: the pack folder whose menu.yaml and urgent.yaml (neither is written in the
+    console) are copied. The written paths, sorted."""
     target = Path(target)
     written = []
     for rel, text in pack_files(catalog):
@@ -218,8 +220,9 @@ def export_pack(catalog: Catalog, target: Path, menu_from: Path | None = None) -
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         written.append(rel)
-    if menu_from is not None and (Path(menu_from) / MENU_FILE).is_file():
-        if (Path(menu_from) / MENU_FILE).resolve() != (target / MENU_FILE).resolve():
-            shutil.copyfile(Path(menu_from) / MENU_FILE, target / MENU_FILE)
-        written.append(MENU_FILE)
+    for name in (MENU_FILE, URGENT_FILE):
+        if menu_from is not None and (Path(menu_from) / name).is_file():
+            if (Path(menu_from) / name).resolve() != (target / name).resolve():
+                shutil.copyfile(Path(menu_from) / name, target / name)
+            written.append(name)
     return sorted(written)
