@@ -14,6 +14,10 @@ LIST_FIELDS = frozenset({"SubscribeMsgPopupEvent", "SubscribeMsgChangeEvent", "S
 ``{tag: text}`` objects (:func:`items`), one per ``List``, since their joined text would lose which is which."""
 
 
+NESTED_DEPTH = 4
+"""How deep nested fields are read (:func:`_flatten`)."""
+
+
 class BadXml(ValueError):
     """The body is not a well-formed, DTD-free <xml> document in UTF-8."""
 
@@ -66,13 +70,22 @@ def _list(element: Element) -> str:
 
 
 def _flatten(element: Element, prefix: str, into: dict[str, str]) -> None:
-    """Nested fields (PUBLISHJOBFINISH's PublishEventInfo) as ``Parent/child`` keys; the first repeat wins."""
-    for child in element:
-        key = f"{prefix}/{child.tag}"
-        if len(child):
-            _flatten(child, key, into)
-        else:
-            into.setdefault(key, (child.text or "").strip())
+    """Nested fields (PUBLISHJOBFINISH's PublishEventInfo) as ``Parent/child`` keys; the first repeat wins.
+
+    Read without recursion and only :data:`NESTED_DEPTH` levels down: a hostile push of deeply nested elements
+    costs a loop, not the stack (WeChat's deepest field, ``…/article_detail/item/article_url``, is 4 levels)."""
+    pending = [(element, prefix, 1)]
+    while pending:
+        parent, key, depth = pending.pop()
+        nested = []
+        for child in parent:
+            name = f"{key}/{child.tag}"
+            if len(child):
+                if depth < NESTED_DEPTH:
+                    nested.append((child, name, depth + 1))
+            else:
+                into.setdefault(name, (child.text or "").strip())
+        pending.extend(reversed(nested))  # popped in document order: the first of repeated items wins
 
 
 def _text(element: Element) -> str:
