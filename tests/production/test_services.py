@@ -114,6 +114,8 @@ def test_redis_down_bot_answers_and_token_broker_falls_back_to_the_database(redi
     kinds = [r["kind"] for r in stack.inbox("oNoRedis0001")]
     assert kinds.count("reply") == 1 and len(kinds) == 2, kinds
     leases = {name for (name,) in rows(url, "SELECT name FROM lease")}
-    assert {"scheduler", f"token:{procs.APP_ID}"} <= leases, leases
+    assert "scheduler" in leases, leases  # the scheduler's lease fell back to the database
+    # The token was read from the database's copy: written there beside Redis when it was fetched (the scheduler's
+    # start-up jobs call WeChat before Redis stops), or refreshed under a database lease if none was fresh.
     assert scalar(url, "SELECT count(*) FROM access_token WHERE app_id = %s", procs.APP_ID) == 1
     assert "fall back to the database" in scheduler.output()
