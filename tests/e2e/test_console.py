@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -69,6 +71,21 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
     found.quit()
 
 
+def replaced(element: WebElement) -> Callable[[WebDriver], bool]:
+    """A wait condition: ``element``'s page has gone. Like ``staleness_of``, but chromedriver may answer a question
+    about an element of a page being replaced with an "inspector error" instead of a stale-element error: that also
+    means the page went (what the caller checks next tells whether it went where it should)."""
+
+    def gone(_: WebDriver) -> bool:
+        try:
+            element.is_enabled()
+        except WebDriverException:  # StaleElementReferenceException included
+            return True
+        return False
+
+    return gone
+
+
 def sign_in(browser: WebDriver, demo: Demo, username: str, password: str | None = None) -> None:
     browser.delete_all_cookies()
     browser.get(demo.console_url + "/signin")
@@ -76,7 +93,7 @@ def sign_in(browser: WebDriver, demo: Demo, username: str, password: str | None 
     field = browser.find_element(By.ID, "password")
     field.send_keys(password or demo.staff[username])
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    WebDriverWait(browser, 20).until(ec.staleness_of(field))  # the answer page replaced the form
+    WebDriverWait(browser, 20).until(replaced(field))  # the answer page replaced the form
 
 
 def signed_in(browser: WebDriver, demo: Demo, username: str) -> None:
