@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,9 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.remote.webdriver import WebDriver
+
+from posts.settings import Settings, replace
+from wxbot.demo import Demo
 
 ARTIFACTS = Path(os.environ.get("WXBOT_ARTIFACTS", Path(__file__).resolve().parents[2] / "artifacts"))
 """Screenshots the tests write for people to look at (git-ignored)."""
@@ -39,3 +43,21 @@ def chromium(user_data: Path, *extra: str, experimental: dict[str, Any] | None =
     browser = webdriver.Chrome(service=Service(driver), options=options)
     browser.set_script_timeout(30)
     return browser
+
+
+def console_demo(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Demo]:
+    """A module's running demo with the operator console, awake all day (the test may run at night)."""
+    folder = tmp_path_factory.mktemp(f"{name}-demo")
+    base = replace(Settings(), scheduler={"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"})
+    running = Demo(base, port=0, database=folder / "demo.db", console=True, console_port=0).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def console_browser(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[WebDriver]:
+    """A module's headless Chromium, as wide as a staff member's screen."""
+    found = chromium(tmp_path_factory.mktemp(f"chrome-{name}"), "--window-size=1280,1000")
+    yield found
+    found.quit()

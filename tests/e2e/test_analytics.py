@@ -14,8 +14,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from posts import posting
 from posts.clock import system_clock
-from posts.settings import Settings, replace
-from tests.e2e.browser import chromium
+from tests.e2e.browser import console_browser, console_demo
 from tests.e2e.test_console import AXE, RUN_AXE, signed_in
 from wxbot.demo import Demo
 
@@ -24,20 +23,12 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    folder = tmp_path_factory.mktemp("analytics-demo")
-    base: Settings = replace(Settings(), scheduler={"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"})
-    running = Demo(base, port=0, database=folder / "demo.db", console=True, console_port=0).start()
-    try:
-        yield running
-    finally:
-        running.stop()
+    yield from console_demo(tmp_path_factory, "analytics")
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    found = chromium(tmp_path_factory.mktemp("chrome-analytics"), "--window-size=1280,1000")
-    yield found
-    found.quit()
+    yield from console_browser(tmp_path_factory, "analytics")
 
 
 def test_the_page_shows_follows_per_scene_and_the_pushs_deliveries(demo: Demo, browser: WebDriver) -> None:

@@ -27,8 +27,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from posts import accounts
 from posts.clock import system_clock
-from posts.settings import Settings, replace
-from tests.e2e.browser import ARTIFACTS, chromium
+from tests.e2e.browser import ARTIFACTS, console_browser, console_demo
 from wxbot import consoleapp
 from wxbot.demo import Demo
 
@@ -53,22 +52,12 @@ fetch(url, {method: 'POST', body: new URLSearchParams(fields), redirect: 'manual
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    folder = tmp_path_factory.mktemp("console-demo")
-    base: Settings = replace(
-        Settings(), scheduler={"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"}
-    )  # awake all day: the test may run at night
-    running = Demo(base, port=0, database=folder / "demo.db", console=True, console_port=0).start()
-    try:
-        yield running
-    finally:
-        running.stop()
+    yield from console_demo(tmp_path_factory, "console")
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    found = chromium(tmp_path_factory.mktemp("chrome-console"), "--window-size=1280,1000")
-    yield found
-    found.quit()
+    yield from console_browser(tmp_path_factory, "console")
 
 
 def replaced(element: WebElement) -> Callable[[WebDriver], bool]:

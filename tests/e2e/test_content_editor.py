@@ -14,8 +14,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from posts.settings import Settings, replace
-from tests.e2e.browser import chromium
+from tests.e2e.browser import console_browser, console_demo
 from tests.e2e.test_console import AXE, RUN_AXE, shot, signed_in
 from wxbot.demo import Demo
 
@@ -28,20 +27,12 @@ BAD = "STR03一针见效[1]。"
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    folder = tmp_path_factory.mktemp("editor-demo")
-    base = replace(Settings(), scheduler={"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"})
-    running = Demo(base, port=0, database=folder / "demo.db", console=True, console_port=0).start()
-    try:
-        yield running
-    finally:
-        running.stop()
+    yield from console_demo(tmp_path_factory, "editor")
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    found = chromium(tmp_path_factory.mktemp("chrome-editor"), "--window-size=1280,1000")
-    yield found
-    found.quit()
+    yield from console_browser(tmp_path_factory, "editor")
 
 
 def typed(browser: WebDriver, field: str, text: str) -> None:

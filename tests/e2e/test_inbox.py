@@ -17,8 +17,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
-from posts.settings import Settings, replace
-from tests.e2e.browser import chromium
+from tests.e2e.browser import console_browser, console_demo
 from tests.e2e.test_console import AXE, RUN_AXE, shot, signed_in
 from wxbot.demo import Demo
 
@@ -31,20 +30,12 @@ URGENT = "我真的不想活了"
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
-    folder = tmp_path_factory.mktemp("inbox-demo")
-    base: Settings = replace(Settings(), scheduler={"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"})
-    running = Demo(base, port=0, database=folder / "demo.db", console=True, console_port=0).start()
-    try:
-        yield running
-    finally:
-        running.stop()
+    yield from console_demo(tmp_path_factory, "inbox")
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    found = chromium(tmp_path_factory.mktemp("chrome-inbox"), "--window-size=1280,1000")
-    yield found
-    found.quit()
+    yield from console_browser(tmp_path_factory, "inbox")
 
 
 def bubbles(browser: WebDriver) -> list[str]:
