@@ -108,6 +108,30 @@ def script_of(conn: Connection | Session, job: Job) -> str:
     return TRADITIONAL if traditional_readers(conn, [job.message.openid]) else SIMPLIFIED
 
 
+def run_in_batch(
+    job: Job,
+    run_handler: Callable[[Job], Rendered],
+    readers: set[str],
+    wanting: set[str],
+    lookup: Callable[[list[str]], set[str]],
+) -> Rendered:
+    """One job of a group-commit batch (bot.store.sqlite, bot.store.postgres): a content-only reply in the script its
+    follower reads (``readers``: the batch's Traditional readers), or the handler run with its conflict retried once.
+    A handler may change its follower's script (繁體 / 简体): ``readers`` is refreshed by ``lookup`` for a follower
+    whose later replies in the batch need it (``wanting``)."""
+    openid = job.message.openid
+    if job.run is None:  # content-only: worked out ahead, outside the lock (or its error)
+        return job.reply(None, TRADITIONAL if openid in readers else SIMPLIFIED)
+    try:
+        rendered = run_handler(job)
+    except HandlerConflict:
+        rendered = run_handler(job)
+    if openid in wanting:
+        readers.discard(openid)
+        readers |= lookup([openid])
+    return rendered
+
+
 LOG_COLUMNS = ("openid", "msg_type", "event", "key", "received_at", "reply_kind", "dedup_key")
 """posts.models.InboundEvent's columns as :func:`bookkeeping_rows` gives them."""
 SEEN_COLUMNS = ("dedup_key", "received_at", "reply_kind", "reply_xml")

@@ -27,6 +27,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Future
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
@@ -42,12 +43,12 @@ from bot.store import (
     Rendered,
     Touch,
     bookkeeping_rows,
+    run_in_batch,
     stored_answer,
     traditional_readers,
 )
 from bot.store.per_push import TOUCH
 from posts.models import Follower, InboundEvent, SeenMessage
-from posts.script import SIMPLIFIED, TRADITIONAL
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +224,7 @@ class PgGroupCommit:
         wanting = {job.message.openid for job in jobs if job.wants_script}
         readers = traditional_readers(conn, list(wanting))
         """The batch's followers who read Traditional, for the replies worked out ahead in Simplified."""
+        run, lookup = partial(self._run_handler, conn), partial(traditional_readers, conn)
         for job in jobs:
             message = job.message
             key = message.dedup_key
@@ -234,16 +236,7 @@ class PgGroupCommit:
                 out.append(stored_answer(*done[key]))
                 continue
             try:
-                if job.run is None:  # content-only: worked out ahead (or its error)
-                    plaintext, kind = job.reply(None, TRADITIONAL if message.openid in readers else SIMPLIFIED)
-                else:
-                    try:
-                        plaintext, kind = self._run_handler(conn, job)
-                    except HandlerConflict:
-                        plaintext, kind = self._run_handler(conn, job)
-                    if message.openid in wanting:  # its handler may have changed the script (繁體 / 简体)
-                        readers.discard(message.openid)
-                        readers |= traditional_readers(conn, [message.openid])
+                plaintext, kind = run_in_batch(job, run, readers, wanting, lookup)
             except Exception as exc:  # its writes are rolled back; it gets the error path, the batch goes on
                 out.append(exc)
                 continue

@@ -10,7 +10,7 @@ unique key still guards it.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -26,11 +26,12 @@ from bot.store import (
     Rendered,
     Touch,
     bookkeeping_rows,
+    run_in_batch,
     stored_answer,
 )
 from bot.store.groupcommit import GroupCommit, WriteLock
 from posts.models import SeenMessage
-from posts.script import SIMPLIFIED, TRADITIONAL
+from posts.script import TRADITIONAL
 
 SQL_SEEN = f"INSERT INTO seen_message ({', '.join(SEEN_COLUMNS)}) VALUES "
 SQL_SEEN_ROW = f"({', '.join('?' * len(SEEN_COLUMNS))})"
@@ -122,6 +123,7 @@ class SqliteGroupCommit:
         wanting = {job.message.openid for job in jobs if job.wants_script}
         readers = _traditional_readers(raw, list(wanting))
         """The batch's followers who read Traditional, for the replies worked out ahead in Simplified."""
+        run, lookup = partial(self._run_handler, conn), partial(_traditional_readers, raw)
         for job in jobs:
             message = job.message
             key = message.dedup_key
@@ -130,16 +132,7 @@ class SqliteGroupCommit:
                 out.append(stored_answer(*hit))
                 continue
             try:
-                if job.run is None:  # content-only: worked out ahead, outside the lock (or its error)
-                    plaintext, kind = job.reply(None, TRADITIONAL if message.openid in readers else SIMPLIFIED)
-                else:
-                    try:
-                        plaintext, kind = self._run_handler(conn, job)
-                    except HandlerConflict:
-                        plaintext, kind = self._run_handler(conn, job)
-                    if message.openid in wanting:  # its handler may have changed the script (繁體 / 简体)
-                        readers.discard(message.openid)
-                        readers |= _traditional_readers(raw, [message.openid])
+                plaintext, kind = run_in_batch(job, run, readers, wanting, lookup)
             except Exception as exc:  # its writes are rolled back; it gets the error path, the batch goes on
                 out.append(exc)
                 continue
