@@ -10,8 +10,10 @@ Figures, for a range of local days in the account's timezone (``scheduler.timezo
 - deliveries per post and channel with their confirmations (the job-finish events, posts.ledger), and the
   unfollows within 24 hours of each push (recipients who unfollowed within a day of their delivery).
 
-Each function is one read over indexed rows; days are bucketed here, not in SQL, so every backend counts alike.
-The console pages, their CSV exports and ``wxbot stats`` all call these functions.
+Closed local days are read from their summaries (posts/rollup.py fills them, hourly and on demand), the rest
+from the raw rows no summary covers (the rows after the summaries' mark, read by id): a figure is always the raw
+rows' count, whether or not the rollup has run. Raw rows are bucketed into days here, not in SQL, so every backend
+counts alike. The console pages, their CSV exports and ``wxbot stats`` all call these functions.
 """
 
 from __future__ import annotations
@@ -26,16 +28,26 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from posts.analytics_models import DayCount, PushCount, PushGone, PushRolled, RollupMark, UnfollowSeen
 from posts.catalog import Catalog, normalize
 from posts.menu import Menu
 from posts.models import Follower, InboundEvent, PageView, QrScene
 from posts.queue import Delivery, MassBatch, Post
+from posts.rollup import (
+    AFTER_PUSH,
+    EPOCH,
+    FIRST_DAY,
+    QUICK_UNFOLLOW,
+    SCENE_PREFIX,
+    flipped,
+    follow_times,
+    is_quick,
+    scene_of_key,
+)
 
-SCENE_PREFIX = "qrscene_"
+__all__ = ["AFTER_PUSH", "QUICK_UNFOLLOW", "SCENE_PREFIX", "scene_of_key"]
 DIRECT = ""
 """The scene of a follow that came from no QR code (a search, a shared card)."""
-QUICK_UNFOLLOW = timedelta(days=7)
-AFTER_PUSH = timedelta(hours=24)
 MAX_DAYS = 400
 """The longest range a page or ``wxbot stats`` asks for (a year and a bit)."""
 _CHUNK = 500
@@ -134,41 +146,106 @@ class Follows:
         return [(day, *total[day]) for day in sorted(total)]
 
 
-def _events(session: Session, event: str, since: datetime, until: datetime) -> list[tuple[str, str | None, datetime]]:
+@dataclass(frozen=True)
+class Cover:
+    """What the summaries cover of one source (posts/rollup.py): rows with ``id <= covered_id`` and a time before
+    ``closed_before`` (page views: a day before ``closed_day``); every other row is read raw (from ``raw_from``)."""
+
+    covered_id: int = 0
+    raw_from: int = 0
+    closed_before: datetime = EPOCH
+    closed_day: date = FIRST_DAY
+    on: bool = False
+    """The summaries are in the span's timezone (else none is read until the next rollup rebuilds them)."""
+
+    def summarised(self, row_id: int, at: datetime) -> bool:
+        return row_id <= self.covered_id and at < self.closed_before
+
+
+def cover(session: Session, name: str, tz: str) -> Cover:
+    """The mark of ``inbound`` or ``page_view``; nothing covered when its summaries are in another timezone."""
+    mark = session.get(RollupMark, name)
+    if mark is None or mark.tz != tz:
+        return Cover()
+    return Cover(mark.covered_id, mark.raw_from, mark.closed_before or EPOCH, mark.closed_day or FIRST_DAY, True)
+
+
+RawEvent = tuple[int, str, str | None, datetime]
+"""(id, openid, key, received_at) of an inbound row no summary covers."""
+
+
+def raw_events(session: Session, span: Span, events: Sequence[str] = ()) -> dict[str, list[RawEvent]]:
+    """The inbound rows of these events (none given: the texts, under "") that no summary covers, whatever their
+    time: read by id from the mark on (the rows since the last rollup: the open days and any late row)."""
+    mark = cover(session, "inbound", span.tz)
+    which = (
+        InboundEvent.event.in_(events) if events else InboundEvent.event.is_(None) & (InboundEvent.msg_type == "text")
+    )
+    found: dict[str, list[RawEvent]] = {event: [] for event in events or ("",)}
     rows = session.execute(
-        select(InboundEvent.openid, InboundEvent.key, InboundEvent.received_at).where(
-            InboundEvent.event == event, InboundEvent.received_at >= since, InboundEvent.received_at < until
+        select(
+            InboundEvent.id, InboundEvent.openid, InboundEvent.key, InboundEvent.received_at, InboundEvent.event
+        ).where(InboundEvent.id >= mark.raw_from, which)
+    )
+    for i, openid, key, at, event in rows:
+        if not mark.summarised(i, at):
+            found[event or ""].append((i, openid, key, at))
+    return found
+
+
+def _day_counts(session: Session, span: Span, kind: str) -> list[tuple[date, str, int]]:
+    """The summarised figures of ``kind`` for the span's days (none when the summaries are in another timezone)."""
+    if not cover(session, "inbound" if kind != "page" else "page_view", span.tz).on:
+        return []
+    rows = session.execute(
+        select(DayCount.day, DayCount.item, DayCount.count).where(
+            DayCount.kind == kind, DayCount.day >= span.first, DayCount.day <= span.last
         )
     )
-    return [(openid, key, at) for openid, key, at in rows]
-
-
-def scene_of_key(key: str | None) -> str:
-    """The QR scene a follow event's key names (``qrscene_<scene>``), or :data:`DIRECT`."""
-    return key[len(SCENE_PREFIX) :] if key and key.startswith(SCENE_PREFIX) else DIRECT
+    return [(day, item, n) for day, item, n in rows]
 
 
 def follows(session: Session, span: Span) -> Follows:
-    """Per local day and QR scene: follows, unfollows, and unfollows within 7 days of following."""
-    start, end = span.start, span.end
-    subscribes = _events(session, "subscribe", start - QUICK_UNFOLLOW, end)
-    unsubscribes = _events(session, "unsubscribe", start, end)
-    latest: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
+    """Per local day and QR scene: follows, unfollows, and unfollows within 7 days of following.
+
+    Closed days come from their summaries (the unfollows with the follower's scene as it is now), the rest from the
+    raw rows no summary covers; a follow logged late puts a summarised unfollow within 7 days of it."""
+    start, end, first, last = span.start, span.end, span.first, span.last
     counts: dict[tuple[date, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    for openid, key, at in subscribes:
-        scene = scene_of_key(key)
-        latest[openid].append((at, scene))
-        if at >= start:
-            counts[(span.day_of(at), scene)][0] += 1
-    first_scene = _first_scenes(session, {openid for openid, _, _ in unsubscribes})
-    for times in latest.values():
-        times.sort()
-    for openid, _, at in unsubscribes:
-        before = [t for t, _ in latest.get(openid, ()) if t <= at]
-        figures = counts[(span.day_of(at), first_scene.get(openid, DIRECT))]
-        figures[1] += 1
-        if before and at - before[-1] <= QUICK_UNFOLLOW:
-            figures[2] += 1
+    for day, scene, n in _day_counts(session, span, "follow"):
+        counts[(day, scene)][0] += n
+    summaries = cover(session, "inbound", span.tz).on
+    if summaries:
+        for day, scene, n, quick in session.execute(
+            select(UnfollowSeen.day, Follower.scene_key, func.count(), func.sum(case((UnfollowSeen.quick, 1), else_=0)))
+            .outerjoin(Follower, Follower.openid == UnfollowSeen.openid)
+            .where(UnfollowSeen.day >= first, UnfollowSeen.day <= last)
+            .group_by(UnfollowSeen.day, Follower.scene_key)
+        ):
+            figures = counts[(day, scene or DIRECT)]
+            figures[1] += n
+            figures[2] += int(quick or 0)
+    raw = raw_events(session, span, ("subscribe", "unsubscribe"))
+    subscribes, unsubscribes = raw["subscribe"], raw["unsubscribe"]
+    for _, _, key, at in subscribes:
+        if start <= at < end:
+            counts[(span.day_of(at), scene_of_key(key))][0] += 1
+    inside = [(openid, at) for _, openid, _, at in unsubscribes if start <= at < end]
+    late = [(openid, at) for _, openid, _, at in subscribes]
+    turned = [(openid, day) for _, openid, day in flipped(session, late) if first <= day <= last] if summaries else []
+    first_scene = _first_scenes(session, {openid for openid, _ in inside} | {openid for openid, _ in turned})
+    if inside:
+        since = min(at for _, at in inside) - QUICK_UNFOLLOW
+        times = follow_times(session, (openid for openid, _ in inside), since) if summaries else defaultdict(list)
+        for openid, at in late:
+            times[openid].append(at)
+        for openid, at in inside:
+            figures = counts[(span.day_of(at), first_scene.get(openid, DIRECT))]
+            figures[1] += 1
+            if is_quick(at, times.get(openid, ())):
+                figures[2] += 1
+    for openid, day in turned:
+        counts[(day, first_scene.get(openid, DIRECT))][2] += 1
     days = [FollowDay(day, scene, *figures) for (day, scene), figures in sorted(counts.items())]
     return Follows(days, _scene_totals(session, days))
 
@@ -217,38 +294,28 @@ def menu_labels(menu: Menu | None) -> dict[str, str]:
 def menu_taps(session: Session, span: Span, labels: dict[str, str] | None = None) -> list[ItemCount]:
     """Taps per menu item (click and view events) in the span, most tapped first."""
     labels = labels or {}
-    rows = session.execute(
-        select(InboundEvent.key, func.count())
-        .where(
-            InboundEvent.event.in_(("click", "view")),
-            InboundEvent.received_at >= span.start,
-            InboundEvent.received_at < span.end,
-        )
-        .group_by(InboundEvent.key)
-    )
-    found = [ItemCount(key or "", labels.get(key or "", key or ""), count) for key, count in rows]
+    taps: Counter[str] = Counter()
+    for _, item, n in _day_counts(session, span, "menu"):
+        taps[item] += n
+    for rows in raw_events(session, span, ("click", "view")).values():
+        taps.update(key or "" for _, _, key, at in rows if span.start <= at < span.end)
+    found = [ItemCount(key, labels.get(key, key), count) for key, count in taps.items()]
     return sorted(found, key=lambda row: (-row.count, row.item))
 
 
 def keyword_hits(session: Session, span: Span, catalog: Catalog) -> list[ItemCount]:
     """Texts in the span per keyword rule they matched (command rules first, as the bot tries them), most first.
 
-    The inbound log keeps a text's first 64 characters: texts are counted per distinct logged text in SQL, then
-    each distinct text is matched once.
+    The inbound log keeps a text's first 64 characters: texts are counted per distinct logged text (the summaries
+    keep them so), then each distinct text is matched once: a keyword added later counts the texts before it too.
     """
-    rows = session.execute(
-        select(InboundEvent.key, func.count())
-        .where(
-            InboundEvent.event.is_(None),
-            InboundEvent.msg_type == "text",
-            InboundEvent.received_at >= span.start,
-            InboundEvent.received_at < span.end,
-        )
-        .group_by(InboundEvent.key)
-    )
+    texts: Counter[str] = Counter()
+    for _, item, n in _day_counts(session, span, "text"):
+        texts[item] += n
+    texts.update(key or "" for _, _, key, at in raw_events(session, span)[""] if span.start <= at < span.end)
     hits: Counter[str] = Counter()
     labels: dict[str, str] = {}
-    for text, count in rows:
+    for text, count in texts.items():
         rule = _rule_for(catalog, text or "")
         if rule is None:
             continue
@@ -290,15 +357,21 @@ class PathViews:
 
 
 def page_views(session: Session, span: Span) -> list[PathViews]:
-    """Views per page path (most viewed first), with the per-day figures, for the span's local days."""
-    rows = session.execute(
-        select(PageView.path, PageView.day, func.sum(PageView.views))
-        .where(PageView.day >= span.first, PageView.day <= span.last)
-        .group_by(PageView.path, PageView.day)
-    )
+    """Views per page path (most viewed first), with the per-day figures, for the span's local days: the closed
+    days' summaries, and the count's rows no summary covers (the open days', and any written since the rollup)."""
+    mark = cover(session, "page_view", span.tz)
     per_path: dict[str, dict[date, int]] = defaultdict(dict)
-    for path, day, views in rows:
-        per_path[path][day] = int(views)
+    for day, path, views in _day_counts(session, span, "page"):
+        per_path[path][day] = views
+    in_span = (PageView.day >= span.first) & (PageView.day <= span.last)
+    raw = select(PageView.path, PageView.day, func.sum(PageView.views)).group_by(PageView.path, PageView.day)
+    for query in (
+        raw.where(in_span, PageView.id > mark.covered_id),
+        raw.where(in_span, PageView.id <= mark.covered_id, PageView.day >= mark.closed_day),
+    ):
+        for path, day, views in session.execute(query):
+            days = per_path[path]
+            days[day] = days.get(day, 0) + int(views)
     found = [PathViews(path, sum(days.values()), tuple(sorted(days.items()))) for path, days in per_path.items()]
     return sorted(found, key=lambda row: (-row.views, row.path))
 
@@ -431,29 +504,38 @@ def pushes(session: Session, span: Span) -> list[PushFigures]:
     if not found:
         return []
     ids = list(found)
+    rolled: set[int] = set()
+    for chunk in _chunks(ids) if cover(session, "inbound", span.tz).on else ():
+        rolled.update(session.scalars(select(PushRolled.post_id).where(PushRolled.post_id.in_(chunk))))
+    live = [i for i in ids if i not in rolled]
     channels: dict[tuple[int, str], PushChannel] = {}
-    for chunk in _chunks(ids):
-        rows = session.execute(
-            select(
-                Delivery.post_id,
-                Delivery.channel,
-                Delivery.state,
-                func.count(),
-                func.sum(case((Delivery.confirmed_at.is_not(None), 1), else_=0)),
-            )
+
+    def add(post_id: int, channel: str, state: str, count: int, confirmed: int) -> None:
+        figures = channels.get((post_id, channel))
+        if figures is None:
+            figures = channels[(post_id, channel)] = PushChannel(channel)
+            found[post_id].channels.append(figures)
+        figures.recipients += count
+        column = _STATE_COLUMN.get(state, "waiting")
+        setattr(figures, column, getattr(figures, column) + count)
+        if state == "sent":
+            figures.confirmed += int(confirmed or 0)
+
+    for chunk in _chunks(sorted(rolled)):
+        for row in session.execute(
+            select(PushCount.post_id, PushCount.channel, PushCount.state, PushCount.count, PushCount.confirmed)
+            .where(PushCount.post_id.in_(chunk))
+            .order_by(PushCount.post_id, PushCount.channel, PushCount.state)
+        ):
+            add(*row)
+    for chunk in _chunks(live):
+        for row in session.execute(
+            select(Delivery.post_id, Delivery.channel, Delivery.state, func.count(), func.count(Delivery.confirmed_at))
             .where(Delivery.post_id.in_(chunk))
             .group_by(Delivery.post_id, Delivery.channel, Delivery.state)
-        )
-        for post_id, channel, state, count, confirmed in rows:
-            figures = channels.get((post_id, channel))
-            if figures is None:
-                figures = channels[(post_id, channel)] = PushChannel(channel)
-                found[post_id].channels.append(figures)
-            figures.recipients += count
-            column = _STATE_COLUMN.get(state, "waiting")
-            setattr(figures, column, getattr(figures, column) + count)
-            if state == "sent":
-                figures.confirmed += int(confirmed or 0)
+        ):
+            add(*row)
+    for chunk in _chunks(ids):
         for post_id, result in session.execute(
             select(MassBatch.post_id, MassBatch.result).where(
                 MassBatch.post_id.in_(chunk), MassBatch.confirmed_at.is_not(None)
@@ -462,32 +544,45 @@ def pushes(session: Session, span: Span) -> list[PushFigures]:
             found[post_id].mass_reported += int((result or {}).get("SentCount", 0) or 0)
     for figures in found.values():
         figures.channels.sort(key=lambda c: c.channel)
-    for post_id, count in _unfollows_after(session, span, set(ids)).items():
+    for post_id, count in _unfollows_after(session, span, ids, rolled).items():
         found[post_id].unfollows_24h = count
     return list(found.values())
 
 
-def _unfollows_after(session: Session, span: Span, post_ids: set[int]) -> Counter[int]:
+def _unfollows_after(session: Session, span: Span, ids: list[int], rolled: set[int]) -> Counter[int]:
     """Per post: recipients whose unfollow came within 24 hours after their delivery was sent (each recipient once
-    per post). Starts from the unfollows (few) and looks their deliveries up by openid (an index)."""
-    gone = _events(session, "unsubscribe", span.start, span.end + AFTER_PUSH)
-    times: dict[str, list[datetime]] = defaultdict(list)
-    for openid, _, at in gone:
-        times[openid].append(at)
+    per post). A summarised post keeps its recipients who left; to them come the unfollows no summary covers (a
+    late one), and a post not summarised yet counts from the summarised unfollows since it started as well.
+    Starts from the unfollows (few) and looks their deliveries up by openid (an index)."""
     counted: set[tuple[int, str]] = set()
+    for chunk in _chunks(sorted(rolled)):
+        counted.update(session.execute(select(PushGone.post_id, PushGone.openid).where(PushGone.post_id.in_(chunk))))
+    raw = raw_events(session, span, ("unsubscribe",))["unsubscribe"]
+    _match_unfollows(session, [(openid, at) for _, openid, _, at in raw], set(ids), counted)
+    live = [i for i in ids if i not in rolled]
+    if live:
+        since = session.scalar(select(func.min(Post.started_at)).where(Post.id.in_(live)))
+        if since is not None and cover(session, "inbound", span.tz).on:
+            seen = session.execute(select(UnfollowSeen.openid, UnfollowSeen.at).where(UnfollowSeen.at >= since)).all()
+            _match_unfollows(session, [(openid, at) for openid, at in seen], set(live), counted)
+    return Counter(post_id for post_id, _ in counted)
+
+
+def _match_unfollows(
+    session: Session, gone: Sequence[tuple[str, datetime]], post_ids: set[int], counted: set[tuple[int, str]]
+) -> None:
+    times: dict[str, list[datetime]] = defaultdict(list)
+    for openid, at in gone:
+        times[openid].append(at)
     for chunk in _chunks(sorted(times)):
         rows = session.execute(
             select(Delivery.post_id, Delivery.openid, Delivery.sent_at).where(
-                Delivery.openid.in_(chunk),
-                Delivery.sent_at >= span.start,
-                Delivery.sent_at < span.end + AFTER_PUSH,
-                Delivery.state == "sent",
+                Delivery.openid.in_(chunk), Delivery.state == "sent", Delivery.sent_at.is_not(None)
             )
         )
         for post_id, openid, sent_at in rows:
             if post_id in post_ids and any(sent_at <= at <= sent_at + AFTER_PUSH for at in times[openid]):
                 counted.add((post_id, openid))
-    return Counter(post_id for post_id, _ in counted)
 
 
 def _chunks(items: Sequence[object]) -> Iterable[list]:  # type: ignore[type-arg]

@@ -134,10 +134,10 @@ class SeenMessage(Base):
 class InboundEvent(Base):
     """Log of every message and event WeChat pushed, with the kind of reply given.
 
-    Written with every push, so it carries two indexes only, whose new entries land at the end of their range:
-    events by (event, key), which the QR-scene counts and the delivery ledger look up (texts, with no event, are not
-    in it), and (event, received_at), which the analytics read a span of days by (posts/analytics.py; texts under
-    a NULL event). A follower's last interaction lives on the follower row, not in a lookup of this log.
+    Written with every push, so it carries one index only: events by (event, key), which the QR-scene counts and
+    the delivery ledger look up (texts, with no event, are not in it). The analytics read it by id only: closed
+    days from their summaries (posts/rollup.py), the rest from the rows after the summaries' mark. A follower's
+    last interaction lives on the follower row, not in a lookup of this log.
     """
 
     __tablename__ = "inbound_event"
@@ -149,7 +149,6 @@ class InboundEvent(Base):
             sqlite_where=text("event IS NOT NULL"),
             postgresql_where=text("event IS NOT NULL"),
         ),
-        Index("ix_inbound_event_event_received_at", "event", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

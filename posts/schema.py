@@ -7,6 +7,7 @@ where the complete metadata is needed.
 from __future__ import annotations
 
 import posts.account_models
+import posts.analytics_models
 import posts.coordination
 import posts.inbox_models
 import posts.models
@@ -23,4 +24,5 @@ TABLE_MODULES = (
     posts.operators,
     posts.inbox_models,
     posts.revisions,
+    posts.analytics_models,
 )
