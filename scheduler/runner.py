@@ -22,7 +22,7 @@ from apscheduler.triggers.date import DateTrigger
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from posts import alerts, ledger, notices, retention
+from posts import alerts, ledger, notices, retention, rollup
 from posts.catalog import Catalog
 from posts.clock import Clock, system_clock
 from posts.compose import Renderer
@@ -45,6 +45,8 @@ LEASE_NAME = "scheduler"
 LEASE_SECONDS = 30.0
 TICK_SECONDS = 2.0
 HOUSEKEEPING_EVERY = timedelta(hours=1)
+ROLLUP_MINUTE = 20
+"""The analytics rollup runs at this minute of every hour (the first run after midnight closes the day)."""
 SEND_EXECUTOR = "sends"
 """APScheduler executor of the `send:<id>` jobs: one thread, so sends go out one after another."""
 
@@ -215,6 +217,16 @@ class Engine:
         if raised.new and raised.alert is not None:
             log.warning("operator alert (%s): %s", raised.alert.kind, raised.alert.message)
         return raised
+
+    def analytics_rollup(self) -> rollup.Rolled | None:
+        """Summarise the analytics' closed days (posts/rollup.py): its own hourly APScheduler job, only while this
+        process holds the lease; idempotent, so a second run (or ``wxbot stats --rollup``) adds nothing twice."""
+        if not self.active:
+            return None
+        done = rollup.run(self.sessions, self.clock(), self.settings.scheduler.timezone)
+        if done.inbound or done.page_views or done.posts:
+            log.info("analytics rollup: %d log rows, %d views, %d posts", done.inbound, done.page_views, done.posts)
+        return done
 
     def outbox(self) -> int:
         if not self.active:
@@ -393,6 +405,12 @@ class Handle:
         except Exception:
             log.exception("review check failed")
 
+    def _analytics_rollup(self) -> None:
+        try:
+            self.engine.analytics_rollup()
+        except Exception:
+            log.exception("analytics rollup failed; the next run takes it up again")
+
     def start(self) -> Handle:
         self.engine.launch = self.launch
         self.scheduler.add_job(
@@ -425,6 +443,15 @@ class Handle:
             max_instances=1,
             misfire_grace_time=None,
             next_run_time=self.engine.clock().astimezone(tz),  # and once at start-up (at most one alert a day)
+        )
+        self.scheduler.add_job(
+            self._analytics_rollup,
+            CronTrigger(minute=ROLLUP_MINUTE, timezone=tz),
+            id="analytics-rollup",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
         )
         self.scheduler.start()
         return self

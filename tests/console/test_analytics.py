@@ -116,4 +116,9 @@ def test_wxbot_stats_prints_the_same_figures(config: Path, tmp_path: Path, monke
     bad = run.invoke(app, ["--config", str(config), "stats", "--from", "2026-11-30", "--to", "2026-11-01"],
                      obj=AppContext(clock=lambda: world.NOW))  # fmt: skip
     assert bad.exit_code == 2 and "--to is before --from" in bad.output and "Traceback" not in bad.output
+    rolled = run.invoke(app, [*args, "--rollup"], obj=AppContext(clock=lambda: world.NOW))
+    assert rolled.exit_code == 0, rolled.output
+    assert "summarised: " in rolled.output and " 0 log rows" not in rolled.output  # closed days summarised
+    again = [line.replace("┃", "│") for line in rolled.output.splitlines() if line[:1] in ("│", "┃")]
+    assert again == lines  # the same figures from the summaries
     engine.dispose()

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
-from posts import analytics
+from posts import analytics, rollup
 from posts.analytics import RangeError, Span
 from posts.menu import MenuError, load_menu
 from wxbot import runtime
@@ -37,6 +37,9 @@ def stats(
     table: Annotated[
         list[str] | None, typer.Option("--table", "-t", help=f"Only these tables: {', '.join(analytics.TABLES)}.")
     ] = None,
+    roll: Annotated[
+        bool, typer.Option("--rollup", help="First summarise the closed days (the scheduler does it every hour).")
+    ] = False,
 ) -> None:
     """Follows and unfollows per day and QR scene, menu taps, keyword hits, page views and deliveries per push."""
     app_ctx = app_context(ctx)
@@ -57,6 +60,9 @@ def stats(
             menu = load_menu(settings)
         except (MenuError, OSError, ValueError):
             menu = None
+        if roll:
+            done = rollup.run(rt.sessions, rt.clock(), tz)
+            console.print(f"summarised: {done.inbound} log rows, {done.page_views} page views, {done.posts} posts")
         console.print(f"{span.first.isoformat()} – {span.last.isoformat()} (local days, {tz})")
         with rt.sessions() as session:
             for name in wanted:
