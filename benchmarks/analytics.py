@@ -2,7 +2,8 @@
 and the time of each analytics table's query (posts/analytics.py) for the last 30 days and for the whole year.
 
 Per follower and year: 1.3 follows, 0.4 unfollows, 10 menu taps, 10 texts; a push a week to a fifth of them
-(deliveries, confirmations, unfollows after it); 300 page paths' views per day. Target: each query < 200 ms.
+(deliveries, confirmations, unfollows after it); 300 page paths' views per day. The rollup (posts/rollup.py)
+then summarises the closed days, as the scheduler's hourly job does. Target: each query < 200 ms.
 PostgreSQL: a database of its own on 127.0.0.1:5432 (``--pg``), dropped after. ``--scale 0.1`` for a quick run.
 """
 
@@ -13,17 +14,16 @@ import random
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from posts import analytics, db
+from posts import analytics, db, rollup
 from posts.analytics import Span
 from posts.loader import default_content_dir, load_catalog
-from posts.models import Follower, InboundEvent, PageView
-from posts.queue import Delivery, Post
 
 TZ = "Asia/Shanghai"
 END = datetime(2026, 12, 1, tzinfo=UTC)
@@ -39,77 +39,77 @@ def _at(rng: random.Random) -> datetime:
 
 
 def generate(sessions: sessionmaker[Session], followers: int, seed: int = 16) -> dict[str, int]:
+    """The rows, written in time order (as the product writes them) through the driver's bulk path."""
     rng = random.Random(seed)
-    counts = {"followers": followers, "inbound_event": 0, "delivery": 0, "page_view": 0}
+    people, events = [], []
+    for n in range(followers):
+        openid, first, scene = f"o{n:07d}", _at(rng), rng.choice(SCENES)
+        people.append((openid, True, scene, first, first, "s"))
+        events.append((first, "event", "subscribe", f"qrscene_{scene}" if scene else None, openid))
+        if rng.random() < 0.3:
+            events.append((_at(rng), "event", "subscribe", None, openid))
+        if rng.random() < 0.4:
+            events.append((first + timedelta(days=rng.expovariate(1 / 20)), "event", "unsubscribe", None, openid))
+        for _ in range(rng.randrange(21)):
+            events.append((_at(rng), "event", "click", rng.choice(CLICKS), openid))
+        for _ in range(rng.randrange(21)):
+            events.append((_at(rng), "text", None, rng.choice(TEXTS), openid))
+    posts, deliveries = [], []
+    for week in range(52):
+        started = END - YEAR + timedelta(weeks=week, hours=2)
+        picked = rng.sample(range(followers), followers // 5)
+        posts.append((week + 1, started, started + timedelta(seconds=len(picked) // 50)))
+        for i, n in enumerate(picked):
+            sent = started + timedelta(seconds=i // 50)
+            confirmed = started + timedelta(minutes=2) if i % 3 else None
+            deliveries.append((week + 1, f"o{n:07d}", rng.choice(("custom", "template")), "sent", 1, sent, confirmed))
+        for i in picked[: len(picked) // 200]:
+            events.append((started + timedelta(hours=rng.uniform(0, 30)), "event", "unsubscribe", None, f"o{i:07d}"))
+    events = [e for e in events if e[0] < END]
+    events.sort()
+    first_day = (END - YEAR).astimezone(ZoneInfo(TZ)).date()
+    midnight = datetime.min.time()
+    flushed = [datetime.combine(first_day + timedelta(days=d + 1), midnight, ZoneInfo(TZ)) for d in range(365)]
+    views = [(first_day + timedelta(days=day), f"/p/review/{path}", rng.randrange(1, 60), min(flushed[day], END))
+             for day in range(365) for path in range(300)]  # fmt: skip
     with sessions() as session:
-        rows, events = [], []
-        for n in range(followers):
-            openid, first, scene = f"o{n:07d}", _at(rng), rng.choice(SCENES)
-            rows.append({"openid": openid, "subscribed": True, "scene_key": scene, "first_followed_at": first,
-                         "created_at": first, "script": "s"})  # fmt: skip
-            key = f"qrscene_{scene}" if scene else None
-            events.append(("event", "subscribe", key, openid, first))
-            if rng.random() < 0.3:
-                events.append(("event", "subscribe", None, openid, _at(rng)))
-            if rng.random() < 0.4:
-                events.append(("event", "unsubscribe", None, openid, first + timedelta(days=rng.expovariate(1 / 20))))
-            for _ in range(rng.randrange(21)):
-                events.append(("event", "click", rng.choice(CLICKS), openid, _at(rng)))
-            for _ in range(rng.randrange(21)):
-                events.append(("text", None, rng.choice(TEXTS), openid, _at(rng)))
-            if len(events) >= BATCH:
-                counts["inbound_event"] += _events(session, events)
-        counts["inbound_event"] += _events(session, events)
-        for chunk in range(0, len(rows), BATCH):
-            session.execute(insert(Follower), rows[chunk : chunk + BATCH])
-        for week in range(52):
-            started = END - YEAR + timedelta(weeks=week, hours=2)
-            post_id = session.execute(
-                insert(Post)
-                .values(
-                    content="update:nurown/2025-04-10-ind-amendment",
-                    audience="therapy:nurown",
-                    channel="auto",
-                    status="sent",
-                    created_by="bench",
-                    data={},
-                    created_at=started,
-                    started_at=started,
-                )
-                .returning(Post.id)
-            ).scalar_one()
-            picked = rng.sample(range(followers), followers // 5)
-            deliveries = [{"post_id": post_id, "openid": f"o{n:07d}", "channel": rng.choice(("custom", "template")),
-                           "state": "sent", "attempts": 1, "sent_at": started + timedelta(seconds=i // 50),
-                           "confirmed_at": started + timedelta(minutes=2) if i % 3 else None}
-                          for i, n in enumerate(picked)]  # fmt: skip
-            for chunk in range(0, len(deliveries), BATCH):
-                session.execute(insert(Delivery), deliveries[chunk : chunk + BATCH])
-            counts["delivery"] += len(deliveries)
-            gone = [("event", "unsubscribe", None, d["openid"], started + timedelta(hours=rng.uniform(0, 30)))
-                    for d in deliveries[: len(deliveries) // 200]]  # fmt: skip
-            counts["inbound_event"] += _events(session, gone)
-        views = []
-        for day in range(365):
-            local = (END - YEAR).date() + timedelta(days=day)
-            for path in range(300):
-                views.append({"day": local, "path": f"/p/review/{path}", "views": rng.randrange(1, 60),
-                              "counted_at": END})  # fmt: skip
-        for chunk in range(0, len(views), BATCH):
-            session.execute(insert(PageView), views[chunk : chunk + BATCH])
-        counts["page_view"] = len(views)
+        bulk(session, "follower", ("openid", "subscribed", "scene_key", "first_followed_at", "created_at", "script"),
+             people)  # fmt: skip
+        bulk(session, "inbound_event", ("received_at", "msg_type", "event", "key", "openid", "reply_kind"),
+             [(*e, "text") for e in events])  # fmt: skip
+        bulk(session, "post", ("id", "content", "audience", "channel", "status", "created_by", "data", "text",
+                               "created_at", "started_at", "finished_at"),
+             [(i, "update:nurown/2025-04-10-ind-amendment", "therapy:nurown", "auto", "sent", "bench", "{}", "", at, at,
+               done) for i, at, done in posts])  # fmt: skip
+        bulk(session, "delivery", ("post_id", "openid", "channel", "state", "attempts", "sent_at", "confirmed_at"),
+             deliveries)  # fmt: skip
+        bulk(session, "page_view", ("day", "path", "views", "counted_at"), views)
+        if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+            session.execute(text("SELECT setval('post_id_seq', (SELECT max(id) FROM post))"))
         session.commit()
-    return counts
+    return {"followers": followers, "inbound_event": len(events), "delivery": len(deliveries), "page_view": len(views)}
 
 
-def _events(session: Session, events: list[tuple[str, str | None, str | None, str, datetime]]) -> int:
-    if not events:
-        return 0
-    n = len(events)
-    session.execute(insert(InboundEvent), [{"msg_type": m, "event": e, "key": k, "openid": o, "received_at": at,
-                                            "reply_kind": "text"} for m, e, k, o, at in events])  # fmt: skip
-    events.clear()
-    return n
+def bulk(session: Session, table: str, columns: tuple[str, ...], rows: list[tuple[object, ...]]) -> None:
+    """COPY on PostgreSQL; executemany with the stored text of each datetime (naive UTC) on SQLite."""
+    raw = session.connection().connection.dbapi_connection
+    names = ", ".join(columns)
+    if session.bind.dialect.name == "postgresql":  # type: ignore[union-attr]
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row)
+        return
+
+    def stored(value: object) -> object:
+        if isinstance(value, datetime):
+            return value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return value.isoformat() if isinstance(value, date) else value
+
+    marks = ", ".join("?" * len(columns))
+    cursor = raw.cursor()  # type: ignore[union-attr]
+    for start in range(0, len(rows), BATCH):
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})",
+                           [tuple(stored(v) for v in row) for row in rows[start : start + BATCH]])  # fmt: skip
 
 
 def time_queries(sessions: sessionmaker[Session], label: str) -> list[tuple[str, str, float]]:
@@ -140,6 +140,16 @@ def run(url: str, label: str, followers: int) -> None:
             conn.execute(text("ANALYZE"))
             conn.commit()
     print(f"{label}: generated {counts} in {time.perf_counter() - started:.0f} s", flush=True)
+    started = time.perf_counter()
+    done = rollup.run(sessions, END, TZ)  # the first run summarises the whole year (later ones: an hour's rows)
+    print(f"{label}: rollup {done} in {time.perf_counter() - started:.1f} s", flush=True)
+    started = time.perf_counter()
+    rollup.run(sessions, END + timedelta(hours=1), TZ)
+    print(f"{label}: next hourly rollup in {(time.perf_counter() - started) * 1000:.0f} ms", flush=True)
+    if label == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+            conn.commit()
     time_queries(sessions, label)
     engine.dispose()
 

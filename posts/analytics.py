@@ -18,6 +18,7 @@ counts alike. The console pages, their CSV exports and ``wxbot stats`` all call 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -195,14 +196,14 @@ def raw_events(session: Session, span: Span, events: Sequence[str] = ()) -> dict
 
 def _day_counts(session: Session, span: Span, kind: str) -> list[tuple[date, str, int]]:
     """The summarised figures of ``kind`` for the span's days (none when the summaries are in another timezone)."""
-    if not cover(session, "inbound" if kind != "page" else "page_view", span.tz).on:
+    if not cover(session, "inbound" if kind != "pages" else "page_view", span.tz).on:
         return []
-    rows = session.execute(
+    rows = session.connection().execute(  # Core: a year of page paths is a hundred thousand rows
         select(DayCount.day, DayCount.item, DayCount.count).where(
             DayCount.kind == kind, DayCount.day >= span.first, DayCount.day <= span.last
         )
     )
-    return [(day, item, n) for day, item, n in rows]
+    return rows.all()  # type: ignore[return-value]
 
 
 def follows(session: Session, span: Span) -> Follows:
@@ -361,8 +362,9 @@ def page_views(session: Session, span: Span) -> list[PathViews]:
     days' summaries, and the count's rows no summary covers (the open days', and any written since the rollup)."""
     mark = cover(session, "page_view", span.tz)
     per_path: dict[str, dict[date, int]] = defaultdict(dict)
-    for day, path, views in _day_counts(session, span, "page"):
-        per_path[path][day] = views
+    for day, paths, _ in _day_counts(session, span, "pages"):
+        for path, views in json.loads(paths).items():
+            per_path[path][day] = views
     in_span = (PageView.day >= span.first) & (PageView.day <= span.last)
     raw = select(PageView.path, PageView.day, func.sum(PageView.views)).group_by(PageView.path, PageView.day)
     for query in (
@@ -641,8 +643,9 @@ def table_rows(
             [r.item, r.label, r.count] for r in keyword_hits(session, span, catalog)
         ]
     if name == "pages":
+        iso = {day: day.isoformat() for day in span.days()}
         return [["day", "path", "views"]] + [
-            [day.isoformat(), r.path, views] for r in page_views(session, span) for day, views in r.per_day
+            [iso[day], r.path, views] for r in page_views(session, span) for day, views in r.per_day
         ]
     if name == "pushes":
         return [

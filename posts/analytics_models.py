@@ -36,7 +36,8 @@ class RollupMark(Base):
 
 class DayCount(Base):
     """One figure of one closed local day: ``kind`` follow (item: the QR scene, "" direct), menu (the key or
-    link tapped), text (the logged text), page (the page path)."""
+    link tapped), text (the logged text); pages: the day's views per page path as one JSON object (``item``) and
+    their total (a year of 300 paths is 365 rows)."""
 
     __tablename__ = "analytics_day"
     __table_args__ = (Index("ix_analytics_day_kind_day_item", "kind", "day", "item", unique=True),)

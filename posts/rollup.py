@@ -10,6 +10,7 @@ the log by id: it adds nothing to a push's write.
 
 from __future__ import annotations
 
+import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -262,18 +263,42 @@ def _page_views(session: Session, mark: RollupMark, closed: date, cutoff: dateti
     closed = max(closed, old_closed)
     top = session.scalar(select(func.max(PageView.id)).where(PageView.id > old_covered, PageView.counted_at <= cutoff))
     covered = max(old_covered, top or 0)
-    counts: Counter[tuple[str, date, str]] = Counter()
+    per_day: dict[date, Counter[str]] = defaultdict(Counter)
     columns = select(PageView.day, PageView.path, PageView.views)
     for query in (
         columns.where(PageView.id > old_covered, PageView.id <= covered, PageView.day < closed),
         columns.where(PageView.day >= old_closed, PageView.day < closed, PageView.id <= old_covered),
     ):
         for day, path, views in session.execute(query):
-            counts[("page", day, path)] += views
-    add_counts(session, counts)
+            per_day[day][path] += views
+    _add_page_days(session, per_day)
     mark.covered_id, mark.closed_day, mark.rolled_at, mark.raw_from = covered, closed, now, covered + 1
     session.flush()
-    return sum(counts.values())
+    return sum(sum(paths.values()) for paths in per_day.values())
+
+
+def _add_page_days(session: Session, per_day: dict[date, Counter[str]]) -> None:
+    """A day's page views are one row (kind "pages"): its paths and views as a JSON object in ``item``, the day's
+    total in ``count`` (a year is 365 rows to read, not one per path and day)."""
+    if not per_day:
+        return
+    known = {
+        day: (row_id, item)
+        for row_id, day, item in session.execute(
+            select(DayCount.id, DayCount.day, DayCount.item).where(
+                DayCount.kind == "pages", DayCount.day.in_(sorted(per_day))
+            )
+        )
+    }
+    for day, paths in sorted(per_day.items()):
+        if day in known:
+            paths.update(json.loads(known[day][1]))
+        item = json.dumps(dict(sorted(paths.items())), ensure_ascii=False, separators=(",", ":"))
+        if day in known:
+            session.execute(update(DayCount).where(DayCount.id == known[day][0]).values(item=item, count=paths.total()))
+        else:
+            session.add(DayCount(kind="pages", day=day, item=item, count=paths.total()))
+    session.flush()
 
 
 # --- pushes ---------------------------------------------------------------------------------------------------------
