@@ -13,6 +13,7 @@ import posts.models
 import posts.operators
 import posts.queue
 import posts.revisions
+import posts.sendtome_models
 
 metadata = posts.models.Base.metadata
 TABLE_MODULES = (
@@ -23,4 +24,5 @@ TABLE_MODULES = (
     posts.operators,
     posts.inbox_models,
     posts.revisions,
+    posts.sendtome_models,
 )
