@@ -88,7 +88,8 @@ def send_to_me(console: Console, ctx: Ctx) -> Response:
     if post is None:
         return console.refuse(ctx, "not_found", 404)
     try:
-        sendtome.request_test_send(ctx.db, ctx.user, post, ctx.now, ctx.form.get("send_key") or secrets.token_urlsafe(12))
+        key = ctx.form.get("send_key") or secrets.token_urlsafe(12)
+        sendtome.request_test_send(ctx.db, ctx.user, post, ctx.now, key)
     except SendToMeError as exc:
         ctx.db.rollback()
         return console.refuse(ctx, f"sendtome_{exc.code}", 409)

@@ -37,9 +37,11 @@ def upgrade() -> None:
         sa.Column("used_at", posts.models.UTCDateTime(timezone=True), nullable=True),
         sa.Column("used_by", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["operator_user.id"], name=op.f("fk_operator_bind_code_user_id_operator_user"),
+            ["user_id"],
+            ["operator_user.id"],
+            name=op.f("fk_operator_bind_code_user_id_operator_user"),
             ondelete="CASCADE",
-        ),  # fmt: skip
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_operator_bind_code")),
         sa.UniqueConstraint("code", name=op.f("uq_operator_bind_code_code")),
     )
@@ -51,9 +53,11 @@ def upgrade() -> None:
         sa.Column("openid", sa.String(length=64), nullable=False),
         sa.Column("bound_at", posts.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["operator_user.id"], name=op.f("fk_operator_wechat_user_id_operator_user"),
+            ["user_id"],
+            ["operator_user.id"],
+            name=op.f("fk_operator_wechat_user_id_operator_user"),
             ondelete="CASCADE",
-        ),  # fmt: skip
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_operator_wechat")),
         sa.UniqueConstraint("user_id", name=op.f("uq_operator_wechat_user_id")),
     )
@@ -74,9 +78,11 @@ def upgrade() -> None:
             ["post_id"], ["post.id"], name=op.f("fk_operator_test_send_post_id_post"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"], ["operator_user.id"], name=op.f("fk_operator_test_send_user_id_operator_user"),
+            ["user_id"],
+            ["operator_user.id"],
+            name=op.f("fk_operator_test_send_user_id_operator_user"),
             ondelete="CASCADE",
-        ),  # fmt: skip
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_operator_test_send")),
         sa.UniqueConstraint("request_key", name=op.f("uq_operator_test_send_request_key")),
     )
