@@ -29,6 +29,7 @@ from starlette.staticfiles import StaticFiles
 
 from console import analytics_pages, data, editor, forms
 from console import inbox as inbox_pages
+from console import sendtome as sendtome_pages
 from console.words import say, table
 from posts import accounts, approval
 from posts.accounts import AccountError
@@ -107,6 +108,7 @@ class Console:
             ("POST", "/posts/{post_id:int}/edit", Console.edit),
             ("GET", "/posts/{post_id:int}/preview", Console.preview_page),
             ("GET", "/posts/{post_id:int}/report", Console.report_page),
+            *sendtome_pages.ROUTES,  # before the generic action route below
             ("POST", "/posts/{post_id:int}/{action:str}", Console.act),
             ("GET", "/users", Console.users_page),
             ("POST", "/users/{username:str}/disable", Console.disable_user),
@@ -485,7 +487,8 @@ class Console:
             return self.refuse(ctx, "not_found", 404)
         shown = self.planner(ctx.db, post, ctx.now) if self.planner else failed("unavailable")
         ctx.db.rollback()  # a dry run: nothing it touched is kept
-        return self.render("preview", ctx.request, ctx=ctx, post=post, preview=shown)
+        return self.render("preview", ctx.request, ctx=ctx, post=post, preview=shown,
+                           **sendtome_pages.preview_values(ctx, post))  # fmt: skip
 
     def report_page(self, ctx: Ctx) -> Response:
         post = self._post(ctx)

@@ -1,4 +1,5 @@
-"""The console's words: console/messages.yaml, read once (the pages' own words are in their templates)."""
+"""The console's words: console/messages.yaml and the dry run's posts/preview.yaml (shared with the CLI), read once
+(the pages' own words are in their templates)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from typing import Any
 
 import yaml
 
+from posts import preview
+
 MESSAGES = Path(__file__).with_name("messages.yaml")
 
 
 @cache
 def table() -> dict[str, dict[str, str]]:
-    return yaml.safe_load(MESSAGES.read_text(encoding="utf-8"))
+    return {**preview.words(), **yaml.safe_load(MESSAGES.read_text(encoding="utf-8"))}
 
 
 def say(group: str, key: str, **values: Any) -> str:

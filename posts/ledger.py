@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from posts.models import Outbox
 from posts.queue import Delivery, JobFinished, MassBatch, Post, PostEvent
+from posts.sendtome_models import OperatorTestSend
 from posts.timing import BEIJING, beijing_next_month_start
 
 UNKNOWN_REASON = (
@@ -304,6 +305,13 @@ def window_used(session: Session, since: dict[str, datetime]) -> dict[str, int]:
         rows += session.execute(
             select(Outbox.openid, Outbox.sent_at).where(
                 Outbox.openid.in_(chunk), Outbox.kind == "custom_message", Outbox.status.in_(SENT_OR_MAYBE)
+            )
+        ).all()
+        rows += session.execute(  # an operator's own test sends by customer-service message (posts/sendtome.py)
+            select(OperatorTestSend.openid, OperatorTestSend.sent_at).where(
+                OperatorTestSend.openid.in_(chunk),
+                OperatorTestSend.channel == "custom",
+                OperatorTestSend.state.in_(SENT_OR_MAYBE),
             )
         ).all()
         for openid, sent_at in rows:

@@ -74,6 +74,9 @@ MASS_SENDS_PER_FOLLOWER_MONTH_SERVICE: Final = 4
 MASS_CALLS_PER_MINUTE: Final = 60
 MASS_OPENID_LIST_MIN: Final = 2
 MASS_OPENID_LIST_MAX: Final = 10_000
+MASS_PREVIEW_PER_DAY: Final = 100
+"""message/mass/preview (one copy to one follower, for a look before sending): its own daily limit, apart from the
+mass sends' quota; an operator's "send to me" uses it outside their customer-service window."""
 
 # Drafts and publishing (§4.10, §4.11)
 DRAFT_TITLE_MAX_CHARS: Final = 32

@@ -4,7 +4,8 @@ be reached and why, the quota it uses, whether the disclaimer is there. Nothing 
 The planning itself (which channel WeChat allows each follower) belongs to the scheduler; the composition root
 hands the console a :data:`Planner` built on it, and this module shapes its answer into a :class:`Preview` that
 the console's phone frame and report read. ``summarize`` takes the plan by its shape (a Protocol), so posts/ needs
-no import of the scheduler.
+no import of the scheduler. Its words (channel names, why a follower is not reached, the API calls) are
+posts/preview.yaml's, said alike by the console's page and `wxbot post preview` (:func:`say`).
 """
 
 from __future__ import annotations
@@ -13,13 +14,35 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from functools import cache
+from pathlib import Path
+from typing import Any, Protocol
 
+import yaml
 from sqlalchemy.orm import Session
 
 from posts.compose import Message
 from posts.limits import utf8_len
 from posts.queue import Post
+
+WORDS = Path(__file__).with_name("preview.yaml")
+
+
+@cache
+def words() -> dict[str, dict[str, str]]:
+    """The dry run's words by group (delivery_channels, reasons, calls, preview_problems)."""
+    return yaml.safe_load(WORDS.read_text(encoding="utf-8"))
+
+
+def say(group: str, key: str, **values: Any) -> str:
+    """The words for ``key`` of ``group``; an unknown key falls back to the group's ``other`` entry (never a code or
+    an API path on an operator's screen)."""
+    found = words().get(group, {})
+    text = found.get(key) or found.get("other") or key
+    try:
+        return text.format(**values)
+    except (KeyError, IndexError):
+        return text
 
 
 class _Assignment(Protocol):
@@ -75,13 +98,17 @@ def summarize(
     message: Message | None,
     *,
     disclaimer_text: str,
+    disclaimer_short: str = "",
     template_fields: Mapping[str, str] | None = None,
     left_today: Mapping[str, int] | None = None,
 ) -> Preview:
+    """The plan as the preview shows it; the disclaimer is there when its full text's first line is, or its one-line
+    form (``disclaimer_short``, what closes a short body: posts/render.py)."""
     if message is None:
         return Preview(nothing=True)
     codes: Counter[str] = Counter(a.code for a in plan.assignments if a.channel == "none" and a.code)
     first_line = next((line for line in disclaimer_text.splitlines() if line.strip()), "")
+    short = disclaimer_short.strip()
     return Preview(
         title=message.title,
         text=message.text,
@@ -95,7 +122,7 @@ def summarize(
         skipped=len(plan.skipped),
         calls=dict(plan.calls),
         left_today=dict(left_today or {}),
-        disclaimer=bool(first_line) and first_line.strip() in message.text,
+        disclaimer=(bool(first_line) and first_line.strip() in message.text) or (bool(short) and short in message.text),
     )
 
 

@@ -14,6 +14,7 @@ import posts.models
 import posts.operators
 import posts.queue
 import posts.revisions
+import posts.sendtome_models
 
 metadata = posts.models.Base.metadata
 TABLE_MODULES = (
@@ -25,4 +26,5 @@ TABLE_MODULES = (
     posts.inbox_models,
     posts.revisions,
     posts.analytics_models,
+    posts.sendtome_models,
 )

@@ -9,13 +9,20 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from posts import capabilities, ledger
+from posts import capabilities, ledger, limits
 from posts.coordination import ApiUsage
 from posts.settings import Settings
 from posts.timing import beijing_day, beijing_day_start
 from scheduler.planner import CUSTOM, MASS_SEND, MASS_SENDALL, TEMPLATE, Account
+from scheduler.wechat_api import MASS_PREVIEW
 
-DAILY_LIMITS: dict[str, int] = {CUSTOM: 500_000, TEMPLATE: 100_000, MASS_SEND: 100, MASS_SENDALL: 100}
+DAILY_LIMITS: dict[str, int] = {
+    CUSTOM: 500_000,
+    TEMPLATE: 100_000,
+    MASS_SEND: 100,
+    MASS_SENDALL: 100,
+    MASS_PREVIEW: limits.MASS_PREVIEW_PER_DAY,
+}
 """Documented defaults for a new account (reference §4.13); WeChat raises them with the follower count."""
 
 

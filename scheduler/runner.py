@@ -31,7 +31,7 @@ from posts.loader import default_content_dir
 from posts.queue import Post
 from posts.settings import Settings
 from posts.timing import hold_for_quiet_hours
-from scheduler import quota
+from scheduler import quota, sendtome
 from scheduler.lease import Leases, leases_for, new_holder
 from scheduler.outbox import send_outbox
 from scheduler.publish import Publisher, content_images
@@ -82,6 +82,7 @@ class Engine:
         self.holder = holder or new_holder()
         self.lease_seconds = lease_seconds
         self.stop_event = threading.Event()
+        self.daily_limits = sender_options.get("daily_limits")
         sender_options.setdefault("sleep", self.stop_event.wait)  # a stop ends a wait for a retry at once
         self.sender = Sender(
             settings, sessions, self.api, catalog, renderer, clock=clock, keepalive=self.keepalive, **sender_options
@@ -229,9 +230,11 @@ class Engine:
         return done
 
     def outbox(self) -> int:
+        """The outbox rows, then the operators' bind QR codes and test sends (scheduler/sendtome.py)."""
         if not self.active:
             return 0
-        return send_outbox(self.sessions, self.api, self.catalog, self.clock)
+        handled = send_outbox(self.sessions, self.api, self.catalog, self.clock)
+        return handled + sendtome.run(self.sessions, self.api, self.sender.preview, self.clock, self.daily_limits)
 
     def recover(self) -> None:
         """Rows a dead process left in "sending" (see posts.ledger.recover for the rule), each in its post's

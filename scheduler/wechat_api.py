@@ -32,6 +32,7 @@ CUSTOM_TYPING = "/cgi-bin/message/custom/typing"
 TEMPLATE_SEND = "/cgi-bin/message/template/send"
 MASS_SEND = "/cgi-bin/message/mass/send"
 MASS_SENDALL = "/cgi-bin/message/mass/sendall"
+MASS_PREVIEW = "/cgi-bin/message/mass/preview"
 TAGS_GET = "/cgi-bin/tags/get"
 TAGS_CREATE = "/cgi-bin/tags/create"
 TAGS_TAG = "/cgi-bin/tags/members/batchtagging"
@@ -74,7 +75,7 @@ CAPABILITY_PROBES: dict[str, Probe] = {
 QUOTA_PATHS: dict[str, tuple[str, ...]] = {
     caps.CUSTOM: (CUSTOM_SEND,),
     caps.TEMPLATE: (TEMPLATE_SEND,),
-    caps.MASS: (MASS_SENDALL, MASS_SEND),
+    caps.MASS: (MASS_SENDALL, MASS_SEND, MASS_PREVIEW),
     caps.DRAFT: (DRAFT_ADD,),
     caps.PUBLISH: (PUBLISH_SUBMIT, PUBLISH_GET),
     caps.QR: (QRCODE_CREATE,),
@@ -197,6 +198,11 @@ class WeChatApi:
             if exc.errcode == MASS_DUPLICATE:
                 return _text(exc.data.get("msg_id"))
             raise
+
+    def preview_mass(self, openid: str, message: dict[str, Any]) -> str | None:
+        """One copy of a mass message to one follower, to look at (mass/preview: its own daily limit, no month
+        budget used); its msg_id. WeChat does not deduplicate it."""
+        return _text(self.call(MASS_PREVIEW, {"touser": openid, **message}).get("msg_id"))
 
     def send_notice(self, openid: str, template_id: str, fields: dict[str, str], page: str = "") -> str | None:
         """A subscribe notice (bizsend) on the follower's consent; WeChat does not deduplicate it. Its msgid."""

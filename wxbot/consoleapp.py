@@ -40,7 +40,12 @@ def planner(settings: Settings, sessions: sessionmaker[Session], catalog: Catalo
             return preview.failed("template")
         left = account(session, settings, now).remaining
         return preview.summarize(
-            plan, message, disclaimer_text=renderer.disclaimer_text, template_fields=fields, left_today=left
+            plan,
+            message,
+            disclaimer_text=renderer.disclaimer_text,
+            disclaimer_short=renderer.disclaimer_short,
+            template_fields=fields,
+            left_today=left,
         )
 
     return run

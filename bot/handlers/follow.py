@@ -7,7 +7,7 @@ import logging
 from bot.handlers import Context
 from bot.handlers.common import body_reply, mirror_tag
 from bot.replies import Empty, Reply
-from posts import capabilities, followers, outbox
+from posts import capabilities, followers, outbox, sendtome
 from posts.catalog import Scene
 from posts.script import page_link
 
@@ -20,14 +20,17 @@ def followed(ctx: Context) -> Reply:
     The account's capability profile decides what follows the welcome: without QR codes every follower gets the
     keyword welcome, without customer-service messages no latest update is queued (tags: bot.handlers.common).
     """
+    code = sendtome.code_in(ctx.message.scene)  # an operator's bind QR code: a follower like any other, bound
     profile = capabilities.current(ctx.session)
-    scene = _known_scene(ctx) if profile.has(capabilities.QR) else None
+    scene = _known_scene(ctx) if profile.has(capabilities.QR) and code is None else None
     follower, returning = followers.record_follow(
         ctx.session, ctx.message.openid, ctx.now, scene.key if scene else None
     )
     if returning:
         for therapy_key in followers.active_therapies(ctx.session, follower):
             mirror_tag(ctx, outbox.TAG_ADD, therapy_key)
+    if code is not None:
+        return _bind_operator(ctx, code)
     _preset_script(ctx, scene)
     if scene is not None and scene.therapy:
         _subscribe_for_scene(ctx, scene, returning)
@@ -37,9 +40,13 @@ def followed(ctx: Context) -> Reply:
 
 
 def scanned(ctx: Context) -> Reply:
-    """SCAN by someone already following: the scene's welcome, and its therapy subscription."""
-    scene = _known_scene(ctx)
+    """SCAN by someone already following: the scene's welcome, and its therapy subscription (an operator's bind
+    QR code: the binding)."""
     followers.ensure(ctx.session, ctx.message.openid, ctx.now)
+    code = sendtome.code_in(ctx.message.scene)
+    if code is not None:
+        return _bind_operator(ctx, code)
+    scene = _known_scene(ctx)
     _preset_script(ctx, scene)
     if scene is not None and scene.therapy:
         _subscribe_for_scene(ctx, scene, returning=False)
@@ -50,6 +57,15 @@ def unfollowed(ctx: Context) -> Reply:
     """unsubscribe: the follower becomes inactive; subscriptions and history stay for a return."""
     followers.record_unfollow(ctx.session, ctx.message.openid, ctx.now)
     return Empty()
+
+
+def _bind_operator(ctx: Context, code: str) -> Reply:
+    """Bind the scanner's WeChat to the operator whose one-time code the scene carries (database only); the reply
+    says whether it worked, or that the code expired or was used (nothing is bound then)."""
+    bound = sendtome.bind(ctx.session, code, ctx.message.openid, ctx.now)
+    if bound.outcome != "bound":
+        log.info("operator bind code from %s not used: %s", ctx.message.openid, bound.outcome)
+    return ctx.say("operator_bind", outcome=bound.outcome)
 
 
 def _preset_script(ctx: Context, scene: Scene | None) -> None:

@@ -50,3 +50,20 @@ def test_preview_needs_no_scheduler_import() -> None:
     tree = ast.parse(Path(summarize.__code__.co_filename).read_text(encoding="utf-8"))
     names = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert not any(name.startswith("scheduler") for name in names)
+
+
+def test_the_dry_runs_words_have_one_home_for_the_console_and_the_cli() -> None:
+    """Channel names, reasons, API calls and problems are posts/preview.yaml's: the console page and `wxbot post
+    preview` say them alike, and console/messages.yaml does not say them again."""
+    import yaml
+
+    from console.words import MESSAGES, say, table
+    from posts import preview
+
+    own = yaml.safe_load(MESSAGES.read_text(encoding="utf-8"))
+    for group in ("delivery_channels", "reasons", "calls", "preview_problems"):
+        assert group not in own
+        assert table()[group] == preview.words()[group]
+    assert say("delivery_channels", "notice") == preview.say("delivery_channels", "notice") == "订阅通知"
+    assert preview.say("calls", "/cgi-bin/message/mass/preview") == "群发预览（发给自己看）"
+    assert "/cgi-bin" not in preview.say("calls", "/cgi-bin/some/new/api")  # never an API path on screen

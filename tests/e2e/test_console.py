@@ -214,6 +214,12 @@ def test_a_signed_out_visit_to_any_route_lands_on_sign_in(demo: Demo, browser: W
             assert kind == "opaqueredirect" or status == 303, (concrete, status, kind)
 
 
+def text_of(browser: WebDriver, element_id: str) -> str:
+    """An element's text read in the page, so an htmx swap between finding and reading it does not matter."""
+    return str(browser.execute_script("const e = document.getElementById(arguments[0]); return e ? e.textContent : ''",
+                                      element_id))  # fmt: skip
+
+
 def urlpath(url: str) -> str:
     return "/" + url.split("://", 1)[1].split("/", 1)[1].split("?", 1)[0]
 
@@ -233,7 +239,7 @@ def test_the_sixth_wrong_password_is_refused_by_the_lockout(demo: Demo, browser:
 
 
 CONSOLE_PAGES = ("/", "/posts", "/calendar", "/calendar?view=month", "/compose", "/posts/1", "/posts/1/preview",
-                 "/posts/1/report", "/posts/1/edit", "/users", "/settings", "/audit")  # fmt: skip
+                 "/posts/1/report", "/posts/1/edit", "/me/wechat", "/users", "/settings", "/audit")  # fmt: skip
 
 
 def test_axe_finds_no_serious_or_critical_violation_on_any_console_page(demo: Demo, browser: WebDriver) -> None:
@@ -250,3 +256,42 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_console_page(demo: De
         blocking = [v for v in violations if v["impact"] in ("serious", "critical")]
         problems += [f"{path}: [{v['impact']}] {v['id']}: {v['help']} {v['nodes'][:3]}" for v in blocking]
     assert problems == []
+
+
+def test_an_operator_binds_their_phone_and_sends_an_update_to_it(demo: Demo, browser: WebDriver) -> None:
+    """Send to me: the editor asks for a bind QR code, the demo phone scans it, the page says bound; "发送给我" on a
+    NurOwn update's preview, and the message arrives on that phone with the disclaimer."""
+    signed_in(browser, demo, "editor")
+    browser.get(demo.console_url + "/me/wechat")
+    browser.find_element(By.ID, "wechat-code").click()
+    wait = WebDriverWait(browser, 30)
+    wait.until(ec.presence_of_element_located((By.ID, "wechat-qr")))  # the scheduler made it; htmx showed it
+    assert browser.find_element(By.ID, "wechat-qr").get_attribute("src").startswith("data:image/png")  # type: ignore[union-attr]
+    console_tab = browser.current_window_handle
+
+    browser.switch_to.new_window("tab")  # the operator's own phone: the demo's phone page scans the code
+    browser.get(demo.phone_url)
+    wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button.scene[data-scene^='opbind:']"))).click()
+    wait.until(lambda b: any("已绑定" in x.text for x in b.find_elements(By.CSS_SELECTOR, ".row.bot .bubble")))
+    phone_tab = browser.current_window_handle
+
+    browser.switch_to.window(console_tab)
+    wait.until(lambda b: "已绑定" in text_of(b, "wechat-status"))  # htmx asked again
+    shot(browser, "wechat-bound")
+    post_id = compose(browser, demo, "all", datetime.now(UTC) + timedelta(hours=3))
+    browser.get(f"{demo.console_url}/posts/{post_id}/preview")
+    browser.find_element(By.ID, "send-to-me-button").click()
+    wait.until(lambda b: "已发到您的微信" in text_of(b, "send-to-me"))
+    assert "/cgi-bin" not in browser.page_source
+
+    browser.switch_to.window(phone_tab)
+    wait.until(
+        lambda b: any(
+            "提交3b期" in x.text and "不构成诊断或治疗建议" in x.text
+            for x in b.find_elements(By.CSS_SELECTOR, ".row.bot .bubble")
+        )
+    )
+    browser.close()
+    browser.switch_to.window(console_tab)
+    browser.get(f"{demo.console_url}/posts/{post_id}/report")
+    assert "已送达" not in browser.find_element(By.ID, "report-table").text  # a test send is no delivery

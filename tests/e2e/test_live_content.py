@@ -78,7 +78,7 @@ def test_reload_reaches_pages_replies_and_the_scheduler(settings: Settings, tmp_
             demo.config_file, "post", "add", "--content", update, "--to", f"{follower},{reader}", "--now", "--yes"
         )
         assert "post 1 queued" in added
-        assert "1 skipped: already received" in wxbot(demo.config_file, "post", "preview", "1")  # the reader
+        assert "另有 1 位已经在欢迎语或回复里收到过" in wxbot(demo.config_file, "post", "preview", "1")  # the reader
 
         def delivered() -> bool:
             return any(NEW_TITLE in str(r.payload) for r in demo.sandbox.platform.inbox(follower))  # type: ignore[union-attr]

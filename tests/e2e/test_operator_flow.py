@@ -40,8 +40,8 @@ def test_queue_preview_deliver_report(settings: Settings, tmp_path: Path) -> Non
         )  # fmt: skip
         assert "post 1 queued" in added
         preview = wxbot(demo.config_file, "post", "preview", "1")
-        assert "NurOwn" in preview and "nothing was sent (dry run)" in preview
-        assert "1 skipped: already received" in preview
+        assert "NurOwn" in preview and "这只是预览，没有发出任何消息" in preview
+        assert "另有 1 位已经在欢迎语或回复里收到过这条内容" in preview
         assert "不构成诊断或治疗建议" in preview
 
         deadline = time.monotonic() + 90  # the minute comes, the scheduler's tick sends it

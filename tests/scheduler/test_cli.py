@@ -98,9 +98,9 @@ def test_preview_sends_nothing_then_send_now_sends_and_show_reports(world: World
     post_id = output.split()[1]
     code, output = wxbot(config, "post", "preview", post_id)
     assert code == 0, output
-    assert "XS228" in output and "nothing was sent" in output
-    assert "custom" in output and "mass" in output and "quota: 1 calls of /cgi-bin/message/mass/send" in output
-    assert "template" not in output
+    assert "XS228" in output and "这只是预览，没有发出任何消息" in output
+    assert "客服消息：1 人" in output and "群发：2 人" in output and "按名单群发：1 次（今天还剩 100 次）" in output
+    assert "模板消息" not in output and "/cgi-bin" not in output and "✓ 消息末尾带有免责声明" in output
     assert not any(world.received(o) for o in talked + silent)
     code, output = wxbot(config, "post", "send-now", post_id, "--by", "bob")
     assert code == 0, output
@@ -228,7 +228,7 @@ def test_preview_shows_exactly_the_template_fields_that_are_sent(world: World, c
     post_id = output.split()[1]
     code, output = wxbot(config, "post", "preview", post_id)
     assert code == 0, output
-    assert "template message (notice)" in output
+    assert "服务通知（模板消息，用途 notice" in output and "✓ 消息末尾带有免责声明" in output
     assert "thing1='直播预告'\n  time2='2026年12月1日 10:00'\n  thing3='周六 20:00 专家答疑'" in output
     world.sender().run(int(post_id))
     (record,) = world.received(openid)
@@ -256,10 +256,10 @@ def test_preview_says_who_is_not_reachable_this_month_and_when_they_are(world: W
         session.commit()
     code, output = wxbot(config, "post", "preview", post_id)
     assert code == 0, output
-    assert "not reachable this month: 2 followers" in output
-    assert "本月群发已满 4 条" in output and "reachable on 2027-01-01" in output
-    assert "只剩一人无法群发" in output and "when they next write to the account" in output
-    assert "40130" not in output and "template" not in output
+    assert "无法送达：2 人" in output and "收不到的人和原因" in output
+    assert "1 人：对方本月已收到 4 次群发，下月 1 日恢复" in output
+    assert "1 人：只剩一个人需要群发，按名单群发至少要两人" in output
+    assert "40130" not in output and "模板消息" not in output and "/cgi-bin" not in output
 
 
 def test_scheduler_status_names_the_holder_only_while_the_lease_is_held(world: World, config: Path) -> None:

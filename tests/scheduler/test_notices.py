@@ -292,10 +292,10 @@ time2 = "time"
 
     post_id = run("post", "add", "--content", NUROWN, "--at", "2099-01-01 09:00", "--yes", "--by", "王医生").split()[1]
     output = run("post", "preview", post_id)
-    assert "subscribe notice (therapy_update), page" in output and "/p/t/nurown/2025-04-10-ind-amendment:" in output
+    assert "订阅通知（用途 therapy_update，页面" in output and "/p/t/nurown/2025-04-10-ind-amendment）" in output
     assert "thing1='NurOwn'\n  time2='2099年1月1日 09:00'" in output
-    assert "notice" in output and "quota: 1 calls of /cgi-bin/message/subscribe/bizsend" in output
-    assert "template" not in output and "nothing was sent" in output
+    assert "订阅通知：1 人" in output and "订阅通知：1 次" in output and "/cgi-bin" not in output
+    assert "模板消息" not in output and "这只是预览，没有发出任何消息" in output
     assert world.received(agreed) == [] and states(world, agreed) == ["accepted"]
 
 

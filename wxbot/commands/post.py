@@ -14,10 +14,12 @@ from rich.table import Table
 from sqlalchemy import select
 
 from posts import ledger, posting
+from posts import preview as dry_run
 from posts.audience import AudienceError, parse_audience
 from posts.compose import ContentError, check_content
 from posts.posting import PostError
 from posts.queue import Post, PostEvent
+from posts.render import environment
 from posts.template_fields import TemplateFieldError
 from posts.timing import TimingError, parse_local
 from scheduler.preview import Preview
@@ -207,46 +209,38 @@ def show(ctx: typer.Context, post_id: Annotated[int, typer.Argument(metavar="ID"
 
 @app.command()
 def preview(ctx: typer.Context, post_id: Annotated[int, typer.Argument(metavar="ID")]) -> None:
-    """Dry run: the exact bodies, the audience per channel and the quota it would use. Nothing is sent."""
+    """Dry run, in the console preview's words: the exact text, who gets it by which channel, who cannot be reached
+    and why, the quota it uses. Nothing is sent."""
     settings = app_context(ctx).settings
     with _runtime(ctx) as rt, rt.sessions() as session:
         post = posting.get_post(session, post_id)
         now = rt.clock()
-        preview = Preview(settings, rt.catalog, rt.renderer)
-        plan, message = preview.plan(session, post, now)
+        planning = Preview(settings, rt.catalog, rt.renderer)
+        plan, message = planning.plan(session, post, now)
         left = account(session, settings, now).remaining
-        fields = preview.template_fields(post, message, now) if message and post.channel == "template_only" else None
-    if message is None:
-        console.print("digest: no update since the previous digest — nothing would be sent")
-        return
-    console.print(f"[bold]custom / mass text ({len(message.text.encode())} bytes):[/bold]")
-    console.print(message.text, markup=False, highlight=False)
-    if fields is not None:
-        console.print(f"[bold]template message ({post.data.get('purpose')}), url {message.url or '—'}:[/bold]")
-        for name, value in fields.items():
-            console.print(f"  {name}={value!r}", markup=False, highlight=False)
-    if plan.notice is not None:
-        notice = plan.notice
-        console.print(f"[bold]subscribe notice ({notice['purpose']}), page {notice['page'] or '—'}:[/bold]")
-        for name, value in dict(notice["fields"]).items():  # type: ignore[call-overload]
-            console.print(f"  {name}={value!r}", markup=False, highlight=False)
-    for note in plan.notes:
-        console.print(note, markup=False, highlight=False)
-    table = Table("channel", "recipients", title=f"audience {post.audience}: {len(plan.assignments)}")
-    for channel, count in sorted(plan.counts().items()):
-        table.add_row(channel, str(count))
-    console.print(table)
-    if plan.unreachable():
-        console.print(f"not reachable this month: {plan.unreachable()} followers")
-    for reason, count in plan.reasons().most_common():
-        console.print(f"  {count} × {reason}")
-    if plan.skipped:
-        console.print(f"{len(plan.skipped)} skipped: already received (as a welcome or a reply)")
-    for path, calls in sorted(plan.calls.items()):
-        console.print(f"quota: {calls} calls of {path} ({left.get(path, '∞')} left today)")
-    for piece in plan.slices:
-        console.print(f"mass slice {piece.key}: {len(piece.openids)} followers")
-    console.print("nothing was sent (dry run)")
+        fields = planning.template_fields(post, message, now) if message and post.channel == "template_only" else None
+        shown = dry_run.summarize(
+            plan,
+            message,
+            disclaimer_text=rt.renderer.disclaimer_text,
+            disclaimer_short=rt.renderer.disclaimer_short,
+            template_fields=fields,
+            left_today=left,
+        )
+        text = (
+            environment()
+            .get_template("text/operator/post_preview.txt.j2")
+            .render(
+                post=post,
+                shown=shown,
+                purpose=(post.data or {}).get("purpose", ""),
+                notice=plan.notice,
+                notes=plan.notes,
+                slices=[(piece.key, len(piece.openids)) for piece in plan.slices],
+                say=dry_run.say,
+            )
+        )
+    console.print(text.rstrip(), markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
