@@ -27,7 +27,11 @@ _FIELD = re.compile(r"^([a-z_]+?)(\d+)$")
 
 
 class NoticeFieldError(ValueError):
-    """A notice field that cannot be sent as WeChat requires; the message names the field."""
+    """A notice field that cannot be sent as WeChat requires; the message names the field (``field``)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def field_type(name: str) -> str | None:
@@ -96,5 +100,5 @@ def fill(
         try:
             out[name] = template_fields.fit(name, value, limits.NOTICE_FIELD_MAX_CHARS[kind])
         except template_fields.TemplateFieldError as exc:
-            raise NoticeFieldError(str(exc).replace("template field", f"notice field ({kind})")) from None
+            raise NoticeFieldError(str(exc).replace("template field", f"notice field ({kind})"), name) from None
     return out

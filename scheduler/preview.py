@@ -17,6 +17,7 @@ from posts.audience import AudienceError, mass_tag_id, parse_audience, recipient
 from posts.catalog import Catalog
 from posts.compose import Message, Renderer, compose
 from posts.notice_fields import NoticeFieldError
+from posts.preview import say
 from posts.queue import Post
 from posts.settings import Settings
 from posts.template_fields import TemplateFieldError
@@ -107,7 +108,7 @@ class Preview:
             try:
                 notice = notice_channel.for_post(self.settings, self.catalog, post, message, now)
             except NoticeFieldError as exc:
-                notes.append(f"subscribe notice not used: {exc}")
+                notes.append(say("notes", "notice_field", field=exc.field))
             consents = notice_channel.consented(session, notice, (r.openid for r in people))
             if notice is not None:
                 account = replace(account, notice_template_id=notice.template_id)
