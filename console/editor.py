@@ -134,9 +134,8 @@ def content_page(console: Console, ctx: Ctx) -> Response:
     every = revisions.kinds()
     lists = []
     for name in LIST_ORDER:
-        kind = every[name]
-        items = [(item, "operator" if (name, item.key) in operator else "pack") for item in kind.listing(console.catalog)]
-        lists.append((kind, items))
+        listed = every[name].listing(console.catalog)
+        lists.append((every[name], [(item, "operator" if (name, item.key) in operator else "pack") for item in listed]))
     return console.render(
         "content",
         ctx.request,

@@ -26,8 +26,8 @@ def approve(site: Site, rid: int) -> None:
 
 def test_the_content_list_offers_each_kind(site: Site) -> None:
     page = site.signed_in("editor1").get("/content").text
-    for words in ("疗法进展", "章节", "欢迎语", "关键词回复"):
-        assert f"<h2 id=\"kind-" in page and words in page
+    for name, words in (("update", "疗法进展"), ("section", "章节"), ("welcome", "欢迎语"), ("keyword", "关键词回复")):
+        assert f'<h2 id="kind-{name}">{words}</h2>' in page
     assert 'id="new-section"' in page and 'id="new-keyword"' in page and 'id="new-update"' in page
     assert 'id="new-welcome"' not in page  # a welcome follows its QR scene: changed, not created here
     assert "/content/new?kind=welcome&amp;from=clinic-poster" in page
