@@ -23,7 +23,7 @@ from posts.addresses import PARTS, REVIEW_PART
 from posts.catalog import Catalog, KeywordRule, Section, Text
 from posts.content_sync import to_json
 from posts.limits import NEWS_DESCRIPTION_MAX_BYTES, TEXT_REPLY_MAX_BYTES, utf8_len
-from posts.revisions import (
+from posts.revision_forms import (
     _SLUG,
     REVIEW_DAYS,
     Checked,
@@ -39,7 +39,6 @@ from posts.revisions import (
     day_of,
     local_sources,
     reference_rows,
-    register,
     resolve_sources,
     review_form,
     with_references,
@@ -373,6 +372,5 @@ class KeywordKind(Kind):
         return [Listed(r.item_key, " / ".join(r.patterns), r.match) for r in catalog.keywords if r.reply is not None]
 
 
-register(SectionKind())
-register(WelcomeKind())
-register(KeywordKind())
+KINDS: tuple[Kind, ...] = (SectionKind(), WelcomeKind(), KeywordKind())
+"""The kinds this module describes (posts/revisions.py gathers them with the therapy updates)."""
