@@ -41,6 +41,7 @@ from posts.operators import ROLES, OperatorSession, OperatorUser
 from posts.preview import Planner, failed
 from posts.queue import POST_STATES, Post, PostEvent
 from posts.render import environment
+from posts.revisions import Router
 from posts.settings import SECRET_KEYS, Settings, setting_keys
 
 COOKIE = "wxbot_console"
@@ -84,6 +85,9 @@ class Console:
         self.planner = planner
         self.planner_for: Callable[[Catalog], Planner] | None = None
         """Builds the dry-run planner for a catalog: set by wxbot/, so previews follow the content written here."""
+        self.router: Router | None = None
+        """Where a typed text goes in a catalog (the bot's own rules): set by wxbot/, so a keyword reply written
+        here is checked against every rule the bot tries before it (posts.revisions.Router)."""
         self.content_version: int | None = None
         """The content version ``catalog`` was built from (None: the one given at start)."""
         self.tz = settings.scheduler.timezone

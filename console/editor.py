@@ -1,13 +1,13 @@
-"""Writing and reviewing content in the console: a therapy update's form with its sources and review fields, the
-checks of `wxbot content check` and a phone preview as the operator types (htmx), and each change a revision an
-editor drafts and a reviewer other than the author approves (posts/revisions.py); history, diff and rollback.
+"""Writing and reviewing content in the console: therapy updates, sections, welcomes and keyword replies, each in a
+form with its checks (those of `wxbot content check`, shown next to the fields) and a phone preview as the operator
+types (htmx), and each change a revision an editor drafts and a reviewer other than the author approves
+(posts/revisions.py, the kinds in posts/content_kinds.py); history, diff and rollback.
 
 The handlers take the Console and the signed-in request (console/app.py registers them behind the sign-in).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -19,8 +19,7 @@ from posts import accounts, approval, revisions
 from posts.catalog import SOURCE_KINDS
 from posts.loader import default_content_dir
 from posts.models import ContentItem
-from posts.render import Renderer
-from posts.revisions import ContentRevision, Draft, RevisionError, Source
+from posts.revisions import ContentRevision, Kind, RevisionError, Source
 
 if TYPE_CHECKING:
     from console.app import Console, Ctx
@@ -36,11 +35,15 @@ ROUTES: list[tuple[str, str, str]] = [
     ("POST", "/content/revisions/{revision_id:int}/{action:str}", "act"),
 ]
 """(method, path, handler name in this module) of the editor's pages."""
+LIST_ORDER = ("update", "section", "welcome", "keyword")
+"""The kinds in the order the content page lists them."""
+SENDABLE = ("update", "section")
+"""Kinds a push can carry (the compose page's content:<kind>:<key>)."""
 
 
 def words(finding: revisions.Finding) -> str:
     """A finding in the operators' words (the linter's own line follows in small print on the page)."""
-    return say("content_checks", finding.code, n=finding.number)
+    return say("content_checks", finding.code, n=finding.number, text=finding.text)
 
 
 def _pack_dir(console: Console) -> Path:
@@ -51,106 +54,142 @@ def _today(console: Console, ctx: Ctx) -> Any:
     return ctx.now.astimezone(ZoneInfo(console.tz)).date()
 
 
-def checked_draft(console: Console, ctx: Ctx, draft: Draft) -> revisions.Checked:
-    return revisions.check(draft, console.catalog, _today(console, ctx), _pack_dir(console))
+def _kind(ctx: Ctx) -> Kind | None:
+    name = ctx.form.get("kind") or ctx.request.query_params.get("kind") or "update"
+    return revisions.kinds().get(name)
+
+
+def checked_draft(console: Console, ctx: Ctx, draft: Any) -> revisions.Checked:
+    return revisions.check(draft, console.catalog, _today(console, ctx), _pack_dir(console), console.router)
 
 
 def preview_text(console: Console, checked: revisions.Checked) -> str:
-    """What a follower who asks for the update receives (the renderer's text reply), or "" while it cannot be built."""
-    if checked.catalog is None or checked.update is None:
-        return ""
-    renderer = Renderer(checked.catalog, console.settings.server.base_url)
-    return renderer.update(checked.update.therapy, checked.update.key).text
+    """What a follower receives (the renderer's text reply), or "" while it cannot be built."""
+    return revisions.kind_of(checked.draft).preview(checked, console.settings.server.base_url)
 
 
-def _blank(console: Console, ctx: Ctx) -> Draft:
-    today = _today(console, ctx)
-    therapy = ctx.request.query_params.get("therapy", "")
-    return Draft(
-        therapy=therapy if therapy in console.catalog.therapies else "",
-        date=f"{today:%Y-%m-%d}",
-        reviewed_by=ctx.user.name,
-        reviewed_on=f"{today:%Y-%m-%d}",
-        next_review=f"{today + timedelta(days=revisions.REVIEW_DAYS):%Y-%m-%d}",
-    )
+def _rows(draft: Any) -> list[Source]:
+    sources = list(getattr(draft, "sources", []))
+    count = min(max(revisions.SOURCE_ROWS, len(sources) + 1), revisions.MAX_SOURCE_ROWS)
+    return (sources + [Source() for _ in range(count)])[:count]
 
 
-def _form_values(console: Console, draft: Draft) -> dict[str, Any]:
-    rows = list(draft.sources) + [Source() for _ in range(revisions.SOURCE_ROWS - len(draft.sources))]
+def slots(draft: Any, rows: int) -> list[str]:
+    """The form's places for findings next to a field (each an element err-<name>, swapped in as one types)."""
+    names = [n for n in type(draft).fields() if n != "sources"] + ["review"]
+    parts = ("url", "title", "publisher", "date", "kind")
+    return names + [f"source{i}_{p}" for i in range(1, rows + 1) for p in parts]
+
+
+def _checks(console: Console, checked: revisions.Checked, asked: str = "") -> dict[str, Any]:
+    draft = checked.draft
     return {
-        "draft": draft,
-        "source_rows": rows[: revisions.SOURCE_ROWS],
-        "therapies": list(console.catalog.therapies.values()),
-        "kinds": SOURCE_KINDS,
+        "checked": checked,
+        "preview": preview_text(console, checked),
+        "finding_words": words,
+        "field_errors": {name: [words(f) for f in found] for name, found in checked.by_field().items()},
+        "asked": asked or _asked(draft),
+        "kind": revisions.kind_of(draft).name,
     }
+
+
+def _asked(draft: Any) -> str:
+    """What the follower typed or did, shown above the preview (a keyword's first word)."""
+    found = getattr(draft, "words", ())
+    return found[0] if found else ""
 
 
 def _render_form(
     console: Console,
     ctx: Ctx,
-    draft: Draft,
+    draft: Any,
     revision: ContentRevision | None = None,
     status: int = 200,
     checked: revisions.Checked | None = None,
     changing: bool = False,
 ) -> Response:
     checked = checked or checked_draft(console, ctx, draft)
+    kind = revisions.kind_of(draft)
+    rows = _rows(draft)
     return console.render(
         "content_form",
         ctx.request,
         status=status,
         ctx=ctx,
         revision=revision,
-        checked=checked,
-        preview=preview_text(console, checked),
-        finding_words=words,
+        draft=draft,
+        fixed=kind.fixed if (revision is not None or changing or ctx.form.get("changing") == "1") else (),
         changing=changing or ctx.form.get("changing") == "1",
-        **_form_values(console, draft),
+        source_rows=rows,
+        therapies=list(console.catalog.therapies.values()),
+        kinds=SOURCE_KINDS,
+        parts=("review", "guide"),
+        **_checks(console, checked),
     )
 
 
 def content_page(console: Console, ctx: Ctx) -> Response:
-    items = []
+    """The live content by kind, each item with who wrote it (the pack or the console), and the drafts."""
     operator = revisions.operator_keys(ctx.db)
-    for therapy in console.catalog.therapies.values():
-        for update in therapy.updates:
-            origin = "operator" if ("update", f"{therapy.key}/{update.key}") in operator else "pack"
-            items.append((therapy, update, origin))
+    every = revisions.kinds()
+    lists = []
+    for name in LIST_ORDER:
+        listed = every[name].listing(console.catalog)
+        lists.append((every[name], [(item, "operator" if (name, item.key) in operator else "pack") for item in listed]))
     return console.render(
         "content",
         ctx.request,
         ctx=ctx,
-        items=items,
+        lists=lists,
         waiting=revisions.waiting(ctx.db),
         recent=revisions.recent(ctx.db, 30),
     )
 
 
 def new_page(console: Console, ctx: Ctx) -> Response:
-    """A blank form, or (``?from=<therapy>/<update key>``) a live update's content to change as a new revision."""
+    """A blank form of a kind (``?kind=``), or (``?from=<key>``) a live item's content to change as a new revision."""
+    kind = _kind(ctx)
+    if kind is None:
+        return console.refuse(ctx, "content_unknown_kind", 404)
     if not approval.can(ctx.user.role, "compose"):
         return console.refuse(ctx, "forbidden")
-    therapy, _, key = ctx.request.query_params.get("from", "").partition("/")
-    draft = revisions.draft_of(console.catalog, therapy, key) if key else None
-    return _render_form(console, ctx, draft or _blank(console, ctx), changing=draft is not None)
+    key = ctx.request.query_params.get("from", "")
+    if key:
+        draft = kind.of(console.catalog, key)
+        if draft is None:
+            return console.refuse(ctx, "content_not_found_item", 404)
+        return _render_form(console, ctx, draft, changing=True)
+    if not kind.can_create:
+        return console.refuse(ctx, "content_cannot_create", 404)
+    draft = kind.blank(console.catalog, _today(console, ctx), ctx.user.name, ctx.request.query_params)
+    return _render_form(console, ctx, draft)
 
 
 def check_partial(console: Console, ctx: Ctx) -> Response:
-    """The checks and the phone preview for the form as typed so far (htmx swaps them in)."""
-    draft = Draft.from_form(ctx.form)
+    """The checks and the phone preview for the form as typed so far (htmx swaps them in, and each field's
+    findings next to it, out of band)."""
+    kind = _kind(ctx)
+    if kind is None:
+        return console.refuse(ctx, "content_unknown_kind", 404)
+    draft = kind.draft.from_form(ctx.form)
     checked = checked_draft(console, ctx, draft)
+    rows = int(ctx.form.get("source_rows", "0") or 0) if ctx.form.get("source_rows", "").isdigit() else 0
     return console.render(
-        "_content_checks", ctx.request, ctx=ctx, checked=checked, preview=preview_text(console, checked),
-        finding_words=words,
+        "_content_checks", ctx.request, ctx=ctx, oob=slots(draft, min(rows, revisions.MAX_SOURCE_ROWS)),
+        **_checks(console, checked),
     )  # fmt: skip
 
 
 def _save(console: Console, ctx: Ctx, revision: ContentRevision | None) -> Response:
     if not approval.can(ctx.user.role, "compose"):
         return console.refuse(ctx, "forbidden")
-    draft = Draft.from_form(ctx.form)
+    kind = revisions.kinds().get(revision.kind) if revision is not None else _kind(ctx)
+    if kind is None:
+        return console.refuse(ctx, "content_unknown_kind", 404)
+    draft = kind.draft.from_form(ctx.form)
     checked = checked_draft(console, ctx, draft)
-    if revision is None and any(f.code in ("therapy", "date", "slug") for f in checked.errors):
+    naming = {*kind.fixed, "key_taken", "order_taken", "keyword_exists", "not_reply", "patterns"}
+    if revision is None and any(f.code in naming for f in checked.errors):
         return _render_form(console, ctx, draft, revision, status=400, checked=checked)
     try:
         if revision is not None and revision.key != draft.item_key:
@@ -181,20 +220,17 @@ def revision_page(console: Console, ctx: Ctx) -> Response:
     revision = _revision(ctx)
     if revision is None:
         return console.refuse(ctx, "content_not_found", 404)
-    draft = Draft.from_data(revision.data)
+    draft = revisions.draft_from(revision)
     checked = checked_draft(console, ctx, draft)
     history = revisions.history(ctx.db, revision.kind, revision.key)
     older = next((r for r in history if r.number < revision.number), None)
-    live_row = ctx.db.query(ContentItem).filter_by(kind="update", key=revision.key).one_or_none()
+    live_row = ctx.db.query(ContentItem).filter_by(kind=revision.kind, key=revision.key).one_or_none()
     return console.render(
         "content_revision",
         ctx.request,
         ctx=ctx,
         revision=revision,
         draft=draft,
-        checked=checked,
-        preview=preview_text(console, checked),
-        finding_words=words,
         history=history,
         diff=revisions.diff(older, revision),
         older=older,
@@ -203,6 +239,8 @@ def revision_page(console: Console, ctx: Ctx) -> Response:
         may_review=approval.can(ctx.user.role, "review") and revision.author != ctx.user.username,
         may_compose=approval.can(ctx.user.role, "compose"),
         is_live=live_row is not None and revision.status == "live",
+        sendable=revision.kind in SENDABLE,
+        **_checks(console, checked),
     )
 
 
@@ -212,7 +250,7 @@ def edit_page(console: Console, ctx: Ctx) -> Response:
         return console.refuse(ctx, "content_not_found", 404)
     if revision.author != ctx.user.username or revision.status not in ("draft", "returned"):
         return console.refuse(ctx, "content_wrong_state", 409)
-    return _render_form(console, ctx, Draft.from_data(revision.data), revision)
+    return _render_form(console, ctx, revisions.draft_from(revision), revision)
 
 
 def edit(console: Console, ctx: Ctx) -> Response:
@@ -232,7 +270,7 @@ def act(console: Console, ctx: Ctx) -> Response:
     target = revision.id
     try:
         if action == "submit":
-            checked = checked_draft(console, ctx, Draft.from_data(revision.data))
+            checked = checked_draft(console, ctx, revisions.draft_from(revision))
             revisions.submit(ctx.db, revision, user, checked, ctx.now)
             done = "content_submitted"
         elif action in ("approve", "return"):
@@ -244,9 +282,9 @@ def act(console: Console, ctx: Ctx) -> Response:
                 revisions.send_back(ctx.db, revision, user, comment, ctx.now)
                 done = "content_returned"
             else:
-                checked = checked_draft(console, ctx, Draft.from_data(revision.data))
+                checked = checked_draft(console, ctx, revisions.draft_from(revision))
                 revisions.approve(ctx.db, revision, user, checked, ctx.now, comment)
-                done = "content_live"
+                done = "content_live" if revision.kind == "update" else f"content_live_{revision.kind}"
         elif action == "rollback":
             if not approval.can(ctx.user.role, "compose") and not approval.can(ctx.user.role, "review"):
                 raise RevisionError("forbidden")
@@ -259,6 +297,6 @@ def act(console: Console, ctx: Ctx) -> Response:
         status = 403 if exc.code in ("forbidden", "own_revision") else 409
         return console.refuse(ctx, f"content_{exc.code}", status)
     ctx.db.commit()
-    if done == "content_live":
+    if done.startswith("content_live"):
         console.refresh_catalog()
     return RedirectResponse(f"/content/revisions/{target}?done={done}", status_code=303)

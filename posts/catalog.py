@@ -153,6 +153,17 @@ class KeywordRule:
     """section:<key>, therapy:<key>, help or toc."""
     command: str | None = None
     """One of :data:`COMMANDS`: the bot's own answer (help, subscribe, ...) instead of ``reply`` or ``ref``."""
+    key: str = ""
+    """A stable name for the rule (keywords.yaml ``key``, written for the rules changed in the console); unsaid, its
+    :attr:`item_key` is made from how it matches and its first pattern."""
+
+    @property
+    def item_key(self) -> str:
+        """The rule's name as a content item: ``key``, else ``<match>:<first pattern, normalised>``; it stays the same
+        when rules are added or moved in the file (a rule changed in the console keeps replacing the pack's)."""
+        if self.key:
+            return self.key
+        return f"{self.match}:{normalize(self.patterns[0]) if self.patterns else self.command or ''}"[:120]
 
     def matches(self, text: str) -> bool:
         folded = normalize(text)

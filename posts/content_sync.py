@@ -81,7 +81,8 @@ class _Item:
 
 def content_items(catalog: Catalog) -> Iterator[_Item]:
     """Every item of the catalog as a content_item row (kinds: section, therapy, welcome, scene, keyword,
-    command, text, script, reference, questions, urgent)."""
+    command, text, script, reference, questions, urgent). A keyword rule's key is its item_key (posts.catalog), so
+    an edit of it in the console keeps replacing the pack's rule when rules are added to the file."""
     for section in catalog.sections:
         yield _Item("section", section.key, section.order, section.title, section.body, to_json(section), section.path)
     for i, therapy in enumerate(catalog.therapies.values(), start=1):
@@ -90,8 +91,13 @@ def content_items(catalog: Catalog) -> Iterator[_Item]:
         yield _Item("welcome", welcome.key, i, welcome.title, welcome.body, to_json(welcome), welcome.path)
     for i, scene in enumerate(catalog.scenes.values(), start=1):
         yield _Item("scene", scene.key, i, scene.purpose, "", to_json(scene), "scenes.yaml")
+    keys: set[str] = set()
     for i, rule in enumerate(catalog.keywords, start=1):
-        yield _Item("keyword", str(i), i, " / ".join(rule.patterns), rule.reply or "", to_json(rule), "keywords.yaml")
+        key = rule.item_key
+        if key in keys:  # two rules of the same match and first pattern: the later one is told apart by its place
+            key = f"{key}#{i}"
+        keys.add(key)
+        yield _Item("keyword", key, i, " / ".join(rule.patterns), rule.reply or "", to_json(rule), "keywords.yaml")
     for i, rule in enumerate(catalog.commands, start=1):
         yield _Item("command", str(i), i, " / ".join(rule.patterns), "", to_json(rule), "keywords.yaml")
     for i, text in enumerate((catalog.help, catalog.disclaimer), start=1):

@@ -136,6 +136,7 @@ KEYWORD = {
     "reply": Field(text(), required=False),
     "ref": Field(text(), required=False),
     "command": Field(choice(*COMMANDS), required=False),
+    "key": Field(text(120), required=False),
 }
 QUESTIONS = {
     "answer_at": Field(fraction),
@@ -633,7 +634,14 @@ class _PackLoader:
         return scenes
 
     def load_keywords(self, sections: dict[str, Section], therapies: dict[str, Therapy]) -> tuple[KeywordRule, ...]:
+        keys: set[str] = set()
+
         def build(path: Path, doc: Doc, i: int, values: dict[str, Any]) -> KeywordRule:
+            if "key" in values:
+                if values["key"] in keys:
+                    self.report(path, doc.line(i, "key"), f"duplicate keyword rule key {values['key']!r}")
+                    raise _Skip
+                keys.add(values["key"])
             if "command" in values and ("reply" in values or "ref" in values):
                 self.report(path, doc.line(i), "a keyword rule with a 'command' takes no 'reply' or 'ref'")
                 raise _Skip

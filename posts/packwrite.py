@@ -159,7 +159,15 @@ def pack_files(catalog: Catalog) -> Iterator[tuple[str, str]]:
     yield "scenes.yaml", dump(scenes)
     rules = [
         _drop_empty(
-            {"match": r.match, "patterns": list(r.patterns), "reply": r.reply, "ref": r.ref, "command": r.command},
+            {
+                "key": r.key,
+                "match": r.match,
+                "patterns": list(r.patterns),
+                "reply": r.reply,
+                "ref": r.ref,
+                "command": r.command,
+            },
+            "key",
             "patterns",
             "reply",
             "ref",

@@ -1,47 +1,79 @@
 """Content written in the console: each change is a revision (draft → in_review → live, or returned), approved by
 a reviewer who is not its author, then written as content items so replies, pages and pushes use it.
 
-A revision of a therapy update holds what the form holds: therapy, date, slug, title, the Markdown body citing its
-own sources as [1], [2]..., the sources (URL, title, publisher, date, kind), the trial's phase and status, and the
-review fields. Before it can be sent to review or approved it is checked the way `wxbot content check` checks a
-pack file (field limits, the medical-claims linter, citations and sources, review dates): the live catalog plus
-this update is written as a pack into a scratch folder (posts/packwrite.py) and loaded and linted there.
+One mechanism for every kind of item, each described by a :class:`Kind` (its form's fields, how they are checked,
+what content items they become, what a follower sees): therapy updates (here), sections, welcomes and keyword
+replies (posts/content_kinds.py). A revision holds the form's values. Before it can be sent to review or approved it
+is checked the way `wxbot content check` checks a pack file (field limits, the medical-claims linter, citations and
+sources, review dates): the live catalog with this item in it is written as a pack into a scratch folder
+(posts/packwrite.py) and loaded and linted there; a problem of the item's own files, or one the change causes in
+another file, blocks it.
 
-Going live writes content items of origin "operator" (the update; a reference per new source) and moves the
-content version on, so the bot and the scheduler serve it within seconds (posts/live.py). A sync of the pack
-never changes or removes an operator item (posts/content_sync.py). History, a difflib diff and a rollback (a new
-revision copying an older one, reviewed again) are per item; every step writes an audit line.
+Going live writes content items of origin "operator" and moves the content version on, so the bot and the
+scheduler serve it within seconds (posts/live.py). A sync of the pack never changes or removes an operator item
+(posts/content_sync.py). History, a difflib diff and a rollback (a new revision copying an older one, reviewed
+again) are per item; every step writes an audit line.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Integer, String, Text, UniqueConstraint, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from posts.catalog import SOURCE_KINDS, Catalog, Reference, Review, Update
+from posts import content_kinds
+from posts.catalog import Catalog, Update
 from posts.content_sync import CONTENT_VERSION_ID, OPERATOR, to_json
 from posts.models import Base, ContentItem, ContentVersion, TherapyUpdate
+from posts.problems import Problem
+from posts.revision_forms import (
+    _SLUG,
+    FIRST_OPERATOR_REFERENCE,
+    MAX_SOURCE_ROWS,
+    REVIEW_DAYS,
+    SOURCE_ROWS,
+    Checked,
+    Finding,
+    Form,
+    Kind,
+    Listed,
+    Router,
+    Row,
+    Source,
+    check_review,
+    check_title,
+    day_of,
+    local_sources,
+    reference_rows,
+    resolve_sources,
+    review_form,
+    with_references,
+)
+
+__all__ = [
+    "FIRST_OPERATOR_REFERENCE",
+    "MAX_SOURCE_ROWS",
+    "REVIEW_DAYS",
+    "SOURCE_ROWS",
+    "Checked",
+    "Finding",
+    "Kind",
+    "Listed",
+    "Router",
+    "Source",
+    "review_form",
+]
 
 STATES = ("draft", "in_review", "live", "returned", "replaced")
 """draft and returned: the author edits; in_review: a reviewer decides; live: what followers get; replaced: was
 live, a newer revision of the item went live."""
-FIRST_OPERATOR_REFERENCE = 1001
-"""Sources added in the console are numbered from here, away from the pack's own references."""
-REVIEW_DAYS = 90
-"""The next review a new draft proposes, in days after its last review."""
-SOURCE_ROWS = 4
-"""Sources a form offers."""
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,60}$")
-_NUMBERS = re.compile(r"\d{1,4}")
-_CITE = re.compile(r"\[(\d{1,4}(?:\s*[,，、]\s*\d{1,4})*)\](?!\()")
 
 
 def audit(session: Session, actor: str, action: str, target: str, **values: Any) -> None:
@@ -59,15 +91,15 @@ class ContentRevision(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
-    """"update" (a therapy update)."""
+    """The item's kind (:data:`KINDS`): "update", "section", "welcome" or "keyword"."""
     key: Mapped[str] = mapped_column(String(160))
-    """<therapy>/<YYYY-MM-DD-slug> for an update."""
+    """<therapy>/<YYYY-MM-DD-slug> for an update, the section's or welcome's key, a keyword rule's item key."""
     number: Mapped[int] = mapped_column(Integer)
     """1, 2, ... per item."""
     status: Mapped[str] = mapped_column(String(16), index=True)
     title: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    """The form's values (see :class:`Draft`)."""
+    """The form's values (the kind's draft)."""
     author: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     reviewer: Mapped[str] = mapped_column(String(64), default="")
@@ -86,22 +118,10 @@ class RevisionError(ValueError):
 
 
 @dataclass
-class Source:
-    url: str = ""
-    title: str = ""
-    publisher: str = ""
-    date: str = ""
-    kind: str = ""
-
-    @property
-    def empty(self) -> bool:
-        return not any((self.url, self.title, self.publisher, self.date, self.kind))
-
-
-@dataclass
-class Draft:
+class Draft(Form):
     """A therapy update as the form holds it; the body cites its own sources as [1], [2]..."""
 
+    kind: ClassVar[str] = "update"
     therapy: str = ""
     date: str = ""
     slug: str = ""
@@ -122,199 +142,206 @@ class Draft:
     def item_key(self) -> str:
         return f"{self.therapy}/{self.key}"
 
-    def as_data(self) -> dict[str, Any]:
-        return to_json(self)
 
-    @classmethod
-    def from_data(cls, data: dict[str, Any]) -> Draft:
-        values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "sources"}
-        sources = [Source(**{k: str(v) for k, v in s.items() if k in Source.__dataclass_fields__})
-                   for s in data.get("sources", [])]  # fmt: skip
-        return cls(**{k: str(v or "") for k, v in values.items()}, sources=sources)
-
-    @classmethod
-    def from_form(cls, form: Any) -> Draft:
-        values = {name: str(form.get(name, "") or "").strip() for name in cls.__dataclass_fields__ if name != "sources"}
-        values["body"] = str(form.get("body", "") or "").replace("\r\n", "\n").strip()
-        sources = []
-        for i in range(1, SOURCE_ROWS + 1):
-            parts = Source.__dataclass_fields__
-            source = Source(*(str(form.get(f"source{i}_{part}", "") or "").strip() for part in parts))
-            if not source.empty:
-                sources.append(source)
-        return cls(**values, sources=sources)
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem of a draft: ``code`` names it for the console's words (a form field, a source, or "pack": a
-    finding of the pack loader or the medical linter, ``detail`` its line), ``number`` the source it is about."""
-
-    code: str
-    detail: str
-    number: int = 0
-
-    def __str__(self) -> str:
-        where = f"source {self.number}" if self.code.startswith("source_") else self.code
-        return f"{where}: {self.detail}"
+# -- therapy updates --------------------------------------------------------------------------------------------
 
 
 def draft_of(catalog: Catalog, therapy_key: str, update_key: str) -> Draft | None:
     """A live update (from the pack or the console) as a form to change: its references become the form's
     sources 1, 2... and the body cites them so."""
-    therapy = catalog.therapy(therapy_key)
-    update = catalog.update(therapy_key, update_key)
-    if therapy is None or update is None:
-        return None
-    ids = [i for i in dict.fromkeys(update.sources) if i in catalog.references][:SOURCE_ROWS]
-    local = {ref: n for n, ref in enumerate(ids, start=1)}
-
-    def renumber(match: re.Match[str]) -> str:
-        return "[" + _NUMBERS.sub(lambda n: str(local.get(int(n.group(0)), n.group(0))), match.group(1)) + "]"
-
-    refs = [catalog.references[i] for i in ids]
-    review = update.review
-    return Draft(
-        therapy=therapy_key,
-        date=update.date.isoformat(),
-        slug=update.key[len("YYYY-MM-DD-") :],
-        title=update.title,
-        body=_CITE.sub(renumber, update.body),
-        sources=[Source(r.url, r.title, r.publisher, r.date, r.kind) for r in refs],
-        reviewed_by=review.reviewed_by if review else "",
-        reviewed_on=review.reviewed_on.isoformat() if review else "",
-        next_review=review.next_review.isoformat() if review else "",
-    )
+    return UPDATE.of(catalog, f"{therapy_key}/{update_key}")  # type: ignore[no-any-return]
 
 
-@dataclass
-class Checked:
-    """A draft checked against the live catalog: its problems, and the update and references it makes."""
+class UpdateKind(Kind):
+    name = "update"
+    draft = Draft
+    fixed = ("therapy", "date", "slug")
 
-    draft: Draft
-    errors: list[Finding] = field(default_factory=list)
-    warnings: list[Finding] = field(default_factory=list)
-    update: Update | None = None
-    references: list[Reference] = field(default_factory=list)
-    """Sources not yet among the catalog's references (new ids)."""
-    catalog: Catalog | None = None
-    """The live catalog with this update in it (what the preview renders)."""
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-def _day(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def build(draft: Draft, catalog: Catalog) -> Checked:
-    """The update and references a draft makes, or the form-level problems that stop it being built."""
-    checked = Checked(draft)
-    errors = checked.errors
-    if draft.therapy not in catalog.therapies:
-        errors.append(Finding("therapy", "pick the therapy this update is about"))
-    day = _day(draft.date)
-    if day is None:
-        errors.append(Finding("date", "the date of the event is missing or not YYYY-MM-DD"))
-    if not _SLUG.match(draft.slug):
-        errors.append(Finding("slug", "a short name of lower-case letters, digits and dashes (e.g. phase2-results)"))
-    if not draft.title:
-        errors.append(Finding("title", "the title is missing"))
-    if not draft.body:
-        errors.append(Finding("body", "the body is empty"))
-    if not draft.sources:
-        errors.append(Finding("sources", "give at least one source"))
-    review_on, review_next = _day(draft.reviewed_on), _day(draft.next_review)
-    if not draft.reviewed_by or review_on is None or review_next is None:
-        errors.append(Finding("review", "reviewed by, reviewed on and next review are all needed"))
-    ids: dict[int, int] = {}
-    by_url = {r.url: r for r in catalog.references.values()}
-    next_id = max([FIRST_OPERATOR_REFERENCE - 1, *catalog.references]) + 1
-    for i, source in enumerate(draft.sources, start=1):
-        if not source.url.startswith(("https://", "http://")):
-            errors.append(Finding("source_url", "the URL must start with https:// or http://", i))
-        if not source.title or not source.publisher:
-            errors.append(Finding("source_named", "title and publisher are needed", i))
-        if source.kind not in SOURCE_KINDS:
-            errors.append(Finding("source_kind", "pick what kind of source it is", i))
-        if not re.match(r"^\d{4}-\d{2}(-\d{2})?$", source.date):
-            errors.append(Finding("source_date", "its date is YYYY-MM-DD or YYYY-MM", i))
-        known = by_url.get(source.url)
-        if known is not None:
-            ids[i] = known.id
-        else:
-            ids[i] = next_id
-            checked.references.append(
-                Reference(next_id, source.title, source.publisher, source.date, source.url, kind=source.kind)
-            )
-            next_id += 1
-    for match in _CITE.finditer(draft.body):
-        for number in _NUMBERS.findall(match.group(1)):
-            if int(number) not in ids:
-                errors.append(Finding("cite", f"cites [{number}], but there is no source {number}", int(number)))
-    if errors:
-        return checked
-    assert day is not None and review_on is not None and review_next is not None
-
-    def renumber(match: re.Match[str]) -> str:
-        return "[" + _NUMBERS.sub(lambda n: str(ids[int(n.group(0))]), match.group(1)) + "]"
-
-    body = _CITE.sub(renumber, draft.body)
-    therapy = catalog.therapies[draft.therapy]
-    checked.update = Update(
-        therapy=draft.therapy,
-        key=draft.key,
-        date=day,
-        title=draft.title,
-        body=body,
-        source=draft.sources[0].url,
-        sources=tuple(dict.fromkeys(ids.values())),
-        path=f"updates/{draft.therapy}/{draft.key}.md",
-        review=Review(draft.reviewed_by, review_on, review_next),
-    )
-    references = {**catalog.references, **{r.id: r for r in checked.references}}
-    updates = tuple(
-        sorted(
-            [u for u in therapy.updates if u.key != draft.key] + [checked.update],
-            key=lambda u: (u.date, u.key),
-            reverse=True,
+    def of(self, catalog: Catalog, key: str) -> Draft | None:
+        therapy_key, _, update_key = key.partition("/")
+        update = catalog.update(therapy_key, update_key)
+        if update is None:
+            return None
+        sources, body = local_sources(catalog, update.sources, update.body)
+        found = Draft(
+            therapy=therapy_key,
+            date=update.date.isoformat(),
+            slug=update.key[len("YYYY-MM-DD-") :],
+            title=update.title,
+            body=body,
+            sources=sources,
         )
-    )
-    changed = replace(therapy, updates=updates)
-    if draft.phase:
-        changed = replace(changed, phase=draft.phase)
-    if draft.status:
-        changed = replace(changed, status=draft.status)
-    checked.catalog = replace(catalog, references=references, therapies={**catalog.therapies, therapy.key: changed})
-    return checked
+        review_form(found, update.review)
+        return found
+
+    def blank(self, catalog: Catalog, today: date, user: str, query: Mapping[str, str]) -> Draft:
+        therapy = query.get("therapy", "")
+        return Draft(
+            therapy=therapy if therapy in catalog.therapies else "",
+            date=f"{today:%Y-%m-%d}",
+            reviewed_by=user,
+            reviewed_on=f"{today:%Y-%m-%d}",
+            next_review=f"{today + timedelta(days=REVIEW_DAYS):%Y-%m-%d}",
+        )
+
+    def build(self, draft: Draft, catalog: Catalog) -> Checked:
+        checked = Checked(draft)
+        errors = checked.errors
+        if draft.therapy not in catalog.therapies:
+            errors.append(Finding("therapy", "pick the therapy this update is about"))
+        day = day_of(draft.date)
+        if day is None:
+            errors.append(Finding("date", "the date of the event is missing or not YYYY-MM-DD"))
+        if not _SLUG.match(draft.slug):
+            errors.append(Finding("slug", "lower-case letters, digits and dashes (e.g. phase2-results)"))
+        check_title(draft.title, errors)
+        if not draft.body:
+            errors.append(Finding("body", "the body is empty"))
+        if not draft.sources:
+            errors.append(Finding("sources", "give at least one source"))
+        review = check_review(draft, errors)
+        body, ids = resolve_sources(draft.sources, draft.body, catalog, checked)
+        if errors:
+            return checked
+        assert day is not None and review is not None
+        therapy = catalog.therapies[draft.therapy]
+        update = Update(
+            therapy=draft.therapy,
+            key=draft.key,
+            date=day,
+            title=draft.title,
+            body=body,
+            source=draft.sources[0].url,
+            sources=ids,
+            path=f"updates/{draft.therapy}/{draft.key}.md",
+            review=review,
+        )
+        updates = sorted([u for u in therapy.updates if u.key != draft.key] + [update],
+                         key=lambda u: (u.date, u.key), reverse=True)  # fmt: skip
+        changed = replace(therapy, updates=tuple(updates))
+        if draft.phase:
+            changed = replace(changed, phase=draft.phase)
+        if draft.status:
+            changed = replace(changed, status=draft.status)
+        checked.update = checked.item = update
+        checked.catalog = replace(with_references(catalog, checked), therapies={**catalog.therapies,
+                                                                                 therapy.key: changed})  # fmt: skip
+        checked.own = {update.path, "references.yaml"}
+        checked.rows = [Row("update", draft.item_key, 0, update.title, update.body, to_json(update), update.path)]
+        checked.rows += reference_rows(checked.references)
+        if draft.phase or draft.status:
+            data = to_json(replace(changed, updates=()))
+            facts = {"phase": data["phase"], "status": data["status"]}
+            checked.rows.append(Row("therapy-facts", therapy.key, 0, therapy.name, "", facts, therapy.path))
+        return checked
+
+    def verify(self, checked: Checked, router: Router | None) -> None:
+        draft = checked.draft
+        if checked.catalog is not None and checked.catalog.update(draft.therapy, draft.key) is None:
+            checked.errors.append(Finding("pack", "the update could not be read back as a pack file"))
+
+    def preview(self, checked: Checked, base_url: str) -> str:
+        from posts.render import Renderer
+
+        if checked.catalog is None or checked.update is None:
+            return ""
+        return Renderer(checked.catalog, base_url).update(checked.update.therapy, checked.update.key).text
+
+    def listing(self, catalog: Catalog) -> list[Listed]:
+        return [
+            Listed(f"{t.key}/{u.key}", u.title, f"{t.name} · {u.date}", u.review.next_review if u.review else None)
+            for t in catalog.therapies.values()
+            for u in t.updates
+        ]
+
+    def after_publish(self, session: Session, checked: Checked, now: datetime) -> None:
+        update = checked.update
+        assert update is not None
+        found = session.scalar(
+            select(TherapyUpdate).where(TherapyUpdate.therapy_key == update.therapy, TherapyUpdate.key == update.key)
+        )
+        if found is None:
+            found = TherapyUpdate(therapy_key=update.therapy, key=update.key, loaded_at=now)
+            session.add(found)
+        found.published_on, found.title, found.body = update.date, update.title, update.body
+        found.source_url, found.loaded_at = update.source, now
 
 
-def check(draft: Draft, catalog: Catalog, today: date, menu_from: Path | None = None) -> Checked:
-    """``build``, then the checks of `wxbot content check` on the pack the live catalog plus this update makes:
-    the loader's problems and the medical linter's errors (and warnings) about this update or its sources."""
+UPDATE = UpdateKind()
+KINDS: dict[str, Kind] = {kind.name: kind for kind in (UPDATE, *content_kinds.KINDS)}
+"""Every kind revisions cover, by name."""
+
+
+def kinds() -> dict[str, Kind]:
+    return KINDS
+
+
+def kind_of(draft_or_name: Any) -> Kind:
+    name = draft_or_name if isinstance(draft_or_name, str) else draft_or_name.kind
+    found = KINDS.get(name)
+    if found is None:
+        raise RevisionError("unknown_kind", f"unknown content kind {name!r}")
+    return found
+
+
+def draft_from(revision: ContentRevision) -> Any:
+    """The form's values a revision holds."""
+    return kind_of(revision.kind).draft.from_data(revision.data)
+
+
+def build(draft: Any, catalog: Catalog) -> Checked:
+    """The item a draft makes in ``catalog``, or the form-level problems that stop it being built."""
+    return kind_of(draft).build(draft, catalog)
+
+
+_BASELINES: list[tuple[Catalog, date, Path | None, frozenset[tuple[str, str]]]] = []
+"""The pack problems of the last few live catalogs (a problem already there is not the draft's)."""
+
+
+def _pack_problems(catalog: Catalog, today: date, menu_from: Path | None) -> tuple[Catalog, list[Problem], Any]:
     from posts.loader import load_catalog
     from posts.medlint import lint_pack
     from posts.packwrite import export_pack
 
-    checked = build(draft, catalog)
-    if not checked.ok or checked.catalog is None or checked.update is None:
-        return checked
-    own = {checked.update.path, "references.yaml"}
     with tempfile.TemporaryDirectory(prefix="wxbot-check-") as folder:
         root = Path(folder)
-        export_pack(checked.catalog, root, menu_from)
+        export_pack(catalog, root, menu_from)
         loaded, problems = load_catalog(root)
         lint = lint_pack(root, loaded, today)
-    checked.errors += [Finding("pack", p.message) for p in sorted({*problems, *lint.errors}) if p.path in own]
-    checked.warnings += [Finding("pack", p.message) for p in lint.warnings if p.path in own]
-    loaded_update = loaded.update(draft.therapy, draft.key)
-    if loaded_update is None and not checked.errors:
-        checked.errors.append(Finding("pack", "the update could not be read back as a pack file"))
+    return loaded, problems, lint
+
+
+def _baseline(catalog: Catalog, today: date, menu_from: Path | None) -> frozenset[tuple[str, str]]:
+    for known, day, menu, found in _BASELINES:
+        if known is catalog and day == today and menu == menu_from:
+            return found
+    _, problems, lint = _pack_problems(catalog, today, menu_from)
+    found = frozenset((p.path, p.message) for p in (*problems, *lint.errors))
+    _BASELINES.insert(0, (catalog, today, menu_from, found))
+    del _BASELINES[4:]
+    return found
+
+
+def check(
+    draft: Any, catalog: Catalog, today: date, menu_from: Path | None = None, router: Router | None = None
+) -> Checked:
+    """``build``, then the checks of `wxbot content check` on the pack the live catalog with this item makes: the
+    loader's problems and the medical linter's errors (and warnings) about this item's files or its sources, and
+    any problem the change brings to another file; then the kind's own checks (``router``: what a typed text
+    reaches, for keyword replies)."""
+    kind = kind_of(draft)
+    checked = kind.build(draft, catalog)
+    if not checked.ok or checked.catalog is None:
+        return checked
+    before = _baseline(catalog, today, menu_from)
+    _, problems, lint = _pack_problems(checked.catalog, today, menu_from)
+    found = sorted({*problems, *lint.errors})
+    checked.errors += [
+        Finding("pack", p.message) for p in found if p.path in checked.own or (p.path, p.message) not in before
+    ]
+    checked.warnings += [Finding("pack", p.message) for p in lint.warnings if p.path in checked.own]
+    if checked.ok:
+        kind.verify(checked, router)
     return checked
 
 
@@ -345,28 +372,25 @@ def _target(rev: ContentRevision) -> str:
 
 
 def save_draft(
-    session: Session, draft: Draft, author: str, now: datetime, revision: ContentRevision | None = None
+    session: Session, draft: Any, author: str, now: datetime, revision: ContentRevision | None = None
 ) -> ContentRevision:
     """A new revision of the draft's item (or the author's own draft or returned revision, changed in place)."""
+    kind = kind_of(draft).name
     if revision is not None:
         if revision.status not in ("draft", "returned") or revision.author != author:
             raise RevisionError("wrong_state", "only the author's own draft or returned revision can be edited")
+        if revision.kind != kind or revision.key != draft.item_key:
+            raise RevisionError("key_changed", "a revision stays with its item")
         before = _state(revision)
         revision.data, revision.title, revision.status = draft.as_data(), draft.title, "draft"
         audit(session, author, "content-edit", _target(revision), at=now, before=before, after=_state(revision))
         return revision
-    number = (
-        session.scalar(
-            select(func.max(ContentRevision.number)).where(
-                ContentRevision.kind == "update", ContentRevision.key == draft.item_key
-            )
-        )
-        or 0
-    )
+    key = draft.item_key
+    latest = select(func.max(ContentRevision.number)).where(ContentRevision.kind == kind, ContentRevision.key == key)
     revision = ContentRevision(
-        kind="update",
-        key=draft.item_key,
-        number=number + 1,
+        kind=kind,
+        key=key,
+        number=(session.scalar(latest) or 0) + 1,
         status="draft",
         title=draft.title,
         data=draft.as_data(),
@@ -401,14 +425,15 @@ def send_back(session: Session, revision: ContentRevision, reviewer: str, commen
 
 def approve(
     session: Session, revision: ContentRevision, reviewer: str, checked: Checked, now: datetime, comment: str = ""
-) -> Update:
+) -> Any:
     """A reviewer other than the author approves: the revision goes live (written as content items, a new content
-    version); the one live before it is replaced. The checks run again and block it on an error."""
+    version); the one live before it is replaced. The checks run again and block it on an error. Returns the
+    catalog object that went live."""
     if revision.status != "in_review":
         raise RevisionError("wrong_state", "only a revision in review can be approved")
     if revision.author == reviewer:
         raise RevisionError("own_revision", "a reviewer cannot approve their own revision")
-    if not checked.ok or checked.update is None:
+    if not checked.ok or not checked.rows:
         raise RevisionError("checks_failed", "; ".join(map(str, checked.errors)))
     before = _state(revision)
     for other in history(session, revision.kind, revision.key):
@@ -417,15 +442,14 @@ def approve(
     revision.status, revision.reviewer, revision.reviewed_at, revision.comment = "live", reviewer, now, comment
     publish(session, checked, now)
     audit(session, reviewer, "content-approve", _target(revision), at=now, before=before, after=_state(revision))
-    return checked.update
+    return checked.item
 
 
 def rollback(session: Session, to: ContentRevision, user: str, now: datetime) -> ContentRevision:
     """A new revision copying ``to``'s content, in review (a reviewer approves it like any other)."""
     if to.status not in ("live", "replaced"):
         raise RevisionError("wrong_state", "only a revision that was live can be rolled back to")
-    draft = Draft.from_data(to.data)
-    revision = save_draft(session, draft, user, now)
+    revision = save_draft(session, draft_from(to), user, now)
     revision.based_on = to.id
     revision.status = "in_review"
     audit(session, user, "content-rollback", _target(revision), at=now, after={**_state(revision), "to": to.number})
@@ -436,49 +460,36 @@ def diff(old: ContentRevision | None, new: ContentRevision) -> list[str]:
     """A unified diff (difflib) of the two revisions as pack files."""
 
     def lines(rev: ContentRevision | None) -> list[str]:
-        return as_file(Draft.from_data(rev.data)).splitlines() if rev is not None else []
+        return as_file(draft_from(rev)).splitlines() if rev is not None else []
 
     name = f"{new.key}.md"
     before = f"{name} (#{old.number})" if old else "(nothing)"
     return list(difflib.unified_diff(lines(old), lines(new), before, f"{name} (#{new.number})", lineterm=""))
 
 
-def as_file(draft: Draft) -> str:
-    """The draft as the reviewer reads it: front matter (with the sources written out) and the body."""
+def as_file(draft: Any) -> str:
+    """The draft as the reviewer reads it: front matter (the sources written out last) and the body."""
     from posts.packwrite import dump
 
-    front = {k: v for k, v in draft.as_data().items() if k not in ("body", "sources")}
-    front["sources"] = [to_json(s) for s in draft.sources]
-    return f"---\n{dump(front)}---\n{draft.body}\n"
+    data = draft.as_data()
+    front = {k: v for k, v in data.items() if k not in ("body", "sources")}
+    if "sources" in data:
+        front["sources"] = data["sources"]
+    return f"---\n{dump(front)}---\n{data.get('body', '')}\n"
 
 
 def publish(session: Session, checked: Checked, now: datetime) -> None:
-    """Write the update (and its new sources) as operator content items and move the content version on."""
-    assert checked.update is not None and checked.catalog is not None
-    update = checked.update
-    rows = [("update", f"{update.therapy}/{update.key}", 0, update.title, update.body, to_json(update), update.path)]
-    rows += [("reference", str(r.id), r.id, r.title, r.url, to_json(r), "references.yaml") for r in checked.references]
-    therapy = checked.catalog.therapies[update.therapy]
-    draft = checked.draft
-    if draft.phase or draft.status:
-        data = to_json(replace(therapy, updates=()))
-        rows.append(("therapy-facts", therapy.key, 0, therapy.name, "", {"phase": data["phase"],
-                     "status": data["status"]}, therapy.path))  # fmt: skip
-    for kind, key, position, title, body, data, path in rows:
-        row = session.scalar(select(ContentItem).where(ContentItem.kind == kind, ContentItem.key == key))
+    """Write the checked item's content items as operator items and move the content version on."""
+    assert checked.rows and checked.catalog is not None
+    for item in checked.rows:
+        row = session.scalar(select(ContentItem).where(ContentItem.kind == item.kind, ContentItem.key == item.key))
         if row is None:
-            row = ContentItem(kind=kind, key=key, loaded_at=now)
+            row = ContentItem(kind=item.kind, key=item.key, loaded_at=now)
             session.add(row)
-        row.position, row.title, row.body, row.data, row.path = position, title, body, data, path
+        row.position, row.title, row.body, row.data = item.position, item.title, item.body, item.data
+        row.path = item.path
         row.checksum, row.loaded_at, row.origin = "", now, OPERATOR
-    found = session.scalar(
-        select(TherapyUpdate).where(TherapyUpdate.therapy_key == update.therapy, TherapyUpdate.key == update.key)
-    )
-    if found is None:
-        found = TherapyUpdate(therapy_key=update.therapy, key=update.key, loaded_at=now)
-        session.add(found)
-    found.published_on, found.title, found.body = update.date, update.title, update.body
-    found.source_url, found.loaded_at = update.source, now
+    kind_of(checked.draft).after_publish(session, checked, now)
     bump_version(session, now)
     session.flush()
 

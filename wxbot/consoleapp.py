@@ -1,8 +1,9 @@
-"""The console wired to the rest of the product: its dry-run planner is the scheduler's (console/ may not import
-scheduler/, so the composition root hands it a posts.preview.Planner)."""
+"""The console wired to the rest of the product: its dry-run planner is the scheduler's and its keyword check the
+bot's routing (console/ may import neither scheduler/ nor bot/, so the composition root hands them over)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -57,4 +58,13 @@ def build(settings: Settings, sessions: sessionmaker[Session], catalog: Catalog,
 
     built = create_app(settings, sessions, catalog, clock, planner_for(catalog))
     built.planner_for = planner_for  # previews follow the content written in the console
+    built.router = router
     return built
+
+
+def router(catalog: Catalog) -> Callable[[str], str]:
+    """Where a typed text goes on ``catalog``'s rules, as the bot routes it (bot.routes.TextRoutes.target): a
+    keyword reply written in the console must be what its keywords reach."""
+    from bot.routes import text_routes
+
+    return text_routes(catalog).target
