@@ -38,7 +38,7 @@ from benchmarks.callback import (
 )
 
 
-def build_app(folder: Path, mode: str, url: str = "", store: str = "auto") -> Any:
+def build_app(folder: Path, mode: str, url: str = "", store: str = "auto", writers: int = 1) -> Any:
     from posts import db
     from posts.clock import system_clock
     from posts.content_sync import sync_catalog
@@ -51,7 +51,7 @@ def build_app(folder: Path, mode: str, url: str = "", store: str = "auto") -> An
     settings = replace(
         Settings(),
         database={"url": url},
-        server={"store": store},
+        server={"store": store, "writers": writers},
         wechat={
             "app_id": APP_ID,
             "token": TOKEN,
@@ -138,6 +138,7 @@ def main() -> None:
     parser.add_argument("--database", default="sqlite", help="sqlite (a temporary file) or postgres")
     parser.add_argument("--store", default="", help="server.store (default: auto; group_commit on PostgreSQL)")
     parser.add_argument("--pg-admin-url", default=PG_ADMIN_URL)
+    parser.add_argument("--writers", type=int, default=1, help="server.writers (PostgreSQL group commit)")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--sort", default="cumulative", help="pstats sort key (cumulative, tottime...)")
@@ -152,7 +153,7 @@ def main() -> None:
             if args.database == "postgres":
                 url = _create_database(args.pg_admin_url, f"wxbot_inproc_{mode}_{uuid4().hex[:8]}", created)
             store = args.store or ("group_commit" if args.database == "postgres" else "auto")
-            web = build_app(folder, mode, url, store)
+            web = build_app(folder, mode, url, store, args.writers)
             app = RsgiApp(web)
             loop = uvloop.new_event_loop() if uvloop is not None else asyncio.new_event_loop()
             for scenario in args.scenarios.split(","):

@@ -33,6 +33,7 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import suppress
 from functools import partial
@@ -139,6 +140,8 @@ class PgGroupCommit:
         self._threads: list[threading.Thread] = []
         self._pid = os.getpid()
         self._local = threading.local()  # each writer thread's connection
+        self._lanes: dict[asyncio.AbstractEventLoop, _Lane] = {}
+        self._conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
     # --- the two faces ---
 
@@ -148,12 +151,15 @@ class PgGroupCommit:
     async def answer_async(self, job: Job) -> Answer:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[Answer] = loop.create_future()
-        self._submit(job, loop, waiter)
+        if job.run is None:  # content-only: committed on this loop, no thread involved
+            self._on_loop(loop, job, waiter)
+        else:  # a handler with a Session: a writer thread runs its batch
+            self._submit(job, loop, waiter)
         return await waiter
 
     def pending(self) -> int:
         """Pushes waiting for a batch (for tests and metrics)."""
-        return len(self._queue)
+        return len(self._queue) + sum(len(lane.jobs) for lane in list(self._lanes.values()))
 
     def close(self) -> None:
         """Refuse new pushes; the batch being committed ends first, the pushes still queued get the error path."""
@@ -186,6 +192,99 @@ class PgGroupCommit:
             self._queue.append(pending)
             self._ready.notify()
         return pending.future
+
+    # --- on the event loop: content-only pushes, psycopg's asynchronous connection ---
+
+    def _on_loop(self, loop: asyncio.AbstractEventLoop, job: Job, waiter: asyncio.Future[Answer]) -> None:
+        """Queue the push on its loop's lane; start a batch there unless ``writers`` of them are running already
+        (then the push joins the next batch: the pushes arriving while a batch waits for PostgreSQL go together)."""
+        if self._closed:
+            raise RuntimeError("group commit closed")
+        lane = self._lanes.get(loop)
+        if lane is None or lane.pid != os.getpid():  # first use on this loop, or a forked child
+            lane = self._lanes[loop] = _Lane()
+        lane.jobs.append((job, waiter, loop.time() + self.budget))
+        if lane.running < self.writers:
+            lane.running += 1
+            task = loop.create_task(self._drain(loop, lane))
+            lane.tasks.add(task)
+            task.add_done_callback(lane.tasks.discard)
+
+    async def _drain(self, loop: asyncio.AbstractEventLoop, lane: _Lane) -> None:
+        conn: Any = None
+        try:
+            while lane.jobs:
+                batch, now = lane.jobs[: self.max_batch], loop.time()
+                del lane.jobs[: self.max_batch]
+                live = []
+                for job, waiter, deadline in batch:
+                    if waiter.done():  # its coroutine went away before a batch took it: not run
+                        continue
+                    if deadline <= now:
+                        waiter.set_exception(WriterTimeout(f"no batch took the push within {self.budget} s"))
+                        continue
+                    live.append((job, waiter))
+                if not live:
+                    continue
+                if conn is None or conn.closed:
+                    conn = lane.idle.pop() if lane.idle else None
+                outcomes, conn = await self._commit_async(conn, [job for job, _ in live])
+                self.batches += 1
+                self.pushes += len(live)
+                for (_, waiter), outcome in zip(live, outcomes, strict=True):
+                    if waiter.done():  # cancelled meanwhile: the push is committed all the same
+                        continue
+                    if isinstance(outcome, BaseException):
+                        waiter.set_exception(outcome)
+                    else:
+                        waiter.set_result(outcome)
+        finally:
+            lane.running -= 1
+            if conn is not None and not conn.closed:
+                lane.idle.append(conn)
+
+    async def _commit_async(self, conn: Any, jobs: list[Job]) -> tuple[list[Answer | Exception], Any]:
+        """One transaction for ``jobs`` on the loop's connection (opened if need be): the outcomes, and the
+        connection to go on with (None if it broke)."""
+        import psycopg
+
+        try:
+            if conn is None:
+                conn = await psycopg.AsyncConnection.connect(self._conninfo)
+            try:
+                return await self._batch_async(conn, jobs), conn
+            except psycopg.errors.DeadlockDetected:
+                log.warning("group commit of %d push(es) deadlocked with another worker; trying again", len(jobs))
+                return await self._batch_async(conn, jobs), conn
+        except Exception as exc:  # the transaction itself failed: nothing of the batch was written
+            log.exception("group commit of %d push(es) failed; none of them is answered", len(jobs))
+            if conn is not None and conn.broken:
+                conn = None
+            return [exc] * len(jobs), conn
+
+    async def _batch_async(self, conn: Any, jobs: list[Job]) -> list[Answer | Exception]:
+        """:meth:`_transaction` for content-only pushes, awaited: the same two round trips."""
+        claim = _Claim(jobs)
+        try:
+            async with conn.pipeline(), conn.cursor() as cursor:
+                await cursor.execute(SQL_CLAIM, claim.params())
+                claim.found(await cursor.fetchall())
+            if claim.others:
+                async with conn.cursor() as cursor:
+                    await cursor.execute(SQL_STORED, (claim.others,))
+                    claim.stored_replies(await cursor.fetchall())
+            outcomes, statements = claim.rest(_no_handler, _no_handler)
+            async with conn.pipeline():
+                async with conn.cursor() as cursor:
+                    for sql, params in statements:
+                        await cursor.execute(sql, params)
+                await conn.commit()
+            return outcomes
+        except BaseException:
+            if not conn.closed:
+                with suppress(Exception):
+                    await conn.rollback()
+            raise
 
     # --- the writer thread ---
 
@@ -265,39 +364,90 @@ class PgGroupCommit:
         self, conn: Connection, raw: Any, jobs: list[Job]
     ) -> tuple[list[Answer | Exception], list[tuple[str, tuple[Any, ...]]]]:
         """Every push of the batch in order (claims made, handlers run); the statements that write the rest."""
+        claim = _Claim(jobs)
+        with raw.pipeline(), raw.cursor() as cursor:  # BEGIN and the claim: one round trip
+            cursor.execute(SQL_CLAIM, claim.params())
+            claim.found(cursor.fetchall())
+        if claim.others:  # committed by another transaction (a copy answered earlier, or by another worker)
+            with raw.cursor() as cursor:
+                cursor.execute(SQL_STORED, (claim.others,))
+                claim.stored_replies(cursor.fetchall())
+        return claim.rest(partial(self._run_handler, conn), partial(traditional_readers, conn))
+
+    def _run_handler(self, conn: Connection, job: Job) -> Rendered:
+        """The job's handler and its rendered reply; its ORM Session is a savepoint of the batch."""
+        session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        try:
+            rendered = job.reply(session)
+            session.commit()  # flushes the handler's writes and releases its savepoint
+        except IntegrityError as exc:
+            raise HandlerConflict from exc
+        finally:
+            session.close()  # after a failure: rolls back to its savepoint, nothing of this push is kept
+        return rendered
+
+
+class _Lane:
+    """One event loop's content-only pushes waiting for a batch (push, its waiter, its deadline), how many batches
+    run on it now, and its idle connections."""
+
+    __slots__ = ("idle", "jobs", "pid", "running", "tasks")
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[Job, asyncio.Future[Answer], float]] = []
+        self.running = 0
+        self.idle: list[Any] = []
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.pid = os.getpid()
+
+
+def _no_handler(_: Any) -> Any:
+    raise AssertionError("a push whose route uses the database is committed by a writer thread")
+
+
+class _Claim:
+    """One batch's claim (its statement's parameters, what it found) and the rest of the batch worked out from it:
+    the same for the writer threads and the event loop."""
+
+    def __init__(self, jobs: list[Job]) -> None:
+        self.jobs = jobs
         first: dict[str, Job] = {}
         for job in jobs:
             first.setdefault(job.message.dedup_key, job)
-        keys = sorted(first)
-        ahead = {key: _ahead(first[key]) for key in keys}  # the reply stored with the claim, if known already
-        wanting = {job.message.openid for job in jobs if job.wants_script}
-        with raw.pipeline(), raw.cursor() as cursor:  # BEGIN and the claim: one round trip
-            cursor.execute(
-                SQL_CLAIM,
-                (
-                    keys,
-                    [first[key].now for key in keys],
-                    [ahead[key][1] for key in keys],
-                    [ahead[key][0] for key in keys],
-                    sorted(wanting),
-                ),
-            )
-            rows = cursor.fetchall()
-        claimed = {value for tag, value in rows if tag == 1}
-        readers = {value for tag, value in rows if tag == 2}
+        self.first = first
+        self.keys = sorted(first)
+        self.ahead = {key: _ahead(first[key]) for key in self.keys}  # the reply stored with the claim, if known
+        self.wanting = {job.message.openid for job in jobs if job.wants_script}
+        self.claimed: set[str] = set()
+        self.readers: set[str] = set()
         """The batch's followers who read Traditional, for the replies worked out ahead in Simplified."""
-        stored: dict[str, tuple[str, str]] = {}
-        others = [k for k in keys if k not in claimed]
-        if others:  # committed by another transaction (a copy answered earlier, or by another worker)
-            with raw.cursor() as cursor:
-                cursor.execute(SQL_STORED, (others,))
-                stored = {key: (xml or "", kind) for key, xml, kind in cursor.fetchall()}
+        self.others: list[str] = []
+        self.stored: dict[str, tuple[str, str]] = {}
+
+    def params(self) -> tuple[Any, ...]:
+        keys, ahead = self.keys, self.ahead
+        at = [self.first[key].now for key in keys]
+        return keys, at, [ahead[k][1] for k in keys], [ahead[k][0] for k in keys], sorted(self.wanting)
+
+    def found(self, rows: list[tuple[int, str]]) -> None:
+        self.claimed = {value for tag, value in rows if tag == 1}
+        self.readers = {value for tag, value in rows if tag == 2}
+        self.others = [k for k in self.keys if k not in self.claimed]
+
+    def stored_replies(self, rows: list[tuple[str, str | None, str]]) -> None:
+        self.stored = {key: (xml or "", kind) for key, xml, kind in rows}
+
+    def rest(
+        self, run: Callable[[Job], Rendered], lookup: Callable[[list[str]], set[str]]
+    ) -> tuple[list[Answer | Exception], list[tuple[str, tuple[Any, ...]]]]:
+        """Every push's outcome in order (handlers run by ``run``), and the statements that write the rest."""
+        jobs, claimed, stored, ahead = self.jobs, self.claimed, self.stored, self.ahead
+        readers, wanting = self.readers, self.wanting
         out: list[Answer | Exception] = []
         done: dict[str, Rendered] = {}
         log_rows: list[tuple[Any, ...]] = []
         filled: list[tuple[str, str, str]] = []
         touched: dict[str, Touch] = {}
-        run, lookup = partial(self._run_handler, conn), partial(traditional_readers, conn)
         for job in jobs:
             message = job.message
             key = message.dedup_key
@@ -335,18 +485,6 @@ class PgGroupCommit:
         if unclaimed:
             statements.append((SQL_UNCLAIM, (unclaimed,)))
         return out, statements
-
-    def _run_handler(self, conn: Connection, job: Job) -> Rendered:
-        """The job's handler and its rendered reply; its ORM Session is a savepoint of the batch."""
-        session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
-        try:
-            rendered = job.reply(session)
-            session.commit()  # flushes the handler's writes and releases its savepoint
-        except IntegrityError as exc:
-            raise HandlerConflict from exc
-        finally:
-            session.close()  # after a failure: rolls back to its savepoint, nothing of this push is kept
-        return rendered
 
 
 def _ahead(job: Job) -> tuple[str, str]:
