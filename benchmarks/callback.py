@@ -295,7 +295,7 @@ def main() -> None:
     print_table(results, configs, args)
 
 
-SQLITE_WORKERS = 1
+SQLITE_WORKERS = 2
 """wxbot's default server.workers (posts.settings.ServerSettings)."""
 POSTGRES_WORKERS = 2
 """server.workers in deploy/config.production.toml."""

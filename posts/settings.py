@@ -42,7 +42,7 @@ class ServerSettings:
     port: int = 8080
     public_base_url: str = ""
     """Base URL followers' phones use for content pages; empty means http://host:port."""
-    workers: int = 1
+    workers: int = 2
     threads: int = 8
     store: StoreChoice = "auto"
     """How the bot commits each push's rows (bot.store): "per_push" (one transaction each), "group_commit" (the
