@@ -1,8 +1,13 @@
-"""`python -m benchmarks.callback`: /wechat throughput and latency of wxbot (granian) vs WeRoBot 1.13 (gunicorn).
+"""`python -m benchmarks.callback`: /wechat throughput, latency and server CPU of wxbot against its peers at their best.
 
-Both servers answer the same pushes with the same replies, in the same run, with the same number of worker
-processes: a keyword text and a menu click, in plaintext and in safe (AES) mode, at concurrency 16 and 64.
-wrk replays pre-signed pushes with unique MsgIds (and unique event keys), so dedupe never short-circuits.
+Every server answers the same pushes with the same replies, in the same run, side by side: a keyword text and a
+menu click, in plaintext and in safe (AES) mode, at concurrency 16 and 64. wxbot runs with everything on (dedupe row
+with the stored reply, inbound log, follower update) on SQLite (group commit, the default) and on PostgreSQL
+(``server.store = "group_commit"``, the production recommendation); the peers, which do no database work, run in
+their best configuration on this machine: gunicorn gthread, 2 workers x 4 threads, ``reuse_port`` (WeRoBot 1.13 and
+wechatpy 1.8 + Flask, from a separate venv). wrk replays pre-signed pushes with unique MsgIds (and unique event
+keys), so dedupe never short-circuits. Each measurement also reads the CPU time of the server's whole process tree
+(all workers and threads), given per push.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
 from urllib.parse import urlencode
+from uuid import uuid4
 
 from bot.crypto import MessageCrypto, signature
 from bot.replies import cdata
@@ -39,6 +45,12 @@ TOKEN, AES_KEY, APP_ID, GH = (
 )
 TIMESTAMP, NONCE = "1700000000", "1234567"
 KEYWORD, CLICK_KEY = "你好", "TOC"
+PEER_PACKAGES = ("werobot==1.13.1", "wechatpy[cryptography]==1.8.18", "flask>=3,<4", "gunicorn>=23", "cryptography")
+PEERS = {"werobot": ("WeRoBot", "werobot_app:app"), "wechatpy": ("wechatpy+Flask", "wechatpy_app:app")}
+"""The peers: the name in the table and the gunicorn app."""
+DATABASES = ("sqlite", "postgres")
+PG_ADMIN_URL = os.environ.get("WXBOT_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _ids = itertools.count(int(time.time()) * 1000)
 
 
@@ -53,6 +65,12 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_seconds: float = 0.0
+    """CPU time (user + system) of the server's process tree during the measurement."""
+
+    @property
+    def cpu_us_per_push(self) -> float:
+        return self.cpu_seconds / self.requests * 1e6 if self.requests else 0.0
 
     @property
     def rps(self) -> float:
@@ -89,13 +107,12 @@ def write_requests(path: Path, mode: str, scenario: str, count: int) -> None:
 
 
 def ensure_werobot_venv(venv: Path) -> Path:
-    """A separate venv with WeRoBot 1.13.1 and gunicorn (never the project's dependencies)."""
+    """A separate venv with the peers and gunicorn (never the project's dependencies)."""
     python = venv / "bin" / "python"
-    if not (venv / "bin" / "gunicorn").exists():
+    missing = subprocess.run([str(python), "-c", "import werobot, wechatpy, flask, gunicorn"], capture_output=True)
+    if not python.exists() or missing.returncode:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run(
-            [str(python), "-m", "pip", "install", "-q", "werobot==1.13.1", "gunicorn", "cryptography"], check=True
-        )
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *PEER_PACKAGES], check=True)
     return venv
 
 
@@ -155,21 +172,71 @@ def run_wrk(
     return reqs, micros / 1e6, p50 / 1000, p99 / 1000, errors
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system, every thread) of ``pid`` and its descendants so far (Linux /proc)."""
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    tree, total, grew = {pid}, 0.0, True
+    while grew:
+        grew = False
+        for child, (parent, _) in stats.items():
+            if parent in tree and child not in tree:
+                tree.add(child)
+                grew = True
+    for member in tree:
+        total += stats.get(member, (0, 0.0))[1]
+    return total
+
+
+@dataclass
+class Running:
+    """One server under test: its name in the table, how it runs, its port and process."""
+
+    name: str
+    config: str
+    port: int
+    process: subprocess.Popen[bytes]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=8, help="seconds per measurement")
+    parser.add_argument("--databases", default="sqlite,postgres", help="wxbot's databases: sqlite, postgres or both")
     parser.add_argument(
-        "--workers", type=int, default=1, help="worker processes for both servers (1: wxbot's default, server.workers)"
+        "--sqlite-workers", type=int, default=SQLITE_WORKERS, help="wxbot's server.workers on SQLite (its default)"
     )
     parser.add_argument(
-        "--threads", type=int, default=32, help="wxbot's server.threads (PostgreSQL transactions per worker)"
+        "--postgres-workers",
+        type=int,
+        default=POSTGRES_WORKERS,
+        help="wxbot's server.workers on PostgreSQL (deploy/config.production.toml)",
+    )
+    parser.add_argument("--postgres-store", default="group_commit", help="wxbot's server.store on PostgreSQL")
+    parser.add_argument(
+        "--postgres-writers", type=int, default=POSTGRES_WRITERS, help="wxbot's server.writers on PostgreSQL"
+    )
+    parser.add_argument("--pg-admin-url", default=PG_ADMIN_URL, help="a PostgreSQL database to create the bench's in")
+    parser.add_argument(
+        "--threads", type=int, default=8, help="wxbot's server.threads (per-push transactions at once per worker)"
+    )
+    parser.add_argument("--peer-workers", type=int, default=2, help="gunicorn workers of each peer")
+    parser.add_argument("--peer-threads", type=int, default=4, help="gunicorn gthread threads per peer worker")
+    parser.add_argument(
+        "--peer-worker-class", default="gthread", help="gunicorn worker class of the peers (gthread, sync)"
     )
     parser.add_argument("--wrk-threads", type=int, default=2)
     parser.add_argument("--concurrency", default="16,64")
-    parser.add_argument("--modes", default="plain,aes")
+    parser.add_argument("--modes", default="plain,aes", help="plain and/or aes (safe mode)")
     parser.add_argument("--scenarios", default="keyword,click")
-    parser.add_argument("--servers", default="wxbot,werobot")
-    parser.add_argument("--werobot-venv", default="/tmp/werobot-venv")
+    parser.add_argument("--servers", default="wxbot,werobot,wechatpy", help="wxbot, werobot, wechatpy")
+    parser.add_argument("--werobot-venv", default="/tmp/werobot-venv", help="the peers' venv (created on first use)")
     parser.add_argument("--per-run", type=int, default=100000, help="distinct pre-signed pushes per measurement")
     parser.add_argument(
         "--repeat", type=int, default=1, help="measurements per cell and server, taken in turn; the table shows medians"
@@ -178,7 +245,11 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("benchmarks: needs wrk (apt-get install -y wrk)")
     servers = args.servers.split(",")
-    venv = ensure_werobot_venv(Path(args.werobot_venv)) if "werobot" in servers else None
+    databases = [d for d in args.databases.split(",") if d]
+    unknown = [s for s in servers if s != "wxbot" and s not in PEERS] + [d for d in databases if d not in DATABASES]
+    if unknown:
+        raise SystemExit(f"benchmarks: unknown server or database {', '.join(unknown)}")
+    venv = ensure_werobot_venv(Path(args.werobot_venv)) if any(s in PEERS for s in servers) else None
 
     catalog, _ = load_catalog(default_content_dir())
     rule = catalog.match_keyword(KEYWORD)
@@ -187,134 +258,227 @@ def main() -> None:
     expected = {"keyword": keyword_reply, "click": click_reply}
     work = Path(tempfile.mkdtemp(prefix="wxbot-bench-"))
     results: list[Result] = []
+    configs: dict[str, str] = {}
+    pg_databases: list[str] = []
     try:
         for mode in args.modes.split(","):
-            procs = _start(servers, mode, work, args, venv, keyword_reply, click_reply)
+            running = _start(servers, databases, mode, work, args, venv, keyword_reply, click_reply, pg_databases)
+            configs.update({r.name: r.config for r in running})
             try:
                 for scenario in args.scenarios.split(","):
-                    for port in procs.values():
-                        check_reply(port, mode, scenario, expected[scenario])
+                    for server in running:
+                        check_reply(server.port, mode, scenario, expected[scenario])
                     cells = [int(c) for c in args.concurrency.split(",") for _ in range(args.repeat)]
                     for conc in cells:
-                        for name, port in procs.items():
-                            file = work / f"req-{name}-{mode}-{scenario}-{conc}.txt"
+                        for server in running:
+                            file = work / f"req-{server.name}-{mode}-{scenario}-{conc}.txt"
                             write_requests(file, mode, scenario, args.per_run)
+                            cpu_before = tree_cpu(server.process.pid)
                             reqs, secs, p50, p99, errors = run_wrk(
-                                port, file, conc, args.duration, args.wrk_threads, args.per_run
+                                server.port, file, conc, args.duration, args.wrk_threads, args.per_run
                             )
+                            cpu = tree_cpu(server.process.pid) - cpu_before
                             file.unlink()
-                            results.append(Result(name, mode, scenario, conc, reqs, secs, p50, p99, errors))
-                            r = results[-1]
+                            r = Result(server.name, mode, scenario, conc, reqs, secs, p50, p99, errors, cpu)
+                            results.append(r)
                             print(
-                                f"  {name:8} {mode:5} {scenario:7} c={conc:<3} {r.rps:8.0f} req/s  "
-                                f"p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  errors {errors}",
+                                f"  {server.name:14} {mode:5} {scenario:7} c={conc:<3} {r.rps:8.0f} req/s  "
+                                f"p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  CPU {r.cpu_us_per_push:5.0f} µs/push "
+                                f"({cpu / secs * 100:3.0f} %)  errors {errors}",
                                 file=sys.stderr,
                             )
             finally:
-                for proc in _running:
-                    proc.terminate()
-                for proc in _running:
-                    proc.wait(10)
-                _running.clear()
+                _stop(running)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print_table(results, args)
+        _drop_databases(args.pg_admin_url, pg_databases)
+    print_table(results, configs, args)
 
 
-_running: list[subprocess.Popen[bytes]] = []
+SQLITE_WORKERS = 2
+"""wxbot's default server.workers (posts.settings.ServerSettings)."""
+POSTGRES_WORKERS = 2
+"""server.workers in deploy/config.production.toml."""
+POSTGRES_WRITERS = 1
+"""server.writers, its default."""
+
+
+def _wxbot_config(database: str, url: str, mode: str, port: int, args: argparse.Namespace) -> str:
+    workers = args.sqlite_workers if database == "sqlite" else args.postgres_workers
+    store = "auto" if database == "sqlite" else args.postgres_store
+    return (
+        f'[database]\nurl = "{url}"\n'
+        f'[server]\nhost = "127.0.0.1"\nport = {port}\nworkers = {workers}\nthreads = {args.threads}\n'
+        f'store = "{store}"\nwriters = {args.postgres_writers}\n'
+        f'[wechat]\napp_id = "{APP_ID}"\napp_secret = "benchsecret"\ntoken = "{TOKEN}"\n'
+        f'encoding_aes_key = "{AES_KEY}"\noriginal_id = "{GH}"\n'
+        f'message_mode = "{"safe" if mode == "aes" else "plain"}"\n'
+        "[scheduler]\nembedded = false\n"
+    )
 
 
 def _start(
     servers: list[str],
+    databases: list[str],
     mode: str,
     work: Path,
     args: argparse.Namespace,
     venv: Path | None,
     keyword_reply: str,
     click_reply: str,
-) -> dict[str, int]:
-    ports: dict[str, int] = {}
-    if "wxbot" in servers:
-        port = 18080
-        config = work / f"wxbot-{mode}.toml"
-        config.write_text(
-            f'[database]\nurl = "sqlite:///{work}/wxbot-{mode}.db"\n'
-            f'[server]\nhost = "127.0.0.1"\nport = {port}\nworkers = {args.workers}\nthreads = {args.threads}\n'
-            f'[wechat]\napp_id = "{APP_ID}"\napp_secret = "benchsecret"\ntoken = "{TOKEN}"\n'
-            f'encoding_aes_key = "{AES_KEY}"\noriginal_id = "{GH}"\n'
-            f'message_mode = "{"safe" if mode == "aes" else "plain"}"\n'
-            "[scheduler]\nembedded = false\n",
+    pg_databases: list[str],
+) -> list[Running]:
+    running: list[Running] = []
+    try:
+        if "wxbot" in servers:
+            for number, database in enumerate(databases):
+                port = 18080 + 2 * number
+                if database == "sqlite":
+                    url = f"sqlite:///{work}/wxbot-{mode}.db"
+                    workers, store = args.sqlite_workers, "group commit"
+                else:
+                    url = _create_database(args.pg_admin_url, f"wxbot_bench_{mode}_{uuid4().hex[:8]}", pg_databases)
+                    workers = args.postgres_workers
+                    store = f"{args.postgres_store.replace('_', ' ')}, {args.postgres_writers} writer(s) per worker"
+                config = work / f"wxbot-{database}-{mode}.toml"
+                config.write_text(_wxbot_config(database, url, mode, port, args), encoding="utf-8")
+                log = (work / f"wxbot-{database}-{mode}.log").open("wb")
+                cmd = [sys.executable, "-m", "wxbot", "--config", str(config), "serve"]
+                process = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+                running.append(
+                    Running(f"wxbot-{database}", f"granian RSGI, {workers} worker(s), {store}", port, process)
+                )
+                wait_ready(port, "/healthz")
+        peer_config = work / "peers.json"
+        peer_config.write_text(
+            json.dumps(
+                {
+                    "token": TOKEN,
+                    "keyword": KEYWORD,
+                    "keyword_reply": keyword_reply,
+                    "click_key": CLICK_KEY,
+                    "click_reply": click_reply,
+                    "encoding_aes_key": AES_KEY,
+                    "app_id": APP_ID,
+                },
+                ensure_ascii=False,
+            ),
             encoding="utf-8",
         )
-        log = (work / f"wxbot-{mode}.log").open("wb")
-        cmd = [sys.executable, "-m", "wxbot", "--config", str(config), "serve"]
-        _running.append(subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
-        wait_ready(port, "/healthz")
-        ports["wxbot"] = port
-    if "werobot" in servers and venv is not None:
-        port = 18081
-        config = work / "werobot.json"
-        werobot = {
-            "token": TOKEN,
-            "keyword": KEYWORD,
-            "keyword_reply": keyword_reply,
-            "click_key": CLICK_KEY,
-            "click_reply": click_reply,
-            "encoding_aes_key": AES_KEY,
-            "app_id": APP_ID,
-        }
-        config.write_text(json.dumps(werobot, ensure_ascii=False), encoding="utf-8")
-        env = dict(os.environ, BENCH_WEROBOT_CONFIG=str(config), PYTHONPATH=str(HERE))
-        cmd = [
-            str(venv / "bin" / "gunicorn"),
-            "-w",
-            str(args.workers),
-            "-b",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            "werobot_app:app",
-        ]
-        _running.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        wait_ready(port, "/")
-        ports["werobot"] = port
-    return ports
+        for number, name in enumerate(p for p in PEERS if p in servers):
+            assert venv is not None
+            port = 18081 + 2 * number
+            env = dict(os.environ, BENCH_WEROBOT_CONFIG=str(peer_config), PYTHONPATH=str(HERE))
+            cmd = [
+                str(venv / "bin" / "gunicorn"),
+                "-w",
+                str(args.peer_workers),
+                "-k",
+                args.peer_worker_class,
+                *(["--threads", str(args.peer_threads)] if args.peer_worker_class == "gthread" else []),
+                "--reuse-port",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                PEERS[name][1],
+            ]
+            process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            threads = f" x {args.peer_threads} threads" if args.peer_worker_class == "gthread" else ""
+            config = f"gunicorn {args.peer_worker_class}, {args.peer_workers} workers{threads}, reuse_port"
+            running.append(Running(name, config, port, process))
+            wait_ready(port, "/wechat")
+    except BaseException:
+        _stop(running)
+        raise
+    return running
 
 
-def print_table(results: list[Result], args: argparse.Namespace) -> None:
-    """One row per cell; with ``--repeat`` the medians of its measurements, and each measurement's ratio."""
+def _stop(running: list[Running]) -> None:
+    for server in running:
+        server.process.terminate()
+    for server in running:
+        server.process.wait(15)
+
+
+def _create_database(admin_url: str, name: str, created: list[str]) -> str:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        raise SystemExit(f"benchmarks: PostgreSQL not reachable at {admin_url} ({exc}); --databases sqlite") from exc
+    finally:
+        admin.dispose()
+    created.append(name)
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _drop_databases(admin_url: str, names: list[str]) -> None:
+    if not names:
+        return
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for name in names:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def print_table(results: list[Result], configs: dict[str, str], args: argparse.Namespace) -> None:
+    """One table per wxbot database; one row per cell: medians of its measurements (``--repeat``), server CPU per
+    push, and the ratio to the fastest peer (each back-to-back pair's ratio too when repeated)."""
     print(
         f"\nmachine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
-        f"{args.workers} worker process(es) each; wrk -t{args.wrk_threads}, {args.duration} s per run"
-        + (f", {args.repeat} measurements per cell and server (medians)" if args.repeat > 1 else "")
+        f"wrk -t{args.wrk_threads}, {args.duration} s per measurement"
+        + (f", {args.repeat} measurements per cell and server, in turn (medians)" if args.repeat > 1 else "")
     )
-    repeated = args.repeat > 1
-    print(
-        "| mode | reply | c | wxbot req/s | wxbot p50 / p99 ms | WeRoBot req/s | WeRoBot p50 / p99 ms | ratio |"
-        + (" ratios |" if repeated else "")
-    )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |" + (" --- |" if repeated else ""))
+    for name, config in configs.items():
+        print(f"- {name}: {config}")
+    peers = [p for p in PEERS if any(r.server == p for r in results)]
+    ours_names = [n for n in dict.fromkeys(r.server for r in results) if n.startswith("wxbot")] or [None]
     keys = sorted({(r.mode, r.scenario, r.concurrency) for r in results}, key=lambda k: (k[0] != "plain", k[1], k[2]))
-    for mode, scenario, conc in keys:
-        cell = [r for r in results if (r.mode, r.scenario, r.concurrency) == (mode, scenario, conc)]
-        ours = [r for r in cell if r.server == "wxbot"]
-        theirs = [r for r in cell if r.server == "werobot"]
-        cells = [mode, scenario, str(conc)]
-        for runs in (ours, theirs):
-            cells += (
-                [
-                    f"{median(r.rps for r in runs):.0f}",
-                    f"{median(r.p50_ms for r in runs):.1f} / {median(r.p99_ms for r in runs):.1f}",
-                ]
-                if runs
-                else ["-", "-"]
-            )
-        both = ours and theirs
-        cells.append(f"{median(r.rps for r in ours) / median(r.rps for r in theirs):.2f}×" if both else "-")
-        if repeated:
-            cells.append(", ".join(f"{a.rps / b.rps:.2f}" for a, b in zip(ours, theirs, strict=False)) or "-")
-        errors = sum(r.errors for r in cell)
-        print("| " + " | ".join(cells) + " |" + (f" ({errors} errors)" if errors else ""))
+    repeated = args.repeat > 1
+    for ours_name in ours_names:
+        columns = ["mode", "reply", "c"]
+        if ours_name:
+            columns += [f"{ours_name} req/s", "p50 / p99 ms", "CPU µs/push"]
+        for peer in peers:
+            columns += [f"{PEERS[peer][0]} req/s", "p99 ms", "CPU µs/push"]
+        if ours_name and peers:
+            columns += ["ratio to best peer"] + (["ratios"] if repeated else [])
+        print(f"\n{ours_name or 'peers'}:\n| " + " | ".join(columns) + " |")
+        print("|" + " --- |" * len(columns))
+        for mode, scenario, conc in keys:
+            cell = [r for r in results if (r.mode, r.scenario, r.concurrency) == (mode, scenario, conc)]
+            ours = [r for r in cell if r.server == ours_name]
+            row = [mode, scenario, str(conc)]
+            if ours_name:
+                row += _cells(ours, with_p50=True)
+            best: list[Result] = []
+            for peer in peers:
+                theirs = [r for r in cell if r.server == peer]
+                row += _cells(theirs, with_p50=False)
+                if theirs and (not best or median(r.rps for r in theirs) > median(r.rps for r in best)):
+                    best = theirs
+            if ours_name and peers:
+                ratio = median(r.rps for r in ours) / median(r.rps for r in best) if ours and best else None
+                row.append(f"{ratio:.2f}×" if ratio is not None else "-")
+                if repeated:
+                    row.append(", ".join(f"{a.rps / b.rps:.2f}" for a, b in zip(ours, best, strict=False)) or "-")
+            errors = sum(r.errors for r in cell if r.server in (ours_name, *peers))
+            print("| " + " | ".join(row) + " |" + (f" ({errors} errors)" if errors else ""))
+
+
+def _cells(runs: list[Result], with_p50: bool) -> list[str]:
+    if not runs:
+        return ["-", "-", "-"]
+    p99 = f"{median(r.p99_ms for r in runs):.1f}"
+    latency = f"{median(r.p50_ms for r in runs):.1f} / {p99}" if with_p50 else p99
+    return [f"{median(r.rps for r in runs):.0f}", latency, f"{median(r.cpu_us_per_push for r in runs):.0f}"]
 
 
 if __name__ == "__main__":

@@ -19,16 +19,26 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from uuid import uuid4
 
 try:  # the loop `wxbot serve` runs (granian with Loops.uvloop)
     import uvloop
 except ImportError:  # pragma: no cover - Windows
     uvloop = None  # type: ignore[assignment]
 
-from benchmarks.callback import AES_KEY, APP_ID, GH, TOKEN, write_requests
+from benchmarks.callback import (
+    AES_KEY,
+    APP_ID,
+    GH,
+    PG_ADMIN_URL,
+    TOKEN,
+    _create_database,
+    _drop_databases,
+    write_requests,
+)
 
 
-def build_app(folder: Path, mode: str) -> Any:
+def build_app(folder: Path, mode: str, url: str = "", store: str = "auto", writers: int = 1) -> Any:
     from posts import db
     from posts.clock import system_clock
     from posts.content_sync import sync_catalog
@@ -37,10 +47,11 @@ def build_app(folder: Path, mode: str) -> Any:
     from posts.settings import Settings, replace
     from wxbot.runtime import bot_app
 
-    url = f"sqlite:///{folder / 'bench.db'}"
+    url = url or f"sqlite:///{folder / 'bench.db'}"
     settings = replace(
         Settings(),
         database={"url": url},
+        server={"store": store, "writers": writers},
         wechat={
             "app_id": APP_ID,
             "token": TOKEN,
@@ -124,6 +135,10 @@ def main() -> None:
     parser.add_argument("--modes", default="plain,aes")
     parser.add_argument("--scenarios", default="keyword,click")
     parser.add_argument("--concurrency", type=int, default=16, help="pushes in flight at once")
+    parser.add_argument("--database", default="sqlite", help="sqlite (a temporary file) or postgres")
+    parser.add_argument("--store", default="", help="server.store (default: auto; group_commit on PostgreSQL)")
+    parser.add_argument("--pg-admin-url", default=PG_ADMIN_URL)
+    parser.add_argument("--writers", type=int, default=1, help="server.writers (PostgreSQL group commit)")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--sort", default="cumulative", help="pstats sort key (cumulative, tottime...)")
@@ -131,16 +146,22 @@ def main() -> None:
     from bot.rsgi import RsgiApp
 
     for mode in args.modes.split(","):
+        created: list[str] = []
         with tempfile.TemporaryDirectory(prefix="wxbot-inproc-") as tmp:
             folder = Path(tmp)
-            web = build_app(folder, mode)
+            url = ""
+            if args.database == "postgres":
+                url = _create_database(args.pg_admin_url, f"wxbot_inproc_{mode}_{uuid4().hex[:8]}", created)
+            store = args.store or ("group_commit" if args.database == "postgres" else "auto")
+            web = build_app(folder, mode, url, store, args.writers)
             app = RsgiApp(web)
             loop = uvloop.new_event_loop() if uvloop is not None else asyncio.new_event_loop()
             for scenario in args.scenarios.split(","):
                 requests = environs(folder, mode, scenario, args.count)
                 loop.run_until_complete(_replay(app, requests[:50], 1))  # warm-up (caches, connections)
                 requests = requests[50:]
-                group = getattr(web.dispatcher.store, "group", None)
+                group = getattr(web.dispatcher.store, "group", web.dispatcher.store)
+                group = group if hasattr(group, "batches") else None
                 before = (group.batches, group.pushes) if group else (0, 0)
                 profiler = cProfile.Profile() if args.profile else None
                 started, cpu_started = time.perf_counter(), time.process_time()
@@ -164,6 +185,7 @@ def main() -> None:
                     print(stream.getvalue())
             loop.close()
             web.close()
+        _drop_databases(args.pg_admin_url, created)
 
 
 if __name__ == "__main__":

@@ -42,11 +42,14 @@ class ServerSettings:
     port: int = 8080
     public_base_url: str = ""
     """Base URL followers' phones use for content pages; empty means http://host:port."""
-    workers: int = 1
+    workers: int = 2
     threads: int = 8
     store: StoreChoice = "auto"
     """How the bot commits each push's rows (bot.store): "per_push" (one transaction each), "group_commit" (the
     pushes in flight in one transaction), or "auto" (group commit on a SQLite file, per push otherwise)."""
+    writers: int = 1
+    """PostgreSQL group commit: batches committed at once per worker (a writer thread and a connection each), so
+    that one batch waits for its COMMIT's fsync while the next is claimed."""
 
     @property
     def base_url(self) -> str:
@@ -315,8 +318,8 @@ def _validate(settings: Settings) -> None:
         raise SettingsError(f"{src}: 'scheduler.dedupe_keep_hours' must be at least 1")
     if not (0 < settings.server.port < 65536):
         raise SettingsError(f"{src}: 'server.port' must be between 1 and 65535")
-    if settings.server.workers < 1 or settings.server.threads < 1:
-        raise SettingsError(f"{src}: 'server.workers' and 'server.threads' must be at least 1")
+    if settings.server.workers < 1 or settings.server.threads < 1 or settings.server.writers < 1:
+        raise SettingsError(f"{src}: 'server.workers', 'server.threads' and 'server.writers' must be at least 1")
     con = settings.console
     if not (0 < con.port < 65536):
         raise SettingsError(f"{src}: 'console.port' must be between 1 and 65535")

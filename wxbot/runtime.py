@@ -82,7 +82,7 @@ def bot_store(settings: Settings, sessions: sessionmaker[Session]) -> Store:
 
     "auto": group commit on a SQLite file (one writer; the write lock shared by the worker processes), one
     transaction per push otherwise (PostgreSQL, where writers run side by side; an in-memory SQLite database).
-    "group_commit" on PostgreSQL: one writer thread per worker commits the pushes in flight together.
+    "group_commit" on PostgreSQL: ``server.writers`` writer threads per worker commit the pushes in flight together.
     """
     from bot.store.per_push import PerPushStore
     from bot.store.postgres import PgGroupCommit
@@ -103,7 +103,7 @@ def bot_store(settings: Settings, sessions: sessionmaker[Session]) -> Store:
     if choice == "group_commit":
         if url.get_backend_name() != "postgresql":  # posts.settings refuses it for the configured database
             raise ValueError(f"group commit needs a SQLite file or PostgreSQL, not {url.get_backend_name()}")
-        return PgGroupCommit(engine)
+        return PgGroupCommit(engine, writers=settings.server.writers)
     return PerPushStore(sessions, settings.server.threads)
 
 

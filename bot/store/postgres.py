@@ -1,19 +1,26 @@
 """Group commit on PostgreSQL: the pushes waiting in a worker are committed together, so none waits for its own fsync.
 
-One writer thread per worker process holds one connection. While it commits a batch, the pushes arriving queue up;
-then it takes them all (up to ``max_batch``) as the next batch, in one transaction:
+A few writer threads per worker process (``writers``) hold one connection each. While they commit their batches,
+the pushes arriving queue up; the next free writer takes them all (up to ``max_batch``) as its next batch, in one
+transaction of two round trips when no push of it needs a handler with a Session (the usual batch: keywords,
+sections, the menu):
 
-1. claim the batch's new dedupe keys in one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` (sorted, so two
-   workers' batches never wait on each other in a cycle). A key another transaction holds uncommitted makes the
-   claim wait for it, as the per-push store's unique insert does; a key not returned was committed by someone
-   else, and its stored reply is read back;
-2. each claimed push's database handler in a SAVEPOINT of its own (a handler that raises rolls back alone and
-   only its push gets the error path; a unique conflict in it runs it once more), a copy later in the same batch
-   gets the first one's reply;
-3. the bookkeeping in one statement per table (follower upsert in openid order, inbound log, the claimed dedupe
-   rows filled with their replies); the claims of pushes that failed are deleted;
-4. one COMMIT; only then are the replies handed back. If the transaction or its COMMIT fails, every push of the
-   batch gets the error path and nothing of it is kept (a deadlock with another worker's batch is retried once).
+1. ``BEGIN`` and one statement: claim the batch's dedupe keys (``INSERT … ON CONFLICT DO NOTHING RETURNING``,
+   sorted, so two workers' batches never wait on each other in a cycle), each content-only push's dedupe row
+   already with its reply (rendered ahead, in Simplified), and, in the same statement, which of the batch's
+   followers read Traditional. A key another transaction holds uncommitted makes the claim wait for it, as the
+   per-push store's unique insert does; a key not returned was committed by someone else, and its stored reply is
+   read back;
+2. each claimed push's database handler in a SAVEPOINT of its own (a handler that raises rolls back alone and only
+   its push gets the error path; a unique conflict in it runs it once more), a copy later in the same batch gets
+   the first one's reply;
+3. pipelined with the COMMIT, one round trip: the bookkeeping in one statement per table (follower upsert in
+   openid order, inbound log), the replies not known at the claim (a handler's, a Traditional reader's), the claims
+   of pushes that failed deleted. Every statement has one text whatever the batch's size (arrays, ``unnest``), so
+   psycopg prepares it once per connection;
+4. only after the COMMIT are the replies handed back: to a thread by its future, to an event loop by one callback
+   per loop and batch (not one wake-up per push). If the transaction or its COMMIT fails, every push of the batch
+   gets the error path and nothing of it is kept (a deadlock with another worker's batch is retried once).
 
 A push no batch took within ``budget`` seconds (WeChat waits 5) is dropped unwritten; WeChat's retry runs it.
 """
@@ -26,17 +33,17 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future
+from contextlib import suppress
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.store import (
-    LOG_COLUMNS,
     Answer,
     HandlerConflict,
     Job,
@@ -47,24 +54,49 @@ from bot.store import (
     stored_answer,
     traditional_readers,
 )
-from bot.store.per_push import TOUCH
-from posts.models import Follower, InboundEvent, SeenMessage
+from posts.script import TRADITIONAL
 
 log = logging.getLogger(__name__)
 
-_SEEN = SeenMessage.__table__
-_FOLLOWER = Follower.__table__
-_LOG = insert(InboundEvent.__table__)
-_STORED = select(_SEEN.c.dedup_key, _SEEN.c.reply_xml, _SEEN.c.reply_kind).where(
-    _SEEN.c.dedup_key.in_(bindparam("b_keys", expanding=True))
-)
-_FILL = (
-    update(_SEEN)
-    .where(_SEEN.c.dedup_key == bindparam("b_key"))
-    .values(reply_kind=bindparam("b_kind"), reply_xml=bindparam("b_xml"))
-)
-_UNCLAIM = delete(_SEEN).where(_SEEN.c.dedup_key.in_(bindparam("b_keys", expanding=True)))
 DEADLOCK = "40P01"
+
+SQL_CLAIM = (
+    "WITH claimed AS ("
+    " INSERT INTO seen_message (dedup_key, received_at, reply_kind, reply_xml)"
+    " SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::text[], %s::text[])"
+    " ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key)"
+    " SELECT 1, dedup_key FROM claimed"
+    f" UNION ALL SELECT 2, openid FROM follower WHERE script = '{TRADITIONAL}' AND openid = ANY(%s::text[])"
+)
+"""The batch's dedupe keys claimed (1, key) and its Traditional readers among the given followers (2, openid)."""
+SQL_STORED = "SELECT dedup_key, reply_xml, reply_kind FROM seen_message WHERE dedup_key = ANY(%s::text[])"
+SQL_FILL = (
+    "UPDATE seen_message SET reply_kind = f.kind, reply_xml = f.xml"
+    " FROM unnest(%s::text[], %s::text[], %s::text[]) AS f(key, kind, xml) WHERE dedup_key = f.key"
+)
+SQL_UNCLAIM = "DELETE FROM seen_message WHERE dedup_key = ANY(%s::text[])"
+SQL_LOG = (
+    "INSERT INTO inbound_event (openid, msg_type, event, key, received_at, reply_kind, dedup_key)"
+    " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::text[])"
+)
+SQL_TOUCH_OR_ADD = (
+    "INSERT INTO follower"
+    " (openid, subscribed, last_interaction_at, last_interaction_kind, last_message_at, last_event_at, created_at)"
+    " SELECT t.openid, true, t.at, t.kind, t.message_at, t.event_at, t.at"
+    " FROM unnest(%s::text[], %s::timestamptz[], %s::text[], %s::timestamptz[], %s::timestamptz[])"
+    " AS t(openid, at, kind, message_at, event_at)"
+    " ON CONFLICT (openid) DO UPDATE"
+    " SET last_interaction_at = excluded.last_interaction_at, last_interaction_kind = excluded.last_interaction_kind,"
+    " last_message_at = COALESCE(excluded.last_message_at, follower.last_message_at),"
+    " last_event_at = COALESCE(excluded.last_event_at, follower.last_event_at)"
+)
+SQL_TOUCH = (
+    "UPDATE follower SET last_interaction_at = t.at, last_interaction_kind = t.kind,"
+    " last_message_at = COALESCE(t.message_at, follower.last_message_at),"
+    " last_event_at = COALESCE(t.event_at, follower.last_event_at)"
+    " FROM unnest(%s::text[], %s::timestamptz[], %s::text[], %s::timestamptz[], %s::timestamptz[])"
+    " AS t(openid, at, kind, message_at, event_at) WHERE follower.openid = t.openid"
+)
 
 
 class WriterTimeout(TimeoutError):
@@ -72,19 +104,32 @@ class WriterTimeout(TimeoutError):
 
 
 class _Pending:
-    __slots__ = ("deadline", "future", "job")
+    """A push waiting for a batch: a thread waits on ``future``; a coroutine on ``waiter``, settled on its ``loop``."""
 
-    def __init__(self, job: Job, deadline: float) -> None:
+    __slots__ = ("deadline", "future", "job", "loop", "waiter")
+
+    def __init__(
+        self,
+        job: Job,
+        deadline: float,
+        loop: asyncio.AbstractEventLoop | None = None,
+        waiter: asyncio.Future[Answer] | None = None,
+    ) -> None:
         self.job = job
         self.deadline = deadline
         self.future: Future[Answer] = Future()
+        self.loop = loop
+        self.waiter = waiter
 
 
 class PgGroupCommit:
     """:class:`bot.store.Store` by group commit on PostgreSQL (``server.store = "group_commit"``)."""
 
-    def __init__(self, engine: Engine, *, budget: float = 4.0, max_batch: int = 256) -> None:
+    def __init__(self, engine: Engine, *, writers: int = 1, budget: float = 4.0, max_batch: int = 256) -> None:
         self.engine = engine
+        self.writers = writers
+        """Writer threads (and connections) per worker: batches in flight at once, one waiting for its COMMIT's
+        fsync while the next is claimed."""
         self.budget = budget
         self.max_batch = max_batch
         self.batches = 0
@@ -92,9 +137,11 @@ class PgGroupCommit:
         self._queue: deque[_Pending] = deque()
         self._ready = threading.Condition()
         self._closed = False
-        self._writer: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._pid = os.getpid()
-        self._conn: Connection | None = None
+        self._local = threading.local()  # each writer thread's connection
+        self._lanes: dict[asyncio.AbstractEventLoop, _Lane] = {}
+        self._conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
     # --- the two faces ---
 
@@ -102,34 +149,142 @@ class PgGroupCommit:
         return self._submit(job).result(self.budget + 5)  # the budget itself is kept by the writer
 
     async def answer_async(self, job: Job) -> Answer:
-        return await asyncio.wrap_future(self._submit(job))
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Answer] = loop.create_future()
+        if job.run is None:  # content-only: committed on this loop, no thread involved
+            self._on_loop(loop, job, waiter)
+        else:  # a handler with a Session: a writer thread runs its batch
+            self._submit(job, loop, waiter)
+        return await waiter
 
     def pending(self) -> int:
         """Pushes waiting for a batch (for tests and metrics)."""
-        return len(self._queue)
+        return len(self._queue) + sum(len(lane.jobs) for lane in list(self._lanes.values()))
 
     def close(self) -> None:
         """Refuse new pushes; the batch being committed ends first, the pushes still queued get the error path."""
         with self._ready:
             self._closed = True
             self._ready.notify_all()
-        writer = self._writer
-        if writer is not None and writer is not threading.current_thread():
-            writer.join(self.budget + 5)
+        for writer in self._threads:
+            if writer is not threading.current_thread():
+                writer.join(self.budget + 5)
 
-    def _submit(self, job: Job) -> Future[Answer]:
-        pending = _Pending(job, time.monotonic() + self.budget)
+    def _submit(
+        self,
+        job: Job,
+        loop: asyncio.AbstractEventLoop | None = None,
+        waiter: asyncio.Future[Answer] | None = None,
+    ) -> Future[Answer]:
+        pending = _Pending(job, time.monotonic() + self.budget, loop, waiter)
         with self._ready:
             if self._closed:
                 raise RuntimeError("group commit closed")
-            if self._writer is None or self._pid != os.getpid():  # first use, or a forked child
+            if not self._threads or self._pid != os.getpid():  # first use, or a forked child
                 self._pid = os.getpid()
-                self._conn = None
-                self._writer = threading.Thread(target=self._write, name="wxbot-pg-group-commit", daemon=True)
-                self._writer.start()
+                self._local = threading.local()
+                self._threads = [
+                    threading.Thread(target=self._write, name=f"wxbot-pg-group-commit-{n}", daemon=True)
+                    for n in range(self.writers)
+                ]
+                for writer in self._threads:
+                    writer.start()
             self._queue.append(pending)
             self._ready.notify()
         return pending.future
+
+    # --- on the event loop: content-only pushes, psycopg's asynchronous connection ---
+
+    def _on_loop(self, loop: asyncio.AbstractEventLoop, job: Job, waiter: asyncio.Future[Answer]) -> None:
+        """Queue the push on its loop's lane; start a batch there unless ``writers`` of them are running already
+        (then the push joins the next batch: the pushes arriving while a batch waits for PostgreSQL go together)."""
+        if self._closed:
+            raise RuntimeError("group commit closed")
+        lane = self._lanes.get(loop)
+        if lane is None or lane.pid != os.getpid():  # first use on this loop, or a forked child
+            lane = self._lanes[loop] = _Lane()
+        lane.jobs.append((job, waiter, loop.time() + self.budget))
+        if lane.running < self.writers:
+            lane.running += 1
+            task = loop.create_task(self._drain(loop, lane))
+            lane.tasks.add(task)
+            task.add_done_callback(lane.tasks.discard)
+
+    async def _drain(self, loop: asyncio.AbstractEventLoop, lane: _Lane) -> None:
+        conn: Any = None
+        try:
+            while lane.jobs:
+                batch, now = lane.jobs[: self.max_batch], loop.time()
+                del lane.jobs[: self.max_batch]
+                live = []
+                for job, waiter, deadline in batch:
+                    if waiter.done():  # its coroutine went away before a batch took it: not run
+                        continue
+                    if deadline <= now:
+                        waiter.set_exception(WriterTimeout(f"no batch took the push within {self.budget} s"))
+                        continue
+                    live.append((job, waiter))
+                if not live:
+                    continue
+                if conn is None or conn.closed:
+                    conn = lane.idle.pop() if lane.idle else None
+                outcomes, conn = await self._commit_async(conn, [job for job, _ in live])
+                self.batches += 1
+                self.pushes += len(live)
+                for (_, waiter), outcome in zip(live, outcomes, strict=True):
+                    if waiter.done():  # cancelled meanwhile: the push is committed all the same
+                        continue
+                    if isinstance(outcome, BaseException):
+                        waiter.set_exception(outcome)
+                    else:
+                        waiter.set_result(outcome)
+        finally:
+            lane.running -= 1
+            if conn is not None and not conn.closed:
+                lane.idle.append(conn)
+
+    async def _commit_async(self, conn: Any, jobs: list[Job]) -> tuple[list[Answer | Exception], Any]:
+        """One transaction for ``jobs`` on the loop's connection (opened if need be): the outcomes, and the
+        connection to go on with (None if it broke)."""
+        import psycopg
+
+        try:
+            if conn is None:
+                conn = await psycopg.AsyncConnection.connect(self._conninfo)
+            try:
+                return await self._batch_async(conn, jobs), conn
+            except psycopg.errors.DeadlockDetected:
+                log.warning("group commit of %d push(es) deadlocked with another worker; trying again", len(jobs))
+                return await self._batch_async(conn, jobs), conn
+        except Exception as exc:  # the transaction itself failed: nothing of the batch was written
+            log.exception("group commit of %d push(es) failed; none of them is answered", len(jobs))
+            if conn is not None and conn.broken:
+                conn = None
+            return [exc] * len(jobs), conn
+
+    async def _batch_async(self, conn: Any, jobs: list[Job]) -> list[Answer | Exception]:
+        """:meth:`_transaction` for content-only pushes, awaited: the same two round trips."""
+        claim = _Claim(jobs)
+        try:
+            async with conn.pipeline(), conn.cursor() as cursor:
+                await cursor.execute(SQL_CLAIM, claim.params())
+                claim.found(await cursor.fetchall())
+            if claim.others:
+                async with conn.cursor() as cursor:
+                    await cursor.execute(SQL_STORED, (claim.others,))
+                    claim.stored_replies(await cursor.fetchall())
+            outcomes, statements = claim.rest(_no_handler, _no_handler)
+            async with conn.pipeline():
+                async with conn.cursor() as cursor:
+                    for sql, params in statements:
+                        await cursor.execute(sql, params)
+                await conn.commit()
+            return outcomes
+        except BaseException:
+            if not conn.closed:
+                with suppress(Exception):
+                    await conn.rollback()
+            raise
 
     # --- the writer thread ---
 
@@ -143,26 +298,23 @@ class PgGroupCommit:
                     break
                 batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
             now = time.monotonic()
-            # A waiter that went away (a cancelled coroutine) is skipped; once running, a future cannot be cancelled.
-            taken = [item for item in batch if item.future.set_running_or_notify_cancel()]
-            for item in taken:
-                if item.deadline <= now:
-                    item.future.set_exception(WriterTimeout(f"no batch took the push within {self.budget} s"))
+            # A waiter that went away (a cancelled coroutine or future) is skipped; a running future cannot be.
+            taken = [item for item in batch if _take(item)]
+            late = [item for item in taken if item.deadline <= now]
+            if late:
+                _settle(late, [WriterTimeout(f"no batch took the push within {self.budget} s")] * len(late))
             taken = [item for item in taken if item.deadline > now]
             if taken:
                 try:
                     self._commit(taken)
                 except Exception as exc:  # never leave a push waiting, never lose the writer
                     log.exception("group commit writer failed")
-                    for item in taken:
-                        if not item.future.done():
-                            item.future.set_exception(exc)
-        for item in left:
-            if item.future.set_running_or_notify_cancel():
-                item.future.set_exception(RuntimeError("group commit closed"))
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+                    _settle([item for item in taken if not item.future.done()], [exc] * len(taken))
+        _settle([item for item in left if _take(item)], [RuntimeError("group commit closed")] * len(left))
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
 
     def _commit(self, batch: list[_Pending]) -> None:
         jobs = [item.job for item in batch]
@@ -179,52 +331,123 @@ class PgGroupCommit:
             outcomes = [exc] * len(jobs)
         self.batches += 1
         self.pushes += len(jobs)
-        for item, outcome in zip(batch, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                item.future.set_exception(outcome)
-            else:
-                item.future.set_result(outcome)
+        _settle(batch, outcomes)
 
     def _connection(self) -> Connection:
-        if self._conn is None or self._conn.invalidated or self._conn.closed:
-            self._conn = self.engine.connect()
-        return self._conn
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is None or conn.invalidated or conn.closed:
+            conn = self._local.conn = self.engine.connect()
+        return conn
 
     def _transaction(self, jobs: list[Job]) -> list[Answer | Exception]:
         conn = self._connection()
+        raw: Any = conn.connection.driver_connection  # psycopg's connection: pipeline mode, prepared statements
+        transaction = conn.begin()
         try:
-            with conn.begin():
-                return self._batch(conn, jobs)  # COMMIT when the block ends, ROLLBACK if it raises
+            outcomes, statements = self._batch(conn, raw, jobs)
+            with raw.pipeline(), raw.cursor() as cursor:
+                for sql, params in statements:
+                    cursor.execute(sql, params)
+                transaction.commit()  # COMMIT joins the pipeline: the bookkeeping and it take one round trip
+            return outcomes
         except Exception:
+            try:
+                transaction.rollback()  # also after a failed COMMIT: ends SQLAlchemy's and the server's transaction
+            except Exception:
+                log.exception("could not roll back the group commit's connection; opening a new one")
+                conn.invalidate()
             if conn.invalidated:
-                self._conn = None
+                self._local.conn = None
             raise
 
-    def _batch(self, conn: Connection, jobs: list[Job]) -> list[Answer | Exception]:
-        keys = sorted({job.message.dedup_key for job in jobs})
+    def _batch(
+        self, conn: Connection, raw: Any, jobs: list[Job]
+    ) -> tuple[list[Answer | Exception], list[tuple[str, tuple[Any, ...]]]]:
+        """Every push of the batch in order (claims made, handlers run); the statements that write the rest."""
+        claim = _Claim(jobs)
+        with raw.pipeline(), raw.cursor() as cursor:  # BEGIN and the claim: one round trip
+            cursor.execute(SQL_CLAIM, claim.params())
+            claim.found(cursor.fetchall())
+        if claim.others:  # committed by another transaction (a copy answered earlier, or by another worker)
+            with raw.cursor() as cursor:
+                cursor.execute(SQL_STORED, (claim.others,))
+                claim.stored_replies(cursor.fetchall())
+        return claim.rest(partial(self._run_handler, conn), partial(traditional_readers, conn))
+
+    def _run_handler(self, conn: Connection, job: Job) -> Rendered:
+        """The job's handler and its rendered reply; its ORM Session is a savepoint of the batch."""
+        session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        try:
+            rendered = job.reply(session)
+            session.commit()  # flushes the handler's writes and releases its savepoint
+        except IntegrityError as exc:
+            raise HandlerConflict from exc
+        finally:
+            session.close()  # after a failure: rolls back to its savepoint, nothing of this push is kept
+        return rendered
+
+
+class _Lane:
+    """One event loop's content-only pushes waiting for a batch (push, its waiter, its deadline), how many batches
+    run on it now, and its idle connections."""
+
+    __slots__ = ("idle", "jobs", "pid", "running", "tasks")
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[Job, asyncio.Future[Answer], float]] = []
+        self.running = 0
+        self.idle: list[Any] = []
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.pid = os.getpid()
+
+
+def _no_handler(_: Any) -> Any:
+    raise AssertionError("a push whose route uses the database is committed by a writer thread")
+
+
+class _Claim:
+    """One batch's claim (its statement's parameters, what it found) and the rest of the batch worked out from it:
+    the same for the writer threads and the event loop."""
+
+    def __init__(self, jobs: list[Job]) -> None:
+        self.jobs = jobs
         first: dict[str, Job] = {}
         for job in jobs:
             first.setdefault(job.message.dedup_key, job)
-        claim = (
-            pg_insert(_SEEN)
-            .values([{"dedup_key": k, "received_at": first[k].now, "reply_kind": "pending"} for k in keys])
-            .on_conflict_do_nothing(index_elements=["dedup_key"])
-            .returning(_SEEN.c.dedup_key)
-        )
-        claimed = set(conn.execute(claim).scalars())
-        stored: dict[str, tuple[str, str]] = {}
-        others = [k for k in keys if k not in claimed]
-        if others:  # committed by another transaction (a copy answered earlier, or by another worker)
-            stored = {key: (xml or "", kind) for key, xml, kind in conn.execute(_STORED, {"b_keys": others})}
+        self.first = first
+        self.keys = sorted(first)
+        self.ahead = {key: _ahead(first[key]) for key in self.keys}  # the reply stored with the claim, if known
+        self.wanting = {job.message.openid for job in jobs if job.wants_script}
+        self.claimed: set[str] = set()
+        self.readers: set[str] = set()
+        """The batch's followers who read Traditional, for the replies worked out ahead in Simplified."""
+        self.others: list[str] = []
+        self.stored: dict[str, tuple[str, str]] = {}
+
+    def params(self) -> tuple[Any, ...]:
+        keys, ahead = self.keys, self.ahead
+        at = [self.first[key].now for key in keys]
+        return keys, at, [ahead[k][1] for k in keys], [ahead[k][0] for k in keys], sorted(self.wanting)
+
+    def found(self, rows: list[tuple[int, str]]) -> None:
+        self.claimed = {value for tag, value in rows if tag == 1}
+        self.readers = {value for tag, value in rows if tag == 2}
+        self.others = [k for k in self.keys if k not in self.claimed]
+
+    def stored_replies(self, rows: list[tuple[str, str | None, str]]) -> None:
+        self.stored = {key: (xml or "", kind) for key, xml, kind in rows}
+
+    def rest(
+        self, run: Callable[[Job], Rendered], lookup: Callable[[list[str]], set[str]]
+    ) -> tuple[list[Answer | Exception], list[tuple[str, tuple[Any, ...]]]]:
+        """Every push's outcome in order (handlers run by ``run``), and the statements that write the rest."""
+        jobs, claimed, stored, ahead = self.jobs, self.claimed, self.stored, self.ahead
+        readers, wanting = self.readers, self.wanting
         out: list[Answer | Exception] = []
         done: dict[str, Rendered] = {}
-        log_rows: list[dict[str, Any]] = []
-        filled: list[dict[str, Any]] = []
+        log_rows: list[tuple[Any, ...]] = []
+        filled: list[tuple[str, str, str]] = []
         touched: dict[str, Touch] = {}
-        wanting = {job.message.openid for job in jobs if job.wants_script}
-        readers = traditional_readers(conn, list(wanting))
-        """The batch's followers who read Traditional, for the replies worked out ahead in Simplified."""
-        run, lookup = partial(self._run_handler, conn), partial(traditional_readers, conn)
         for job in jobs:
             message = job.message
             key = message.dedup_key
@@ -241,65 +464,71 @@ class PgGroupCommit:
                 out.append(exc)
                 continue
             done[key] = (plaintext, kind)
+            if (plaintext, kind) != ahead[key]:  # a handler's reply, or a Traditional reader's
+                filled.append((key, kind, plaintext))
             touched[message.openid] = Touch.of(message.interaction, job.now, touched.get(message.openid))
-            log_row, (_, _, _, xml) = bookkeeping_rows(message, job.now, kind, plaintext)
-            log_rows.append(dict(zip(LOG_COLUMNS, log_row, strict=True)))
-            filled.append({"b_key": key, "b_kind": kind, "b_xml": xml})
+            log_rows.append(bookkeeping_rows(message, job.now, kind, plaintext)[0])
             out.append(Answer(plaintext, kind))
-        self._bookkeeping(conn, touched)
+        statements: list[tuple[str, tuple[Any, ...]]] = []
+        for sql, create in ((SQL_TOUCH_OR_ADD, True), (SQL_TOUCH, False)):
+            # The followers of the batch, in openid order: created unless only "other" events came from them.
+            rows = [
+                (o, t.at, t.kind, t.message_at, t.event_at) for o, t in sorted(touched.items()) if t.create == create
+            ]
+            if rows:
+                statements.append((sql, _columns(rows, 5)))
         if log_rows:
-            conn.execute(_LOG, log_rows)
-            conn.execute(_FILL, filled)
+            statements.append((SQL_LOG, _columns(log_rows, 7)))
+        if filled:
+            statements.append((SQL_FILL, _columns(filled, 3)))
         unclaimed = sorted(claimed - done.keys())  # pushes that failed: WeChat's retry must run them normally
         if unclaimed:
-            conn.execute(_UNCLAIM, {"b_keys": unclaimed})
-        return out
+            statements.append((SQL_UNCLAIM, (unclaimed,)))
+        return out, statements
 
-    def _bookkeeping(self, conn: Connection, touched: dict[str, Touch]) -> None:
-        """The followers of the batch, in openid order: created unless only "other" events came from them."""
-        add = [
-            {
-                "openid": openid,
-                "subscribed": True,
-                "last_interaction_at": t.at,
-                "last_interaction_kind": t.kind,
-                "last_message_at": t.message_at,
-                "last_event_at": t.event_at,
-                "created_at": t.at,
-            }
-            for openid, t in sorted(touched.items())
-            if t.create
-        ]
-        if add:
-            upsert = pg_insert(_FOLLOWER).values(add)
-            new = upsert.excluded
-            conn.execute(
-                upsert.on_conflict_do_update(
-                    index_elements=["openid"],
-                    set_={
-                        "last_interaction_at": new.last_interaction_at,
-                        "last_interaction_kind": new.last_interaction_kind,
-                        "last_message_at": func.coalesce(new.last_message_at, _FOLLOWER.c.last_message_at),
-                        "last_event_at": func.coalesce(new.last_event_at, _FOLLOWER.c.last_event_at),
-                    },
-                )
-            )
-        only_touch = [
-            {"b_openid": openid, "b_at": t.at, "b_kind": t.kind, "b_message_at": t.message_at, "b_event_at": t.event_at}
-            for openid, t in sorted(touched.items())
-            if not t.create
-        ]
-        if only_touch:
-            conn.execute(TOUCH, only_touch)
 
-    def _run_handler(self, conn: Connection, job: Job) -> Rendered:
-        """The job's handler and its rendered reply; its ORM Session is a savepoint of the batch."""
-        session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
-        try:
-            rendered = job.reply(session)
-            session.commit()  # flushes the handler's writes and releases its savepoint
-        except IntegrityError as exc:
-            raise HandlerConflict from exc
-        finally:
-            session.close()  # after a failure: rolls back to its savepoint, nothing of this push is kept
-        return rendered
+def _ahead(job: Job) -> tuple[str, str]:
+    """The (reply XML, kind) a push's dedupe row is claimed with: a content-only reply as rendered ahead, else
+    "pending" (its handler has yet to run; or it failed ahead and its claim is taken back)."""
+    if job.run is None and job.error is None and job.rendered is not None:
+        return job.rendered
+    return "", "pending"
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> tuple[list[Any], ...]:
+    """Rows as one list per column (the arrays ``unnest`` takes)."""
+    if not rows:
+        return tuple([] for _ in range(width))
+    return tuple(list(column) for column in zip(*rows, strict=True))
+
+
+def _take(item: _Pending) -> bool:
+    """Whether the push is still awaited (its future now running, so it can no longer be cancelled)."""
+    if item.waiter is not None and item.waiter.cancelled():
+        return False
+    return item.future.set_running_or_notify_cancel()
+
+
+def _settle(items: list[_Pending], outcomes: list[Answer | Exception]) -> None:
+    """Hand the outcomes back: each thread's future at once, each event loop's in one callback for all of its."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Answer], Answer | Exception]]] = {}
+    for item, outcome in zip(items, outcomes, strict=False):
+        if isinstance(outcome, BaseException):
+            item.future.set_exception(outcome)
+        else:
+            item.future.set_result(outcome)
+        if item.loop is not None and item.waiter is not None:
+            by_loop.setdefault(item.loop, []).append((item.waiter, outcome))
+    for loop, settled in by_loop.items():
+        with suppress(RuntimeError):  # the loop was closed meanwhile (a worker shutting down): nobody awaits these
+            loop.call_soon_threadsafe(_resolve, settled)
+
+
+def _resolve(settled: list[tuple[asyncio.Future[Answer], Answer | Exception]]) -> None:
+    for waiter, outcome in settled:
+        if waiter.done():  # its coroutine was cancelled: the push is committed all the same
+            continue
+        if isinstance(outcome, BaseException):
+            waiter.set_exception(outcome)
+        else:
+            waiter.set_result(outcome)

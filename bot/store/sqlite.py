@@ -115,15 +115,15 @@ class SqliteGroupCommit:
     def _batch(self, conn: Connection, jobs: list[Job]) -> list[Answer | Exception]:
         """Every push of the batch in order (BEGIN IMMEDIATE done); the bookkeeping in one statement per table."""
         raw: Any = conn.connection.driver_connection
-        stored = _stored_many(raw, [job.message.dedup_key for job in jobs])
+        wanting = {job.message.openid for job in jobs if job.wants_script}
+        stored, readers = _stored_many(raw, [job.message.dedup_key for job in jobs], list(wanting))
+        """The stored replies of the batch's keys, and the batch's followers who read Traditional (for the replies
+        worked out ahead in Simplified): one statement for both."""
         out: list[Answer | Exception] = []
         seen_rows: list[tuple[Any, ...]] = []
         log_rows: list[tuple[Any, ...]] = []
         touched: dict[str, Touch] = {}
-        wanting = {job.message.openid for job in jobs if job.wants_script}
-        readers = _traditional_readers(raw, list(wanting))
-        """The batch's followers who read Traditional, for the replies worked out ahead in Simplified."""
-        run, lookup = partial(self._run_handler, conn), partial(_traditional_readers, raw)
+        run, lookup = partial(self._run_handler, conn), partial(_readers, raw)
         for job in jobs:
             message = job.message
             key = message.dedup_key
@@ -171,30 +171,39 @@ class SqliteGroupCommit:
         return rendered
 
 
-def _traditional_readers(raw: Any, openids: list[str]) -> set[str]:
-    """The followers among ``openids`` who read Traditional (posts.script), one statement per 256 (padded to a power
-    of two, as :func:`_stored_many`, so SQLite's statement cache keeps a few shapes)."""
-    unique = list(dict.fromkeys(openids))
-    found: set[str] = set()
-    for start in range(0, len(unique), 256):
-        chunk = unique[start : start + 256]
-        size = 1 << (len(chunk) - 1).bit_length()
-        rows = raw.execute(_sql_readers(size), chunk + [chunk[0]] * (size - len(chunk)))
-        found.update(row[0] for row in rows)
-    return found
+def _readers(raw: Any, openids: list[str]) -> set[str]:
+    """Which of ``openids`` read Traditional now (after a handler that may have changed its follower's script)."""
+    return _stored_many(raw, [], openids)[1]
 
 
-@lru_cache(maxsize=16)
-def _sql_readers(size: int) -> str:
-    return f"SELECT openid FROM follower WHERE script = '{TRADITIONAL}' AND openid IN ({', '.join('?' * size)})"
-
-
-def _stored_many(raw: Any, keys: list[str]) -> dict[str, tuple[str, str]]:
+def _stored_many(raw: Any, keys: list[str], openids: list[str]) -> tuple[dict[str, tuple[str, str]], set[str]]:
+    """The stored replies of ``keys`` and which of ``openids`` read Traditional: the first 256 of each in one
+    statement (a ``UNION ALL`` of both lookups), any more 256 at a time (padded to powers of two with a repeated
+    value, so SQLite's statement cache keeps a few shapes)."""
     found: dict[str, tuple[str, str]] = {}
-    unique = list(dict.fromkeys(keys))
-    for start in range(0, len(unique), 256):
-        chunk = unique[start : start + 256]
-        size = 1 << (len(chunk) - 1).bit_length()  # padded to a power of two with a repeated key
-        rows = raw.execute(sql_stored(size), chunk + [chunk[0]] * (size - len(chunk)))
-        found.update((key, (xml, kind)) for key, xml, kind in rows)
-    return found
+    readers: set[str] = set()
+    keys, openids = list(dict.fromkeys(keys)), list(dict.fromkeys(openids))
+    for start in range(0, max(len(keys), len(openids)), 256):
+        key_chunk, openid_chunk = _padded(keys[start : start + 256]), _padded(openids[start : start + 256])
+        for key, xml, kind in raw.execute(sql_lookup(len(key_chunk), len(openid_chunk)), key_chunk + openid_chunk):
+            if kind is None:  # a follower's row (a dedupe row always has its kind)
+                readers.add(key)
+            else:
+                found[key] = (xml, kind)
+    return found, readers
+
+
+def _padded(values: list[str]) -> list[str]:
+    size = 1 << (len(values) - 1).bit_length() if values else 0
+    return values + [values[0]] * (size - len(values)) if values else []
+
+
+@lru_cache(maxsize=128)
+def sql_lookup(keys: int, openids: int) -> str:
+    """The stored replies of ``keys`` dedupe keys and, in the same statement, which of ``openids`` followers read
+    Traditional (rows with no kind)."""
+    parts = [sql_stored(keys)] if keys else []
+    if openids:
+        marks = ", ".join("?" * openids)
+        parts.append(f"SELECT openid, NULL, NULL FROM follower WHERE script = '{TRADITIONAL}' AND openid IN ({marks})")
+    return " UNION ALL ".join(parts)

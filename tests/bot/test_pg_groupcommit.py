@@ -48,10 +48,10 @@ def inbound(xml: str) -> Inbound:
 class Bot:
     """A dispatcher on a PostgreSQL group-commit store, as one `wxbot serve` worker has it."""
 
-    def __init__(self, engine: Engine, catalog: Catalog) -> None:
+    def __init__(self, engine: Engine, catalog: Catalog, writers: int = 1) -> None:
         self.sessions = db.session_factory(engine)
         settings = replace(Settings(), database={"url": engine.url.render_as_string(hide_password=False)})
-        self.store = bot_store(replace(settings, server={"store": "group_commit"}), self.sessions)
+        self.store = bot_store(replace(settings, server={"store": "group_commit", "writers": writers}), self.sessions)
         assert isinstance(self.store, PgGroupCommit)
         self.dispatcher = Dispatcher(self.store, catalog, FakeRenderer(catalog), Texts(), build_routes(catalog))
 
@@ -173,6 +173,23 @@ def test_a_msgid_retried_many_times_over_two_workers_is_answered_once(bots: Call
     late = workers[1].dispatcher(inbound(push))
     assert late.duplicate and late.plaintext == answers[0].plaintext
     assert workers[0].counts() == (1, 1, 1, 1)
+
+
+def test_a_msgid_retried_over_two_workers_with_two_writers_each_is_answered_once(pg: Engine, catalog: Catalog) -> None:
+    workers = [Bot(pg, catalog, writers=2), Bot(pg, catalog, writers=2)]  # four batches in flight at once
+    try:
+        pushes = [text_push("订阅 NurOwn", openid="oRetry", msg_id=78), text_push("目录", openid="oRetry", msg_id=79)]
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(lambda n: workers[n % 2].dispatcher(inbound(pushes[n % 4 // 2])), range(32)))
+        subscribed = [a for n, a in enumerate(answers) if n % 4 // 2 == 0]
+        toc = [a for n, a in enumerate(answers) if n % 4 // 2 == 1]
+        assert {a.plaintext for a in subscribed} == {subscribed[0].plaintext} and "已订阅" in subscribed[0].plaintext
+        assert {a.plaintext for a in toc} == {toc[0].plaintext} and "TOC" in toc[0].plaintext
+        assert sum(not a.duplicate for a in subscribed) == 1 and sum(not a.duplicate for a in toc) == 1
+        assert workers[0].counts() == (2, 2, 1, 1)
+    finally:
+        for bot in workers:
+            bot.store.close()
 
 
 def test_a_handler_error_rolls_back_only_its_own_push(bots: Callable[[], Bot]) -> None:
