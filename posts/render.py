@@ -28,6 +28,8 @@ SHORT_BODY_MAX_BYTES = 400
 """The one rule for the footer: a message whose body (everything before the footer) is at most this many UTF-8 bytes
 closes with the disclaimer's one-line form (disclaimer.md ``short``, which points to the full text); a longer one
 closes with the full disclaimer. See :meth:`Renderer.close`."""
+CLOSED_KEPT = 2048
+"""Closed texts a Renderer keeps (:meth:`Renderer.close`); the oldest are dropped all at once past it."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,7 @@ class Renderer:
         self.env = environment()
         self.paths = Paths()
         self._footers: dict[str, str] = {}
+        self._closed: dict[tuple[str, str, str], str] = {}
         self._disclaimer: tuple[str | None, str] = (None, "")
 
     # ----- shared ---------------------------------------------------------------------------------------------
@@ -162,8 +165,17 @@ class Renderer:
         """``body`` with the one footer (templates/text/_footer.txt.j2): the disclaimer is always the last thing.
 
         Every follower-facing text goes through here: reply bodies, the bot's own texts (Context.say), keyword
-        replies and pushes."""
-        return (body.strip() + "\n" + self._footer(self.closing(body))).strip()
+        replies and pushes. The same body under the same disclaimer closes the same way, so a closed text is kept
+        (a keyword reply is closed once per content version, not once per push)."""
+        found = self.catalog.disclaimer
+        key = (body, found.body, found.short) if found is not None else (body, "", "")
+        closed = self._closed.get(key)
+        if closed is None:
+            if len(self._closed) >= CLOSED_KEPT:
+                self._closed.clear()
+            closed = (body.strip() + "\n" + self._footer(self.closing(body))).strip()
+            self._closed[key] = closed
+        return closed
 
     def _footer(self, disclaimer: str) -> str:
         """The footer around one form of the disclaimer (two forms: rendered once each, then reused)."""

@@ -43,7 +43,7 @@ class Answer:
     duplicate: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Job:
     """A push as the dispatcher hands it to the store: the push, its time, and either its reply worked out from the
     content (``rendered``, or the ``error`` its content-only handler raised) or the handler to run with a Session."""

@@ -10,6 +10,7 @@ unique key still guards it.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import lru_cache, partial
 from typing import Any
 
@@ -30,7 +31,7 @@ from bot.store import (
     stored_answer,
 )
 from bot.store.groupcommit import GroupCommit, WriteLock
-from posts.models import SeenMessage
+from posts.models import SeenMessage, sqlite_text
 from posts.script import TRADITIONAL
 
 SQL_SEEN = f"INSERT INTO seen_message ({', '.join(SEEN_COLUMNS)}) VALUES "
@@ -98,9 +99,14 @@ class SqliteGroupCommit:
         self.group: GroupCommit[Job, Answer] = GroupCommit(
             engine, self._batch, write_lock, budget=budget, max_batch=max_batch
         )
-        # The one conversion of a datetime to what SQLite stores (posts.models.UTCDateTime on this dialect).
+        # A datetime as SQLite stores it (posts.models.UTCDateTime on this dialect), checked once against the
+        # type's own bind processor.
         column_type = SeenMessage.__table__.c.received_at.type
-        self._sql_time = column_type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
+        processor = column_type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
+        probe = datetime(2026, 3, 1, 7, 8, 9, 123, tzinfo=UTC)
+        if processor is not None and processor(probe) != sqlite_text(probe):
+            raise RuntimeError("posts.models.sqlite_text no longer matches how UTCDateTime is stored on SQLite")
+        self._sql_time = sqlite_text
 
     def answer(self, job: Job) -> Answer:
         return self.group.submit(job)

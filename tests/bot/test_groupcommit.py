@@ -352,3 +352,24 @@ def test_a_content_only_route_that_uses_the_database_gets_the_error_path(serve: 
         assert s.scalar(select(func.count()).select_from(SeenMessage)) == 0
     routes.table["click", "SNEAKY"] = sneaky  # undeclared: it uses the database, and gets a real Session
     assert bot.wechat.push(event_push("CLICK", "SNEAKY")).content == "sneaky"
+
+
+def test_the_batch_writes_times_as_the_column_type_stores_them_on_sqlite() -> None:
+    """posts.models.sqlite_text (the batch's fast conversion) gives the very text UTCDateTime's bind processor gives."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from sqlalchemy import create_engine
+
+    from posts.models import SeenMessage, sqlite_text
+
+    engine = create_engine("sqlite://")
+    column_type = SeenMessage.__table__.c.received_at.type
+    processor = column_type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
+    shanghai = timezone(timedelta(hours=8))
+    for value in (
+        datetime(2026, 1, 1, tzinfo=UTC),
+        datetime(2026, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(2027, 1, 1, 7, 30, 0, 5, tzinfo=shanghai),  # the day before in UTC
+        datetime(1999, 2, 28, 0, 0, 1, 120_000, tzinfo=shanghai),
+    ):
+        assert sqlite_text(value) == processor(value)
