@@ -254,6 +254,9 @@ class GroupCommit(Generic[T, R]):
             self._raw = self._conn.connection.driver_connection
             # Never sleep in SQLite's busy handler on the loop: a busy BEGIN comes back at once and is retried.
             self._raw.execute("PRAGMA busy_timeout = 0")
+            # No checkpoint inside a batch's COMMIT (it would hold the write lock while it copies pages): the
+            # store's checkpointer does it beside the batches (bot.store.sqlite.Checkpointer).
+            self._raw.execute("PRAGMA wal_autocheckpoint = 0")
         return self._conn, self._raw
 
     def _reset_if_needed(self, conn: Connection, raw: Any) -> None:

@@ -6,10 +6,18 @@
 batch's bookkeeping as raw DB-API statements, one multi-row ``INSERT`` per table. The batch holds SQLite's only
 write lock, so looking the keys up first and inserting the dedupe rows (with their replies) last cannot race; the
 unique key still guards it.
+
+The write-ahead log is copied back into the database by a :class:`Checkpointer` thread beside the batches, not by
+the COMMIT that happens to cross SQLite's threshold (that one would hold the write lock, of every worker, while it
+copies pages).
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import sqlite3
+import threading
 from datetime import UTC, datetime
 from functools import lru_cache, partial
 from typing import Any
@@ -92,6 +100,66 @@ def sql_stored(count: int) -> str:
     return f"SELECT dedup_key, reply_xml, reply_kind FROM seen_message WHERE dedup_key IN ({marks})"
 
 
+log = logging.getLogger(__name__)
+
+CHECKPOINT_EVERY = 0.25
+"""Seconds between two passive checkpoints of the write-ahead log (:class:`Checkpointer`)."""
+CHECKPOINT_FULL_PAGES = 50_000
+"""A log this many pages long (about 200 MB) is checkpointed with RESTART, which waits for the writers: the passive
+ones could not keep up (a reader held an old snapshot all along)."""
+
+
+class Checkpointer:
+    """A thread that checkpoints a SQLite file's write-ahead log every :data:`CHECKPOINT_EVERY` seconds (PASSIVE:
+    it never waits for the writer, it copies what no reader still needs). The batch connection's automatic
+    checkpoint is off, so no batch pays for one inside its COMMIT; the copying runs in SQLite, off the GIL, on the
+    other core. One per process that writes; started on the first batch, stopped by :meth:`close`."""
+
+    def __init__(self, path: str, every: float = CHECKPOINT_EVERY) -> None:
+        self.path = path
+        self.every = every
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self.checkpoints = 0
+
+    def ensure_running(self) -> None:
+        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+            return
+        self._pid = os.getpid()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._pid == os.getpid():
+            self._thread.join(timeout=5)
+        self._thread = None
+
+    def checkpoint(self, conn: sqlite3.Connection) -> tuple[int, int, int]:
+        """One checkpoint: (busy, pages in the log, pages copied), as SQLite reports them."""
+        busy, pages, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if pages >= CHECKPOINT_FULL_PAGES:
+            busy, pages, copied = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+        self.checkpoints += 1
+        return busy, pages, copied
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+        try:
+            while not self._stop.wait(self.every):
+                try:
+                    self.checkpoint(conn)
+                except sqlite3.Error:
+                    log.warning("checkpoint of %s failed; trying again in %.2f s", self.path, self.every)
+            self.checkpoint(conn)
+        except sqlite3.Error:
+            log.warning("last checkpoint of %s failed", self.path)
+        finally:
+            conn.close()
+
+
 class SqliteGroupCommit:
     """:class:`bot.store.Store` by group commit on a SQLite file; ``engine`` from posts.db.sqlite_writer_engine."""
 
@@ -107,6 +175,7 @@ class SqliteGroupCommit:
         if processor is not None and processor(probe) != sqlite_text(probe):
             raise RuntimeError("posts.models.sqlite_text no longer matches how UTCDateTime is stored on SQLite")
         self._sql_time = sqlite_text
+        self.checkpointer = Checkpointer(str(engine.url.database))
 
     def answer(self, job: Job) -> Answer:
         return self.group.submit(job)
@@ -116,11 +185,13 @@ class SqliteGroupCommit:
 
     def close(self) -> None:
         self.group.close()
+        self.checkpointer.close()
         self.group.engine.dispose()
 
     def _batch(self, conn: Connection, jobs: list[Job]) -> list[Answer | Exception]:
         """Every push of the batch in order (BEGIN IMMEDIATE done); the bookkeeping in one statement per table."""
         raw: Any = conn.connection.driver_connection
+        self.checkpointer.ensure_running()
         wanting = {job.message.openid for job in jobs if job.wants_script}
         stored, readers = _stored_many(raw, [job.message.dedup_key for job in jobs], list(wanting))
         """The stored replies of the batch's keys, and the batch's followers who read Traditional (for the replies

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -373,3 +374,40 @@ def test_the_batch_writes_times_as_the_column_type_stores_them_on_sqlite() -> No
         datetime(1999, 2, 28, 0, 0, 1, 120_000, tzinfo=shanghai),
     ):
         assert sqlite_text(value) == processor(value)
+
+
+def test_the_log_is_checkpointed_beside_the_batches_not_inside_their_commit(serve: Callable[..., LiveBot]) -> None:
+    """The batch connection never checkpoints in its COMMIT; the store's checkpointer thread copies the log back."""
+    bot = serve("plain")
+    store = bot.app.dispatcher.store
+    assert isinstance(store, SqliteGroupCommit)
+    for n in range(40):
+        assert bot.wechat.push(text_push("帮助", msg_id=1000 + n)).content == "HELP"
+    _, raw = store.group._connection()
+    assert raw.execute("PRAGMA wal_autocheckpoint").fetchone() == (0,)
+    deadline = time.monotonic() + 10
+    while store.checkpointer.checkpoints < 2:  # one after the writes above, at least
+        assert time.monotonic() < deadline, "the checkpointer did not run"
+        time.sleep(0.05)
+    with sqlite3.connect(store.checkpointer.path) as probe:
+        busy, pages, copied = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert busy == 0 and pages == copied  # nothing left in the log that is not in the database
+    assert _counts(bot)[0] == 40
+
+
+def test_the_checkpointer_stops_with_the_store_and_checkpoints_once_more(tmp_path) -> None:
+    from bot.store.sqlite import Checkpointer
+
+    path = str(tmp_path / "wal.sqlite")
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        conn.execute("CREATE TABLE t (x TEXT)")
+        conn.executemany("INSERT INTO t VALUES (?)", [("x" * 200,)] * 2000)
+        assert os.path.getsize(path) < 10_000  # everything written so far is in the log only
+        checkpointer = Checkpointer(path, every=30)  # only the closing checkpoint runs in this test
+        checkpointer.ensure_running()
+        checkpointer.close()
+        assert checkpointer.checkpoints == 1
+        assert os.path.getsize(path) > 400_000  # the 2,000 rows were copied into the database file
+        assert conn.execute("SELECT count(*) FROM t").fetchone() == (2000,)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import subprocess
@@ -45,6 +46,11 @@ def serve(
         engine = db.make_engine(settings.database.url, settings.database.pool_size)
         renderer = Renderer(catalog, base_url)
         app = runtime.bot_app(settings, db.session_factory(engine), catalog, renderer, clock=app_ctx.clock)
+        # What was loaded (the content pack, templates, the routes) lives as long as the worker: frozen, the
+        # cyclic collector never walks it again. Without this a full collection of it stalled every push in
+        # flight for tens of milliseconds (the p99 at c=64).
+        gc.collect()
+        gc.freeze()
         return RsgiApp(app.watch_content())  # each worker follows `wxbot content reload`
 
     granian = Server(
