@@ -17,7 +17,8 @@ sections, the menu):
 3. pipelined with the COMMIT, one round trip: the bookkeeping in one statement per table (follower upsert in
    openid order, inbound log), the replies not known at the claim (a handler's, a Traditional reader's), the claims
    of pushes that failed deleted. Every statement has one text whatever the batch's size (arrays, ``unnest``), so
-   psycopg prepares it once per connection;
+   psycopg prepares it once per connection; the arrays go in binary (``%b``: no per-element quoting, a third of the
+   batch's CPU when they went as text);
 4. only after the COMMIT are the replies handed back: to a thread by its future, to an event loop by one callback
    per loop and batch (not one wake-up per push). If the transaction or its COMMIT fails, every push of the batch
    gets the error path and nothing of it is kept (a deadlock with another worker's batch is retried once).
@@ -63,27 +64,27 @@ DEADLOCK = "40P01"
 SQL_CLAIM = (
     "WITH claimed AS ("
     " INSERT INTO seen_message (dedup_key, received_at, reply_kind, reply_xml)"
-    " SELECT * FROM unnest(%s::text[], %s::timestamptz[], %s::text[], %s::text[])"
+    " SELECT * FROM unnest(%b::text[], %b::timestamptz[], %b::text[], %b::text[])"
     " ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key)"
     " SELECT 1, dedup_key FROM claimed"
-    f" UNION ALL SELECT 2, openid FROM follower WHERE script = '{TRADITIONAL}' AND openid = ANY(%s::text[])"
+    f" UNION ALL SELECT 2, openid FROM follower WHERE script = '{TRADITIONAL}' AND openid = ANY(%b::text[])"
 )
 """The batch's dedupe keys claimed (1, key) and its Traditional readers among the given followers (2, openid)."""
-SQL_STORED = "SELECT dedup_key, reply_xml, reply_kind FROM seen_message WHERE dedup_key = ANY(%s::text[])"
+SQL_STORED = "SELECT dedup_key, reply_xml, reply_kind FROM seen_message WHERE dedup_key = ANY(%b::text[])"
 SQL_FILL = (
     "UPDATE seen_message SET reply_kind = f.kind, reply_xml = f.xml"
-    " FROM unnest(%s::text[], %s::text[], %s::text[]) AS f(key, kind, xml) WHERE dedup_key = f.key"
+    " FROM unnest(%b::text[], %b::text[], %b::text[]) AS f(key, kind, xml) WHERE dedup_key = f.key"
 )
-SQL_UNCLAIM = "DELETE FROM seen_message WHERE dedup_key = ANY(%s::text[])"
+SQL_UNCLAIM = "DELETE FROM seen_message WHERE dedup_key = ANY(%b::text[])"
 SQL_LOG = (
     "INSERT INTO inbound_event (openid, msg_type, event, key, received_at, reply_kind, dedup_key)"
-    " SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::text[], %s::text[])"
+    " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::text[])"
 )
 SQL_TOUCH_OR_ADD = (
     "INSERT INTO follower"
     " (openid, subscribed, last_interaction_at, last_interaction_kind, last_message_at, last_event_at, created_at)"
     " SELECT t.openid, true, t.at, t.kind, t.message_at, t.event_at, t.at"
-    " FROM unnest(%s::text[], %s::timestamptz[], %s::text[], %s::timestamptz[], %s::timestamptz[])"
+    " FROM unnest(%b::text[], %b::timestamptz[], %b::text[], %b::timestamptz[], %b::timestamptz[])"
     " AS t(openid, at, kind, message_at, event_at)"
     " ON CONFLICT (openid) DO UPDATE"
     " SET last_interaction_at = excluded.last_interaction_at, last_interaction_kind = excluded.last_interaction_kind,"
@@ -94,7 +95,7 @@ SQL_TOUCH = (
     "UPDATE follower SET last_interaction_at = t.at, last_interaction_kind = t.kind,"
     " last_message_at = COALESCE(t.message_at, follower.last_message_at),"
     " last_event_at = COALESCE(t.event_at, follower.last_event_at)"
-    " FROM unnest(%s::text[], %s::timestamptz[], %s::text[], %s::timestamptz[], %s::timestamptz[])"
+    " FROM unnest(%b::text[], %b::timestamptz[], %b::text[], %b::timestamptz[], %b::timestamptz[])"
     " AS t(openid, at, kind, message_at, event_at) WHERE follower.openid = t.openid"
 )
 
