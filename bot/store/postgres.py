@@ -214,6 +214,7 @@ class PgGroupCommit:
     async def _drain(self, loop: asyncio.AbstractEventLoop, lane: _Lane) -> None:
         conn: Any = None
         try:
+            await asyncio.sleep(0)  # the pushes this loop takes in the same turn join the first batch
             while lane.jobs:
                 batch, now = lane.jobs[: self.max_batch], loop.time()
                 del lane.jobs[: self.max_batch]
