@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Connection, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.message import Inbound
@@ -181,3 +182,17 @@ def stored_answer(reply_xml: str, reply_kind: str) -> Answer:
 class HandlerConflict(Exception):
     """A unique constraint other than the dedupe key failed inside the handler's transaction: run it again once
     (two different pushes raced on a shared row, e.g. a new follower's first two messages)."""
+
+
+def run_in_savepoint(conn: Connection, job: Job) -> Rendered:
+    """A group-commit batch's job: its handler and rendered reply, with an ORM Session that is a savepoint of the
+    batch's transaction on ``conn`` (SQLite's, PostgreSQL's); a unique conflict in it is a :class:`HandlerConflict`."""
+    session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+    try:
+        rendered = job.reply(session)
+        session.commit()  # flushes the handler's writes and releases its savepoint
+    except IntegrityError as exc:
+        raise HandlerConflict from exc
+    finally:
+        session.close()  # after a failure: rolls back to its savepoint, nothing of this push is kept
+    return rendered

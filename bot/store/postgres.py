@@ -41,17 +41,16 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import DBAPIError
 
 from bot.store import (
     Answer,
-    HandlerConflict,
     Job,
     Rendered,
     Touch,
     bookkeeping_rows,
     run_in_batch,
+    run_in_savepoint,
     stored_answer,
     traditional_readers,
 )
@@ -378,15 +377,7 @@ class PgGroupCommit:
 
     def _run_handler(self, conn: Connection, job: Job) -> Rendered:
         """The job's handler and its rendered reply; its ORM Session is a savepoint of the batch."""
-        session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
-        try:
-            rendered = job.reply(session)
-            session.commit()  # flushes the handler's writes and releases its savepoint
-        except IntegrityError as exc:
-            raise HandlerConflict from exc
-        finally:
-            session.close()  # after a failure: rolls back to its savepoint, nothing of this push is kept
-        return rendered
+        return run_in_savepoint(conn, job)
 
 
 class _Lane:

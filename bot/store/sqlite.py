@@ -23,19 +23,17 @@ from functools import lru_cache, partial
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from bot.store import (
     LOG_COLUMNS,
     SEEN_COLUMNS,
     Answer,
-    HandlerConflict,
     Job,
     Rendered,
     Touch,
     bookkeeping_rows,
     run_in_batch,
+    run_in_savepoint,
     stored_answer,
 )
 from bot.store.groupcommit import GroupCommit, WriteLock
@@ -236,16 +234,8 @@ class SqliteGroupCommit:
     def _run_handler(self, conn: Connection, job: Job) -> Rendered:
         """The job's handler and its rendered reply; its ORM Session is a savepoint of the batch."""
         if not conn.in_transaction():
-            conn.begin()  # joins the batch's BEGIN IMMEDIATE, so the Session below is a savepoint of it
-        session = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
-        try:
-            rendered = job.reply(session)
-            session.commit()  # flushes the handler's writes and releases its savepoint
-        except IntegrityError as exc:
-            raise HandlerConflict from exc
-        finally:
-            session.close()  # after a failure: rolls back to its savepoint, nothing of this push is kept
-        return rendered
+            conn.begin()  # joins the batch's BEGIN IMMEDIATE, so the Session is a savepoint of it
+        return run_in_savepoint(conn, job)
 
 
 def _readers(raw: Any, openids: list[str]) -> set[str]:
