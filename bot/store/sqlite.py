@@ -120,6 +120,8 @@ class Checkpointer:
         self._thread: threading.Thread | None = None
         self._pid = 0
         self.checkpoints = 0
+        self.last: tuple[int, int, int] | None = None
+        """The last checkpoint's (busy, pages in the log, pages copied)."""
 
     def ensure_running(self) -> None:
         if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
@@ -141,6 +143,7 @@ class Checkpointer:
         if pages >= CHECKPOINT_FULL_PAGES:
             busy, pages, copied = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
         self.checkpoints += 1
+        self.last = (busy, pages, copied)
         return busy, pages, copied
 
     def _run(self) -> None:

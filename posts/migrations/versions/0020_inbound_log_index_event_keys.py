@@ -18,7 +18,7 @@ Revises: 0010
 Create Date: 2026-11-26 09:10:00
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from alembic import op
@@ -37,11 +37,13 @@ _SEEN = sa.table(
 
 
 def _recent_event_keys(old_first: bool) -> None:
-    """Swap openid and CreateTime in the event keys received in the last hour."""
+    """Swap openid and CreateTime in the event keys of the last hour the table holds (the pushes WeChat may still
+    retry; measured from the newest row, so the migration reads no clock)."""
     bind = op.get_bind()
-    since = datetime.now(UTC) - timedelta(hours=1)
-    if bind.dialect.name == "sqlite":
-        since = since.replace(tzinfo=None)
+    newest = bind.execute(sa.select(sa.func.max(_SEEN.c.received_at))).scalar()
+    if newest is None:
+        return
+    since = newest - timedelta(hours=1)
     rows = bind.execute(
         sa.select(_SEEN.c.id, _SEEN.c.dedup_key).where(_SEEN.c.received_at >= since, _SEEN.c.dedup_key.like("evt:%"))
     ).all()
