@@ -106,11 +106,13 @@ def write_requests(path: Path, mode: str, scenario: str, count: int) -> None:
             out.write(f"/wechat?{urlencode(query)}\t{body}\n")
 
 
+PEER_IMPORTS = "import werobot, wechatpy, flask, gunicorn"
+
+
 def ensure_werobot_venv(venv: Path) -> Path:
     """A separate venv with the peers and gunicorn (never the project's dependencies)."""
     python = venv / "bin" / "python"
-    missing = subprocess.run([str(python), "-c", "import werobot, wechatpy, flask, gunicorn"], capture_output=True)
-    if not python.exists() or missing.returncode:
+    if not python.exists() or subprocess.run([str(python), "-c", PEER_IMPORTS], capture_output=True).returncode:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", *PEER_PACKAGES], check=True)
     return venv
