@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import socketserver
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -20,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import WebApp
 from bot.credentials import Credentials, credentials_for
-from bot.rsgi import RsgiApp
+from bot.http1 import HttpServer
 from posts.catalog import Catalog, KeywordRule, Scene, Section, Text, Therapy, Update
 from posts.loader import default_content_dir, load_catalog
 from posts.render import GroupCard, Renderer
@@ -180,7 +178,7 @@ class LiveBot:
     sessions: sessionmaker[Session]
     credentials: Credentials
     wechat: WeChat
-    server: str = "rsgi"
+    server: str = "http1"
 
 
 @contextmanager
@@ -195,31 +193,19 @@ def _wsgiref(app: WebApp) -> Iterator[int]:
 
 
 @contextmanager
-def _granian(app: WebApp) -> Iterator[int]:
-    """granian's RSGI server, as `wxbot serve` runs it, embedded on an event loop in a thread of the test."""
-    from granian.constants import Interfaces
-    from granian.server.embed import Server
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = Server(RsgiApp(app), address="127.0.0.1", port=port, interface=Interfaces.RSGI, websockets=False)
+def _http1(app: WebApp) -> Iterator[int]:
+    """The HTTP/1.1 server `wxbot serve` runs in each worker (bot.http1), on an event loop in a thread of the test."""
+    server = HttpServer(app)
     loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),), daemon=True)
+    started = asyncio.run_coroutine_threadsafe(server.start("127.0.0.1", 0), loop)
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("granian did not start") from None
-            time.sleep(0.01)
+    port = started.result(10)
     try:
         yield port
     finally:
-        loop.call_soon_threadsafe(server.stop)
+        asyncio.run_coroutine_threadsafe(server.stop(5), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
 
@@ -235,16 +221,16 @@ def serve_with(
 ) -> Iterator[LiveBot]:
     """The app on an ephemeral port over real HTTP for the duration of the block.
 
-    ``server="rsgi"`` (the default) serves it as `wxbot serve` does: granian, RSGI, pushes awaited on an event loop;
+    ``server="http1"`` (the default) serves it as `wxbot serve` does: bot.http1, pushes awaited on an event loop;
     ``server="wsgi"`` as the demo does: the stdlib's threaded WSGI server, one blocked thread per push.
     """
     configured = bot_settings(settings, mode, **kwargs.pop("wechat", None) or {})
     renderer = kwargs.pop("renderer", None) or FakeRenderer(catalog)
-    server = kwargs.pop("server", "rsgi")
+    server = kwargs.pop("server", "http1")
     app = bot_app(configured, sessions, catalog, renderer, **kwargs)
     creds = credentials_for(configured.wechat)
     try:
-        with (_granian if server == "rsgi" else _wsgiref)(app) as port:
+        with (_http1 if server == "http1" else _wsgiref)(app) as port:
             url = f"http://127.0.0.1:{port}"
             yield LiveBot(url, app, sessions, creds, WeChat(url, creds), server)
     finally:
@@ -267,6 +253,7 @@ def serve(settings: Settings, sessions: sessionmaker[Session], catalog: Catalog)
 
 @pytest.fixture(params=["plain", "compat", "safe", "plain-wsgi"])
 def bot(request: pytest.FixtureRequest, serve: Callable[..., LiveBot]) -> LiveBot:
-    """The app in each message mode under granian (RSGI), and in plaintext under the demo's WSGI server."""
+    """The app in each message mode under `wxbot serve`'s server (bot.http1), and in plaintext under the demo's WSGI
+    server."""
     mode, _, server = request.param.partition("-")
-    return serve(mode, server=server or "rsgi")
+    return serve(mode, server=server or "http1")

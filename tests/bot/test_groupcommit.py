@@ -26,9 +26,9 @@ from tests.bot.conftest import LiveBot, serve_with
 from tests.bot.wechat import Reply, event_push, text_push
 
 
-@pytest.fixture(params=["rsgi", "wsgi"])
+@pytest.fixture(params=["http1", "wsgi"])
 def serve(request: pytest.FixtureRequest, serve: Callable[..., LiveBot]) -> Callable[..., LiveBot]:
-    """Every test here twice: pushes awaited on granian's event loop (`wxbot serve`), and threads blocked (WSGI)."""
+    """Every test here twice: pushes awaited on the event loop of `wxbot serve`'s server, and threads blocked (WSGI)."""
     return lambda mode="plain", **kwargs: serve(mode, server=request.param, **kwargs)
 
 

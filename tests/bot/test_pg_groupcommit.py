@@ -246,7 +246,7 @@ def test_a_push_no_batch_took_within_the_budget_is_dropped(bots: Callable[[], Bo
         assert "msg:9" not in set(s.scalars(select(SeenMessage.dedup_key)))  # dropped, never run
 
 
-@pytest.mark.parametrize("server", ["rsgi", "wsgi"])
+@pytest.mark.parametrize("server", ["http1", "wsgi"])
 def test_served_on_postgresql_with_group_commit(server: str, pg: Engine, settings: Settings, catalog: Catalog) -> None:
     """Both server faces on the store the setting chooses: replies, redeliveries, and what is recorded."""
     url = pg.url.render_as_string(hide_password=False)

@@ -1,6 +1,7 @@
-"""Urgent words on the real pack, over signed, AES-encrypted pushes (safe mode) under granian and the WSGI server:
-the fixed safety reply before any other rule, closed by the disclaimer, the message at the top of the inbox once
-(a redelivery changes nothing); the default and the "did you mean" replies put the question in the inbox too."""
+"""Urgent words on the real pack, over signed, AES-encrypted pushes (safe mode) under `wxbot serve`'s server and the
+WSGI server: the fixed safety reply before any other rule, closed by the disclaimer, the message at the top of the
+inbox once (a redelivery changes nothing); the default and the "did you mean" replies put the question in the inbox
+too."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def pack() -> Catalog:
     return catalog
 
 
-@pytest.fixture(params=["rsgi", "wsgi"])
+@pytest.fixture(params=["http1", "wsgi"])
 def real(
     request: pytest.FixtureRequest, settings: Settings, sessions: sessionmaker[Session], pack: Catalog
 ) -> Iterator[LiveBot]:

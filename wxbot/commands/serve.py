@@ -1,4 +1,4 @@
-"""`wxbot serve`: upgrade the database, load and sync the content pack, serve the bot with granian (RSGI)."""
+"""`wxbot serve`: upgrade the database, load and sync the content pack, serve the bot (wxbot.workers, bot.http1)."""
 
 from __future__ import annotations
 
@@ -22,19 +22,21 @@ def serve(
     port: Annotated[int | None, typer.Option("--port", "-p", help="Port (default: server.port).")] = None,
 ) -> None:
     """Answer WeChat's pushes on /wechat and serve the content pages /p/, until Ctrl-C."""
-    from granian.constants import Interfaces, Loops
-    from granian.server import Server
-
-    from bot.rsgi import RsgiApp
+    from bot.app import WebApp
     from posts import db
     from posts.render import Renderer
     from posts.settings import replace
-    from wxbot import runtime
+    from wxbot import runtime, workers
 
     app_ctx = app_context(ctx)
     settings = app_ctx.settings
     server = settings.server
     settings = replace(settings, server={"host": host or server.host, "port": port or server.port})
+    try:
+        workers.check_address(settings.server.host, settings.server.port)
+    except workers.PortUnavailable as exc:
+        console.print(f"error: {exc}")
+        raise typer.Exit(1) from None
     started = runtime.start(settings, clock=app_ctx.clock)  # upgrades the schema, loads and syncs the content pack
     catalog, base_url = started.catalog, settings.server.base_url
     started.close()  # every worker process opens its own connections
@@ -42,7 +44,7 @@ def serve(
         console.print("no WeChat credentials configured: using the demo credentials of the built-in stand-in")
     console.print(f"serving {base_url}/wechat and {base_url}/p/ ({settings.server.workers} worker(s)); Ctrl-C stops")
 
-    def load_app() -> Any:
+    def load_app() -> WebApp:
         engine = db.make_engine(settings.database.url, settings.database.pool_size)
         renderer = Renderer(catalog, base_url)
         app = runtime.bot_app(settings, db.session_factory(engine), catalog, renderer, clock=app_ctx.clock)
@@ -51,26 +53,20 @@ def serve(
         # flight for tens of milliseconds (the p99 at c=64).
         gc.collect()
         gc.freeze()
-        return RsgiApp(app.watch_content())  # each worker follows `wxbot content reload`
+        return app.watch_content()  # each worker follows `wxbot content reload`
 
-    granian = Server(
-        "wxbot",
-        address=settings.server.host,
-        port=settings.server.port,
-        interface=Interfaces.RSGI,  # bot/rsgi.py: pushes are coroutines awaiting the group commit
-        workers=settings.server.workers,
-        loop=Loops.uvloop if sys.platform != "win32" else Loops.asyncio,  # ~25 % more pushes/s than asyncio's
-        websockets=False,
-        log_access=False,
-        respawn_failed_workers=True,  # a crashed or killed worker is replaced; the others keep serving
-    )
+    def worker() -> None:
+        workers.run_worker(load_app, settings.server.host, settings.server.port)
+
     scheduler = _start_scheduler(app_ctx.config_path, settings)
     try:
-        granian.serve(target_loader=load_app, wrap_loader=False)
+        code = workers.supervise(settings.server.workers, worker)
     finally:
         if scheduler is not None:
             scheduler.terminate()
             scheduler.wait(timeout=30)
+    if code:
+        raise typer.Exit(code)
 
 
 def _start_scheduler(config_path: str | None, settings: Any) -> subprocess.Popen[bytes] | None:
