@@ -351,7 +351,7 @@ def _start(
                 cmd = [sys.executable, "-m", "wxbot", "--config", str(config), "serve"]
                 process = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
                 running.append(
-                    Running(f"wxbot-{database}", f"granian RSGI, {workers} worker(s), {store}", port, process)
+                    Running(f"wxbot-{database}", f"bot.http1 (httptools, uvloop), {workers} worker(s), {store}", port, process)
                 )
                 wait_ready(port, "/healthz")
         peer_config = work / "peers.json"

@@ -1,9 +1,10 @@
-"""`python -m benchmarks.inprocess`: the /wechat app called in a loop, no HTTP server (per-push cost, profiles).
+"""`python -m benchmarks.inprocess`: the /wechat app called in a loop, no sockets (per-push cost, profiles).
 
 Builds the app as `wxbot serve` does (real content pack, Renderer, SQLite file in a temporary folder, everything
-on: dedupe, log, follower update, stored reply, group commit) and replays pre-signed pushes straight into the RSGI
-app on one event loop, ``--concurrency N`` of them in flight at once (as granian hands them to a worker's loop).
-Everything runs on that loop, so ``--profile`` (cProfile of it) sees the whole push: parse, reply, batch, commit.
+on: dedupe, log, follower update, stored reply, group commit) and replays pre-signed pushes as HTTP/1.1 bytes
+straight into `wxbot serve`'s connection protocol (bot.http1) on one event loop, ``--concurrency N`` connections
+at once, each sending its next push after its answer. Only the sockets are missing, so ``--profile`` (cProfile of
+the loop) sees the whole push: HTTP parse, push parse, reply, batch, commit, response bytes.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 from uuid import uuid4
 
-try:  # the loop `wxbot serve` runs (granian with Loops.uvloop)
+try:  # the loop `wxbot serve` runs (wxbot.workers)
     import uvloop
 except ImportError:  # pragma: no cover - Windows
     uvloop = None  # type: ignore[assignment]
@@ -79,52 +79,51 @@ def environs(folder: Path, mode: str, scenario: str, count: int) -> list[tuple[s
     return out
 
 
-class _Headers(dict[str, str]):
-    pass
+class _Transport:
+    """The part of an asyncio transport the connection uses: what it writes settles the waiting future."""
+
+    def __init__(self) -> None:
+        self.answer: asyncio.Future[bytes] | None = None
+
+    def write(self, data: bytes) -> None:
+        if self.answer is not None and not self.answer.done():
+            self.answer.set_result(data)
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        pass
 
 
-class _Scope:
-    """The part of granian's RSGI scope the app reads."""
-
-    proto = "http"
-    method = "POST"
-
-    def __init__(self, path: str, query: str, length: int) -> None:
-        self.path = path
-        self.query_string = query
-        self.headers = _Headers({"content-length": str(length), "content-type": "text/xml"})
+def raw_request(path: str, body: bytes) -> bytes:
+    head = f"POST {path} HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: text/xml\r\ncontent-length: {len(body)}\r\n\r\n"
+    return head.encode("ascii") + body
 
 
-class _Protocol:
-    """The part of granian's RSGI HTTP protocol the app uses: the body in, one response out."""
+async def _replay(server: Any, requests: list[tuple[str, bytes]], concurrency: int) -> None:
+    from bot.http1 import HttpConnection
 
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-        self.status = 0
-        self.answer = b""
+    pending: Iterator[bytes] = (raw_request(path, body) for path, body in requests)
+    loop = asyncio.get_running_loop()
 
-    async def __call__(self) -> bytes:
-        return self.body
-
-    def response_bytes(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-        self.status, self.answer = status, body
-
-
-async def call(app: Any, path: str, body: bytes) -> bytes:
-    parts = urlsplit(path)
-    protocol = _Protocol(body)
-    await app.__rsgi__(_Scope(parts.path, parts.query, len(body)), protocol)
-    if protocol.status != 200 or not protocol.answer:
-        raise RuntimeError(f"unexpected answer {protocol.status} {protocol.answer[:100]!r}")
-    return protocol.answer
-
-
-async def _replay(app: Any, requests: list[tuple[str, bytes]], concurrency: int) -> None:
-    pending: Iterator[tuple[str, bytes]] = iter(requests)
-
-    async def one_connection() -> None:  # like a keep-alive connection: its next push after its answer
-        for path, body in pending:
-            await call(app, path, body)
+    async def one_connection() -> None:  # a keep-alive connection: its next push after its answer
+        transport = _Transport()
+        connection = HttpConnection(server)
+        connection.connection_made(transport)
+        for raw in pending:
+            transport.answer = loop.create_future()
+            connection.data_received(raw)
+            answer = await transport.answer
+            if not answer.startswith(b"HTTP/1.1 200 ") or answer.endswith(b"\r\n\r\n"):
+                raise RuntimeError(f"unexpected answer {answer[:200]!r}")
+        connection.connection_lost(None)
 
     await asyncio.gather(*(one_connection() for _ in range(concurrency)))
 
@@ -143,7 +142,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--sort", default="cumulative", help="pstats sort key (cumulative, tottime...)")
     args = parser.parse_args()
-    from bot.rsgi import RsgiApp
+    from bot.http1 import HttpServer
 
     for mode in args.modes.split(","):
         created: list[str] = []
@@ -154,11 +153,11 @@ def main() -> None:
                 url = _create_database(args.pg_admin_url, f"wxbot_inproc_{mode}_{uuid4().hex[:8]}", created)
             store = args.store or ("group_commit" if args.database == "postgres" else "auto")
             web = build_app(folder, mode, url, store, args.writers)
-            app = RsgiApp(web)
+            server = HttpServer(web)
             loop = uvloop.new_event_loop() if uvloop is not None else asyncio.new_event_loop()
             for scenario in args.scenarios.split(","):
                 requests = environs(folder, mode, scenario, args.count)
-                loop.run_until_complete(_replay(app, requests[:50], 1))  # warm-up (caches, connections)
+                loop.run_until_complete(_replay(server, requests[:50], 1))  # warm-up (caches, connections)
                 requests = requests[50:]
                 group = getattr(web.dispatcher.store, "group", web.dispatcher.store)
                 group = group if hasattr(group, "batches") else None
@@ -167,7 +166,7 @@ def main() -> None:
                 started, cpu_started = time.perf_counter(), time.process_time()
                 if profiler:
                     profiler.enable()
-                loop.run_until_complete(_replay(app, requests, args.concurrency))
+                loop.run_until_complete(_replay(server, requests, args.concurrency))
                 if profiler:
                     profiler.disable()
                 elapsed = time.perf_counter() - started

@@ -1,4 +1,4 @@
-"""The web app: /wechat, content pages /p/..., /healthz, /metrics; with bot.rsgi, the only modules that know HTTP."""
+"""The web app: /wechat, content pages /p/..., /healthz, /metrics; with bot.http1, the only modules that know HTTP."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ _STATUS = {
 
 
 class WebApp:
-    """The web app: a WSGI callable (the demo, tests, any WSGI server); :mod:`bot.rsgi` serves it under granian.
+    """The web app: a WSGI callable (the demo, tests, any WSGI server); :mod:`bot.http1` serves it in `wxbot serve`.
 
     Build it with :func:`create_app`. Both faces share everything below ``__call__``: the routes, the one /wechat
     path (:class:`bot.pipeline.Pipeline`) and what a failure looks like; they differ only in how a push waits for

@@ -66,7 +66,7 @@ class HttpServer:
         self.web = web
         self.connections: set[HttpConnection] = set()
         self.tasks: set[asyncio.Task[None]] = set()
-        self.date = b""
+        self.date = _http_date(web)
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.TimerHandle | None = None
 
@@ -95,7 +95,7 @@ class HttpServer:
     def _sweep(self) -> None:
         """Once a second: the Date header's value, and the connections whose time ran out are closed."""
         loop = asyncio.get_running_loop()
-        self.date = format_datetime(self.web.clock(), usegmt=True).encode("ascii")
+        self.date = _http_date(self.web)
         now = loop.time()
         for connection in [c for c in self.connections if c.deadline <= now]:
             connection.timed_out()
@@ -329,3 +329,8 @@ class HttpConnection(asyncio.Protocol):
         self.closing = True
         if self.transport is not None:
             self.transport.abort()
+
+
+def _http_date(web: WebApp) -> bytes:
+    """The Date header's value, from the app's clock."""
+    return format_datetime(web.clock(), usegmt=True).encode("ascii")

@@ -4,7 +4,7 @@
     → store: dedupe, [handler], bookkeeping rows + reply, commit (bot.store) → seal (encrypt) → metrics → Response
 
 :func:`Pipeline.handle` walks it in a thread (WSGI); :func:`Pipeline.handle_async` walks the same steps and awaits
-the one that waits for the database (RSGI). The faces only read the request and write the response.
+the one that waits for the database (bot.http1). The faces only read the request and write the response.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 def process_tree(pid: int) -> list[int]:
-    """``pid`` and its descendants (granian's workers), from /proc."""
+    """``pid`` and its descendants (`wxbot serve`'s workers), from /proc."""
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():

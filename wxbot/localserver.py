@@ -1,4 +1,4 @@
-"""A threaded stdlib WSGI server in a background thread, for the demo and tests (serve uses granian)."""
+"""A threaded stdlib WSGI server in a background thread, for the demo and tests (`wxbot serve` uses bot.http1)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ its rendered reply; what it hands over is a :class:`Job`. A store answers the jo
          → persist the push's bookkeeping rows (:func:`bookkeeping_rows`, the follower's interaction columns)
            with the reply → commit → the answer
 
-with a sync face (:meth:`Store.answer`, the WSGI threads) and an async face (:meth:`Store.answer_async`, the RSGI
+with a sync face (:meth:`Store.answer`, the WSGI threads) and an async face (:meth:`Store.answer_async`, the asyncio
 event loop). A reply is returned only once its rows are committed. The composition root (wxbot) chooses and builds
 the store; only this subpackage knows SQL dialects, raw SQL and the DB-API.
 

@@ -65,12 +65,12 @@ class Proc:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.popen.pid, signal.SIGKILL)
                 self.popen.wait(5)
-        with contextlib.suppress(ProcessLookupError):  # granian workers left behind by a SIGKILLed parent
+        with contextlib.suppress(ProcessLookupError):  # workers left behind by a SIGKILLed parent
             os.killpg(self.popen.pid, signal.SIGKILL)
 
 
 def spawn(name: str, args: list[str], tmp: Path, env: dict[str, str] | None = None) -> Proc:
-    """Start ``args`` in its own process group (so stop() reaches granian's workers too)."""
+    """Start ``args`` in its own process group (so stop() reaches the web workers too)."""
     log = tmp / f"{name}.log"
     full_env = {**os.environ, **SECRETS, "PYTHONUNBUFFERED": "1", **(env or {})}
     full_env.pop("WXBOT_CONFIG", None)
@@ -151,7 +151,7 @@ def start_scheduler(tmp: Path, env: dict[str, str], name: str) -> Proc:
 
 
 def children(pid: int) -> list[int]:
-    """Direct child pids of ``pid`` (granian's workers)."""
+    """Direct child pids of ``pid`` (`wxbot serve`'s workers)."""
     found: list[int] = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

@@ -25,7 +25,7 @@ def lease_holder(db_url: str) -> str | None:
 def test_documented_topology_answers_and_sends(stack: Stack) -> None:
     web = stack.serve()
     workers = procs.children(web.pid)
-    assert len(workers) == 2, f"expected 2 granian workers, found {workers}"
+    assert len(workers) == 2, f"expected 2 web workers, found {workers}"
     first, second = stack.scheduler("scheduler-a"), stack.scheduler("scheduler-b")
     db_url = stack.env["WXBOT_DATABASE_URL"]
     procs.wait_for(lambda: lease_holder(db_url), 30, "a scheduler to take the lease", first)

@@ -1,4 +1,4 @@
-"""kill -9 the granian worker that is handling a push: WeChat's retry is answered, the side effects happen once."""
+"""kill -9 the web worker that is handling a push: WeChat's retry is answered, the side effects happen once."""
 
 from __future__ import annotations
 
@@ -74,11 +74,11 @@ def test_sigkill_of_the_busy_worker_then_wechat_retry_is_answered_once(stack: St
     assert subs == [("nurown",)], subs
     assert scalar(url, "SELECT count(*) FROM outbox WHERE openid = %s AND kind = 'tag_add'", OPENID) == 1
 
-    # granian replaced the killed worker and the server keeps answering.
+    # the supervisor replaced the killed worker and the server keeps answering.
     procs.wait_for(
         lambda: len(procs.children(web.pid)) == 2 and victim not in procs.children(web.pid),
         20,
-        "granian to respawn the worker",
+        "the supervisor to respawn the worker",
         web,
     )
     assert procs.http_ok(f"{stack.url}/healthz")
