@@ -350,9 +350,7 @@ def _start(
                 log = (work / f"wxbot-{database}-{mode}.log").open("wb")
                 cmd = [sys.executable, "-m", "wxbot", "--config", str(config), "serve"]
                 process = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-                running.append(
-                    Running(f"wxbot-{database}", f"bot.http1 (httptools, uvloop), {workers} worker(s), {store}", port, process)
-                )
+                running.append(Running(f"wxbot-{database}", f"bot.http1, {workers} worker(s), {store}", port, process))
                 wait_ready(port, "/healthz")
         peer_config = work / "peers.json"
         peer_config.write_text(

@@ -1,7 +1,7 @@
 """One transaction per push (PostgreSQL; any database): claim the dedupe key, run the handler, log, store the reply.
 
 The dedupe row is inserted first as ``pending``: a copy of the push still in flight waits on the unique insert,
-then conflicts with it and gets the stored reply. Coroutines (the asyncio face, bot.http1) run their transaction on a thread of a
+then conflicts with it and gets the stored reply. Coroutines (bot.http1) run their transaction on a thread of a
 pool of ``threads``: that many transactions at once per worker.
 """
 

@@ -1,4 +1,5 @@
-"""`wxbot serve` as a real process (its supervisor and workers) answers WeChat in plain, compat and safe mode, with its scheduler."""
+"""`wxbot serve` as a real process (supervisor, workers) answers WeChat in plain, compat and safe mode, with
+its scheduler."""
 
 from __future__ import annotations
 
