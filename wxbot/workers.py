@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import ctypes.util
 import logging
 import os
 import signal
@@ -89,7 +88,7 @@ def supervise(count: int, start: Callable[[], None]) -> int:
         pid = os.fork()
         if pid == 0:  # the worker
             signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-            _exit_with_parent(supervisor)
+            exit_with_parent(supervisor)
             code = 0
             try:
                 start()
@@ -151,12 +150,15 @@ def _describe(status: int) -> str:
     return f"exit code {os.waitstatus_to_exitcode(status)}"
 
 
-def _exit_with_parent(supervisor: int) -> None:
-    """Linux: the worker gets SIGTERM if the supervisor dies (even by SIGKILL), so no worker outlives it."""
+def exit_with_parent(supervisor: int) -> None:
+    """Linux: this child gets SIGTERM if the supervisor dies (even by SIGKILL), so no child outlives it.
+
+    Called in a child just forked (a worker, or the embedded scheduler as Popen's ``preexec_fn``): it starts no
+    program (``ctypes.util.find_library`` runs ldconfig) and loads no library, prctl is in the process already."""
     if not sys.platform.startswith("linux"):
         return
     with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)
         pr_set_pdeathsig = 1
         libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
     if os.getppid() != supervisor:  # the supervisor died before prctl took effect

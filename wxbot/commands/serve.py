@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import os
@@ -71,7 +72,10 @@ def serve(
 
 def _start_scheduler(config_path: str | None, settings: Any) -> subprocess.Popen[bytes] | None:
     """With `scheduler.embedded`, run `wxbot scheduler run` beside the web workers (its own process, so the
-    workers never fork a running scheduler; the lease keeps it single across machines)."""
+    workers never fork a running scheduler; the lease keeps it single across machines). Like a worker, it
+    gets SIGTERM when this process dies, even by SIGKILL."""
+    from wxbot.workers import exit_with_parent
+
     if not settings.scheduler.embedded:
         return None
     if not (settings.wechat.configured or settings.wechat.api_base_url):
@@ -80,4 +84,4 @@ def _start_scheduler(config_path: str | None, settings: Any) -> subprocess.Popen
     command = [sys.executable, "-m", "wxbot", *(["--config", config_path] if config_path else []), "scheduler", "run"]
     env = {**os.environ, "WXBOT_SERVER_HOST": settings.server.host, "WXBOT_SERVER_PORT": str(settings.server.port)}
     console.print("scheduler started beside the web workers (scheduler.embedded = true)")
-    return subprocess.Popen(command, env=env)
+    return subprocess.Popen(command, env=env, preexec_fn=functools.partial(exit_with_parent, os.getpid()))
