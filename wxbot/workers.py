@@ -39,9 +39,9 @@ def check_address(host: str, port: int) -> None:
     """Fail now, with the reason, if no worker could listen on ``host:port``."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # SO_REUSEADDR (a port in TIME_WAIT is free) but not SO_REUSEPORT: a second `wxbot serve` on the same
+        # port (its workers listen with SO_REUSEPORT) is refused here instead of silently sharing the connections.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if hasattr(socket, "SO_REUSEPORT"):
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:

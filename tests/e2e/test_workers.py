@@ -226,6 +226,18 @@ def test_a_port_in_use_is_refused_at_once(tmp_path: Path) -> None:
     assert not (tmp_path / "wxbot.db").exists()  # refused before the database was touched
 
 
+def test_a_second_serve_on_the_same_port_is_refused(served: Served, tmp_path: Path) -> None:
+    """The workers listen with SO_REUSEPORT; a second `wxbot serve` must not silently share their port."""
+    config = write_config(tmp_path / "second.toml", served.port, tmp_path / "second.db", None)
+    result = subprocess.run(
+        [WXBOT, "--config", str(config), "serve"], capture_output=True, text=True, timeout=10, start_new_session=True
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert output.strip().splitlines() == [f"error: cannot listen on 127.0.0.1:{served.port}: Address already in use"]
+    assert _answers(served.port)  # the first server is untouched
+
+
 SUPERVISE_FAILING_START = """
 import os, signal, sys, time, types
 from pathlib import Path
