@@ -115,6 +115,8 @@ class HttpConnection(asyncio.Protocol):
         self.busy = False
         self.closing = False
         self.paused = False
+        self.reading = False
+        """A request is under way: its first byte came, its last has not (a timeout then is a 408)."""
         self.deadline = self.loop.time() + IDLE_SECONDS
         self._reset()
 
@@ -164,6 +166,7 @@ class HttpConnection(asyncio.Protocol):
     def on_message_begin(self) -> None:
         self._reset()
         self.in_head = True
+        self.reading = True
         self.deadline = self.loop.time() + REQUEST_SECONDS
 
     def on_url(self, url: bytes) -> None:
@@ -200,7 +203,8 @@ class HttpConnection(asyncio.Protocol):
             self.body.append(body)
 
     def on_message_complete(self) -> None:
-        if not self.discard:
+        self.reading = False
+        if not self.discard and not self.parser.should_upgrade():  # an upgrade: data_received answers 400
             self._complete()
 
     # --- requests and answers ---
@@ -314,7 +318,7 @@ class HttpConnection(asyncio.Protocol):
     def timed_out(self) -> None:
         if self.busy:  # the app answers within its own budget; the clock starts again after the answer
             return
-        if self.in_head or self.body:
+        if self.reading:
             self._refuse(408, "request timeout")
         else:
             self._close()
