@@ -67,6 +67,8 @@ class HttpServer:
         self.connections: set[HttpConnection] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.date = _http_date(web)
+        self.stopping = False
+        """Stopping: the answers under way close their connections; no further request is started."""
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.TimerHandle | None = None
 
@@ -81,6 +83,7 @@ class HttpServer:
 
     async def stop(self, grace: float = 10.0) -> None:
         """Accept no more connections, let the requests under way finish (at most ``grace`` s), close the rest."""
+        self.stopping = True
         if self._server is not None:
             self._server.close()
         for connection in list(self.connections):
@@ -215,6 +218,8 @@ class HttpConnection(asyncio.Protocol):
             raise ValueError("request head too large")
 
     def _complete(self) -> None:
+        if self.closing:  # bytes parsed after the answer that closes the connection
+            return
         parts = httptools.parse_url(self.url) if self.url else None
         path = parts.path.decode("utf-8", "replace") if parts and parts.path else "/"
         query = parts.query.decode("utf-8", "replace") if parts and parts.query else ""
@@ -274,12 +279,14 @@ class HttpConnection(asyncio.Protocol):
 
     def _answer(self, request: _Request, route: str, response: Response) -> None:
         self.web.metrics.count_request(route, response.status)
-        self._write(response, request.keep_alive, head_only=request.method == "HEAD")
+        keep_alive = request.keep_alive and not self.server.stopping
+        self._write(response, keep_alive, head_only=request.method == "HEAD")
         self.busy = False
-        if not request.keep_alive:
+        if not keep_alive:
             self._close()
             return
-        self.deadline = self.loop.time() + IDLE_SECONDS
+        if not self.reading:  # a request half-read behind this one keeps its own (shorter) deadline
+            self.deadline = self.loop.time() + IDLE_SECONDS
         if self.queue:
             self._start(self.queue.popleft())
         elif self.paused and not self.closing:

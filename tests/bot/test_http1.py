@@ -551,6 +551,7 @@ def test_a_graceful_stop_finishes_the_push_under_way_and_closes_idle_connections
     gate.opened.set()
     answer = pushing.answer()
     assert answer.status == 200 and b"<Content><![CDATA[HELP]]></Content>" in answer.body
+    assert answer.headers.get("connection") == "close"  # the client learns the connection ends with this answer
     stopping.result(5)
     assert pushing.rest() == b""
     assert not server.connections and not server.tasks
