@@ -346,9 +346,19 @@ class Handle:
         self.engine = engine
         self.scheduler = scheduler
         self._known: dict[str, tuple[str, Any]] = {}
+        # A job that changes the job list (the tick's sync, a send's launch) holds this lock; `stop` takes it too
+        # before the shutdown. APScheduler's shutdown(wait=True) waits for the running jobs while it holds its
+        # job-store lock, so a job calling get_job/add_job then would wait for it forever.
+        self._changing_jobs = threading.RLock()
+        self._stopping = False
 
     def sync_jobs(self) -> None:
         """Rebuild `post:<id>` jobs from the queue (fixed ids, replace_existing); the tick decides what is sent."""
+        with self._changing_jobs:
+            if not self._stopping:
+                self._sync_jobs()
+
+    def _sync_jobs(self) -> None:
         wanted = self.engine.jobs()
         tz = ZoneInfo(self.engine.settings.scheduler.timezone)
         for job_id in set(self._known) - set(wanted):
@@ -372,6 +382,11 @@ class Handle:
 
     def launch(self, post_id: int) -> None:
         """The post's send as a job of its own: logged once by APScheduler, never overlapping the tick."""
+        with self._changing_jobs:
+            if not self._stopping:
+                self._add_send(post_id)
+
+    def _add_send(self, post_id: int) -> None:
         self.scheduler.add_job(
             self._send,
             args=[post_id],
@@ -461,6 +476,8 @@ class Handle:
 
     def stop(self) -> None:
         self.engine.stop_event.set()
+        with self._changing_jobs:  # a job changing the job list finishes first; none starts changing it after
+            self._stopping = True
         self.scheduler.shutdown(wait=True)
         self.engine.release()
         self.engine.api.close()

@@ -224,3 +224,29 @@ def test_housekeeping_forgets_dedupe_rows_past_the_keep_hourly_in_short_transact
 def _seen_count(world: World) -> int:
     with world.sessions() as session:
         return len(session.scalars(select(SeenMessage.id)).all())
+
+
+def test_stop_while_a_job_rebuilds_the_job_list_does_not_hang(world: World) -> None:
+    """APScheduler's shutdown(wait=True) holds its job-store lock while it waits for the running jobs: a job still
+    changing the job list (the tick's sync) must finish before it, or both wait for each other for ever."""
+    handle = build(world.settings, world.sessions, world.catalog, world.renderer).start()
+    in_sync, go_on = threading.Event(), threading.Event()
+    jobs = handle.engine.jobs
+
+    def slow_jobs() -> dict:
+        in_sync.set()
+        go_on.wait(5)
+        return jobs()
+
+    handle.engine.jobs = slow_jobs  # type: ignore[method-assign]
+    handle._known = {"post:999999": ("date", None)}  # gone from the queue: the sync asks APScheduler for its job
+    handle.scheduler.add_job(handle.sync_jobs, id="sync-now")
+    assert in_sync.wait(5), "the sync job did not start"
+    stopper = threading.Thread(target=handle.stop, daemon=True)
+    stopper.start()
+    time.sleep(0.2)  # stop() is now waiting for the sync
+    assert stopper.is_alive()
+    go_on.set()
+    stopper.join(10)
+    assert not stopper.is_alive(), "stop() and the running sync job deadlocked"
+    handle.sync_jobs()  # after the stop, a late sync changes nothing and returns at once
