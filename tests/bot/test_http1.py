@@ -7,7 +7,6 @@ import asyncio
 import json
 import select
 import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,11 +20,10 @@ from sqlalchemy import select as sql_select
 
 import bot.http1 as http1
 import tests.bot.conftest as bot_conftest
-from bot.store.groupcommit import GroupCommit
-from bot.store.sqlite import SqliteGroupCommit
 from posts.limits import CALLBACK_MAX_BODY_BYTES
 from posts.models import InboundEvent, SeenMessage, Subscription
 from tests.bot.conftest import LiveBot
+from tests.bot.test_groupcommit import Gate, _group
 from tests.bot.wechat import Headers, Response, text_push
 
 TIMESTAMP = "1700000000"  # any timestamp: the signature covers it, its age is not checked
@@ -114,31 +112,6 @@ def servers(monkeypatch: pytest.MonkeyPatch) -> list[RecordingServer]:
     monkeypatch.setattr(RecordingServer, "made", made)
     monkeypatch.setattr(bot_conftest, "HttpServer", RecordingServer)
     return made
-
-
-class Gate:
-    """Keeps the group commit from taking SQLite's write lock until opened: a push waits, in flight."""
-
-    def __init__(self, bot: LiveBot) -> None:
-        store = bot.app.dispatcher.store
-        assert isinstance(store, SqliteGroupCommit)
-        self.group: GroupCommit[Any, Any] = store.group
-        self.opened = threading.Event()
-        self.entered = threading.Event()
-        self._lock = self.group.write_lock
-        self.group.write_lock = self  # type: ignore[assignment]
-
-    def try_acquire(self) -> bool:
-        self.entered.set()
-        return self.opened.is_set() and self._lock.try_acquire()
-
-    def acquire(self) -> None:
-        self.entered.set()
-        self.opened.wait(10)
-        self._lock.acquire()
-
-    def release(self) -> None:
-        self._lock.release()
 
 
 def wait_for(condition: Callable[[], bool], what: str, seconds: float = 5.0) -> None:
@@ -490,7 +463,7 @@ def test_a_connection_answering_is_not_timed_out(
     monkeypatch.setattr(http1, "IDLE_SECONDS", 0.1)
     monkeypatch.setattr(http1, "SWEEP_SECONDS", 0.02)
     bot = serve("plain")
-    gate = Gate(bot)
+    gate = Gate(_group(bot))
     client = connect(bot)
     head, body = signed_push(bot, text_push("帮助", msg_id=105))
     client.send(head + body)
@@ -509,7 +482,7 @@ def test_a_push_whose_client_left_is_committed_and_its_retry_gets_the_stored_rep
 ) -> None:
     bot = serve("plain")
     server = servers[0]
-    gate = Gate(bot)
+    gate = Gate(_group(bot))
     push = text_push("订阅 NurOwn", msg_id=106)
     head, body = signed_push(bot, push)
     client = connect(bot)
@@ -535,7 +508,7 @@ def test_a_graceful_stop_finishes_the_push_under_way_and_closes_idle_connections
 ) -> None:
     bot = serve("plain")
     server = servers[0]
-    gate = Gate(bot)
+    gate = Gate(_group(bot))
     pushing, kept, silent = connect(bot), connect(bot), connect(bot)
     kept.send(get("/healthz"))
     assert kept.answer().status == 200
