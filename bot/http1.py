@@ -31,6 +31,8 @@ IDLE_SECONDS = 75.0
 """A kept-alive connection with no request in this long is closed."""
 PIPELINE_MAX = 16
 """Requests read ahead of their answers on one connection; beyond it the connection is read no further for now."""
+LINGER_SECONDS = 2.0
+"""After the answer that ends a connection, how long what the client still sends is read and dropped."""
 SWEEP_SECONDS = 1.0
 
 _REASONS = {
@@ -315,14 +317,28 @@ class HttpConnection(asyncio.Protocol):
         self._close()
 
     def _close(self) -> None:
-        if not self.closing:
-            self.closing = True
-            self.queue.clear()
+        """Close after the answer: send FIN, then read and drop what the client still sends, for at most
+        LINGER_SECONDS. Closing a socket with unread bytes (the rest of a body too large to read) sends a reset
+        instead, and the client may lose the answer before it reads it."""
+        if self.closing:
+            return
+        self.closing = True
+        self.queue.clear()
+        if not self.transport.can_write_eof():
             self.transport.close()
+            return
+        self.transport.write_eof()
+        self.deadline = self.loop.time() + LINGER_SECONDS
+        if self.paused:
+            self.paused = False
+            self.transport.resume_reading()
 
     # --- called by the server ---
 
     def timed_out(self) -> None:
+        if self.closing:  # lingered long enough
+            self.transport.close()
+            return
         if self.busy:  # the app answers within its own budget; the clock starts again after the answer
             return
         if self.reading:

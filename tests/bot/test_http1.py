@@ -4,9 +4,11 @@ time limits, malformed input, HEAD, 100-continue, a client that leaves mid-push,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import select
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -252,6 +254,31 @@ def test_a_declared_length_over_the_cap_is_413_without_reading_the_body(
     assert_framed(answer, bot, keep_alive=False)
     assert client.rest() == b""
     assert rows(bot, SeenMessage) + rows(bot, InboundEvent) == 0
+
+
+def test_a_body_over_the_cap_sent_whole_still_gets_its_413_not_a_reset(
+    serve: Callable[..., LiveBot], connect: Callable[[LiveBot], Client]
+) -> None:
+    """The client sends head and body at once, as most do: the server answers 413 without reading the body, then
+    reads and drops the rest before it closes; closing with those bytes unread would reset the connection."""
+    bot = serve("plain")
+    client = connect(bot)
+    head, _ = signed_push(bot, text_push("帮助"))
+    size = 4 * CALLBACK_MAX_BODY_BYTES
+    start = head.split(b"Content-Length: ")[0] + f"Content-Length: {size}\r\n\r\n".encode()
+    sender = threading.Thread(target=lambda: _send_quietly(client, start + b"x" * size), daemon=True)
+    sender.start()
+    answer = client.answer()  # a reset would raise ConnectionResetError here
+    assert (answer.status, answer.body) == (413, b"payload too large")
+    assert_framed(answer, bot, keep_alive=False)
+    assert client.rest() == b""
+    sender.join(5)
+    assert rows(bot, SeenMessage) + rows(bot, InboundEvent) == 0
+
+
+def _send_quietly(client: Client, data: bytes) -> None:
+    with contextlib.suppress(OSError):  # the server may close before the last bytes: the answer is what is read
+        client.send(data)
 
 
 def test_a_declared_length_over_the_cap_gets_no_100_continue(
