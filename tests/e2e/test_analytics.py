@@ -53,7 +53,8 @@ def test_the_page_shows_follows_per_scene_and_the_pushs_deliveries(demo: Demo, b
     while True:
         browser.get(demo.console_url + "/analytics")
         pushes = browser.find_element(By.ID, "pushes-table").text
-        if f"#{post_id}" in pushes and "客服消息" in pushes:
+        # planned first, delivered a moment later: wait for the delivery, not only for the row
+        if any(f"#{post_id}" in line and "客服消息 1 1" in line for line in pushes.splitlines()):
             break
         assert time.monotonic() < deadline, pushes
         time.sleep(2)
