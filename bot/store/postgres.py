@@ -1,27 +1,31 @@
 """Group commit on PostgreSQL: the pushes waiting in a worker are committed together, so none waits for its own fsync.
 
-A few writer threads per worker process (``writers``) hold one connection each. While they commit their batches,
-the pushes arriving queue up; the next free writer takes them all (up to ``max_batch``) as its next batch, in one
-transaction of two round trips when no push of it needs a handler with a Session (the usual batch: keywords,
-sections, the menu):
+Content-only pushes (keywords, sections, the menu: the usual push) are committed on the worker's event loop, on
+psycopg's asynchronous connection in autocommit: while ``writers`` batches of a loop are at PostgreSQL, the pushes
+arriving queue up, and the next batch takes them all (up to ``max_batch``) in **one statement** (:data:`SQL_BATCH`,
+the batch as one JSON text): it claims each push's dedupe key with its reply (rendered ahead, in Simplified), and
+for the keys it claimed writes the inbound log and the follower rows, and returns the keys claimed and which of the
+batch's followers read Traditional. A key another transaction holds uncommitted makes the claim wait for it, as the
+per-push store's unique insert does; a key not claimed was committed by someone else, and its stored reply is read
+back; a Traditional reader's reply is stored again in Traditional before anyone of the batch is answered.
+
+Pushes whose route uses the database go to ``writers`` writer threads per worker, one connection each, as one
+transaction of two round trips when no push of it needs a handler with a Session:
 
 1. ``BEGIN`` and one statement: claim the batch's dedupe keys (``INSERT … ON CONFLICT DO NOTHING RETURNING``,
    sorted, so two workers' batches never wait on each other in a cycle), each content-only push's dedupe row
-   already with its reply (rendered ahead, in Simplified), and, in the same statement, which of the batch's
-   followers read Traditional. A key another transaction holds uncommitted makes the claim wait for it, as the
-   per-push store's unique insert does; a key not returned was committed by someone else, and its stored reply is
-   read back;
+   already with its reply, and, in the same statement, which of the batch's followers read Traditional;
 2. each claimed push's database handler in a SAVEPOINT of its own (a handler that raises rolls back alone and only
    its push gets the error path; a unique conflict in it runs it once more), a copy later in the same batch gets
    the first one's reply;
 3. pipelined with the COMMIT, one round trip: the bookkeeping in one statement per table (follower upsert in
    openid order, inbound log), the replies not known at the claim (a handler's, a Traditional reader's), the claims
    of pushes that failed deleted. Every statement has one text whatever the batch's size (arrays, ``unnest``), so
-   psycopg prepares it once per connection; the arrays go in binary (``%b``: no per-element quoting, a third of the
-   batch's CPU when they went as text);
-4. only after the COMMIT are the replies handed back: to a thread by its future, to an event loop by one callback
-   per loop and batch (not one wake-up per push). If the transaction or its COMMIT fails, every push of the batch
-   gets the error path and nothing of it is kept (a deadlock with another worker's batch is retried once).
+   psycopg prepares it once per connection; the arrays go in binary (``%b``).
+
+Either way the replies are handed back only after the COMMIT: to a thread by its future, to an event loop by one
+callback per loop and batch (not one wake-up per push). If the transaction or its COMMIT fails, every push of the
+batch gets the error path and nothing of it is kept (a deadlock with another worker's batch is retried once).
 
 A push no batch took within ``budget`` seconds (WeChat waits 5) is dropped unwritten; WeChat's retry runs it.
 """
@@ -29,6 +33,7 @@ A push no batch took within ``budget`` seconds (WeChat waits 5) is dropped unwri
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import threading
@@ -54,7 +59,8 @@ from bot.store import (
     stored_answer,
     traditional_readers,
 )
-from posts.script import TRADITIONAL
+from posts import interactions
+from posts.script import SIMPLIFIED, TRADITIONAL
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +103,43 @@ SQL_TOUCH = (
     " FROM unnest(%b::text[], %b::timestamptz[], %b::text[], %b::timestamptz[], %b::timestamptz[])"
     " AS t(openid, at, kind, message_at, event_at) WHERE follower.openid = t.openid"
 )
+
+
+SQL_BATCH = (
+    "WITH b AS (SELECT * FROM json_to_recordset(%s::json) AS b(n int, dedup_key text, at timestamptz,"
+    " reply_kind text, reply_xml text, openid text, msg_type text, event text, log_key text, kind text,"
+    " message_at timestamptz, event_at timestamptz, wants boolean)),"
+    " claimed AS (INSERT INTO seen_message (dedup_key, received_at, reply_kind, reply_xml)"
+    " SELECT dedup_key, at, reply_kind, reply_xml FROM b ORDER BY dedup_key"
+    " ON CONFLICT (dedup_key) DO NOTHING RETURNING dedup_key),"
+    " done AS (SELECT b.* FROM b JOIN claimed USING (dedup_key)),"
+    " logged AS (INSERT INTO inbound_event (openid, msg_type, event, key, received_at, reply_kind, dedup_key)"
+    " SELECT openid, msg_type, event, log_key, at, reply_kind, dedup_key FROM done ORDER BY n),"
+    " touch AS (SELECT openid, (array_agg(at ORDER BY n DESC))[1] AS at, (array_agg(kind ORDER BY n DESC))[1] AS kind,"
+    " (array_agg(message_at ORDER BY n DESC) FILTER (WHERE message_at IS NOT NULL))[1] AS message_at,"
+    " (array_agg(event_at ORDER BY n DESC) FILTER (WHERE event_at IS NOT NULL))[1] AS event_at,"
+    f" bool_or(kind <> '{interactions.OTHER}') AS creates FROM done GROUP BY openid),"
+    " added AS (INSERT INTO follower"
+    " (openid, subscribed, last_interaction_at, last_interaction_kind, last_message_at, last_event_at, created_at)"
+    " SELECT openid, true, at, kind, message_at, event_at, at FROM touch WHERE creates ORDER BY openid"
+    " ON CONFLICT (openid) DO UPDATE SET last_interaction_at = excluded.last_interaction_at,"
+    " last_interaction_kind = excluded.last_interaction_kind,"
+    " last_message_at = COALESCE(excluded.last_message_at, follower.last_message_at),"
+    " last_event_at = COALESCE(excluded.last_event_at, follower.last_event_at)),"
+    " updated AS (UPDATE follower SET last_interaction_at = t.at, last_interaction_kind = t.kind,"
+    " last_message_at = COALESCE(t.message_at, follower.last_message_at),"
+    " last_event_at = COALESCE(t.event_at, follower.last_event_at) FROM touch t"
+    " WHERE NOT t.creates AND follower.openid = t.openid)"
+    " SELECT 1, dedup_key FROM claimed"
+    f" UNION ALL SELECT 2, openid FROM follower WHERE script = '{TRADITIONAL}'"
+    " AND openid IN (SELECT openid FROM b WHERE wants)"
+)
+"""A batch of content-only pushes in one statement (one per batch, prepared once per connection): each push's
+dedupe row claimed with its reply (sorted: two workers' batches never wait on each other in a cycle), and for the
+claimed ones only, the inbound log and the follower rows (one per follower, in openid order: its last interaction
+of the batch, the last of each window class; created unless only "other" events came from it, as
+:class:`bot.store.Touch` has it); it returns the keys claimed (1, key) and the batch's Traditional readers
+(2, openid). The batch goes as one JSON text (:meth:`_OneStatement.payload`)."""
 
 
 class WriterTimeout(TimeoutError):
@@ -251,7 +294,7 @@ class PgGroupCommit:
 
         try:
             if conn is None:
-                conn = await psycopg.AsyncConnection.connect(self._conninfo)
+                conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
             try:
                 return await self._batch_async(conn, jobs), conn
             except psycopg.errors.DeadlockDetected:
@@ -264,28 +307,25 @@ class PgGroupCommit:
             return [exc] * len(jobs), conn
 
     async def _batch_async(self, conn: Any, jobs: list[Job]) -> list[Answer | Exception]:
-        """:meth:`_transaction` for content-only pushes, awaited: the same two round trips."""
-        claim = _Claim(jobs)
-        try:
-            async with conn.pipeline(), conn.cursor() as cursor:
-                await cursor.execute(SQL_CLAIM, claim.params())
-                claim.found(await cursor.fetchall())
-            if claim.others:
-                async with conn.cursor() as cursor:
-                    await cursor.execute(SQL_STORED, (claim.others,))
-                    claim.stored_replies(await cursor.fetchall())
-            outcomes, statements = claim.rest(_no_handler, _no_handler)
-            async with conn.pipeline():
-                async with conn.cursor() as cursor:
-                    for sql, params in statements:
-                        await cursor.execute(sql, params)
-                await conn.commit()
-            return outcomes
-        except BaseException:
-            if not conn.closed:
-                with suppress(Exception):
-                    await conn.rollback()
-            raise
+        """Content-only pushes in one statement, committed on its own (autocommit): the claim, the inbound log and
+        the follower rows of the claimed pushes, and the batch's Traditional readers (:data:`SQL_BATCH`). Only a
+        batch holding a redelivery of a push committed before (its stored reply read back) or a Traditional reader
+        (the reply worked out ahead in Simplified, stored again in Traditional before anyone is answered) takes a
+        second statement."""
+        batch = _OneStatement(jobs)
+        if batch.rows:
+            async with conn.cursor() as cursor:
+                await cursor.execute(SQL_BATCH, (batch.payload(),))
+                batch.found(await cursor.fetchall())
+        if batch.others:
+            async with conn.cursor() as cursor:
+                await cursor.execute(SQL_STORED, (batch.others,))
+                batch.stored = {key: (xml or "", kind) for key, xml, kind in await cursor.fetchall()}
+        outcomes, filled = batch.outcomes()
+        if filled:
+            async with conn.cursor() as cursor:
+                await cursor.execute(SQL_FILL, _columns(filled, 3))
+        return outcomes
 
     # --- the writer thread ---
 
@@ -478,6 +518,85 @@ class _Claim:
         if unclaimed:
             statements.append((SQL_UNCLAIM, (unclaimed,)))
         return out, statements
+
+
+class _OneStatement:
+    """A batch of content-only pushes as :data:`SQL_BATCH` takes it, and each push's outcome from what it found."""
+
+    def __init__(self, jobs: list[Job]) -> None:
+        self.jobs = jobs
+        first: dict[str, Job] = {}
+        for job in jobs:
+            if job.error is None:  # a push whose reply failed ahead is not claimed: it gets the error path
+                first.setdefault(job.message.dedup_key, job)
+        self.first = first
+        self.rows = list(first.values())
+        self.claimed: set[str] = set()
+        self.readers: set[str] = set()
+        self.others: list[str] = []
+        """Keys committed before by another transaction (a redelivery): their stored replies are read back."""
+        self.stored: dict[str, tuple[str, str]] = {}
+
+    def payload(self) -> str:
+        rows = []
+        for n, job in enumerate(self.rows):
+            message = job.message
+            assert job.rendered is not None
+            plaintext, reply_kind = job.rendered
+            openid, msg_type, event, log_key, _, _, key = bookkeeping_rows(message, None, reply_kind, plaintext)[0]
+            interaction = message.interaction
+            opens = interactions.columns(interaction, job.now)
+            rows.append(
+                {
+                    "n": n,
+                    "dedup_key": key,
+                    "at": job.now.isoformat(),
+                    "reply_kind": reply_kind,
+                    "reply_xml": plaintext,
+                    "openid": openid,
+                    "msg_type": msg_type,
+                    "event": event,
+                    "log_key": log_key,
+                    "kind": interaction.kind,
+                    "message_at": _iso(opens["last_message_at"]),
+                    "event_at": _iso(opens["last_event_at"]),
+                    "wants": job.wants_script,
+                }
+            )
+        return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+
+    def found(self, rows: list[tuple[int, str]]) -> None:
+        self.claimed = {value for tag, value in rows if tag == 1}
+        self.readers = {value for tag, value in rows if tag == 2}
+        self.others = [key for key in self.first if key not in self.claimed]
+
+    def outcomes(self) -> tuple[list[Answer | Exception], list[tuple[str, str, str]]]:
+        """Every push's outcome in order, and the (key, kind, reply) to store again for the Traditional readers."""
+        done: dict[str, Rendered] = {}
+        filled: list[tuple[str, str, str]] = []
+        for key in self.claimed:
+            job = self.first[key]
+            script = TRADITIONAL if job.message.openid in self.readers else SIMPLIFIED
+            rendered = done[key] = job.reply(None, script)
+            if rendered != job.rendered:
+                filled.append((key, rendered[1], rendered[0]))
+        out: list[Answer | Exception] = []
+        seen: set[str] = set()
+        for job in self.jobs:
+            key = job.message.dedup_key
+            if job.error is not None:
+                out.append(job.error)
+            elif key in done:
+                out.append(Answer(*done[key]) if key not in seen else stored_answer(*done[key]))
+                seen.add(key)
+            else:
+                hit = self.stored.get(key)
+                out.append(stored_answer(*hit) if hit else Answer("", "empty", duplicate=True))
+        return out, sorted(filled)
+
+
+def _iso(at: Any) -> str | None:
+    return None if at is None else at.isoformat()
 
 
 def _ahead(job: Job) -> tuple[str, str]:
