@@ -67,10 +67,18 @@ class Result:
     errors: int
     cpu_seconds: float = 0.0
     """CPU time (user + system) of the server's process tree during the measurement."""
+    database_cpu_seconds: float | None = None
+    """CPU time of the PostgreSQL backends serving the server's database (wxbot on PostgreSQL), else None."""
 
     @property
     def cpu_us_per_push(self) -> float:
         return self.cpu_seconds / self.requests * 1e6 if self.requests else 0.0
+
+    @property
+    def database_us_per_push(self) -> float | None:
+        if self.database_cpu_seconds is None or not self.requests:
+            return None
+        return self.database_cpu_seconds / self.requests * 1e6
 
     @property
     def rps(self) -> float:
@@ -198,14 +206,35 @@ def tree_cpu(pid: int) -> float:
     return total
 
 
+def database_cpu(database: str | None) -> float | None:
+    """CPU seconds so far of the PostgreSQL backends connected to ``database`` (their process titles name it), or
+    None without one. PostgreSQL's shared processes (WAL writer, checkpointer) are not in it."""
+    if database is None:
+        return None
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if not title.startswith("postgres: ") or f" {database} " not in title:
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
+
+
 @dataclass
 class Running:
-    """One server under test: its name in the table, how it runs, its port and process."""
+    """One server under test: its name in the table, how it runs, its port and process, its PostgreSQL database."""
 
     name: str
     config: str
     port: int
     process: subprocess.Popen[bytes]
+    database: str | None = None
 
 
 def main() -> None:
@@ -279,17 +308,22 @@ def main() -> None:
                             file = work / f"req-{server.name}-{mode}-{scenario}-{conc}.txt"
                             write_requests(file, mode, scenario, args.per_run)
                             cpu_before = tree_cpu(server.process.pid)
+                            db_before = database_cpu(server.database)
                             reqs, secs, p50, p99, errors = run_wrk(
                                 server.port, file, conc, args.duration, args.wrk_threads, args.per_run
                             )
                             cpu = tree_cpu(server.process.pid) - cpu_before
+                            db_after = database_cpu(server.database)
+                            db_cpu = None if db_after is None or db_before is None else db_after - db_before
                             file.unlink()
-                            r = Result(server.name, mode, scenario, conc, reqs, secs, p50, p99, errors, cpu)
+                            r = Result(server.name, mode, scenario, conc, reqs, secs, p50, p99, errors, cpu, db_cpu)
                             results.append(r)
                             print(
                                 f"  {server.name:14} {mode:5} {scenario:7} c={conc:<3} {r.rps:8.0f} req/s  "
                                 f"p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  CPU {r.cpu_us_per_push:5.0f} µs/push "
-                                f"({cpu / secs * 100:3.0f} %)  errors {errors}",
+                                f"({cpu / secs * 100:3.0f} %)"
+                                + (f" + PostgreSQL {r.database_us_per_push:4.0f} µs/push" if db_cpu is not None else "")
+                                + f"  errors {errors}",
                                 file=sys.stderr,
                             )
             finally:
@@ -338,11 +372,13 @@ def _start(
         if "wxbot" in servers:
             for number, database in enumerate(databases):
                 port = 18080 + 2 * number
+                pg_name = None
                 if database == "sqlite":
                     url = f"sqlite:///{work}/wxbot-{mode}.db"
                     workers, store = args.sqlite_workers, "group commit"
                 else:
-                    url = _create_database(args.pg_admin_url, f"wxbot_bench_{mode}_{uuid4().hex[:8]}", pg_databases)
+                    pg_name = f"wxbot_bench_{mode}_{uuid4().hex[:8]}"
+                    url = _create_database(args.pg_admin_url, pg_name, pg_databases)
                     workers = args.postgres_workers
                     store = f"{args.postgres_store.replace('_', ' ')}, {args.postgres_writers} writer(s) per worker"
                 config = work / f"wxbot-{database}-{mode}.toml"
@@ -350,7 +386,8 @@ def _start(
                 log = (work / f"wxbot-{database}-{mode}.log").open("wb")
                 cmd = [sys.executable, "-m", "wxbot", "--config", str(config), "serve"]
                 process = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-                running.append(Running(f"wxbot-{database}", f"bot.http1, {workers} worker(s), {store}", port, process))
+                config_line = f"bot.http1, {workers} worker(s), {store}"
+                running.append(Running(f"wxbot-{database}", config_line, port, process, pg_name))
                 wait_ready(port, "/healthz")
         peer_config = work / "peers.json"
         peer_config.write_text(
@@ -447,8 +484,10 @@ def print_table(results: list[Result], configs: dict[str, str], args: argparse.N
     repeated = args.repeat > 1
     for ours_name in ours_names:
         columns = ["mode", "reply", "c"]
+        with_db = any(r.database_cpu_seconds is not None for r in results if r.server == ours_name)
         if ours_name:
             columns += [f"{ours_name} req/s", "p50 / p99 ms", "CPU µs/push"]
+            columns += ["PostgreSQL CPU µs/push"] if with_db else []
         for peer in peers:
             columns += [f"{PEERS[peer][0]} req/s", "p99 ms", "CPU µs/push"]
         if ours_name and peers:
@@ -461,6 +500,9 @@ def print_table(results: list[Result], configs: dict[str, str], args: argparse.N
             row = [mode, scenario, str(conc)]
             if ours_name:
                 row += _cells(ours, with_p50=True)
+                if with_db:
+                    spent = [r.database_us_per_push for r in ours if r.database_us_per_push is not None]
+                    row.append(f"{median(spent):.0f}" if spent else "-")
             best: list[Result] = []
             for peer in peers:
                 theirs = [r for r in cell if r.server == peer]
