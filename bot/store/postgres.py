@@ -64,6 +64,12 @@ from posts.script import SIMPLIFIED, TRADITIONAL
 
 log = logging.getLogger(__name__)
 
+GATHER_BELOW = 8
+"""A loop's batch of fewer content-only pushes than this waits :data:`GATHER_SECONDS` for more before it starts."""
+GATHER_SECONDS = 0.001
+"""One tick of the loop's timer (libuv counts milliseconds): what a small batch waits for the pushes on their way.
+PostgreSQL spends ~0.4 ms of CPU on a batch's statement however small, and ~0.06 ms per push in it."""
+
 DEADLOCK = "40P01"
 
 SQL_CLAIM = (
@@ -258,6 +264,9 @@ class PgGroupCommit:
         try:
             await asyncio.sleep(0)  # the pushes this loop takes in the same turn join the first batch
             while lane.jobs:
+                if len(lane.jobs) < GATHER_BELOW:
+                    # A batch of a few costs PostgreSQL nearly what a full one does: the pushes on their way join.
+                    await asyncio.sleep(GATHER_SECONDS)
                 batch, now = lane.jobs[: self.max_batch], loop.time()
                 del lane.jobs[: self.max_batch]
                 live = []

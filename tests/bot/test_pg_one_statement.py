@@ -217,3 +217,22 @@ def test_a_reply_that_failed_ahead_is_not_claimed(
     assert [row[0] for row in rows(pg)["seen"]] == ["msg:10"]  # WeChat's retry of msg:9 runs it normally
     (retried,) = one_batch(store, bot, [broken])
     assert isinstance(retried, Answer) and not retried.duplicate and "TOC" in retried.plaintext
+
+
+def test_pushes_arriving_within_a_tick_join_a_small_batch(store: PgGroupCommit, catalog: Catalog) -> None:
+    """A batch of fewer than GATHER_BELOW waits one timer tick: the pushes on their way go with it."""
+    bot = dispatcher(store, catalog)
+    jobs = [bot.job(inbound(text_push("帮助", openid=f"oGather{n}", msg_id=300 + n))) for n in range(4)]
+
+    async def run() -> list[Answer]:
+        first = [asyncio.create_task(store.answer_async(job)) for job in jobs[:2]]
+        for _ in range(3):
+            await asyncio.sleep(0)  # the batch has started and is waiting for more
+        assert store.pending() == 2
+        later = [asyncio.create_task(store.answer_async(job)) for job in jobs[2:]]
+        return await asyncio.gather(*first, *later)
+
+    before = (store.batches, store.pushes)
+    answers = asyncio.run(run())
+    assert all(a.plaintext and not a.duplicate for a in answers)
+    assert (store.batches, store.pushes) == (before[0] + 1, before[1] + 4)
