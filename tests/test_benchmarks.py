@@ -14,3 +14,22 @@ def test_batch_sql_times_every_statement_of_a_batch(scenario: str, before_0020: 
     assert set(figures) == {*batch_sql.STEPS, "total"}
     assert all(figures[step] > 0 for step in batch_sql.STEPS)
     assert figures["total"] == pytest.approx(sum(figures[step] for step in batch_sql.STEPS))
+
+
+@pytest.mark.postgres
+def test_callback_counts_the_cpu_of_the_backends_of_its_database(pg_url: str) -> None:
+    """benchmarks.callback's PostgreSQL column: the CPU of the backends connected to the bench's database only."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from benchmarks.callback import database_cpu
+
+    url = make_url(pg_url)
+    assert database_cpu(None) is None
+    assert database_cpu("wxbot_no_such_database") == 0.0
+    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo) as conn:
+        before = database_cpu(url.database)
+        conn.execute("SELECT count(*) FROM generate_series(1, 3000000)").fetchone()
+        after = database_cpu(url.database)
+    assert before is not None and after is not None and after - before >= 0.05
