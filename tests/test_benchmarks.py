@@ -33,3 +33,25 @@ def test_callback_counts_the_cpu_of_the_backends_of_its_database(pg_url: str) ->
         conn.execute("SELECT count(*) FROM generate_series(1, 3000000)").fetchone()
         after = database_cpu(url.database)
     assert before is not None and after is not None and after - before >= 0.05
+
+
+@pytest.mark.postgres
+def test_pg_batch_times_the_workers_statement(pg_url: str) -> None:
+    """benchmarks.pg_batch runs bot.store.postgres's own statement: every push claimed, logged, its follower kept."""
+    from sqlalchemy import func, select
+    from sqlalchemy.engine import make_url
+
+    from benchmarks import pg_batch
+    from posts import db
+    from posts.models import Follower, InboundEvent, SeenMessage
+
+    engine = db.make_engine(pg_url)
+    db.upgrade(engine)
+    conninfo = make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    figures = pg_batch.run(conninfo, [1, 4], batches=5)
+    assert set(figures) == {1, 4} and all(wall > 0 and cpu >= 0 for wall, cpu in figures.values())
+    with engine.connect() as conn:
+        counts = [conn.scalar(select(func.count()).select_from(m)) for m in (SeenMessage, InboundEvent, Follower)]
+    engine.dispose()
+    pushes = pg_batch.FOLLOWERS + 10 * 1 + 5 * 1 + 10 * 4 + 5 * 4  # the followers' first pushes, warm-up, timed
+    assert counts == [pushes, pushes, pg_batch.FOLLOWERS]
