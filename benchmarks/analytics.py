@@ -18,9 +18,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from benchmarks.scratchdb import scratch_database
 from posts import analytics, db, rollup
 from posts.analytics import Span
 from posts.loader import default_content_dir, load_catalog
@@ -165,16 +166,8 @@ def main(argv: list[str] | None = None) -> None:
         with tempfile.TemporaryDirectory() as folder:
             run(f"sqlite:///{Path(folder) / 'analytics.db'}", "sqlite", followers)
     if args.only != "sqlite":
-        name = f"wxbot_bench_analytics_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            run(args.pg.rsplit("/", 1)[0] + f"/{name}", "postgresql", followers)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+        with scratch_database(args.pg, f"wxbot_bench_analytics_{uuid.uuid4().hex[:8]}") as url:
+            run(url, "postgresql", followers)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from statistics import median
 from urllib.parse import urlencode
 from uuid import uuid4
 
+from benchmarks.scratchdb import create_database, drop_databases
 from bot.crypto import MessageCrypto, signature
 from bot.replies import cdata
 from posts.loader import default_content_dir, load_catalog
@@ -330,7 +331,7 @@ def main() -> None:
                 _stop(running)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        _drop_databases(args.pg_admin_url, pg_databases)
+        drop_databases(args.pg_admin_url, pg_databases)
     print_table(results, configs, args)
 
 
@@ -442,30 +443,9 @@ def _stop(running: list[Running]) -> None:
 
 
 def _create_database(admin_url: str, name: str, created: list[str]) -> str:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        raise SystemExit(f"benchmarks: PostgreSQL not reachable at {admin_url} ({exc}); --databases sqlite") from exc
-    finally:
-        admin.dispose()
+    url = create_database(admin_url, name)
     created.append(name)
-    return admin_url.rsplit("/", 1)[0] + f"/{name}"
-
-
-def _drop_databases(admin_url: str, names: list[str]) -> None:
-    if not names:
-        return
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    return url
 
 
 def print_table(results: list[Result], configs: dict[str, str], args: argparse.Namespace) -> None:

@@ -33,9 +33,9 @@ from benchmarks.callback import (
     PG_ADMIN_URL,
     TOKEN,
     _create_database,
-    _drop_databases,
     write_requests,
 )
+from benchmarks.scratchdb import drop_databases
 
 
 def build_app(folder: Path, mode: str, url: str = "", store: str = "auto", writers: int = 1) -> Any:
@@ -184,7 +184,7 @@ def main() -> None:
                     print(stream.getvalue())
             loop.close()
             web.close()
-        _drop_databases(args.pg_admin_url, created)
+        drop_databases(args.pg_admin_url, created)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pathlib import Path
 from statistics import median
 from uuid import uuid4
 
+from benchmarks.scratchdb import scratch_database
 from bot.message import Inbound
 from bot.store import Job
 from bot.store.postgres import SQL_BATCH, _OneStatement
@@ -97,19 +98,11 @@ def main() -> None:
         help="a PostgreSQL database to create the bench's in",
     )
     args = parser.parse_args()
-    from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    name = f"wxbot_pg_batch_{uuid4().hex[:8]}"
-    admin = create_engine(args.pg_admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        raise SystemExit(f"benchmarks: PostgreSQL not reachable at {args.pg_admin_url} ({exc})") from exc
-    try:
-        url = make_url(args.pg_admin_url).set(database=name)
-        engine = db.make_engine(url.render_as_string(hide_password=False))
+    with scratch_database(args.pg_admin_url, f"wxbot_pg_batch_{uuid4().hex[:8]}") as database_url:
+        url = make_url(database_url)
+        engine = db.make_engine(database_url)
         db.upgrade(engine)
         engine.dispose()
         conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -119,10 +112,6 @@ def main() -> None:
         print("| --- | --- | --- | --- |")
         for size, (wall, cpu) in run(conninfo, sizes, args.batches).items():
             print(f"| {size} | {wall:.0f} | {cpu:.0f} | {cpu / size:.0f} |")
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -14,11 +14,13 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import WebApp
 from bot.credentials import Credentials, credentials_for
 from bot.http1 import HttpServer
+from posts import db
 from posts.catalog import Catalog, KeywordRule, Scene, Section, Text, Therapy, Update
 from posts.loader import default_content_dir, load_catalog
 from posts.render import GroupCard, Renderer
@@ -257,3 +259,12 @@ def bot(request: pytest.FixtureRequest, serve: Callable[..., LiveBot]) -> LiveBo
     server."""
     mode, _, server = request.param.partition("-")
     return serve(mode, server=server or "http1")
+
+
+@pytest.fixture
+def pg(pg_url: str) -> Iterator[Engine]:
+    """A migrated, empty PostgreSQL database of the machine's service (tests marked ``postgres``)."""
+    engine = db.make_engine(pg_url)
+    db.upgrade(engine)
+    yield engine
+    engine.dispose()

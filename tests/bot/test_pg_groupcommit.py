@@ -33,14 +33,6 @@ from wxbot.runtime import bot_store
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture
-def pg(pg_url: str) -> Iterator[Engine]:
-    engine = db.make_engine(pg_url)
-    db.upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
 def inbound(xml: str) -> Inbound:
     return Inbound.from_fields(parse_fields(xml.encode("utf-8")))
 

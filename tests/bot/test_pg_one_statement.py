@@ -36,14 +36,6 @@ START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def pg(pg_url: str) -> Iterator[Engine]:
-    engine = db.make_engine(pg_url)
-    db.upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def store(pg: Engine) -> Iterator[PgGroupCommit]:
     settings = replace(Settings(), database={"url": pg.url.render_as_string(hide_password=False)})
     made = bot_store(replace(settings, server={"store": "group_commit"}), db.session_factory(pg))
