@@ -200,7 +200,8 @@ class PgGroupCommit:
     async def answer_async(self, job: Job) -> Answer:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[Answer] = loop.create_future()
-        if job.run is None:  # content-only: committed on this loop, no thread involved
+        if job.run is None and not job.message.interaction.closes:  # content-only: on this loop, no thread
+            # (SQL_BATCH keeps the batch's last window times; an unfollow must not restore them: a writer's batch)
             self._on_loop(loop, job, waiter)
         else:  # a handler with a Session: a writer thread runs its batch
             self._submit(job, loop, waiter)
@@ -441,10 +442,6 @@ class _Lane:
         self.idle: list[Any] = []
         self.tasks: set[asyncio.Task[None]] = set()
         self.pid = os.getpid()
-
-
-def _no_handler(_: Any) -> Any:
-    raise AssertionError("a push whose route uses the database is committed by a writer thread")
 
 
 class _Claim:

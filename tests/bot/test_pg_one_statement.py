@@ -228,3 +228,19 @@ def test_pushes_arriving_within_a_tick_join_a_small_batch(store: PgGroupCommit, 
     answers = asyncio.run(run())
     assert all(a.plaintext and not a.duplicate for a in answers)
     assert (store.batches, store.pushes) == (before[0] + 1, before[1] + 4)
+
+
+def test_a_push_that_closes_the_windows_is_never_in_the_one_statement(
+    store: PgGroupCommit, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQL_BATCH keeps a follower's last window times of the batch; an unfollow must not have them restored, so
+    even a content-only one goes to a writer thread's batch (bot.store.Touch handles it there)."""
+    bot = dispatcher(store, catalog)
+    job = bot.job(inbound(event_push("unsubscribe", openid=ALICE)))
+    closing = type(job)(job.message, job.now, rendered=("", "empty"))  # as if its route were content-only
+    assert closing.message.interaction.closes and closing.run is None
+    to_writer: list[Any] = []
+    submit = store._submit
+    monkeypatch.setattr(store, "_submit", lambda *args: to_writer.append(args[0]) or submit(*args))
+    answer = asyncio.run(store.answer_async(closing))
+    assert to_writer == [closing] and answer.kind == "empty"
