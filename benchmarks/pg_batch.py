@@ -46,12 +46,12 @@ def _backend_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def run(conninfo: str, sizes: list[int], batches: int) -> dict[int, tuple[float, float]]:
-    """For each batch size: (median wall µs of the statement, backend CPU µs per batch)."""
+def run(conninfo: str, sizes: list[int], batches: int, followers: int = FOLLOWERS) -> dict[int, tuple[float, float]]:
+    """For each batch size: (median wall µs of the statement, backend CPU µs per batch), ``followers`` known."""
     import psycopg
 
     rng = random.Random(7)
-    openids = [f"oBench{n:022d}" for n in range(FOLLOWERS)]
+    openids = [f"oBench{n:022d}" for n in range(followers)]
     tick = iter(range(1_764_000_000, 1_764_000_000 + 10**9))
     figures: dict[int, tuple[float, float]] = {}
     with psycopg.connect(conninfo, autocommit=True) as conn:
@@ -62,7 +62,7 @@ def run(conninfo: str, sizes: list[int], batches: int) -> dict[int, tuple[float,
             jobs = [Job(_click(rng.choice(openids), next(tick)), at, rendered=(REPLY, "text")) for _ in range(size)]
             return _OneStatement(jobs).payload()
 
-        for start in range(0, FOLLOWERS, 500):  # every follower exists, as after a day of traffic
+        for start in range(0, followers, 500):  # every follower exists, as after a day of traffic
             conn.execute(
                 SQL_BATCH,
                 (
@@ -92,6 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1,8,16,64", help="pushes per batch")
     parser.add_argument("--batches", type=int, default=400, help="batches per size")
+    parser.add_argument("--followers", type=int, default=FOLLOWERS, help="followers in the table")
     parser.add_argument(
         "--pg-admin-url",
         default=os.environ.get("WXBOT_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
@@ -107,10 +108,10 @@ def main() -> None:
         engine.dispose()
         conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         sizes = [int(s) for s in args.sizes.split(",")]
-        print(f"SQL_BATCH of menu clicks, {FOLLOWERS} followers, {args.batches} batches per size, autocommit")
+        print(f"SQL_BATCH of menu clicks, {args.followers} followers, {args.batches} batches per size, autocommit")
         print("| pushes per batch | wall µs (median) | backend CPU µs per batch | per push |")
         print("| --- | --- | --- | --- |")
-        for size, (wall, cpu) in run(conninfo, sizes, args.batches).items():
+        for size, (wall, cpu) in run(conninfo, sizes, args.batches, args.followers).items():
             print(f"| {size} | {wall:.0f} | {cpu:.0f} | {cpu / size:.0f} |")
 
 

@@ -135,10 +135,10 @@ SQL_BATCH = (
     " updated AS (UPDATE follower SET last_interaction_at = t.at, last_interaction_kind = t.kind,"
     " last_message_at = COALESCE(t.message_at, follower.last_message_at),"
     " last_event_at = COALESCE(t.event_at, follower.last_event_at) FROM touch t"
-    " WHERE NOT t.creates AND follower.openid = t.openid)"
+    " WHERE follower.openid = ANY(ARRAY(SELECT openid FROM touch WHERE NOT creates)) AND follower.openid = t.openid)"
     " SELECT 1, dedup_key FROM claimed"
     f" UNION ALL SELECT 2, openid FROM follower WHERE script = '{TRADITIONAL}'"
-    " AND openid IN (SELECT openid FROM b WHERE wants)"
+    " AND openid = ANY(ARRAY(SELECT openid FROM b WHERE wants))"
 )
 """A batch of content-only pushes in one statement (one per batch, prepared once per connection): each push's
 dedupe row claimed with its reply (sorted: two workers' batches never wait on each other in a cycle), and for the
