@@ -5,7 +5,9 @@
 ``SELECT … IN (…)`` for the stored replies, each new push's database handler in a SAVEPOINT of its own, then the
 batch's bookkeeping as raw DB-API statements, one multi-row ``INSERT`` per table. The batch holds SQLite's only
 write lock, so looking the keys up first and inserting the dedupe rows (with their replies) last cannot race; the
-unique key still guards it.
+unique key still guards it. What needs no database (each push's key, its time as SQLite stores it, its log and
+dedupe rows for the reply worked out ahead) is worked out before the push joins a batch (:class:`Ahead`), so the
+write lock, which every worker waits for, is held for the database work only.
 
 The write-ahead log is copied back into the database by a :class:`Checkpointer` thread beside the batches, not by
 the COMMIT that happens to cross SQLite's threshold (that one would hold the write lock, of every worker, while it
@@ -18,6 +20,7 @@ import logging
 import os
 import sqlite3
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache, partial
 from typing import Any
@@ -37,6 +40,7 @@ from bot.store import (
     stored_answer,
 )
 from bot.store.groupcommit import GroupCommit, WriteLock
+from posts.interactions import Interaction
 from posts.models import SeenMessage, sqlite_text
 from posts.script import TRADITIONAL
 
@@ -161,11 +165,33 @@ class Checkpointer:
             conn.close()
 
 
+@dataclass(slots=True)
+class Ahead:
+    """A push as its batch takes it, with what is worked out before the write lock: its dedupe key, its time as
+    SQLite stores it, its interaction, and for a reply worked out ahead its log and dedupe rows
+    (:func:`bot.store.bookkeeping_rows`; used as they are unless the batch answers it in another script)."""
+
+    job: Job
+    key: str
+    at: str
+    interaction: Interaction
+    rows: tuple[tuple[Any, ...], tuple[Any, ...]] | None
+
+    @classmethod
+    def of(cls, job: Job) -> Ahead:
+        message, at = job.message, sqlite_text(job.now)
+        rows = None
+        if job.run is None and job.error is None and job.rendered is not None:
+            plaintext, kind = job.rendered
+            rows = bookkeeping_rows(message, at, kind, plaintext)
+        return cls(job, message.dedup_key, at, message.interaction, rows)
+
+
 class SqliteGroupCommit:
     """:class:`bot.store.Store` by group commit on a SQLite file; ``engine`` from posts.db.sqlite_writer_engine."""
 
     def __init__(self, engine: Engine, write_lock: WriteLock, *, budget: float = 4.0, max_batch: int = 256) -> None:
-        self.group: GroupCommit[Job, Answer] = GroupCommit(
+        self.group: GroupCommit[Ahead, Answer] = GroupCommit(
             engine, self._batch, write_lock, budget=budget, max_batch=max_batch
         )
         # A datetime as SQLite stores it (posts.models.UTCDateTime on this dialect), checked once against the
@@ -175,26 +201,25 @@ class SqliteGroupCommit:
         probe = datetime(2026, 3, 1, 7, 8, 9, 123, tzinfo=UTC)
         if processor is not None and processor(probe) != sqlite_text(probe):
             raise RuntimeError("posts.models.sqlite_text no longer matches how UTCDateTime is stored on SQLite")
-        self._sql_time = sqlite_text
         self.checkpointer = Checkpointer(str(engine.url.database))
 
     def answer(self, job: Job) -> Answer:
-        return self.group.submit(job)
+        return self.group.submit(Ahead.of(job))
 
     async def answer_async(self, job: Job) -> Answer:
-        return await self.group.submit_async(job)
+        return await self.group.submit_async(Ahead.of(job))
 
     def close(self) -> None:
         self.group.close()
         self.checkpointer.close()
         self.group.engine.dispose()
 
-    def _batch(self, conn: Connection, jobs: list[Job]) -> list[Answer | Exception]:
+    def _batch(self, conn: Connection, pushes: list[Ahead]) -> list[Answer | Exception]:
         """Every push of the batch in order (BEGIN IMMEDIATE done); the bookkeeping in one statement per table."""
         raw: Any = conn.connection.driver_connection
         self.checkpointer.ensure_running()
-        wanting = {job.message.openid for job in jobs if job.wants_script}
-        stored, readers = _stored_many(raw, [job.message.dedup_key for job in jobs], list(wanting))
+        wanting = {push.job.message.openid for push in pushes if push.job.wants_script}
+        stored, readers = _stored_many(raw, [push.key for push in pushes], list(wanting))
         """The stored replies of the batch's keys, and the batch's followers who read Traditional (for the replies
         worked out ahead in Simplified): one statement for both."""
         out: list[Answer | Exception] = []
@@ -202,22 +227,25 @@ class SqliteGroupCommit:
         log_rows: list[tuple[Any, ...]] = []
         touched: dict[str, Touch] = {}
         run, lookup = partial(self._run_handler, conn), partial(_readers, raw)
-        for job in jobs:
-            message = job.message
-            key = message.dedup_key
+        for push in pushes:
+            job, key, at = push.job, push.key, push.at
             hit = stored.get(key)
             if hit is not None:  # a redelivery: committed earlier, or run earlier in this very batch
                 out.append(stored_answer(*hit))
                 continue
             try:
-                plaintext, kind = run_in_batch(job, run, readers, wanting, lookup)
+                rendered = run_in_batch(job, run, readers, wanting, lookup)
             except Exception as exc:  # its writes are rolled back; it gets the error path, the batch goes on
                 out.append(exc)
                 continue
-            stored[key] = (plaintext, kind)
-            at = self._sql_time(job.now)
-            touched[message.openid] = Touch.of(message.interaction, at, touched.get(message.openid))
-            log_row, seen_row = bookkeeping_rows(message, at, kind, plaintext)
+            stored[key] = rendered
+            plaintext, kind = rendered
+            openid = job.message.openid
+            touched[openid] = Touch.of(push.interaction, at, touched.get(openid))
+            if push.rows is not None and rendered is job.rendered:  # the reply as worked out ahead
+                log_row, seen_row = push.rows
+            else:
+                log_row, seen_row = bookkeeping_rows(job.message, at, kind, plaintext)
             log_rows.append(log_row)
             seen_rows.append(seen_row)
             out.append(Answer(plaintext, kind))
