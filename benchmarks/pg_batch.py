@@ -21,7 +21,7 @@ from uuid import uuid4
 from benchmarks.scratchdb import scratch_database
 from bot.message import Inbound
 from bot.store import Job
-from bot.store.postgres import SQL_BATCH, _OneStatement
+from bot.store.postgres import SQL_BATCH, SQL_KEYS_ONLY, _OneStatement
 from bot.xmlin import parse_fields
 from posts import db
 
@@ -56,6 +56,7 @@ def run(conninfo: str, sizes: list[int], batches: int, followers: int = FOLLOWER
     figures: dict[int, tuple[float, float]] = {}
     with psycopg.connect(conninfo, autocommit=True) as conn:
         pid = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+        conn.execute(SQL_KEYS_ONLY)  # as the worker's connection runs
 
         def batch(size: int) -> str:
             at = AT + timedelta(seconds=next(tick) % 86_400)
