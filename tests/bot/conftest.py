@@ -26,7 +26,7 @@ from posts.loader import default_content_dir, load_catalog
 from posts.render import GroupCard, Renderer
 from posts.settings import Settings, replace
 from tests.bot.wechat import GH, WeChat
-from wxbot.runtime import bot_app
+from wxbot.runtime import bot_app, bot_store
 
 TOKEN = "spamtest"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -268,3 +268,15 @@ def pg(pg_url: str) -> Iterator[Engine]:
     db.upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def pg_store(pg: Engine) -> Iterator[Any]:
+    """The production store on :func:`pg`: PostgreSQL group commit (bot.store.postgres.PgGroupCommit)."""
+    from bot.store.postgres import PgGroupCommit
+
+    settings = replace(Settings(), database={"url": pg.url.render_as_string(hide_password=False)})
+    made = bot_store(replace(settings, server={"store": "group_commit"}), db.session_factory(pg))
+    assert isinstance(made, PgGroupCommit)
+    yield made
+    made.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,12 +35,8 @@ START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def store(pg: Engine) -> Iterator[PgGroupCommit]:
-    settings = replace(Settings(), database={"url": pg.url.render_as_string(hide_password=False)})
-    made = bot_store(replace(settings, server={"store": "group_commit"}), db.session_factory(pg))
-    assert isinstance(made, PgGroupCommit)
-    yield made
-    made.close()
+def store(pg_store: PgGroupCommit) -> PgGroupCommit:
+    return pg_store
 
 
 def dispatcher(store: PgGroupCommit, catalog: Catalog) -> Dispatcher:

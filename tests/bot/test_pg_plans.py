@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,9 +23,7 @@ from bot.store import Job
 from bot.store import postgres as store_module
 from bot.store.postgres import SQL_KEYS_ONLY, SQL_KEYS_ONLY_HERE, PgGroupCommit
 from bot.xmlin import parse_fields
-from posts.settings import Settings, replace
 from tests.bot.wechat import event_push, text_push
-from wxbot.runtime import bot_store
 
 pytestmark = pytest.mark.postgres
 
@@ -98,14 +95,8 @@ def test_without_the_setting_those_plans_scan_the_tables(pg: Engine) -> None:
 
 
 @pytest.fixture
-def store(pg: Engine) -> Iterator[PgGroupCommit]:
-    from posts import db
-
-    settings = replace(Settings(), database={"url": pg.url.render_as_string(hide_password=False)})
-    made = bot_store(replace(settings, server={"store": "group_commit"}), db.session_factory(pg))
-    assert isinstance(made, PgGroupCommit)
-    yield made
-    made.close()
+def store(pg_store: PgGroupCommit) -> PgGroupCommit:
+    return pg_store
 
 
 def _job(push: str, run: Any = None) -> Job:
