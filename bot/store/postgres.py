@@ -68,7 +68,8 @@ GATHER_BELOW = 8
 """A loop's batch of fewer content-only pushes than this waits :data:`GATHER_SECONDS` for more before it starts."""
 GATHER_SECONDS = 0.001
 """One tick of the loop's timer (libuv counts milliseconds): what a small batch waits for the pushes on their way.
-PostgreSQL spends ~1 ms of CPU on a batch's statement however small, ~0.05 ms per push more (benchmarks.pg_batch)."""
+PostgreSQL spends ~0.5 ms of CPU on a batch's statement however small, ~0.1 ms per push more at 100,000 followers
+(benchmarks.pg_batch)."""
 
 DEADLOCK = "40P01"
 
