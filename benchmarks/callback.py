@@ -47,7 +47,7 @@ TOKEN, AES_KEY, APP_ID, GH = (
 TIMESTAMP, NONCE = "1700000000", "1234567"
 KEYWORD, CLICK_KEY = "你好", "TOC"
 PEER_PACKAGES = ("werobot==1.13.1", "wechatpy[cryptography]==1.8.18", "flask>=3,<4", "gunicorn==23.0.0", "cryptography")
-"""gunicorn 23.0 is pinned: the peers answered 5-15 % more pushes under it than under 27.0 here (docs/benchmarks.md)."""
+"""gunicorn 23.0 is pinned: WeRoBot answered up to 14 % more pushes under it than under 27.0 (docs/benchmarks.md)."""
 PEERS = {"werobot": ("WeRoBot", "werobot_app:app"), "wechatpy": ("wechatpy+Flask", "wechatpy_app:app")}
 """The peers: the name in the table and the gunicorn app."""
 DATABASES = ("sqlite", "postgres")

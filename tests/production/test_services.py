@@ -77,7 +77,7 @@ def test_postgres_restart_during_traffic_fails_cleanly_then_recovers(stack: Stac
     assert sorted(procs.children(web.pid)) == workers
     # Every answered push is recorded once. A push whose COMMIT reached the server as it stopped may be recorded
     # though its connection broke before the acknowledgement (so it was answered empty): at most the one in flight
-    # (the sender waits for each answer), sent before the stop, and WeChat's retry of it gets the stored reply.
+    # (the sender waits for each answer), sent before the stop, and a redelivery of it gets the stored reply.
     url = stack.env["WXBOT_DATABASE_URL"]
     recorded = {
         int(key.removeprefix("msg:")) - FIRST_MSG_ID for (key,) in rows(url, "SELECT dedup_key FROM seen_message")
