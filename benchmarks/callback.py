@@ -6,8 +6,9 @@ with the stored reply, inbound log, follower update) on SQLite (group commit, th
 (``server.store = "group_commit"``, the production recommendation); the peers, which do no database work, run in
 their best configuration on this machine: gunicorn gthread, 2 workers x 4 threads, ``reuse_port`` (WeRoBot 1.13 and
 wechatpy 1.8 + Flask, from a separate venv). wrk replays pre-signed pushes with unique MsgIds (and unique event
-keys), so dedupe never short-circuits. Each measurement also reads the CPU time of the server's whole process tree
-(all workers and threads), given per push.
+keys), so dedupe never short-circuits. wrk runs on the same two cores as the server and its own threads take CPU
+from it, so every server is measured with one wrk thread and with two, and each gets its better count per cell. Each
+measurement also reads the CPU time of the server's whole process tree (all workers and threads), given per push.
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ class Result:
     """CPU time (user + system) of the server's process tree during the measurement."""
     database_cpu_seconds: float | None = None
     """CPU time of the PostgreSQL backends serving the server's database (wxbot on PostgreSQL), else None."""
+    wrk_threads: int = 1
+    """wrk's threads in this measurement."""
 
     @property
     def cpu_us_per_push(self) -> float:
@@ -265,7 +268,11 @@ def main() -> None:
     parser.add_argument(
         "--peer-worker-class", default="gthread", help="gunicorn worker class of the peers (gthread, sync)"
     )
-    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument(
+        "--wrk-threads",
+        default="1,2",
+        help="wrk's threads; with several (1,2), every server is measured with each and gets its better one per cell",
+    )
     parser.add_argument("--concurrency", default="16,64")
     parser.add_argument("--modes", default="plain,aes", help="plain and/or aes (safe mode)")
     parser.add_argument("--scenarios", default="keyword,click")
@@ -283,6 +290,10 @@ def main() -> None:
     unknown = [s for s in servers if s != "wxbot" and s not in PEERS] + [d for d in databases if d not in DATABASES]
     if unknown:
         raise SystemExit(f"benchmarks: unknown server or database {', '.join(unknown)}")
+    try:
+        wrk_threads = [int(t) for t in args.wrk_threads.split(",")]
+    except ValueError:
+        raise SystemExit(f"benchmarks: --wrk-threads wants numbers like 1,2, not {args.wrk_threads!r}") from None
     venv = ensure_werobot_venv(Path(args.werobot_venv)) if any(s in PEERS for s in servers) else None
 
     catalog, _ = load_catalog(default_content_dir())
@@ -305,23 +316,25 @@ def main() -> None:
                     for server in running:
                         check_reply(server.port, mode, scenario, expected[scenario])
                     cells = [int(c) for c in args.concurrency.split(",") for _ in range(args.repeat)]
-                    for conc in cells:
+                    for conc, threads in itertools.product(cells, wrk_threads):
                         for server in running:
                             file = work / f"req-{server.name}-{mode}-{scenario}-{conc}.txt"
                             write_requests(file, mode, scenario, args.per_run)
                             cpu_before = tree_cpu(server.process.pid)
                             db_before = database_cpu(server.database)
                             reqs, secs, p50, p99, errors = run_wrk(
-                                server.port, file, conc, args.duration, args.wrk_threads, args.per_run
+                                server.port, file, conc, args.duration, threads, args.per_run
                             )
                             cpu = tree_cpu(server.process.pid) - cpu_before
                             db_after = database_cpu(server.database)
                             db_cpu = None if db_after is None or db_before is None else db_after - db_before
                             file.unlink()
-                            r = Result(server.name, mode, scenario, conc, reqs, secs, p50, p99, errors, cpu, db_cpu)
+                            r = Result(
+                                server.name, mode, scenario, conc, reqs, secs, p50, p99, errors, cpu, db_cpu, threads
+                            )
                             results.append(r)
                             print(
-                                f"  {server.name:14} {mode:5} {scenario:7} c={conc:<3} {r.rps:8.0f} req/s  "
+                                f"  {server.name:14} {mode:5} {scenario:7} c={conc:<3} -t{threads} {r.rps:8.0f} req/s  "
                                 f"p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  CPU {r.cpu_us_per_push:5.0f} µs/push "
                                 f"({cpu / secs * 100:3.0f} %)"
                                 + (f" + PostgreSQL {r.database_us_per_push:4.0f} µs/push" if db_cpu is not None else "")
@@ -451,10 +464,17 @@ def _create_database(admin_url: str, name: str, created: list[str]) -> str:
 
 def print_table(results: list[Result], configs: dict[str, str], args: argparse.Namespace) -> None:
     """One table per wxbot database; one row per cell: medians of its measurements (``--repeat``), server CPU per
-    push, and the ratio to the fastest peer (each back-to-back pair's ratio too when repeated)."""
+    push, and the ratio to the fastest peer (each back-to-back pair's ratio too when repeated). With several wrk
+    thread counts, each server's cell shows its better one (:func:`best_of_threads`), named beside its req/s."""
+    several = len({r.wrk_threads for r in results}) > 1
     print(
         f"\nmachine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
-        f"wrk -t{args.wrk_threads}, {args.duration} s per measurement"
+        + (
+            f"wrk -t{args.wrk_threads.replace(',', ' and -t')} (each server's better one per cell, named)"
+            if several
+            else f"wrk -t{args.wrk_threads}"
+        )
+        + f", {args.duration} s per measurement"
         + (f", {args.repeat} measurements per cell and server, in turn (medians)" if args.repeat > 1 else "")
     )
     for name, config in configs.items():
@@ -477,17 +497,17 @@ def print_table(results: list[Result], configs: dict[str, str], args: argparse.N
         print("|" + " --- |" * len(columns))
         for mode, scenario, conc in keys:
             cell = [r for r in results if (r.mode, r.scenario, r.concurrency) == (mode, scenario, conc)]
-            ours = [r for r in cell if r.server == ours_name]
+            ours = best_of_threads([r for r in cell if r.server == ours_name])
             row = [mode, scenario, str(conc)]
             if ours_name:
-                row += _cells(ours, with_p50=True)
+                row += _cells(ours, with_p50=True, name_threads=several)
                 if with_db:
                     spent = [r.database_us_per_push for r in ours if r.database_us_per_push is not None]
                     row.append(f"{median(spent):.0f}" if spent else "-")
             best: list[Result] = []
             for peer in peers:
-                theirs = [r for r in cell if r.server == peer]
-                row += _cells(theirs, with_p50=False)
+                theirs = best_of_threads([r for r in cell if r.server == peer])
+                row += _cells(theirs, with_p50=False, name_threads=several)
                 if theirs and (not best or median(r.rps for r in theirs) > median(r.rps for r in best)):
                     best = theirs
             if ours_name and peers:
@@ -495,16 +515,26 @@ def print_table(results: list[Result], configs: dict[str, str], args: argparse.N
                 row.append(f"{ratio:.2f}×" if ratio is not None else "-")
                 if repeated:
                     row.append(", ".join(f"{a.rps / b.rps:.2f}" for a, b in zip(ours, best, strict=False)) or "-")
-            errors = sum(r.errors for r in cell if r.server in (ours_name, *peers))
+            errors = sum(r.errors for r in cell if r.server in (ours_name, *peers))  # every measurement's
             print("| " + " | ".join(row) + " |" + (f" ({errors} errors)" if errors else ""))
 
 
-def _cells(runs: list[Result], with_p50: bool) -> list[str]:
+def best_of_threads(runs: list[Result]) -> list[Result]:
+    """One server's measurements of one cell, taken with the wrk thread count under which its median req/s is
+    highest (the measurements with the other counts are left out)."""
+    by_threads: dict[int, list[Result]] = {}
+    for r in runs:
+        by_threads.setdefault(r.wrk_threads, []).append(r)
+    return max(by_threads.values(), key=lambda group: median(r.rps for r in group), default=[])
+
+
+def _cells(runs: list[Result], with_p50: bool, name_threads: bool = False) -> list[str]:
     if not runs:
         return ["-", "-", "-"]
     p99 = f"{median(r.p99_ms for r in runs):.1f}"
     latency = f"{median(r.p50_ms for r in runs):.1f} / {p99}" if with_p50 else p99
-    return [f"{median(r.rps for r in runs):.0f}", latency, f"{median(r.cpu_us_per_push for r in runs):.0f}"]
+    rps = f"{median(r.rps for r in runs):.0f}" + (f" (-t{runs[0].wrk_threads})" if name_threads else "")
+    return [rps, latency, f"{median(r.cpu_us_per_push for r in runs):.0f}"]
 
 
 if __name__ == "__main__":

@@ -55,3 +55,16 @@ def test_pg_batch_times_the_workers_statement(pg_url: str) -> None:
     engine.dispose()
     pushes = pg_batch.FOLLOWERS + 10 * 1 + 5 * 1 + 10 * 4 + 5 * 4  # the followers' first pushes, warm-up, timed
     assert counts == [pushes, pushes, pg_batch.FOLLOWERS]
+
+
+def test_callback_gives_each_server_its_better_wrk_thread_count() -> None:
+    from benchmarks.callback import Result, best_of_threads
+
+    def measured(rps: float, threads: int) -> Result:
+        return Result("werobot", "plain", "click", 16, int(rps * 6), 6.0, 1.0, 5.0, 0, 1.0, None, threads)
+
+    runs = [measured(7000, 1), measured(8000, 2), measured(7200, 1), measured(7900, 2)]
+    best = best_of_threads(runs)
+    assert [r.wrk_threads for r in best] == [2, 2]
+    assert [round(r.rps) for r in best] == [8000, 7900]
+    assert best_of_threads([]) == []
