@@ -1,12 +1,13 @@
 """Group commit on SQLite: the pushes waiting on an event loop are committed in one transaction, on that loop.
 
 A coroutine hands its push to :meth:`GroupCommit.submit_async` and awaits it; the push joins its loop's list of
-pending pushes, and one flush per turn of the loop takes them all. The flush takes the cross-process write lock
-(without blocking the loop: if another worker holds it, a helper thread waits for it and the pushes arriving
-meanwhile join the batch), opens one ``BEGIN IMMEDIATE`` transaction, hands the batch to ``run`` (which isolates
-each push's own writes, so a push that raises rolls back alone and only that push gets the error), commits once,
-and only then settles the futures. If the batch or its COMMIT fails, every push of it gets the error and nothing
-is kept. Running the batch on the loop itself costs no thread hand-off and no GIL contention with a writer thread.
+pending pushes, and one flush, two turns of the loop after the first of them, takes them all. The flush takes the
+cross-process write lock (without blocking the loop: if another worker holds it, a helper thread waits for it and
+the pushes arriving meanwhile join the batch), opens one ``BEGIN IMMEDIATE`` transaction, hands the batch to
+``run`` (which isolates each push's own writes, so a push that raises rolls back alone and only that push gets the
+error), commits once, and only then settles the futures. If the batch or its COMMIT fails, every push of it gets
+the error and nothing is kept. Running the batch on the loop itself costs no thread hand-off and no GIL contention
+with a writer thread.
 
 Threads (the WSGI face) call :meth:`GroupCommit.submit`: their pushes go to one background event loop of the
 process, which commits them the same way. A push waits at most ``budget`` seconds (WeChat waits 5): one that no
@@ -118,7 +119,7 @@ class GroupCommit(Generic[T, R]):
             lane.sweep = loop.call_at(job.deadline, self._expire, lane)
         if not lane.flush_due and not lane.waiting_for_lock:
             lane.flush_due = True
-            loop.call_soon(self._flush, lane)
+            loop.call_soon(self._flush_a_turn_later, lane)
         return await job.future
 
     def submit(self, item: T) -> R:
@@ -154,6 +155,12 @@ class GroupCommit(Generic[T, R]):
         del jobs[:expired]
         if jobs:  # a batch runs to its end in one callback, so only the pushes still in the list can expire
             lane.sweep = lane.loop.call_at(jobs[0].deadline, self._expire, lane)
+
+    def _flush_a_turn_later(self, lane: _Lane[T, R]) -> None:
+        """The first push of a batch waits one more turn of the loop: that turn's poll reads the bytes that reached
+        the other connections meanwhile, and their pushes join the batch (fewer, larger commits; docs/benchmarks.md,
+        Run V)."""
+        lane.loop.call_soon(self._flush, lane)
 
     def _flush(self, lane: _Lane[T, R]) -> None:
         lane.flush_due = False

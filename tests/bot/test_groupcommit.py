@@ -408,3 +408,39 @@ def test_the_checkpointer_stops_with_the_store_and_checkpoints_once_more(tmp_pat
         assert checkpointer.checkpoints == 1
         assert os.path.getsize(path) > 400_000  # the 2,000 rows were copied into the database file
         assert conn.execute("SELECT count(*) FROM t").fetchone() == (2000,)
+
+
+def test_a_push_arriving_on_the_next_turn_of_the_loop_joins_the_first_ones_batch(tmp_path) -> None:
+    """The first push of a batch waits one more turn of the loop, so a push read by that turn's poll (another
+    connection's bytes, here a callback of that turn) is committed with it: one batch, one COMMIT."""
+    import asyncio
+
+    from posts.db import sqlite_writer_engine
+
+    database = tmp_path / "batch.db"
+    batches: list[list[str]] = []
+
+    def run(_conn, items: list[str]) -> list[str]:
+        batches.append(list(items))
+        return [item.upper() for item in items]
+
+    group: GroupCommit[str, str] = GroupCommit(
+        sqlite_writer_engine(f"sqlite:///{database}"), run, FileWriteLock.beside(str(database))
+    )
+
+    async def main() -> list[str]:
+        loop = asyncio.get_running_loop()
+        first = loop.create_task(group.submit_async("a"))
+        second: asyncio.Future[asyncio.Task[str]] = loop.create_future()
+        # The first push is submitted on the next turn (its task's first step); the second on the turn after, as a
+        # push read by that turn's poll would be: without the extra turn the first push's flush runs before it.
+        loop.call_soon(lambda: second.set_result(loop.create_task(group.submit_async("b"))))
+        return [await first, await (await second)]
+
+    try:
+        assert asyncio.run(main()) == ["A", "B"]
+    finally:
+        group.close()
+        group.engine.dispose()
+    assert batches == [["a", "b"]]
+    assert group.batches == 1
