@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 
 def create_database(admin_url: str, name: str) -> str:
@@ -18,7 +18,7 @@ def create_database(admin_url: str, name: str) -> str:
         raise SystemExit(f"benchmarks: PostgreSQL not reachable at {admin_url} ({exc})") from exc
     finally:
         admin.dispose()
-    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
 def drop_databases(admin_url: str, names: list[str]) -> None:

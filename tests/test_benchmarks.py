@@ -68,3 +68,26 @@ def test_callback_gives_each_server_its_better_wrk_thread_count() -> None:
     assert [r.wrk_threads for r in best] == [2, 2]
     assert [round(r.rps) for r in best] == [8000, 7900]
     assert best_of_threads([]) == []
+
+
+@pytest.mark.postgres
+def test_scratch_databases_keep_the_admin_urls_query(pg_url: str) -> None:
+    """A --pg-admin-url with a query (a Unix socket's ``?host=``, a timeout) names the new database, query kept."""
+    from uuid import uuid4
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from benchmarks.scratchdb import create_database, drop_databases
+
+    admin = make_url(pg_url).set(query={"connect_timeout": "5"}).render_as_string(hide_password=False)
+    name = f"wxbot_scratch_{uuid4().hex[:8]}"
+    url = create_database(admin, name)
+    try:
+        assert make_url(url).database == name and make_url(url).query == {"connect_timeout": "5"}
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT current_database()")).scalar() == name
+        engine.dispose()
+    finally:
+        drop_databases(admin, [name])
