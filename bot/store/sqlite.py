@@ -106,6 +106,11 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_EVERY = 0.25
 """Seconds between two passive checkpoints of the write-ahead log (:class:`Checkpointer`)."""
+CHECKPOINT_RESTART_PAGES = 4_096
+"""A log this many pages long (16 MB at 4 KiB) is started over: right after a passive checkpoint, a second one runs
+holding the write lock, so no batch commits while it copies the few pages written meanwhile, and the next batch
+writes the log from its start. Without it, under a steady stream of batches every passive checkpoint finds new
+pages at the end and the log only grows (~3 KB a push)."""
 CHECKPOINT_FULL_PAGES = 50_000
 """A log this many pages long (about 200 MB) is checkpointed with RESTART, which waits for the writers: the passive
 ones could not keep up (a reader held an old snapshot all along)."""
@@ -115,11 +120,16 @@ class Checkpointer:
     """A thread that checkpoints a SQLite file's write-ahead log every :data:`CHECKPOINT_EVERY` seconds (PASSIVE:
     it never waits for the writer, it copies what no reader still needs). The batch connection's automatic
     checkpoint is off, so no batch pays for one inside its COMMIT; the copying runs in SQLite, off the GIL, on the
-    other core. One per process that writes; started on the first batch, stopped by :meth:`close`."""
+    other core. Past :data:`CHECKPOINT_RESTART_PAGES` a second passive pass runs holding ``write_lock`` (the
+    batches' own), so the log starts over instead of growing. One per process that writes; started on the first
+    batch, stopped by :meth:`close`."""
 
-    def __init__(self, path: str, every: float = CHECKPOINT_EVERY) -> None:
+    def __init__(self, path: str, every: float = CHECKPOINT_EVERY, write_lock: WriteLock | None = None) -> None:
         self.path = path
         self.every = every
+        self.write_lock = write_lock
+        """The batches' lock: held for the second checkpoint that lets the log start over (no lock, no restart)."""
+        self.restarts = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = 0
@@ -144,7 +154,14 @@ class Checkpointer:
     def checkpoint(self, conn: sqlite3.Connection) -> tuple[int, int, int]:
         """One checkpoint: (busy, pages in the log, pages copied), as SQLite reports them."""
         busy, pages, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        if pages >= CHECKPOINT_FULL_PAGES:
+        if self.write_lock is not None and CHECKPOINT_RESTART_PAGES <= pages < CHECKPOINT_FULL_PAGES and not busy:
+            self.write_lock.acquire()  # no batch commits meanwhile: this one copies the rest, the next starts over
+            try:
+                busy, pages, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            finally:
+                self.write_lock.release()
+            self.restarts += 1
+        elif pages >= CHECKPOINT_FULL_PAGES:
             busy, pages, copied = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
         self.checkpoints += 1
         self.last = (busy, pages, copied)
@@ -201,7 +218,7 @@ class SqliteGroupCommit:
         probe = datetime(2026, 3, 1, 7, 8, 9, 123, tzinfo=UTC)
         if processor is not None and processor(probe) != sqlite_text(probe):
             raise RuntimeError("posts.models.sqlite_text no longer matches how UTCDateTime is stored on SQLite")
-        self.checkpointer = Checkpointer(str(engine.url.database))
+        self.checkpointer = Checkpointer(str(engine.url.database), write_lock=write_lock)
 
     def answer(self, job: Job) -> Answer:
         return self.group.submit(Ahead.of(job))

@@ -410,6 +410,42 @@ def test_the_checkpointer_stops_with_the_store_and_checkpoints_once_more(tmp_pat
         assert conn.execute("SELECT count(*) FROM t").fetchone() == (2000,)
 
 
+def test_a_long_log_starts_over_after_a_checkpoint_holding_the_write_lock(tmp_path, monkeypatch) -> None:
+    """Past CHECKPOINT_RESTART_PAGES the checkpointer copies the pages written since its passive pass while holding
+    the batches' write lock, so the next transaction writes the log from its start instead of growing it."""
+    from bot.store import sqlite as sqlite_store
+    from bot.store.sqlite import Checkpointer
+
+    monkeypatch.setattr(sqlite_store, "CHECKPOINT_RESTART_PAGES", 50)
+    path = str(tmp_path / "wal.sqlite")
+    held: list[bool] = []
+
+    class Lock(FileWriteLock):
+        def acquire(self) -> None:
+            super().acquire()
+            held.append(True)
+
+    lock = Lock.beside(path)
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        conn.execute("CREATE TABLE t (x TEXT)")
+        for _ in range(100):
+            conn.execute("INSERT INTO t VALUES (?)", ("x" * 3000,))  # a page or so a transaction, as batches write
+        checkpointer = Checkpointer(path, every=30, write_lock=lock)
+        with sqlite3.connect(path, isolation_level=None) as own:
+            busy, pages, copied = checkpointer.checkpoint(own)
+            assert (busy, held, checkpointer.restarts) == (0, [True], 1) and pages == copied >= 100
+            assert lock.try_acquire()  # released again
+            lock.release()
+            conn.execute("INSERT INTO t VALUES ('y')")
+            assert own.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1] <= 3  # the log started over
+            for _ in range(10):
+                conn.execute("INSERT INTO t VALUES (?)", ("x" * 3000,))
+            assert checkpointer.checkpoint(own)[1] < 50 and checkpointer.restarts == 1  # a short log: passive only
+        assert conn.execute("SELECT count(*) FROM t").fetchone() == (111,)
+
+
 def test_a_push_arriving_on_the_next_turn_of_the_loop_joins_the_first_ones_batch(tmp_path) -> None:
     """The first push of a batch waits one more turn of the loop, so a push read by that turn's poll (another
     connection's bytes, here a callback of that turn) is committed with it: one batch, one COMMIT."""
