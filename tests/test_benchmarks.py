@@ -70,6 +70,19 @@ def test_callback_gives_each_server_its_better_wrk_thread_count() -> None:
     assert best_of_threads([]) == []
 
 
+def test_callback_also_compares_with_the_best_single_peer_measurement() -> None:
+    """A peer measurement with an idle gunicorn worker lowers the peer's median, never the stricter ratio."""
+    from benchmarks.callback import Result, ratio_to_best_single
+
+    def measured(server: str, rps: float, threads: int) -> Result:
+        return Result(server, "plain", "keyword", 16, int(rps * 6), 6.0, 1.0, 5.0, 0, 1.0, None, threads)
+
+    ours = [measured("wxbot-sqlite", 13000, 1), measured("wxbot-sqlite", 14000, 1)]
+    peers = [measured("werobot", 2600, 1), measured("werobot", 6200, 1), measured("wechatpy", 4800, 2)]
+    assert ratio_to_best_single(ours, peers) == pytest.approx(13500 / 6200)
+    assert ratio_to_best_single([], peers) is None and ratio_to_best_single(ours, []) is None
+
+
 @pytest.mark.postgres
 def test_scratch_databases_keep_the_admin_urls_query(pg_url: str) -> None:
     """A --pg-admin-url with a query (a Unix socket's ``?host=``, a timeout) names the new database, query kept."""
