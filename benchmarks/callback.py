@@ -464,8 +464,8 @@ def _create_database(admin_url: str, name: str, created: list[str]) -> str:
 
 def print_table(results: list[Result], configs: dict[str, str], args: argparse.Namespace) -> None:
     """One table per wxbot database; one row per cell: medians of its measurements (``--repeat``), server CPU per
-    push, and the ratio to the fastest peer (when repeated, each back-to-back pair's ratio too, and the ratio to the
-    best single peer measurement, :func:`ratio_to_best_single`). With several wrk
+    push, the ratio to the fastest peer (each back-to-back pair's ratio too when repeated) and the ratio to the best
+    single peer measurement (:func:`ratio_to_best_single`). With several wrk
     thread counts, each server's cell shows its better one (:func:`best_of_threads`), named beside its req/s."""
     several = len({r.wrk_threads for r in results}) > 1
     print(
@@ -493,7 +493,7 @@ def print_table(results: list[Result], configs: dict[str, str], args: argparse.N
         for peer in peers:
             columns += [f"{PEERS[peer][0]} req/s", "p99 ms", "CPU µs/push"]
         if ours_name and peers:
-            columns += ["ratio to best peer"] + (["ratios", "to the best single peer run"] if repeated else [])
+            columns += ["ratio to best peer"] + (["ratios"] if repeated else []) + ["to the best single peer run"]
         print(f"\n{ours_name or 'peers'}:\n| " + " | ".join(columns) + " |")
         print("|" + " --- |" * len(columns))
         for mode, scenario, conc in keys:
@@ -516,8 +516,8 @@ def print_table(results: list[Result], configs: dict[str, str], args: argparse.N
                 row.append(f"{ratio:.2f}×" if ratio is not None else "-")
                 if repeated:
                     row.append(", ".join(f"{a.rps / b.rps:.2f}" for a, b in zip(ours, best, strict=False)) or "-")
-                    strict = ratio_to_best_single(ours, [r for r in cell if r.server in peers])
-                    row.append(f"{strict:.2f}×" if strict is not None else "-")
+                strict = ratio_to_best_single(ours, [r for r in cell if r.server in peers])
+                row.append(f"{strict:.2f}×" if strict is not None else "-")
             errors = sum(r.errors for r in cell if r.server in (ours_name, *peers))  # every measurement's
             print("| " + " | ".join(row) + " |" + (f" ({errors} errors)" if errors else ""))
 

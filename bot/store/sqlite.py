@@ -130,6 +130,7 @@ class Checkpointer:
         self.write_lock = write_lock
         """The batches' lock: held for the second checkpoint that lets the log start over (no lock, no restart)."""
         self.restarts = 0
+        """Second passes run holding the lock (each lets the next batch write the log from its start)."""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = 0
@@ -154,7 +155,10 @@ class Checkpointer:
     def checkpoint(self, conn: sqlite3.Connection) -> tuple[int, int, int]:
         """One checkpoint: (busy, pages in the log, pages copied), as SQLite reports them."""
         busy, pages, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        if self.write_lock is not None and CHECKPOINT_RESTART_PAGES <= pages < CHECKPOINT_FULL_PAGES and not busy:
+        # Only when the passive pass copied the whole log: a reader pinning older pages would keep it from starting
+        # over, and the lock would stop the batches for nothing (that case waits for the RESTART below).
+        long_log = CHECKPOINT_RESTART_PAGES <= pages < CHECKPOINT_FULL_PAGES
+        if self.write_lock is not None and long_log and not busy and copied == pages:
             self.write_lock.acquire()  # no batch commits meanwhile: this one copies the rest, the next starts over
             try:
                 busy, pages, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()

@@ -443,7 +443,16 @@ def test_a_long_log_starts_over_after_a_checkpoint_holding_the_write_lock(tmp_pa
             for _ in range(10):
                 conn.execute("INSERT INTO t VALUES (?)", ("x" * 3000,))
             assert checkpointer.checkpoint(own)[1] < 50 and checkpointer.restarts == 1  # a short log: passive only
-        assert conn.execute("SELECT count(*) FROM t").fetchone() == (111,)
+            with sqlite3.connect(path, isolation_level=None) as reader:
+                reader.execute("BEGIN")
+                assert reader.execute("SELECT count(*) FROM t").fetchone() == (111,)  # its snapshot pins the log
+                for _ in range(60):
+                    conn.execute("INSERT INTO t VALUES (?)", ("x" * 3000,))
+                busy, pages, copied = checkpointer.checkpoint(own)
+                assert pages >= 50 and copied < pages  # the pinned pages could not be copied...
+                assert (held, checkpointer.restarts) == ([True], 1)  # ...so the batches were not stopped for nothing
+                reader.execute("COMMIT")
+        assert conn.execute("SELECT count(*) FROM t").fetchone() == (171,)
 
 
 def test_a_push_arriving_on_the_next_turn_of_the_loop_joins_the_first_ones_batch(tmp_path) -> None:
